@@ -1,0 +1,117 @@
+# onionbalance-offline build.
+#
+#   make                 build/ob-online and build/ob-offline (optimised, hardened)
+#   make check           lint, then every test under ASan+UBSan (build/san)
+#   make CC=clang        the same with clang
+#   make deps            install the Debian packages the build and tests need
+#   make demo            the main job, end to end
+#   make install PREFIX=/usr/local
+#
+# Sources are picked up by directory: format/*.c is shared, online/*.c and
+# offline/*.c belong to one program each (their main.c holds main()).  The
+# programs link against static libraries, so a program only contains the
+# shared objects it calls; tests/unit/test_symbols.sh checks the separation.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+SAN     ?= 0
+PKG_CONFIG ?= pkg-config
+
+PKGS      := libcrypto libsodium yaml-0.1 libqrencode zbar zlib libpng
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wpointer-arith -Wvla -Wundef
+ifeq ($(SAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDSAN := -fsanitize=address,undefined
+else
+OPT := -O2 -g -D_FORTIFY_SOURCE=2
+LDSAN :=
+endif
+CFLAGS ?=
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(WARN) \
+              -fstack-protector-strong -fPIE -Iformat -Ionline -Ioffline $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDSAN) $(LDFLAGS)
+
+FORMAT_SRC  := $(sort $(wildcard format/*.c))
+ONLINE_SRC  := $(sort $(filter-out online/main.c,$(wildcard online/*.c)))
+OFFLINE_SRC := $(sort $(filter-out offline/main.c,$(wildcard offline/*.c)))
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+FORMAT_LIB  := $(BUILD)/libobformat.a
+ONLINE_LIB  := $(BUILD)/libobonline.a
+OFFLINE_LIB := $(BUILD)/liboboffline.a
+UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.SECONDARY:
+.PHONY: all check unit lint fmt deps install uninstall demo e2e bench fuzz clean
+all: $(BUILD)/ob-online $(BUILD)/ob-offline
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FORMAT_LIB): $(call obj,$(FORMAT_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+$(ONLINE_LIB): $(call obj,$(ONLINE_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+$(OFFLINE_LIB): $(call obj,$(OFFLINE_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ob-online: $(call obj,online/main.c) $(ONLINE_LIB) $(FORMAT_LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/ob-offline: $(call obj,offline/main.c) $(OFFLINE_LIB) $(FORMAT_LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests may reach into either side; the products may not (see above).
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(OFFLINE_LIB) $(ONLINE_LIB) $(FORMAT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+unit: all $(UNIT_BIN)
+
+# The test programs are built with sanitizers in their own tree.
+check: lint
+	$(MAKE) BUILD=$(BUILD)/san SAN=1 unit
+	OB_BUILD=$(BUILD)/san ./tests/run.sh
+
+lint:
+	./tests/lint.sh
+
+fmt:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+deps:
+	./tests/deps.sh
+
+e2e: all
+	OB_BUILD=$(BUILD) ./tests/run.sh e2e
+
+bench: all
+	OB_BUILD=$(BUILD) ./tests/bench/run.sh
+
+demo: all
+	./tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BUILD)/ob-online $(BUILD)/ob-offline $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 man/ob-online.1 man/ob-offline.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ob-online $(DESTDIR)$(PREFIX)/bin/ob-offline \
+	      $(DESTDIR)$(PREFIX)/share/man/man1/ob-online.1 $(DESTDIR)$(PREFIX)/share/man/man1/ob-offline.1
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,104 @@
+/* cli.c - verb dispatch, usage text, messages. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *ob_progname = "ob";
+static const char *const *usage_lines;
+
+_Noreturn void ob_usage(void)
+{
+    size_t i;
+
+    for (i = 0; usage_lines != NULL && usage_lines[i] != NULL; i++)
+        fprintf(stderr, "%s %s\n", i == 0 ? "usage:" : "      ", usage_lines[i]);
+    exit(OB_EXIT_USAGE);
+}
+
+_Noreturn void ob_usage_verb(const char *verb)
+{
+    size_t i, plen = strlen(ob_progname), vlen = strlen(verb);
+    int first = 1;
+
+    for (i = 0; usage_lines != NULL && usage_lines[i] != NULL; i++) {
+        const char *l = usage_lines[i];
+        if (strncmp(l, ob_progname, plen) == 0 && l[plen] == ' ' &&
+            strncmp(l + plen + 1, verb, vlen) == 0 &&
+            (l[plen + 1 + vlen] == ' ' || l[plen + 1 + vlen] == '\0')) {
+            fprintf(stderr, "%s %s\n", first ? "usage:" : "      ", l);
+            first = 0;
+        }
+    }
+    if (first)
+        ob_usage();
+    exit(OB_EXIT_USAGE);
+}
+
+void ob_msg(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", ob_progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int ob_report(ob_err e, const ob_diag *d)
+{
+    if (e == OB_OK)
+        return OB_EXIT_OK;
+    if (d != NULL && d->msg[0] != '\0')
+        ob_msg("%s", d->msg);
+    else
+        ob_msg("%s", ob_err_name(e));
+    return ob_err_exit_status(e);
+}
+
+int ob_parse_u64(const char *s, unsigned long long min, unsigned long long max,
+                 unsigned long long *out)
+{
+    unsigned long long v;
+    char *end;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ob_cli_main(const char *prog, const ob_cmd *cmds, const char *const *usage, int argc,
+                char **argv)
+{
+    size_t i;
+
+    ob_progname = prog;
+    usage_lines = usage;
+    if (argc < 2)
+        ob_usage();
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        for (i = 0; usage[i] != NULL; i++)
+            printf("%s %s\n", i == 0 ? "usage:" : "      ", usage[i]);
+        return OB_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("%s %s\n", prog, OB_VERSION);
+        return OB_EXIT_OK;
+    }
+    for (i = 0; cmds[i].name != NULL; i++) {
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
+    }
+    ob_msg("unknown command '%s'", argv[1]);
+    ob_usage();
+}

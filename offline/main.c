@@ -1,0 +1,49 @@
+/*
+ * ob-offline - the air-gapped half: holds the encrypted master keys, checks
+ * signing requests against its own config, signs, and writes responses.
+ * It links no network or control-port code (tests/unit/test_symbols.sh).
+ */
+#include "cli.h"
+#include "commands.h"
+#include "inspect.h"
+#include "qr_cmd.h"
+#include "secmem.h"
+
+#include <stdio.h>
+
+/* Identical to the SYNOPSIS of man/ob-offline.1 (tests/cli/test_usage.sh). */
+static const char *const usage[] = {
+    "ob-offline keygen --version 3|2 -o FILE [--passphrase-file F | --no-passphrase]",
+    "ob-offline address FILE [--passphrase-file F]",
+    "ob-offline passwd KEY [--passphrase-file F] [--new-passphrase-file F]",
+    "ob-offline import SOURCE -o FILE [--passphrase-file F] [--source-passphrase-file F]",
+    "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--passphrase-file F]",
+    "ob-offline config-gen [-n N] [--version 3|2] [--output DIR] [--key FILE] [options]",
+    "ob-offline inspect FILE",
+    "ob-offline qr show FILE [--fps N]",
+    "ob-offline qr encode FILE -o DIR [--gif FILE]",
+    "ob-offline qr decode -o FILE IMAGE...",
+    "ob-offline qr scan -o FILE [--device /dev/videoN]",
+    "ob-offline version",
+    NULL,
+};
+
+static const ob_cmd commands[] = {
+    { "keygen", ofl_cmd_todo },    { "address", ofl_cmd_todo }, { "passwd", ofl_cmd_todo },
+    { "import", ofl_cmd_todo },    { "sign", ofl_cmd_todo },    { "config-gen", ofl_cmd_todo },
+    { "inspect", ob_cmd_inspect }, { "qr", ob_cmd_qr },         { NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+    /* Before anything touches a secret: no core file, no ptrace attach. */
+    if (ob_secmem_harden_process() != 0) {
+        fprintf(stderr, "ob-offline: cannot disable core dumps; refusing to run\n");
+        return OB_EXIT_USAGE;
+    }
+    if (ob_secmem_init() != 0) {
+        fprintf(stderr, "ob-offline: libsodium failed to initialise\n");
+        return OB_EXIT_USAGE;
+    }
+    return ob_cli_main("ob-offline", commands, usage, argc, argv);
+}

@@ -1,0 +1,46 @@
+/*
+ * ob-online - the networked half: collects backend descriptors from tor into
+ * signing requests, and publishes signed responses to the HSDirs.  It holds
+ * no master-key code (tests/unit/test_symbols.sh).
+ */
+#include "cli.h"
+#include "commands.h"
+#include "inspect.h"
+#include "qr_cmd.h"
+#include "secmem.h"
+
+#include <stdio.h>
+
+/* Identical to the SYNOPSIS of man/ob-online.1 (tests/cli/test_usage.sh). */
+static const char *const usage[] = {
+    "ob-online collect -c CONFIG -o REQUEST [--descriptors-from DIR] [-i IP] [-p PORT] [-s SOCKET]",
+    "ob-online publish -c CONFIG RESPONSE [--dry-run] [-i IP] [-p PORT] [-s SOCKET]",
+    "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-i IP] [-p PORT] [-s SOCKET]",
+    "ob-online status [--socket PATH]",
+    "ob-online inspect [--extract DIR] FILE",
+    "ob-online qr show FILE [--fps N]",
+    "ob-online qr encode FILE -o DIR [--gif FILE]",
+    "ob-online qr decode -o FILE IMAGE...",
+    "ob-online qr scan -o FILE [--device /dev/videoN]",
+    "ob-online version",
+    NULL,
+};
+
+static const ob_cmd commands[] = {
+    { "collect", onl_cmd_todo },
+    { "publish", onl_cmd_todo },
+    { "run", onl_cmd_todo },
+    { "status", onl_cmd_todo },
+    { "inspect", ob_cmd_inspect },
+    { "qr", ob_cmd_qr },
+    { NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+    if (ob_secmem_init() != 0) {
+        fprintf(stderr, "ob-online: libsodium failed to initialise\n");
+        return OB_EXIT_USAGE;
+    }
+    return ob_cli_main("ob-online", commands, usage, argc, argv);
+}

@@ -1,0 +1,184 @@
+/* test_encode.c - base32/base64/hex/PEM codecs: RFC 4648 vectors and strictness. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "encode.h"
+
+static void test_base32_rfc4648(void **state)
+{
+    /* RFC 4648 section 10, lower-cased and without padding. */
+    static const struct {
+        const char *in, *out;
+    } v[] = { { "", "" },
+              { "f", "my" },
+              { "fo", "mzxq" },
+              { "foo", "mzxw6" },
+              { "foob", "mzxw6yq" },
+              { "fooba", "mzxw6ytb" },
+              { "foobar", "mzxw6ytboi" } };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        char enc[64];
+        uint8_t dec[64];
+        size_t n = 0;
+        ob_base32_encode(enc, (const uint8_t *)v[i].in, strlen(v[i].in));
+        assert_string_equal(enc, v[i].out);
+        assert_int_equal(ob_base32_enc_len(strlen(v[i].in)), strlen(v[i].out));
+        assert_int_equal(ob_base32_decode(dec, sizeof(dec), &n, enc, strlen(enc)), 0);
+        assert_int_equal(n, strlen(v[i].in));
+        assert_memory_equal(dec, v[i].in, n);
+    }
+}
+
+static void test_base32_strict(void **state)
+{
+    uint8_t dec[16];
+    size_t n;
+
+    (void)state;
+    assert_int_equal(ob_base32_decode(dec, sizeof(dec), &n, "MZXW6", 5), 0); /* upper ok */
+    assert_memory_equal(dec, "foo", 3);
+    assert_int_equal(ob_base32_decode(dec, sizeof(dec), &n, "mzxw7", 5), -1); /* stray bits */
+    assert_int_equal(ob_base32_decode(dec, sizeof(dec), &n, "m", 1), -1);     /* bad length */
+    assert_int_equal(ob_base32_decode(dec, sizeof(dec), &n, "mzxw1", 5), -1); /* '1' */
+    assert_int_equal(ob_base32_decode(dec, sizeof(dec), &n, "my==", 4), -1);  /* padding */
+    assert_int_equal(ob_base32_decode(dec, 2, &n, "mzxw6", 5), -1);           /* overflow */
+}
+
+static void test_base64_rfc4648(void **state)
+{
+    static const struct {
+        const char *in, *pad, *nopad;
+    } v[] = { { "", "", "" },
+              { "f", "Zg==", "Zg" },
+              { "fo", "Zm8=", "Zm8" },
+              { "foo", "Zm9v", "Zm9v" },
+              { "foob", "Zm9vYg==", "Zm9vYg" },
+              { "fooba", "Zm9vYmE=", "Zm9vYmE" },
+              { "foobar", "Zm9vYmFy", "Zm9vYmFy" } };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        char enc[64];
+        uint8_t dec[64];
+        size_t n = 0, len = strlen(v[i].in);
+        ob_base64_encode(enc, (const uint8_t *)v[i].in, len, OB_B64_PAD);
+        assert_string_equal(enc, v[i].pad);
+        ob_base64_encode(enc, (const uint8_t *)v[i].in, len, OB_B64_NOPAD);
+        assert_string_equal(enc, v[i].nopad);
+        assert_int_equal(ob_base64_enc_len(len, OB_B64_NOPAD), strlen(v[i].nopad));
+        assert_int_equal(
+            ob_base64_decode(dec, sizeof(dec), &n, v[i].pad, strlen(v[i].pad), OB_B64_PAD), 0);
+        assert_int_equal(n, len);
+        assert_memory_equal(dec, v[i].in, len);
+        assert_int_equal(
+            ob_base64_decode(dec, sizeof(dec), &n, v[i].nopad, strlen(v[i].nopad), OB_B64_NOPAD),
+            0);
+        assert_int_equal(n, len);
+        assert_int_equal(
+            ob_base64_decode(dec, sizeof(dec), &n, v[i].nopad, strlen(v[i].nopad), OB_B64_EITHER),
+            0);
+    }
+}
+
+static void test_base64_strict(void **state)
+{
+    uint8_t dec[16];
+    size_t n;
+
+    (void)state;
+    assert_int_equal(ob_base64_decode(dec, sizeof(dec), &n, "Zg", 2, OB_B64_PAD), -1);
+    assert_int_equal(ob_base64_decode(dec, sizeof(dec), &n, "Zg==", 4, OB_B64_NOPAD), -1);
+    assert_int_equal(ob_base64_decode(dec, sizeof(dec), &n, "Zh==", 4, OB_B64_PAD), -1);
+    assert_int_equal(ob_base64_decode(dec, sizeof(dec), &n, "Zg=", 3, OB_B64_EITHER), -1);
+    assert_int_equal(ob_base64_decode(dec, sizeof(dec), &n, "Z===", 4, OB_B64_PAD), -1);
+    assert_int_equal(ob_base64_decode(dec, sizeof(dec), &n, "Zm 9v", 5, OB_B64_EITHER), -1);
+    assert_int_equal(ob_base64_decode(dec, sizeof(dec), &n, "Z", 1, OB_B64_NOPAD), -1);
+    assert_int_equal(ob_base64_decode(dec, 2, &n, "Zm9v", 4, OB_B64_PAD), -1);
+}
+
+static void test_hex(void **state)
+{
+    uint8_t b[3] = { 0x00, 0xab, 0xff }, d[3];
+    char h[7];
+
+    (void)state;
+    ob_hex_encode(h, b, 3);
+    assert_string_equal(h, "00abff");
+    assert_int_equal(ob_hex_decode(d, 3, "00ABff", 6), 0);
+    assert_memory_equal(d, b, 3);
+    assert_int_equal(ob_hex_decode(d, 3, "00abf", 5), -1);
+    assert_int_equal(ob_hex_decode(d, 3, "00abfg", 6), -1);
+}
+
+static void test_pem_round_trip(void **state)
+{
+    uint8_t data[100];
+    ob_buf out, dec;
+    ob_cur c;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
+    ob_buf_init(&out);
+    ob_buf_init(&dec);
+    ob_pem_encode(&out, "ED25519 CERT", data, sizeof(data));
+    assert_true(ob_buf_ok(&out));
+    /* 100 bytes -> 136 base64 chars -> lines of 64, 64, 8 */
+    assert_int_equal(out.len, strlen("-----BEGIN ED25519 CERT-----\n") + 65 + 65 + 9 +
+                                  strlen("-----END ED25519 CERT-----\n"));
+    ob_cur_init(&c, out.p, out.len);
+    assert_int_equal(ob_pem_decode(&c, "ED25519 CERT", 1000, &dec, NULL), OB_OK);
+    assert_true(ob_cur_is_empty(&c));
+    assert_int_equal(dec.len, sizeof(data));
+    assert_memory_equal(dec.p, data, sizeof(data));
+    ob_buf_free(&out);
+    ob_buf_free(&dec);
+}
+
+static void test_pem_errors(void **state)
+{
+    static const char *bad[] = {
+        "-----BEGIN X-----\nZm9v\n",                    /* no END */
+        "-----BEGIN Y-----\nZm9v\n-----END Y-----\n",   /* wrong tag */
+        "-----BEGIN X-----\nZm9\n-----END X-----\n",    /* bad base64 */
+        "-----BEGIN X-----\nZm9v\r\n-----END X-----\n", /* CR */
+        "-----BEGIN X-----\n\n-----END X-----\n",       /* empty line */
+    };
+    ob_diag d;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ob_buf dec;
+        ob_cur c;
+        ob_buf_init(&dec);
+        ob_cur_init(&c, bad[i], strlen(bad[i]));
+        d.msg[0] = '\0';
+        assert_int_not_equal(ob_pem_decode(&c, "X", 1000, &dec, &d), OB_OK);
+        assert_int_equal(c.off, 0); /* the cursor does not move on failure */
+        assert_true(strstr(d.msg, "offset") != NULL);
+        ob_buf_free(&dec);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_base32_rfc4648),
+        cmocka_unit_test(test_base32_strict),
+        cmocka_unit_test(test_base64_rfc4648),
+        cmocka_unit_test(test_base64_strict),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_pem_round_trip),
+        cmocka_unit_test(test_pem_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
