@@ -1,0 +1,85 @@
+/*
+ * hsv3_common.h - v3 onion-service derivations shared by both programs:
+ * time periods, public key blinding, credentials, HSDir ring indices, the
+ * first/second descriptor schedule and tor's revision counter.
+ *
+ * Units: unix times in seconds; period length/offset in minutes (as tor and
+ * the spec give them).  INT8(x) below is x as 8 bytes big-endian.
+ *
+ *   tp          = floor((t/60 - offset) / length)
+ *   h           = clamp(SHA3-256("Derive temporary signing key\0" | A | Bstr |
+ *                                "key-blind" | INT8(tp) | INT8(length)))
+ *   A'          = h * A
+ *   credential  = SHA3-256("credential" | A)
+ *   subcred     = SHA3-256("subcredential" | credential | A')
+ *   hs_index    = SHA3-256("store-at-idx" | A' | INT8(replica) | INT8(L) | INT8(tp))
+ *   hsdir_index = SHA3-256("node-idx" | node_ed | SRV | INT8(tp) | INT8(L))
+ *   disaster    = SHA3-256("shared-random-disaster" | INT8(L) | INT8(tp))
+ *
+ * Functions returning int give 0 on success and -1 on failure.
+ */
+#ifndef OB_HSV3_COMMON_H
+#define OB_HSV3_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ob_tp_params {
+    uint64_t length_min; /* 1440 live; consensus hsdir_interval, 30..14400 */
+    uint64_t offset_min; /* 720 live (12 voting intervals) */
+} ob_tp_params;
+
+extern const ob_tp_params OB_TP_LIVE;
+
+/* Time-period number of unix_time (seconds).  p->length_min must be > 0. */
+uint64_t ob_hsv3_tp_num(uint64_t unix_time, const ob_tp_params *p);
+/* Start of period tp, unix seconds. */
+uint64_t ob_hsv3_tp_start(uint64_t tp, const ob_tp_params *p);
+
+/* Clamped blinding factor h for (A, tp, length_min). */
+int ob_hsv3_blind_param(uint8_t h[32], const uint8_t A[32], uint64_t tp, uint64_t length_min);
+/* A' = h*A.  -1 for a small-order A. */
+int ob_hsv3_blind_public(uint8_t Ab[32], const uint8_t A[32], uint64_t tp, uint64_t length_min);
+int ob_hsv3_credential(uint8_t out[32], const uint8_t A[32]);
+int ob_hsv3_subcredential(uint8_t out[32], const uint8_t A[32], const uint8_t Ab[32]);
+int ob_hsv3_hs_index(uint8_t out[32], const uint8_t Ab[32], uint64_t replica, uint64_t length_min,
+                     uint64_t tp);
+int ob_hsv3_hsdir_index(uint8_t out[32], const uint8_t node_ed[32], const uint8_t srv[32],
+                        uint64_t tp, uint64_t length_min);
+int ob_hsv3_disaster_srv(uint8_t out[32], uint64_t length_min, uint64_t tp);
+
+/*
+ * Which (tp, SRV choice) pairs an OnionBalance-style frontend publishes at
+ * consensus time valid_after (protocol digest B.10).  out[0] is the first
+ * descriptor, out[1] the second.  use_current_srv: 0 = the consensus'
+ * previous SRV (shared-rand-previous-value), 1 = the current one.
+ *
+ *   valid_after in [SRV, TP start)  (00:00-12:00 live): first = (tp, prev),   second = (tp+1, cur)
+ *   valid_after in [TP start, SRV)  (12:00-00:00 live): first = (tp-1, prev), second = (tp, cur)
+ *
+ * (The first descriptor always uses the previous SRV, the second the current.)
+ */
+typedef struct ob_hsv3_slot {
+    uint64_t tp;
+    int use_current_srv;
+} ob_hsv3_slot;
+void ob_hsv3_publish_slots(uint64_t valid_after, const ob_tp_params *p, ob_hsv3_slot out[2]);
+
+/*
+ * Start (unix seconds) of the SRV protocol run a descriptor for period tp
+ * counts its revision from: offset_min before the start of tp (the run that
+ * produced the SRV the descriptor's HSDirs use).  now must not be before it.
+ */
+uint64_t ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p);
+
+/*
+ * Revision counter as tor computes it (B.5 errata): T = now - run_start + 1
+ * (capped at 2^18), counter = T + sum_{i<T} w_i, w_i the little-endian
+ * uint16 words of AES-256-CTR(key, IV = 0) keystream with
+ * key = SHA3-256("rev-counter-generation\0" | blinded expanded key (64)).
+ * -1 if now < run_start or the library fails.  The key is wiped.
+ */
+int ob_hsv3_rev_counter(uint64_t *out, const uint8_t blinded_exp[64], uint64_t now,
+                        uint64_t run_start);
+
+#endif
