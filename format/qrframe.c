@@ -1,0 +1,418 @@
+/*
+ * qrframe.c - QR transport framing (layout in qrframe.h and
+ * docs/qr-transfer.rst).
+ */
+#include "qrframe.h"
+
+#include "buf.h"
+#include "crypto.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+struct ob_qr_assembler {
+    int locked;
+    uint8_t msgid[OB_QR_MSGID_LEN];
+    size_t n, stream_len, frag_len;
+    uint8_t *have; /* n flags */
+    size_t nhave;
+    uint8_t *data; /* n * frag_len */
+    char progress[256];
+};
+
+static size_t div_ceil(size_t a, size_t b)
+{
+    return a / b + (a % b != 0);
+}
+
+void ob_qr_short_digest(const uint8_t digest[32], char out[20])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, o = 0;
+
+    for (i = 0; i < 8; i++) {
+        if (i > 0 && i % 2 == 0)
+            out[o++] = ' ';
+        out[o++] = hex[digest[i] >> 4];
+        out[o++] = hex[digest[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+void ob_qr_frames_free(ob_qr_frames *f)
+{
+    size_t i;
+
+    if (f == NULL)
+        return;
+    if (f->frame != NULL) {
+        for (i = 0; i < f->n; i++)
+            free(f->frame[i]);
+        free(f->frame);
+    }
+    free(f);
+}
+
+/* The transport stream: header, then the bundle or its zlib form. */
+static ob_err build_stream(const uint8_t *bundle, size_t len, const uint8_t digest[32], ob_buf *s,
+                           int *compressed, ob_diag *d)
+{
+    uLongf zlen = 0;
+    uint8_t *z = NULL;
+    ob_err e = OB_OK;
+
+    *compressed = 0;
+    if (len > 0) {
+        zlen = compressBound((uLong)len);
+        z = malloc(zlen);
+        if (z == NULL) {
+            e = ob_fail(d, OB_ERR_NOMEM, "out of memory compressing %zu bytes", len);
+            goto out;
+        }
+        if (compress2(z, &zlen, bundle, (uLong)len, Z_BEST_COMPRESSION) != Z_OK) {
+            e = ob_fail(d, OB_ERR_INTERNAL, "zlib failed to compress the bundle");
+            goto out;
+        }
+        /* Ciphertext does not shrink; then the flag stays clear and the
+         * receiver is spared an inflate. */
+        *compressed = zlen < len;
+    }
+    ob_buf_put_u8(s, *compressed ? OB_QR_FLAG_ZLIB : 0);
+    ob_buf_put_u32(s, (uint32_t)len);
+    ob_buf_put(s, digest, 32);
+    if (*compressed)
+        ob_buf_put(s, z, zlen);
+    else
+        ob_buf_put(s, bundle, len);
+    if (!ob_buf_ok(s))
+        e = ob_fail(d, OB_ERR_NOMEM, "out of memory building the transport stream");
+out:
+    free(z);
+    return e;
+}
+
+ob_err ob_qr_split(const uint8_t *bundle, size_t len, size_t max_frame, ob_qr_frames **out,
+                   ob_diag *d)
+{
+    ob_qr_frames *f = NULL;
+    ob_buf s;
+    size_t i, cap, n, frag;
+    ob_err e = OB_OK;
+
+    ob_buf_init(&s);
+    *out = NULL;
+    if (len > OB_QR_MAX_BUNDLE) {
+        e = ob_fail(d, OB_ERR_RANGE, "bundle is %zu bytes, more than the %u a QR transfer carries",
+                    len, OB_QR_MAX_BUNDLE);
+        goto out;
+    }
+    if (max_frame < OB_QR_MIN_FRAME) {
+        e = ob_fail(d, OB_ERR_RANGE, "QR capacity %zu bytes is below the %d-byte minimum frame",
+                    max_frame, OB_QR_MIN_FRAME);
+        goto out;
+    }
+    f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (ob_sha256_buf(f->digest, bundle, len) != 0) {
+        e = ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
+        goto out;
+    }
+    e = build_stream(bundle, len, f->digest, &s, &f->compressed, d);
+    if (e != OB_OK)
+        goto out;
+    cap = max_frame - OB_QR_OVERHEAD;
+    n = div_ceil(s.len, cap);
+    if (n > OB_QR_MAX_PARTS) {
+        e = ob_fail(d, OB_ERR_RANGE,
+                    "bundle needs %zu frames, more than %u: use a larger QR version", n,
+                    OB_QR_MAX_PARTS);
+        goto out;
+    }
+    /* Balanced fragments: every part carries at least one stream byte
+     * ((n-1) * frag < L), which the decoder insists on. */
+    frag = div_ceil(s.len, n);
+    f->n = n;
+    f->bundle_len = len;
+    f->stream_len = s.len;
+    f->frame_len = OB_QR_OVERHEAD + frag;
+    f->frame = calloc(n, sizeof(*f->frame));
+    if (f->frame == NULL) {
+        e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        uint8_t *p;
+        size_t off = i * frag, take = s.len - off < frag ? s.len - off : frag;
+        uLong crc;
+
+        p = calloc(1, f->frame_len);
+        if (p == NULL) {
+            e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        f->frame[i] = p;
+        p[0] = OB_QR_MAGIC0;
+        p[1] = OB_QR_MAGIC1;
+        p[2] = OB_QR_VERSION;
+        p[3] = OB_QR_TYPE_PART;
+        memcpy(p + 4, f->digest, OB_QR_MSGID_LEN);
+        ob_store_u32(p + 12, (uint32_t)i);
+        ob_store_u16(p + 16, (uint16_t)n);
+        ob_store_u32(p + 18, (uint32_t)s.len);
+        memcpy(p + OB_QR_HEADER_LEN, s.p + off, take); /* the rest stays zero padding */
+        crc = crc32(0L, p, (uInt)(OB_QR_HEADER_LEN + frag));
+        ob_store_u32(p + OB_QR_HEADER_LEN + frag, (uint32_t)crc);
+    }
+    *out = f; /* ownership to the caller */
+    f = NULL;
+out:
+    ob_qr_frames_free(f);
+    ob_buf_free(&s);
+    return e;
+}
+
+ob_qr_assembler *ob_qr_assembler_new(void)
+{
+    return calloc(1, sizeof(ob_qr_assembler));
+}
+
+void ob_qr_assembler_free(ob_qr_assembler *a)
+{
+    if (a == NULL)
+        return;
+    free(a->have);
+    free(a->data);
+    free(a);
+}
+
+size_t ob_qr_assembler_have(const ob_qr_assembler *a)
+{
+    return a->nhave;
+}
+
+size_t ob_qr_assembler_count(const ob_qr_assembler *a)
+{
+    return a->locked ? a->n : 0;
+}
+
+int ob_qr_assembler_is_complete(const ob_qr_assembler *a)
+{
+    return a->locked && a->nhave == a->n;
+}
+
+const uint8_t *ob_qr_assembler_msgid(const ob_qr_assembler *a)
+{
+    return a->locked ? a->msgid : NULL;
+}
+
+/* Header fields of one frame, after the checks that need no state. */
+typedef struct frame_hdr {
+    uint8_t msgid[OB_QR_MSGID_LEN];
+    uint32_t seq;
+    uint16_t n;
+    uint32_t stream_len;
+    size_t frag_len;
+    const uint8_t *frag;
+} frame_hdr;
+
+static ob_err parse_frame(const uint8_t *frame, size_t len, frame_hdr *h, ob_diag *d)
+{
+    ob_cur c;
+    uint8_t m0, m1, ver, type;
+    uint32_t crc;
+
+    ob_cur_init(&c, frame, len);
+    if (ob_cur_get_u8(&c, &m0) != 0 || ob_cur_get_u8(&c, &m1) != 0)
+        return ob_fail(d, OB_ERR_TRUNCATED, "frame of %zu bytes: too short for the magic", len);
+    if (m0 != OB_QR_MAGIC0 || m1 != OB_QR_MAGIC1)
+        return ob_fail(d, OB_ERR_MALFORMED,
+                       "frame offset 0: magic is not \"OQ\" (not our QR code)");
+    if (ob_cur_get_u8(&c, &ver) != 0 || ob_cur_get_u8(&c, &type) != 0)
+        return ob_fail(d, OB_ERR_TRUNCATED, "frame of %zu bytes: truncated at offset %zu", len,
+                       c.off);
+    if (ver != OB_QR_VERSION)
+        return ob_fail(d, OB_ERR_UNSUPPORTED, "frame offset 2: format version %u, expected %u", ver,
+                       OB_QR_VERSION);
+    if (ob_cur_get_bytes(&c, h->msgid, sizeof(h->msgid)) != 0 || ob_cur_get_u32(&c, &h->seq) != 0 ||
+        ob_cur_get_u16(&c, &h->n) != 0 || ob_cur_get_u32(&c, &h->stream_len) != 0)
+        return ob_fail(d, OB_ERR_TRUNCATED, "frame of %zu bytes: header truncated at offset %zu",
+                       len, c.off);
+    /* The CRC is checked before any field is believed. */
+    if (len < OB_QR_OVERHEAD + 1)
+        return ob_fail(d, OB_ERR_TRUNCATED, "frame of %zu bytes: no fragment and CRC", len);
+    crc = ob_load_u32(frame + len - OB_QR_CRC_LEN);
+    if (crc != (uint32_t)crc32(0L, frame, (uInt)(len - OB_QR_CRC_LEN)))
+        return ob_fail(d, OB_ERR_VERIFY, "frame offset %zu: CRC-32 mismatch (damaged frame)",
+                       len - OB_QR_CRC_LEN);
+    if (type != OB_QR_TYPE_PART)
+        return ob_fail(d, OB_ERR_UNSUPPORTED, "frame offset 3: frame type %u is not supported",
+                       type);
+    if (h->n == 0)
+        return ob_fail(d, OB_ERR_RANGE, "frame offset 16: fragment count is 0");
+    if (h->stream_len < OB_QR_STREAM_HDR || h->stream_len > OB_QR_STREAM_HDR + OB_QR_MAX_BUNDLE)
+        return ob_fail(d, OB_ERR_RANGE, "frame offset 18: stream length %u out of range",
+                       h->stream_len);
+    h->frag_len = div_ceil(h->stream_len, h->n);
+    if ((size_t)(h->n - 1) * h->frag_len >= h->stream_len)
+        return ob_fail(d, OB_ERR_RANGE,
+                       "frame offset 16: %u fragments for a %u-byte stream leave a part empty",
+                       h->n, h->stream_len);
+    if (len != OB_QR_OVERHEAD + h->frag_len)
+        return ob_fail(d, OB_ERR_MALFORMED,
+                       "frame is %zu bytes, its header implies %zu (fragment of %zu)", len,
+                       OB_QR_OVERHEAD + h->frag_len, h->frag_len);
+    if (h->seq >= h->n)
+        return ob_fail(d, OB_ERR_RANGE, "frame offset 12: part %u of %u", h->seq, h->n);
+    h->frag = frame + OB_QR_HEADER_LEN;
+    if (h->seq == (uint32_t)h->n - 1) {
+        size_t used = h->stream_len - (size_t)h->seq * h->frag_len, i;
+        for (i = used; i < h->frag_len; i++)
+            if (h->frag[i] != 0)
+                return ob_fail(d, OB_ERR_MALFORMED, "frame offset %zu: padding is not zero",
+                               OB_QR_HEADER_LEN + i);
+    }
+    return OB_OK;
+}
+
+ob_err ob_qr_assembler_add_frame(ob_qr_assembler *a, const uint8_t *frame, size_t len,
+                                 ob_qr_add_result *res, ob_diag *d)
+{
+    frame_hdr h;
+    ob_err e;
+    uint8_t *slot;
+
+    memset(&h, 0, sizeof(h));
+    e = parse_frame(frame, len, &h, d);
+    if (e != OB_OK)
+        return e;
+    if (!a->locked) {
+        a->have = calloc(h.n, 1);
+        a->data = calloc(h.n, h.frag_len);
+        if (a->have == NULL || a->data == NULL) {
+            free(a->have);
+            free(a->data);
+            a->have = a->data = NULL;
+            return ob_fail(d, OB_ERR_NOMEM, "out of memory for %u parts", h.n);
+        }
+        memcpy(a->msgid, h.msgid, sizeof(a->msgid));
+        a->n = h.n;
+        a->stream_len = h.stream_len;
+        a->frag_len = h.frag_len;
+        a->locked = 1;
+    } else if (memcmp(a->msgid, h.msgid, sizeof(a->msgid)) != 0 || a->n != h.n ||
+               a->stream_len != h.stream_len) {
+        *res = OB_QR_ADD_FOREIGN;
+        return OB_OK;
+    }
+    slot = a->data + (size_t)h.seq * a->frag_len;
+    if (a->have[h.seq]) {
+        if (memcmp(slot, h.frag, a->frag_len) != 0)
+            return ob_fail(d, OB_ERR_VERIFY, "part %u differs from an earlier copy of it",
+                           h.seq + 1);
+        *res = OB_QR_ADD_DUPLICATE;
+        return OB_OK;
+    }
+    memcpy(slot, h.frag, a->frag_len);
+    a->have[h.seq] = 1;
+    a->nhave++;
+    *res = OB_QR_ADD_NEW;
+    return OB_OK;
+}
+
+const char *ob_qr_assembler_progress(ob_qr_assembler *a)
+{
+    size_t i, o, listed = 0;
+    int w;
+
+    if (!a->locked) {
+        snprintf(a->progress, sizeof(a->progress), "0/?, no frame yet");
+        return a->progress;
+    }
+    w = snprintf(a->progress, sizeof(a->progress), "%zu/%zu", a->nhave, a->n);
+    o = (size_t)w;
+    if (a->nhave < a->n) {
+        w = snprintf(a->progress + o, sizeof(a->progress) - o, ", missing");
+        o += (size_t)w;
+        for (i = 0; i < a->n; i++) {
+            if (a->have[i])
+                continue;
+            if (listed == 24) {
+                snprintf(a->progress + o, sizeof(a->progress) - o, " ...");
+                break;
+            }
+            /* 24 entries of at most 6 characters fit in the buffer. */
+            w = snprintf(a->progress + o, sizeof(a->progress) - o, " %zu", i + 1);
+            o += (size_t)w;
+            listed++;
+        }
+    }
+    return a->progress;
+}
+
+ob_err ob_qr_assembler_take(ob_qr_assembler *a, uint8_t **out, size_t *len, ob_diag *d)
+{
+    ob_cur c;
+    uint8_t flags, digest[32], want[32];
+    uint32_t blen;
+    uint8_t *bundle = NULL;
+    ob_err e = OB_OK;
+
+    *out = NULL;
+    *len = 0;
+    if (!a->locked)
+        return ob_fail(d, OB_ERR_TRUNCATED, "no QR frame was read");
+    if (a->nhave < a->n)
+        return ob_fail(d, OB_ERR_TRUNCATED, "incomplete: %s", ob_qr_assembler_progress(a));
+    ob_cur_init(&c, a->data, a->stream_len);
+    if (ob_cur_get_u8(&c, &flags) != 0 || ob_cur_get_u32(&c, &blen) != 0 ||
+        ob_cur_get_bytes(&c, want, sizeof(want)) != 0)
+        return ob_fail(d, OB_ERR_TRUNCATED, "stream offset %zu: header truncated", c.off);
+    if ((flags & ~OB_QR_FLAG_ZLIB) != 0)
+        return ob_fail(d, OB_ERR_UNSUPPORTED, "stream offset 0: unknown flags 0x%02x", flags);
+    if (blen > OB_QR_MAX_BUNDLE)
+        return ob_fail(d, OB_ERR_RANGE, "stream offset 1: bundle length %u over the %u cap", blen,
+                       OB_QR_MAX_BUNDLE);
+    if (memcmp(want, a->msgid, OB_QR_MSGID_LEN) != 0)
+        return ob_fail(d, OB_ERR_VERIFY, "stream offset 5: digest does not match the message id");
+    /* +1 so that a zero-length bundle still gets a real allocation. */
+    bundle = malloc((size_t)blen + 1);
+    if (bundle == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory for a %u-byte bundle", blen);
+    if (flags & OB_QR_FLAG_ZLIB) {
+        uLongf dlen = blen;
+        uLong slen = (uLong)ob_cur_left(&c);
+        int zr = uncompress2(bundle, &dlen, ob_cur_ptr(&c), &slen);
+        if (zr != Z_OK || dlen != blen || slen != ob_cur_left(&c)) {
+            e = ob_fail(d, OB_ERR_MALFORMED,
+                        "stream offset %d: zlib data is damaged or does not hold exactly %u bytes",
+                        OB_QR_STREAM_HDR, blen);
+            goto out;
+        }
+    } else {
+        if (ob_cur_left(&c) != blen) {
+            e = ob_fail(d, OB_ERR_MALFORMED, "stream holds %zu bundle bytes, its header says %u",
+                        ob_cur_left(&c), blen);
+            goto out;
+        }
+        memcpy(bundle, ob_cur_ptr(&c), blen);
+    }
+    if (ob_sha256_buf(digest, bundle, blen) != 0) {
+        e = ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
+        goto out;
+    }
+    if (memcmp(digest, want, sizeof(digest)) != 0) {
+        e = ob_fail(d, OB_ERR_VERIFY, "reassembled bundle does not match its SHA-256");
+        goto out;
+    }
+    *out = bundle; /* ownership to the caller */
+    *len = blen;
+    bundle = NULL;
+out:
+    free(bundle);
+    return e;
+}

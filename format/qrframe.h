@@ -1,0 +1,117 @@
+/*
+ * qrframe.h - splitting a bundle into QR frames and putting it back together.
+ *
+ * The bundle is treated as opaque bytes.  It is wrapped in a small transport
+ * stream (flags, length, SHA-256), the stream is cut into n equal fragments
+ * and each fragment travels in one frame.  docs/qr-transfer.rst is the
+ * specification; the layouts, for reference:
+ *
+ *   transport stream                     frame (one QR symbol, byte mode)
+ *   off  len  field                      off  len  field
+ *   0    1    flags (bit 0: zlib)        0    2    magic "OQ"
+ *   1    4    bundle length (BE)         2    1    format version (1)
+ *   5    32   SHA-256(bundle)            3    1    frame type (1 = part)
+ *   37   ...  bundle, or zlib(bundle)    4    8    message id = SHA-256(bundle)[0..8]
+ *                                        12   4    sequence number (part index, 0-based)
+ *                                        16   2    fragment count n
+ *                                        18   4    stream length L
+ *                                        22   F    fragment, F = ceil(L / n), zero padded
+ *                                        22+F 4    CRC-32 of bytes 0 .. 22+F-1
+ *
+ * Every frame states the whole geometry (n, L), so a fountain frame type
+ * (sequence numbers >= n carrying XOR mixes of fragments, all F bytes long)
+ * fits without changing the layout.
+ */
+#ifndef OB_QRFRAME_H
+#define OB_QRFRAME_H
+
+#include "diag.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OB_QR_MAGIC0     'O'
+#define OB_QR_MAGIC1     'Q'
+#define OB_QR_VERSION    1
+#define OB_QR_TYPE_PART  1
+#define OB_QR_HEADER_LEN 22
+#define OB_QR_CRC_LEN    4
+#define OB_QR_OVERHEAD   (OB_QR_HEADER_LEN + OB_QR_CRC_LEN)
+#define OB_QR_STREAM_HDR 37
+#define OB_QR_FLAG_ZLIB  0x01
+#define OB_QR_MSGID_LEN  8
+#define OB_QR_MAX_BUNDLE (8u * 1024 * 1024)
+#define OB_QR_MAX_PARTS  65535u
+#define OB_QR_MIN_FRAME  (OB_QR_OVERHEAD + 1)
+
+/* A bundle cut into frames.  frame[i] is frame_len bytes (all frames are the
+ * same length). */
+typedef struct ob_qr_frames {
+    size_t n;
+    size_t frame_len;
+    uint8_t **frame;
+    uint8_t digest[32]; /* SHA-256 of the bundle */
+    size_t bundle_len;
+    size_t stream_len;
+    int compressed; /* the stream carries zlib(bundle) */
+} ob_qr_frames;
+
+/*
+ * Split a bundle into frames of at most max_frame bytes each (the byte-mode
+ * capacity of the chosen QR version and level).  zlib is used only when it
+ * makes the stream shorter.  The fragments are balanced: n is the least count
+ * that fits and F = ceil(L / n).  *out is owned by the caller.
+ */
+ob_err ob_qr_split(const uint8_t *bundle, size_t len, size_t max_frame, ob_qr_frames **out,
+                   ob_diag *d);
+void ob_qr_frames_free(ob_qr_frames *f);
+
+/* What one frame did to an assembler. */
+typedef enum {
+    OB_QR_ADD_NEW,       /* a part not seen before */
+    OB_QR_ADD_DUPLICATE, /* a part already held (identical) */
+    OB_QR_ADD_FOREIGN    /* a valid frame of another message (or another
+                            encoding of it): ignored, nothing mixed in */
+} ob_qr_add_result;
+
+typedef struct ob_qr_assembler ob_qr_assembler;
+
+ob_qr_assembler *ob_qr_assembler_new(void);
+void ob_qr_assembler_free(ob_qr_assembler *a);
+
+/*
+ * Offer one decoded QR payload.  The first valid frame fixes the message
+ * (id, n, L); later frames of other messages are reported as
+ * OB_QR_ADD_FOREIGN.  Errors: OB_ERR_VERIFY (CRC mismatch, or a part that
+ * differs from an earlier copy), OB_ERR_MALFORMED / OB_ERR_TRUNCATED /
+ * OB_ERR_RANGE (header), OB_ERR_UNSUPPORTED (version or frame type).  A
+ * frame that fails changes nothing.
+ */
+ob_err ob_qr_assembler_add_frame(ob_qr_assembler *a, const uint8_t *frame, size_t len,
+                                 ob_qr_add_result *res, ob_diag *d);
+
+/*
+ * "14/19, missing 3 7 12" (parts numbered from 1 for people; at most 24
+ * missing parts are listed, then "..."), or "0/?, no frame yet".  The string
+ * lives in the assembler until the next call.
+ */
+const char *ob_qr_assembler_progress(ob_qr_assembler *a);
+size_t ob_qr_assembler_have(const ob_qr_assembler *a);
+size_t ob_qr_assembler_count(const ob_qr_assembler *a); /* 0 before the first frame */
+int ob_qr_assembler_is_complete(const ob_qr_assembler *a);
+/* The message id of the locked message (NULL before the first frame). */
+const uint8_t *ob_qr_assembler_msgid(const ob_qr_assembler *a);
+
+/*
+ * Reassemble, decompress and check the bundle against the SHA-256 carried in
+ * the stream (and the message id).  Only on OB_OK is *out (malloc()ed, owned
+ * by the caller) set.  OB_ERR_TRUNCATED when parts are missing (the message
+ * names them), OB_ERR_VERIFY when the digest does not match.
+ */
+ob_err ob_qr_assembler_take(ob_qr_assembler *a, uint8_t **out, size_t *len, ob_diag *d);
+
+/* "ab12 cd34 ef56 7890": the first 8 bytes of a SHA-256, for people to
+ * compare on two screens.  out must hold 20 bytes. */
+void ob_qr_short_digest(const uint8_t digest[32], char out[20]);
+
+#endif
