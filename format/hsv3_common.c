@@ -1,0 +1,221 @@
+/*
+ * hsv3_common.c - v3 time periods, public blinding, credentials, ring
+ * indices, descriptor schedule and revision counter (rend-spec-v3 2.1,
+ * 2.2.1-2.2.4, App. A.2, App. F; protocol digest B.2, B.3, B.5, B.9, B.10).
+ * Every hash is SHA3-256 over the exact parts listed in hsv3_common.h; the
+ * only point operation is libsodium's scalar multiplication.
+ */
+#include "hsv3_common.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "secmem.h"
+
+const ob_tp_params OB_TP_LIVE = { 1440, 720 };
+
+/* Hashed with its terminating NUL (tor uses sizeof). */
+static const char blind_str[] = "Derive temporary signing key";
+/* The base point as decimal text, hashed without a NUL. */
+static const char blind_basepoint[] =
+    "(15112221349535400772501151409588531511454012693041857206046113283949847762202, "
+    "46316835694926478169428394003475163141307993866256225615783033603165251855960)";
+
+uint64_t ob_hsv3_tp_num(uint64_t unix_time, const ob_tp_params *p)
+{
+    uint64_t minutes = unix_time / 60;
+
+    if (p->length_min == 0)
+        return 0;
+    /* Before the first period's start (only in 1970): period 0, not a wrap. */
+    if (minutes < p->offset_min)
+        return 0;
+    return (minutes - p->offset_min) / p->length_min;
+}
+
+uint64_t ob_hsv3_tp_start(uint64_t tp, const ob_tp_params *p)
+{
+    return (tp * p->length_min + p->offset_min) * 60;
+}
+
+int ob_hsv3_blind_param(uint8_t h[32], const uint8_t A[32], uint64_t tp, uint64_t length_min)
+{
+    uint8_t tpb[8], lenb[8];
+    ob_iov v[6] = { { blind_str, sizeof(blind_str) },
+                    { A, 32 },
+                    { blind_basepoint, sizeof(blind_basepoint) - 1 },
+                    { "key-blind", 9 },
+                    { tpb, 8 },
+                    { lenb, 8 } };
+
+    ob_store_u64(tpb, tp);
+    ob_store_u64(lenb, length_min);
+    if (ob_sha3_256(h, v, 6) != 0)
+        return -1;
+    /* 63, not 127: tor clears bit 254's neighbour too (rend-spec-v3 A.2). */
+    h[0] &= 248;
+    h[31] &= 63;
+    h[31] |= 64;
+    return 0;
+}
+
+int ob_hsv3_blind_public(uint8_t Ab[32], const uint8_t A[32], uint64_t tp, uint64_t length_min)
+{
+    uint8_t h[32];
+    int ret = -1;
+
+    if (ob_hsv3_blind_param(h, A, tp, length_min) != 0)
+        goto out;
+    /* h is used as is (clamped, unreduced); libsodium refuses small-order A. */
+    if (crypto_scalarmult_ed25519_noclamp(Ab, h, A) != 0)
+        goto out;
+    ret = 0;
+out:
+    ob_wipe(h, sizeof(h));
+    return ret;
+}
+
+int ob_hsv3_credential(uint8_t out[32], const uint8_t A[32])
+{
+    ob_iov v[2] = { { "credential", 10 }, { A, 32 } };
+    uint8_t tmp[32];
+
+    if (ob_sha3_256(tmp, v, 2) != 0)
+        return -1;
+    memcpy(out, tmp, 32);
+    ob_wipe(tmp, sizeof(tmp));
+    return 0;
+}
+
+int ob_hsv3_subcredential(uint8_t out[32], const uint8_t A[32], const uint8_t Ab[32])
+{
+    uint8_t cred[32];
+    int ret = -1;
+
+    if (ob_hsv3_credential(cred, A) != 0)
+        goto out;
+    {
+        ob_iov v[3] = { { "subcredential", 13 }, { cred, 32 }, { Ab, 32 } };
+        if (ob_sha3_256(out, v, 3) != 0)
+            goto out;
+    }
+    ret = 0;
+out:
+    ob_wipe(cred, sizeof(cred));
+    return ret;
+}
+
+int ob_hsv3_hs_index(uint8_t out[32], const uint8_t Ab[32], uint64_t replica, uint64_t length_min,
+                     uint64_t tp)
+{
+    uint8_t rb[8], lb[8], tb[8];
+    ob_iov v[5] = { { "store-at-idx", 12 }, { Ab, 32 }, { rb, 8 }, { lb, 8 }, { tb, 8 } };
+
+    ob_store_u64(rb, replica);
+    ob_store_u64(lb, length_min);
+    ob_store_u64(tb, tp);
+    return ob_sha3_256(out, v, 5) == 0 ? 0 : -1;
+}
+
+int ob_hsv3_hsdir_index(uint8_t out[32], const uint8_t node_ed[32], const uint8_t srv[32],
+                        uint64_t tp, uint64_t length_min)
+{
+    uint8_t tb[8], lb[8];
+    ob_iov v[5] = { { "node-idx", 8 }, { node_ed, 32 }, { srv, 32 }, { tb, 8 }, { lb, 8 } };
+
+    ob_store_u64(tb, tp);
+    ob_store_u64(lb, length_min);
+    return ob_sha3_256(out, v, 5) == 0 ? 0 : -1;
+}
+
+int ob_hsv3_disaster_srv(uint8_t out[32], uint64_t length_min, uint64_t tp)
+{
+    uint8_t lb[8], tb[8];
+    ob_iov v[3] = { { "shared-random-disaster", 22 }, { lb, 8 }, { tb, 8 } };
+
+    ob_store_u64(lb, length_min);
+    ob_store_u64(tb, tp);
+    return ob_sha3_256(out, v, 3) == 0 ? 0 : -1;
+}
+
+void ob_hsv3_publish_slots(uint64_t valid_after, const ob_tp_params *p, ob_hsv3_slot out[2])
+{
+    /* An SRV protocol run lasts two rotation offsets (24 voting rounds: one
+     * day live) and starts at multiples of that from the epoch (00:00 UTC). */
+    uint64_t run_len = 2 * p->offset_min * 60;
+    uint64_t run_start = run_len ? valid_after - valid_after % run_len : valid_after;
+    uint64_t tp = ob_hsv3_tp_num(valid_after, p);
+    uint64_t next_tp_after_srv = ob_hsv3_tp_start(ob_hsv3_tp_num(run_start, p) + 1, p);
+    /* tor: hs_in_period_between_tp_and_srv() */
+    int between_srv_and_tp = valid_after >= run_start && valid_after < next_tp_after_srv;
+
+    if (between_srv_and_tp) {
+        out[0].tp = tp;
+        out[1].tp = tp + 1;
+    } else {
+        out[0].tp = tp > 0 ? tp - 1 : 0;
+        out[1].tp = tp;
+    }
+    out[0].use_current_srv = 0;
+    out[1].use_current_srv = 1;
+}
+
+uint64_t ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t start = ob_hsv3_tp_start(tp, p);
+    uint64_t off = p->offset_min * 60;
+
+    return start >= off ? start - off : 0;
+}
+
+/* tor's OPE input limit (crypto_ope.h OPE_INPUT_MAX). */
+#define REV_T_MAX (UINT64_C(1) << 18)
+
+int ob_hsv3_rev_counter(uint64_t *out, const uint8_t blinded_exp[64], uint64_t now,
+                        uint64_t run_start)
+{
+    static const char prefix[] = "rev-counter-generation";
+    uint8_t key[32];
+    uint8_t iv[16];
+    uint8_t ks[4096];
+    uint64_t t, done = 0, total;
+    int ret = -1;
+
+    if (now < run_start)
+        return -1;
+    t = now - run_start + 1;
+    if (t > REV_T_MAX)
+        t = REV_T_MAX;
+    {
+        ob_iov v[2] = { { prefix, sizeof(prefix) }, { blinded_exp, 64 } };
+        if (ob_sha3_256(key, v, 2) != 0)
+            goto out;
+    }
+    /* counter = sum over i < T of (w_i + 1), w_i the i-th little-endian
+     * uint16 of the AES-256-CTR keystream from a zero IV (crypto_ope.c). */
+    total = t;
+    while (done < t) {
+        uint64_t words = t - done;
+        uint64_t block = done * 2 / 16; /* done is a multiple of 2048 words */
+        size_t i;
+
+        if (words > sizeof(ks) / 2)
+            words = sizeof(ks) / 2;
+        memset(iv, 0, sizeof(iv));
+        ob_store_u64(iv + 8, block);
+        memset(ks, 0, (size_t)words * 2);
+        if (ob_aes_ctr(ks, ks, (size_t)words * 2, key, 32, iv) != 0)
+            goto out;
+        for (i = 0; i < words; i++)
+            total += (uint64_t)ks[2 * i] | ((uint64_t)ks[2 * i + 1] << 8);
+        done += words;
+    }
+    *out = total;
+    ret = 0;
+out:
+    ob_wipe(key, sizeof(key));
+    ob_wipe(ks, sizeof(ks));
+    return ret;
+}
