@@ -54,11 +54,22 @@ int ob_hsv3_blind_param(uint8_t h[32], const uint8_t A[32], uint64_t tp, uint64_
     ob_store_u64(lenb, length_min);
     if (ob_sha3_256(h, v, 6) != 0)
         return -1;
-    /* 63, not 127: tor clears bit 254's neighbour too (rend-spec-v3 A.2). */
+    ob_hsv3_clamp_param(h);
+    return 0;
+}
+
+void ob_hsv3_clamp_param(uint8_t h[32])
+{
+    /* rend-spec-v3 A.2 writes "&= 63; |= 64", the same as "&= 127; |= 64". */
     h[0] &= 248;
     h[31] &= 63;
     h[31] |= 64;
-    return 0;
+}
+
+int ob_hsv3_blind_public_with_param(uint8_t Ab[32], const uint8_t A[32], const uint8_t h[32])
+{
+    /* h is used as is (clamped, unreduced); libsodium refuses small-order A. */
+    return crypto_scalarmult_ed25519_noclamp(Ab, h, A) == 0 ? 0 : -1;
 }
 
 int ob_hsv3_blind_public(uint8_t Ab[32], const uint8_t A[32], uint64_t tp, uint64_t length_min)
@@ -68,8 +79,7 @@ int ob_hsv3_blind_public(uint8_t Ab[32], const uint8_t A[32], uint64_t tp, uint6
 
     if (ob_hsv3_blind_param(h, A, tp, length_min) != 0)
         goto out;
-    /* h is used as is (clamped, unreduced); libsodium refuses small-order A. */
-    if (crypto_scalarmult_ed25519_noclamp(Ab, h, A) != 0)
+    if (ob_hsv3_blind_public_with_param(Ab, A, h) != 0)
         goto out;
     ret = 0;
 out:

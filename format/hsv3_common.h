@@ -38,6 +38,10 @@ uint64_t ob_hsv3_tp_start(uint64_t tp, const ob_tp_params *p);
 
 /* Clamped blinding factor h for (A, tp, length_min). */
 int ob_hsv3_blind_param(uint8_t h[32], const uint8_t A[32], uint64_t tp, uint64_t length_min);
+/* Clamp a raw 32-byte blinding factor the way tor does (bits 0-2, 255 cleared; 254 set). */
+void ob_hsv3_clamp_param(uint8_t h[32]);
+/* A' = h*A for an already clamped h (e.g. tor's raw-parameter test vectors). */
+int ob_hsv3_blind_public_with_param(uint8_t Ab[32], const uint8_t A[32], const uint8_t h[32]);
 /* A' = h*A.  -1 for a small-order A. */
 int ob_hsv3_blind_public(uint8_t Ab[32], const uint8_t A[32], uint64_t tp, uint64_t length_min);
 int ob_hsv3_credential(uint8_t out[32], const uint8_t A[32]);

@@ -20,4 +20,8 @@
 int ofl_hsv3_blind_secret(uint8_t out_exp[64], const uint8_t exp[64], const uint8_t A[32],
                           uint64_t tp, uint64_t length_min);
 
+/* The same for an already clamped blinding factor h (tor's raw-parameter vectors). */
+int ofl_hsv3_blind_secret_with_param(uint8_t out_exp[64], const uint8_t exp[64],
+                                     const uint8_t h[32]);
+
 #endif
