@@ -33,6 +33,10 @@ typedef struct vec_file {
 static inline void vec_path(char *out, size_t outlen, const char *rel)
 {
     const char *base = getenv("OB_SHARED");
+    if (rel[0] == '/') {
+        snprintf(out, outlen, "%s", rel);
+        return;
+    }
     snprintf(out, outlen, "%s/testdata/%s", base && *base ? base : "../shared", rel);
 }
 
@@ -48,7 +52,7 @@ static inline char *vec_trim(char *s)
     return s;
 }
 
-/* Load rel (relative to $OB_SHARED/testdata) or return NULL. */
+/* Load rel (relative to $OB_SHARED/testdata, or an absolute path) or return NULL. */
 static inline vec_file *vec_load(const char *rel)
 {
     char path[1024], line[2048], section[64] = "";
