@@ -144,7 +144,8 @@ ob_err ofl_pass_read(const char *file, const char *prompt, char **out, size_t *n
 
 ob_err ofl_pass_read_new(const char *file, const char *what, char **out, size_t *n, ob_diag *d)
 {
-    char prompt[128], *a = NULL, *b = NULL;
+    char prompt[256], *a = NULL, *b = NULL;
+    const char *note = "";
     size_t na = 0, nb = 0;
     int tries;
     ob_err e = OB_ERR_PASSPHRASE;
@@ -154,11 +155,13 @@ ob_err ofl_pass_read_new(const char *file, const char *what, char **out, size_t 
     if (file != NULL)
         return from_file(file, out, n, d);
     for (tries = 0; tries < OFL_PASS_TRIES; tries++) {
-        snprintf(prompt, sizeof(prompt), "New passphrase for %s: ", what);
+        /* Retry notes go to the terminal with the prompt: this is library
+         * code, which never writes to stderr. */
+        snprintf(prompt, sizeof(prompt), "%sNew passphrase for %s: ", note, what);
         if ((e = from_tty(prompt, &a, &na, d)) != OB_OK) {
             if (e != OB_ERR_PASSPHRASE)
                 goto out;
-            fprintf(stderr, "%s\n", d != NULL ? d->msg : "passphrase refused");
+            note = "An empty passphrase is not allowed.\n";
             continue;
         }
         if ((e = from_tty("Repeat the passphrase: ", &b, &nb, d)) != OB_OK)
@@ -173,7 +176,7 @@ ob_err ofl_pass_read_new(const char *file, const char *what, char **out, size_t 
         ofl_pass_free(a);
         ofl_pass_free(b);
         a = b = NULL;
-        fprintf(stderr, "The passphrases differ; try again.\n");
+        note = "The passphrases differ; try again.\n";
         e = ob_fail(d, OB_ERR_PASSPHRASE, "the passphrases did not match");
     }
 out:
