@@ -52,6 +52,16 @@ static inline char *vec_trim(char *s)
     return s;
 }
 
+/* Copy a NUL-terminated string; -1 (nothing copied) if it does not fit. */
+static inline int vec_copy(char *dst, size_t dsz, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= dsz)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
 /* Load rel (relative to $OB_SHARED/testdata, or an absolute path) or return NULL. */
 static inline vec_file *vec_load(const char *rel)
 {
@@ -79,7 +89,8 @@ static inline vec_file *vec_load(const char *rel)
             char *end = strchr(s, ']');
             if (end != NULL) {
                 *end = '\0';
-                snprintf(section, sizeof(section), "%s", s + 1);
+                if (vec_copy(section, sizeof(section), s + 1) != 0)
+                    goto bad;
             }
             continue;
         }
@@ -95,15 +106,23 @@ static inline vec_file *vec_load(const char *rel)
         v = vec_trim(v);
         ne = realloc(vf->e, (vf->n + 1) * sizeof(*vf->e));
         if (ne == NULL)
-            break;
+            goto bad;
         vf->e = ne;
-        snprintf(vf->e[vf->n].section, sizeof(vf->e[vf->n].section), "%s", section);
-        snprintf(vf->e[vf->n].key, sizeof(vf->e[vf->n].key), "%s", k);
-        snprintf(vf->e[vf->n].value, sizeof(vf->e[vf->n].value), "%s", v);
+        if (vec_copy(vf->e[vf->n].section, sizeof(vf->e[vf->n].section), section) != 0 ||
+            vec_copy(vf->e[vf->n].key, sizeof(vf->e[vf->n].key), k) != 0 ||
+            vec_copy(vf->e[vf->n].value, sizeof(vf->e[vf->n].value), v) != 0)
+            goto bad;
         vf->n++;
     }
     fclose(f);
     return vf;
+bad:
+    /* a line longer than this reader handles: fail rather than truncate */
+    fprintf(stderr, "vector file %s: over-long section, key or value\n", path);
+    fclose(f);
+    free(vf->e);
+    free(vf);
+    return NULL;
 }
 
 static inline void vec_free(vec_file *vf)
