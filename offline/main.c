@@ -29,9 +29,15 @@ static const char *const usage[] = {
 };
 
 static const ob_cmd commands[] = {
-    { "keygen", ofl_cmd_todo },    { "address", ofl_cmd_todo }, { "passwd", ofl_cmd_todo },
-    { "import", ofl_cmd_todo },    { "sign", ofl_cmd_todo },    { "config-gen", ofl_cmd_todo },
-    { "inspect", ob_cmd_inspect }, { "qr", ob_cmd_qr },         { NULL, NULL },
+    { "keygen", ofl_cmd_keygen },
+    { "address", ofl_cmd_address },
+    { "passwd", ofl_cmd_passwd },
+    { "import", ofl_cmd_import },
+    { "sign", ofl_cmd_todo },
+    { "config-gen", ofl_cmd_todo },
+    { "inspect", ob_cmd_inspect },
+    { "qr", ob_cmd_qr },
+    { NULL, NULL },
 };
 
 int main(int argc, char **argv)
