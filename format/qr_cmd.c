@@ -1,10 +1,783 @@
-/* qr_cmd.c - `qr` verbs.  (Filled in with the QR transfer issue.) */
-#include "cli.h"
+/*
+ * qr_cmd.c - `qr show|encode|decode|scan`, shared by both programs (the
+ * framing is in qrframe.c, the pictures in qrimage.c; docs/qr-transfer.rst).
+ *
+ * Like cli.c this is program code: it prints and returns exit statuses.
+ */
 #include "qr_cmd.h"
+
+#include "buf.h"
+#include "cli.h"
+#include "fileio.h"
+#include "qrframe.h"
+#include "qrimage.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+#include <zbar.h>
+
+/* Options shared by the verbs; each verb accepts only its own. */
+typedef struct qr_opts {
+    const char *out;    /* -o */
+    const char *gif;    /* --gif */
+    const char *device; /* --device */
+    unsigned fps;
+    int version;
+    int scale;
+    ob_qr_level level;
+    char **pos; /* positional arguments */
+    int npos;
+} qr_opts;
+
+enum { OPT_OUT = 1, OPT_GIF = 2, OPT_DEVICE = 4, OPT_FPS = 8, OPT_PICTURE = 16 };
+
+/* Parse argv[2..]; usage error (exit 2) on anything not in allowed. */
+static void parse_opts(int argc, char **argv, unsigned allowed, qr_opts *o)
+{
+    const char *verb = "qr";
+    int i, only_pos = 0;
+    unsigned long long v;
+
+    memset(o, 0, sizeof(*o));
+    o->fps = 5;
+    o->version = OB_QR_DEFAULT_VERSION;
+    o->level = OB_QR_DEFAULT_LEVEL;
+    o->scale = OB_QR_DEFAULT_SCALE;
+    o->pos = argv + 2;
+    for (i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+            o->pos[o->npos++] = argv[i]; /* compacts in place; never overtakes i */
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (val == NULL) {
+            ob_msg("qr %s: option %s needs a value", argv[1], a);
+            ob_usage_verb(verb);
+        }
+        if ((allowed & OPT_OUT) && strcmp(a, "-o") == 0) {
+            o->out = val;
+        } else if ((allowed & OPT_GIF) && strcmp(a, "--gif") == 0) {
+            o->gif = val;
+        } else if ((allowed & OPT_DEVICE) && strcmp(a, "--device") == 0) {
+            o->device = val;
+        } else if ((allowed & OPT_FPS) && strcmp(a, "--fps") == 0) {
+            if (ob_parse_u64(val, 1, 30, &v) != 0) {
+                ob_msg("qr %s: --fps wants a number from 1 to 30, not '%s'", argv[1], val);
+                ob_usage_verb(verb);
+            }
+            o->fps = (unsigned)v;
+        } else if ((allowed & OPT_PICTURE) && strcmp(a, "--qr-version") == 0) {
+            if (ob_parse_u64(val, 5, 40, &v) != 0) {
+                ob_msg("qr %s: --qr-version wants 5 to 40, not '%s'", argv[1], val);
+                ob_usage_verb(verb);
+            }
+            o->version = (int)v;
+        } else if ((allowed & OPT_PICTURE) && strcmp(a, "--level") == 0) {
+            if (ob_qrimage_parse_level(val, &o->level) != 0) {
+                ob_msg("qr %s: --level wants L, M, Q or H, not '%s'", argv[1], val);
+                ob_usage_verb(verb);
+            }
+        } else if ((allowed & OPT_PICTURE) && (allowed & OPT_OUT) && strcmp(a, "--scale") == 0) {
+            if (ob_parse_u64(val, 1, 32, &v) != 0) {
+                ob_msg("qr %s: --scale wants 1 to 32 pixels per module, not '%s'", argv[1], val);
+                ob_usage_verb(verb);
+            }
+            o->scale = (int)v;
+        } else {
+            ob_msg("qr %s: unknown option '%s'", argv[1], a);
+            ob_usage_verb(verb);
+        }
+        i++;
+    }
+}
+
+static const char *level_name(ob_qr_level l)
+{
+    return l == OB_QR_LEVEL_L ? "L" : l == OB_QR_LEVEL_Q ? "Q" : l == OB_QR_LEVEL_H ? "H" : "M";
+}
+
+/* Read a bundle and cut it into frames for the chosen QR version. */
+static ob_err load_frames(const char *path, const qr_opts *o, ob_qr_frames **f, ob_diag *d)
+{
+    uint8_t *p = NULL;
+    size_t n = 0, cap = 0;
+    ob_err e;
+
+    e = ob_qrimage_capacity(o->version, o->level, &cap, d);
+    if (e == OB_OK)
+        e = ob_file_read(path, OB_QR_MAX_BUNDLE, &p, &n, d);
+    if (e == OB_OK)
+        e = ob_qr_split(p, n, cap, f, d);
+    free(p);
+    return e;
+}
+
+static void print_summary(const char *path, const ob_qr_frames *f, const qr_opts *o)
+{
+    char dg[20];
+
+    ob_qr_short_digest(f->digest, dg);
+    printf("%s: %zu bytes, sha256 %s..., %zu frame%s of %zu bytes (QR %d-%s, %s)\n", path,
+           f->bundle_len, dg, f->n, f->n == 1 ? "" : "s", f->frame_len, o->version,
+           level_name(o->level), f->compressed ? "zlib" : "not compressed");
+}
+
+/* ---- encode ---------------------------------------------------------- */
+
+/* Animated GIF of the frames (gif.c style writer below). */
+static ob_err write_gif(const char *path, ob_gray *const *pics, size_t n, unsigned fps, ob_diag *d);
+
+static int frame_digits(size_t n)
+{
+    int w = 3;
+    size_t lim = 1000;
+
+    while (n >= lim && w < 6) {
+        w++;
+        lim *= 10;
+    }
+    return w;
+}
+
+static int cmd_encode(int argc, char **argv)
+{
+    qr_opts o;
+    ob_qr_frames *f = NULL;
+    ob_gray **pics = NULL;
+    char **names = NULL;
+    ob_diag d;
+    ob_err e = OB_OK;
+    struct stat st;
+    size_t i;
+    int rc = OB_EXIT_OK, w;
+
+    parse_opts(argc, argv, OPT_OUT | OPT_GIF | OPT_PICTURE | OPT_FPS, &o);
+    if (o.npos != 1 || o.out == NULL) {
+        ob_msg("qr encode: needs one FILE and -o DIR");
+        ob_usage_verb("qr");
+    }
+    ob_diag_clear(&d);
+    e = load_frames(o.pos[0], &o, &f, &d);
+    if (e != OB_OK)
+        goto out;
+    if (mkdir(o.out, 0755) != 0 && errno != EEXIST) {
+        e = ob_fail(&d, OB_ERR_IO, "%s: cannot create directory: %s", o.out, strerror(errno));
+        goto out;
+    }
+    if (lstat(o.out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        e = ob_fail(&d, OB_ERR_IO, "%s: not a directory (symbolic links are not followed)", o.out);
+        goto out;
+    }
+    names = calloc(f->n, sizeof(*names));
+    pics = calloc(f->n, sizeof(*pics));
+    if (names == NULL || pics == NULL) {
+        e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    w = frame_digits(f->n);
+    /* Every name is checked before the first is written: no half-written
+     * set next to someone else's frames. */
+    for (i = 0; i < f->n; i++) {
+        size_t len = strlen(o.out) + 32;
+        names[i] = malloc(len);
+        if (names[i] == NULL) {
+            e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        snprintf(names[i], len, "%s/frame-%0*zu.png", o.out, w, i + 1);
+        if (ob_path_exists(names[i])) {
+            e = ob_fail(&d, OB_ERR_EXISTS,
+                        "%s exists; frames are never overwritten (use an "
+                        "empty directory)",
+                        names[i]);
+            goto out;
+        }
+    }
+    if (o.gif != NULL && ob_path_exists(o.gif)) {
+        e = ob_fail(&d, OB_ERR_EXISTS, "%s exists; it is never overwritten", o.gif);
+        goto out;
+    }
+    for (i = 0; i < f->n && e == OB_OK; i++) {
+        ob_qrcode *q = NULL;
+        e = ob_qrimage_encode(f->frame[i], f->frame_len, o.version, o.level, &q, &d);
+        if (e == OB_OK)
+            e = ob_qrimage_render(q, o.scale, &pics[i], &d);
+        if (e == OB_OK)
+            e = ob_qrimage_png_write(pics[i], names[i], &d);
+        ob_qrcode_free(q);
+    }
+    if (e == OB_OK && o.gif != NULL)
+        e = write_gif(o.gif, pics, f->n, o.fps, &d);
+    if (e != OB_OK)
+        goto out;
+    print_summary(o.pos[0], f, &o);
+    printf("wrote %s/frame-%0*d.png .. frame-%0*zu.png%s%s\n", o.out, w, 1, w, f->n,
+           o.gif ? " and " : "", o.gif ? o.gif : "");
+out:
+    if (e != OB_OK)
+        rc = ob_report(e, &d);
+    for (i = 0; f != NULL && i < f->n; i++) {
+        if (names != NULL)
+            free(names[i]);
+        if (pics != NULL)
+            ob_gray_free(pics[i]);
+    }
+    free(names);
+    free(pics);
+    ob_qr_frames_free(f);
+    return rc;
+}
+
+/* ---- show ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+    qr_opts o;
+    ob_qr_frames *f = NULL;
+    ob_qrcode **codes = NULL;
+    ob_buf *pics = NULL;
+    struct termios saved, raw;
+    struct sigaction sa, old_int, old_term;
+    struct winsize ws;
+    int have_termios = 0, have_signals = 0, screen = 0, wide = 0, cols = 0, rows = 0;
+    char dg[20];
+    ob_diag d;
+    ob_err e = OB_OK;
+    size_t i;
+    int rc = OB_EXIT_OK;
+
+    parse_opts(argc, argv, OPT_FPS | OPT_PICTURE, &o);
+    if (o.npos != 1) {
+        ob_msg("qr show: needs one FILE");
+        ob_usage_verb("qr");
+    }
+    ob_diag_clear(&d);
+    e = load_frames(o.pos[0], &o, &f, &d);
+    if (e != OB_OK)
+        goto out;
+    ob_qr_short_digest(f->digest, dg);
+    codes = calloc(f->n, sizeof(*codes));
+    pics = calloc(f->n, sizeof(*pics));
+    if (codes == NULL || pics == NULL) {
+        e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < f->n && e == OB_OK; i++)
+        e = ob_qrimage_encode(f->frame[i], f->frame_len, o.version, o.level, &codes[i], &d);
+    if (e != OB_OK)
+        goto out;
+
+    if (!isatty(STDOUT_FILENO)) {
+        /* Not a terminal (a pipe, a file, a test): every frame once. */
+        print_summary(o.pos[0], f, &o);
+        for (i = 0; i < f->n; i++) {
+            ob_buf_init(&pics[i]);
+            ob_qrimage_render_utf8(codes[i], 0, &pics[i]);
+            if (!ob_buf_ok(&pics[i])) {
+                e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            printf("frame %zu/%zu\n", i + 1, f->n);
+            fwrite(pics[i].p, 1, pics[i].len, stdout);
+        }
+        goto out;
+    }
+
+    /* Two columns per module when the terminal has room: easier to read. */
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) {
+        ws.ws_col = 80;
+        ws.ws_row = 24;
+    }
+    ob_qrimage_utf8_size(codes[0], 1, &cols, &rows);
+    wide = cols <= ws.ws_col && rows + 2 <= ws.ws_row;
+    if (!wide) {
+        ob_qrimage_utf8_size(codes[0], 0, &cols, &rows);
+        if (cols > ws.ws_col || rows + 2 > ws.ws_row) {
+            e = ob_fail(&d, OB_ERR_RANGE,
+                        "the terminal is %ux%u; QR version %d needs %dx%d: enlarge the window or "
+                        "use a smaller font (or --qr-version)",
+                        ws.ws_col, ws.ws_row, o.version, cols, rows + 2);
+            goto out;
+        }
+    }
+    for (i = 0; i < f->n; i++) {
+        ob_buf_init(&pics[i]);
+        ob_qrimage_render_utf8(codes[i], wide, &pics[i]);
+        if (!ob_buf_ok(&pics[i])) {
+            e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: poll() returns at once and the loop ends. */
+    stop_flag = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    have_signals = 1;
+    if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+        raw = saved;
+        raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+        raw.c_cc[VMIN] = 0;
+        raw.c_cc[VTIME] = 0;
+        if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+            have_termios = 1;
+    }
+    /* Alternate screen, cursor hidden. */
+    fputs("\x1b[?1049h\x1b[?25l", stdout);
+    screen = 1;
+    for (i = 0; !stop_flag; i = (i + 1) % f->n) {
+        struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+        fputs("\x1b[H", stdout);
+        fwrite(pics[i].p, 1, pics[i].len, stdout);
+        printf("\x1b[K frame %zu/%zu  sha256 %s...  %u/s  any key or Ctrl-C stops\x1b[K\n", i + 1,
+               f->n, dg, o.fps);
+        fflush(stdout);
+        if (poll(&pfd, 1, (int)(1000 / o.fps)) > 0 && (pfd.revents & (POLLIN | POLLHUP)))
+            break;
+    }
+out:
+    if (screen) {
+        fputs("\x1b[?25h\x1b[?1049l", stdout);
+        fflush(stdout);
+    }
+    if (have_termios)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    if (have_signals) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    if (screen && f != NULL)
+        printf("showed %s: sha256 %s..., %zu frames\n", o.pos[0], dg, f->n);
+    if (e != OB_OK)
+        rc = ob_report(e, &d);
+    for (i = 0; f != NULL && i < f->n; i++) {
+        if (codes != NULL)
+            ob_qrcode_free(codes[i]);
+        if (pics != NULL)
+            ob_buf_free(&pics[i]);
+    }
+    free(codes);
+    free(pics);
+    ob_qr_frames_free(f);
+    return rc;
+}
+
+/* ---- decode and scan: one frame handler ------------------------------- */
+
+typedef struct reader {
+    ob_qr_assembler *a;
+    ob_qrscan *scan;
+    const char *src;  /* the picture being read, for messages */
+    int quiet_dups;   /* a camera sees each frame many times */
+    size_t notes;     /* frames ignored */
+    size_t last_have; /* for progress lines */
+} reader;
+
+static int on_symbol(void *ctx, const uint8_t *data, size_t len)
+{
+    reader *r = ctx;
+    ob_qr_add_result res = OB_QR_ADD_NEW;
+    ob_diag d;
+    ob_err e;
+
+    ob_diag_clear(&d);
+    e = ob_qr_assembler_add_frame(r->a, data, len, &res, &d);
+    if (e != OB_OK) {
+        r->notes++;
+        ob_msg("%s: frame ignored: %s", r->src, d.msg);
+        return 0;
+    }
+    switch (res) {
+    case OB_QR_ADD_FOREIGN:
+        r->notes++;
+        ob_msg("%s: frame of another message (or another encoding of it) ignored", r->src);
+        break;
+    case OB_QR_ADD_DUPLICATE:
+        if (!r->quiet_dups)
+            ob_msg("%s: part already read: %s", r->src, ob_qr_assembler_progress(r->a));
+        break;
+    case OB_QR_ADD_NEW:
+    default:
+        ob_msg("%s: %s", r->src, ob_qr_assembler_progress(r->a));
+        break;
+    }
+    return 0;
+}
+
+static ob_err reader_gray(reader *r, const ob_gray *g, int *found, ob_diag *d)
+{
+    int retried = 0;
+    ob_err e = ob_qrscan_gray(r->scan, g, on_symbol, r, found, &retried, d);
+
+    return e;
+}
+
+/* Write the bundle if (and only if) it is complete and its digest matches. */
+static int reader_finish(reader *r, const char *out)
+{
+    uint8_t *bundle = NULL, dig[32];
+    size_t len = 0;
+    char dg[20];
+    ob_diag d;
+    ob_err e;
+
+    ob_diag_clear(&d);
+    e = ob_qr_assembler_take(r->a, &bundle, &len, &d);
+    if (e != OB_OK) {
+        ob_msg("%s; nothing written", d.msg);
+        return OB_EXIT_BAD;
+    }
+    e = ob_file_write_atomic(out, bundle, len, 0644, OB_WRITE_EXCL, &d);
+    if (e == OB_OK) {
+        memcpy(dig, ob_qr_assembler_msgid(r->a), 8);
+        memset(dig + 8, 0, sizeof(dig) - 8);
+        ob_qr_short_digest(dig, dg);
+        printf("wrote %s: %zu bytes, sha256 %s... (checked)\n", out, len, dg);
+    }
+    free(bundle);
+    return ob_report(e, &d);
+}
+
+static ob_err reader_init(reader *r, const char *out, ob_diag *d)
+{
+    memset(r, 0, sizeof(*r));
+    /* Checked early to spare the work; the write itself is exclusive too. */
+    if (ob_path_exists(out))
+        return ob_fail(d, OB_ERR_EXISTS, "%s exists; it is never overwritten", out);
+    r->a = ob_qr_assembler_new();
+    r->scan = ob_qrscan_new();
+    if (r->a == NULL || r->scan == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "cannot set up the QR reader");
+    return OB_OK;
+}
+
+static void reader_free(reader *r)
+{
+    ob_qr_assembler_free(r->a);
+    ob_qrscan_free(r->scan);
+}
+
+static int cmd_decode(int argc, char **argv)
+{
+    qr_opts o;
+    reader r;
+    ob_diag d;
+    ob_err e;
+    int i, rc = OB_EXIT_OK;
+
+    parse_opts(argc, argv, OPT_OUT, &o);
+    if (o.npos < 1 || o.out == NULL) {
+        ob_msg("qr decode: needs -o FILE and at least one IMAGE");
+        ob_usage_verb("qr");
+    }
+    ob_diag_clear(&d);
+    e = reader_init(&r, o.out, &d);
+    if (e != OB_OK) {
+        rc = ob_report(e, &d);
+        goto out;
+    }
+    for (i = 0; i < o.npos; i++) {
+        ob_gray *g = NULL;
+        int found = 0;
+        r.src = o.pos[i];
+        e = ob_qrimage_png_read(o.pos[i], &g, &d);
+        if (e == OB_ERR_IO || e == OB_ERR_NOMEM) {
+            rc = ob_report(e, &d); /* a missing or unreadable file: the operator's to fix */
+            goto out;
+        }
+        if (e != OB_OK) {
+            r.notes++;
+            ob_msg("%s: picture ignored: %s", o.pos[i], d.msg);
+            continue;
+        }
+        e = reader_gray(&r, g, &found, &d);
+        ob_gray_free(g);
+        if (e != OB_OK) {
+            rc = ob_report(e, &d);
+            goto out;
+        }
+        if (found == 0) {
+            r.notes++;
+            ob_msg("%s: no QR code found (also not after the blurred retry)", o.pos[i]);
+        }
+    }
+    rc = reader_finish(&r, o.out);
+out:
+    reader_free(&r);
+    return rc;
+}
+
+static int cmd_scan(int argc, char **argv)
+{
+    qr_opts o;
+    reader r;
+    ob_diag d;
+    zbar_video_t *video = NULL;
+    struct sigaction sa, old_int;
+    struct stat st;
+    int rc = OB_EXIT_OK, enabled = 0, have_signals = 0;
+    ob_gray *g = NULL;
+    ob_err e;
+
+    parse_opts(argc, argv, OPT_OUT | OPT_DEVICE, &o);
+    if (o.npos != 0 || o.out == NULL) {
+        ob_msg("qr scan: needs -o FILE");
+        ob_usage_verb("qr");
+    }
+    if (o.device == NULL)
+        o.device = "/dev/video0";
+    ob_diag_clear(&d);
+    e = reader_init(&r, o.out, &d);
+    if (e != OB_OK) {
+        rc = ob_report(e, &d);
+        goto out;
+    }
+    r.src = o.device;
+    r.quiet_dups = 1;
+    if (stat(o.device, &st) != 0 || !S_ISCHR(st.st_mode)) {
+        ob_msg("%s: no such device (a camera is /dev/videoN; 'qr decode' reads picture files)",
+               o.device);
+        rc = OB_EXIT_USAGE;
+        goto out;
+    }
+    video = zbar_video_create();
+    if (video == NULL || zbar_video_open(video, o.device) != 0 ||
+        zbar_video_enable(video, 1) != 0) {
+        ob_msg("%s: cannot use this video device: %s", o.device,
+               video ? zbar_video_error_string(video, 0) : "out of memory");
+        rc = OB_EXIT_USAGE;
+        goto out;
+    }
+    enabled = 1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_flag = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    have_signals = 1;
+    ob_msg("reading from %s; Ctrl-C stops", o.device);
+    while (!stop_flag && !ob_qr_assembler_is_complete(r.a)) {
+        zbar_image_t *img = zbar_video_next_image(video), *y800 = NULL;
+        unsigned w, h;
+
+        if (img == NULL) {
+            if (stop_flag)
+                break;
+            ob_msg("%s: the camera stopped delivering pictures", o.device);
+            rc = OB_EXIT_USAGE;
+            goto out;
+        }
+        y800 = zbar_image_convert(img, zbar_fourcc('Y', '8', '0', '0'));
+        zbar_image_destroy(img);
+        if (y800 == NULL)
+            continue;
+        w = zbar_image_get_width(y800);
+        h = zbar_image_get_height(y800);
+        g = ob_gray_new((int)w, (int)h);
+        if (g != NULL && zbar_image_get_data_length(y800) >= (unsigned long)w * h) {
+            memcpy(g->px, zbar_image_get_data(y800), (size_t)w * h);
+            e = reader_gray(&r, g, NULL, &d);
+            if (e != OB_OK) {
+                zbar_image_destroy(y800);
+                rc = ob_report(e, &d);
+                goto out;
+            }
+        }
+        ob_gray_free(g);
+        g = NULL;
+        zbar_image_destroy(y800);
+    }
+    rc = reader_finish(&r, o.out);
+out:
+    ob_gray_free(g);
+    if (have_signals)
+        sigaction(SIGINT, &old_int, NULL);
+    if (enabled)
+        zbar_video_enable(video, 0);
+    if (video != NULL)
+        zbar_video_destroy(video);
+    reader_free(&r);
+    return rc;
+}
+
+/* ---- GIF89a ------------------------------------------------------------ */
+
+/*
+ * A minimal animated GIF: two-colour global palette, one full-size image per
+ * frame, LZW with 2-bit minimum code size and a code table reset whenever it
+ * fills (valid for every decoder; compression ratio is not the point).
+ */
+typedef struct gif_bits {
+    ob_buf *out;
+    uint8_t block[255];
+    size_t nblock;
+    uint32_t acc;
+    int nacc;
+} gif_bits;
+
+static void gif_flush_block(gif_bits *b)
+{
+    if (b->nblock == 0)
+        return;
+    ob_buf_put_u8(b->out, (uint8_t)b->nblock);
+    ob_buf_put(b->out, b->block, b->nblock);
+    b->nblock = 0;
+}
+
+static void gif_put_code(gif_bits *b, unsigned code, int size)
+{
+    b->acc |= (uint32_t)code << b->nacc;
+    b->nacc += size;
+    while (b->nacc >= 8) {
+        b->block[b->nblock++] = (uint8_t)(b->acc & 0xff);
+        b->acc >>= 8;
+        b->nacc -= 8;
+        if (b->nblock == 255)
+            gif_flush_block(b);
+    }
+}
+
+static void gif_put_le16(ob_buf *o, unsigned v)
+{
+    ob_buf_put_u8(o, (uint8_t)(v & 0xff));
+    ob_buf_put_u8(o, (uint8_t)(v >> 8));
+}
+
+/* LZW-compress one image of 0/1 pixels into o. */
+static int gif_lzw(ob_buf *o, const ob_gray *g)
+{
+    enum { CLEAR = 4, EOI = 5, MAXC = 4096 };
+    /* next[code * 2 + pixel]: the code for string(code) + pixel, 0 = none. */
+    uint16_t *next = calloc(MAXC * 2, sizeof(uint16_t));
+    gif_bits b;
+    unsigned avail = 6, cur;
+    int size = 3;
+    size_t i, n = (size_t)g->w * (size_t)g->h;
+
+    if (next == NULL)
+        return -1;
+    memset(&b, 0, sizeof(b));
+    b.out = o;
+    ob_buf_put_u8(o, 2); /* LZW minimum code size */
+    gif_put_code(&b, CLEAR, size);
+    cur = g->px[0] < 128 ? 1u : 0u;
+    for (i = 1; i < n; i++) {
+        unsigned px = g->px[i] < 128 ? 1u : 0u;
+        if (next[cur * 2 + px] != 0) {
+            cur = next[cur * 2 + px];
+            continue;
+        }
+        gif_put_code(&b, cur, size);
+        if (avail < MAXC) {
+            next[cur * 2 + px] = (uint16_t)avail;
+            /* The decoder widens one code later than the encoder adds. */
+            if (avail == (1u << size) && size < 12)
+                size++;
+            avail++;
+        }
+        if (avail == MAXC) {
+            gif_put_code(&b, CLEAR, size);
+            memset(next, 0, MAXC * 2 * sizeof(uint16_t));
+            avail = 6;
+            size = 3;
+        }
+        cur = px;
+    }
+    gif_put_code(&b, cur, size);
+    gif_put_code(&b, EOI, size);
+    if (b.nacc > 0)
+        gif_put_code(&b, 0, 8 - b.nacc);
+    gif_flush_block(&b);
+    ob_buf_put_u8(o, 0); /* block terminator */
+    free(next);
+    return 0;
+}
+
+static ob_err write_gif(const char *path, ob_gray *const *pics, size_t n, unsigned fps, ob_diag *d)
+{
+    ob_buf o;
+    size_t i;
+    ob_err e = OB_OK;
+    unsigned w = (unsigned)pics[0]->w, h = (unsigned)pics[0]->h;
+
+    ob_buf_init(&o);
+    if (w > 65535 || h > 65535)
+        return ob_fail(d, OB_ERR_RANGE, "picture too large for GIF");
+    ob_buf_put(&o, "GIF89a", 6);
+    gif_put_le16(&o, w);
+    gif_put_le16(&o, h);
+    ob_buf_put_u8(&o, 0x80); /* global colour table of 2 entries, 1 bit */
+    ob_buf_put_u8(&o, 0);
+    ob_buf_put_u8(&o, 0);
+    ob_buf_put(&o, "\xff\xff\xff\x00\x00\x00", 6); /* 0 white, 1 black */
+    /* NETSCAPE2.0 extension: loop forever. */
+    ob_buf_put(&o, "\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00", 19);
+    for (i = 0; i < n; i++) {
+        ob_buf_put(&o, "\x21\xf9\x04\x00", 4); /* graphic control: delay */
+        gif_put_le16(&o, 100 / fps);
+        ob_buf_put(&o, "\x00\x00", 2);
+        ob_buf_put_u8(&o, 0x2c); /* image descriptor */
+        gif_put_le16(&o, 0);
+        gif_put_le16(&o, 0);
+        gif_put_le16(&o, w);
+        gif_put_le16(&o, h);
+        ob_buf_put_u8(&o, 0);
+        if (gif_lzw(&o, pics[i]) != 0) {
+            e = ob_fail(d, OB_ERR_NOMEM, "out of memory writing the GIF");
+            goto out;
+        }
+    }
+    ob_buf_put_u8(&o, 0x3b);
+    if (!ob_buf_ok(&o)) {
+        e = ob_fail(d, OB_ERR_NOMEM, "out of memory writing the GIF");
+        goto out;
+    }
+    e = ob_file_write_atomic(path, o.p, o.len, 0644, OB_WRITE_EXCL, d);
+out:
+    ob_buf_free(&o);
+    return e;
+}
 
 int ob_cmd_qr(int argc, char **argv)
 {
-    (void)argc;
-    ob_msg("'%s' is not implemented yet", argv[0]);
-    return OB_EXIT_USAGE;
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } verbs[] = { { "show", cmd_show },
+                  { "encode", cmd_encode },
+                  { "decode", cmd_decode },
+                  { "scan", cmd_scan } };
+    size_t i;
+
+    if (argc < 2)
+        ob_usage_verb("qr");
+    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (strcmp(argv[1], verbs[i].name) == 0)
+            return verbs[i].fn(argc, argv);
+    ob_msg("qr: unknown verb '%s'", argv[1]);
+    ob_usage_verb("qr");
 }

@@ -342,7 +342,8 @@ const char *ob_qr_assembler_progress(ob_qr_assembler *a)
             if (a->have[i])
                 continue;
             if (listed == 24) {
-                snprintf(a->progress + o, sizeof(a->progress) - o, " ...");
+                snprintf(a->progress + o, sizeof(a->progress) - o, " ... and %zu more",
+                         a->n - a->nhave - listed);
                 break;
             }
             /* 24 entries of at most 6 characters fit in the buffer. */

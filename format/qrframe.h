@@ -92,7 +92,7 @@ ob_err ob_qr_assembler_add_frame(ob_qr_assembler *a, const uint8_t *frame, size_
 
 /*
  * "14/19, missing 3 7 12" (parts numbered from 1 for people; at most 24
- * missing parts are listed, then "..."), or "0/?, no frame yet".  The string
+ * missing parts are listed, then "... and N more"), or "0/?, no frame yet".  The string
  * lives in the assembler until the next call.
  */
 const char *ob_qr_assembler_progress(ob_qr_assembler *a);
