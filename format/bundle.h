@@ -1,0 +1,227 @@
+/*
+ * bundle.h - the one container for everything that crosses the air gap.
+ *
+ * Layout (docs/bundle-format.rst is the full specification):
+ *
+ *   0    magic[8]      89 4F 42 42 0D 0A 1A 0A  ("\x89OBB\r\n\x1a\n")
+ *   8    version u8    1
+ *   9    kind u8       1 signing request, 2 signed response,
+ *                      3/4 key-certification request/response (reserved)
+ *   10   reserved u16  0
+ *   12   body_len u32  big-endian
+ *   16   body          one record: TLV fields  tag u16 | len u32 | value
+ *   16+body_len        sha256[32] over every byte before it: the bundle's digest
+ *
+ * A field's tag carries its number (low 15 bits, high byte = record type) and
+ * a critical bit (0x8000).  Fields appear in increasing number order; only
+ * repeatable fields (and unknown non-critical ones) may repeat, consecutively.
+ * Unknown critical fields are refused; unknown non-critical fields are kept
+ * (ob_bundle_ext) and written back in place, so serialize(parse(x)) == x.
+ *
+ * Ownership: every string and blob in these structs is heap memory owned by
+ * the struct and released by its _free function.  Strings are NUL-terminated
+ * printable ASCII.  Build structs with the _new/_add helpers (which copy) or
+ * fill them by hand with malloc()ed members.
+ */
+#ifndef OB_BUNDLE_H
+#define OB_BUNDLE_H
+
+#include "buf.h"
+#include "diag.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OB_BUNDLE_MAGIC      "\x89OBB\r\n\x1a\n"
+#define OB_BUNDLE_MAGIC_LEN  8
+#define OB_BUNDLE_VERSION    1
+#define OB_BUNDLE_HDR_LEN    16
+#define OB_BUNDLE_DIGEST_LEN 32
+
+enum ob_bundle_kind {
+    OB_BUNDLE_REQUEST = 1,      /* signing request, online -> offline */
+    OB_BUNDLE_RESPONSE = 2,     /* signed response, offline -> online */
+    OB_BUNDLE_CERT_REQUEST = 3, /* reserved: key-certification request */
+    OB_BUNDLE_CERT_RESPONSE = 4 /* reserved: key-certification response */
+};
+
+/* Limits (documented in docs/bundle-format.rst, section "Limits"). */
+#define OB_BUNDLE_MAX_SIZE        (256u * 1024 * 1024) /* whole file */
+#define OB_BUNDLE_MAX_FIELD       (1024u * 1024)       /* any non-record field */
+#define OB_BUNDLE_MAX_TEXT        512                  /* origin, name, reason, note */
+#define OB_BUNDLE_MAX_SERVICES    1024
+#define OB_BUNDLE_MAX_PERIODS     8     /* per service */
+#define OB_BUNDLE_MAX_INSTANCES   4096  /* per service */
+#define OB_BUNDLE_MAX_DESCRIPTORS 65535 /* per response */
+#define OB_BUNDLE_MAX_GROUPS      256   /* group_count */
+#define OB_BUNDLE_MAX_EXT         64    /* unknown fields kept per record */
+
+/* An unknown non-critical field, kept verbatim for the round trip. */
+typedef struct ob_bundle_ext {
+    uint16_t tag;
+    uint8_t *val;
+    size_t len;
+} ob_bundle_ext;
+
+typedef struct ob_bundle_exts {
+    ob_bundle_ext *v;
+    size_t n;
+} ob_bundle_exts;
+
+/* Instance status in a request. */
+enum ob_instance_status {
+    OB_INSTANCE_OK = 0,      /* descriptor fetched and verified online; descriptor required */
+    OB_INSTANCE_MISSING = 1, /* no descriptor could be fetched; descriptor absent */
+    OB_INSTANCE_INVALID = 2  /* fetched but failed checks; descriptor optional */
+};
+
+typedef struct ob_req_period {
+    uint64_t tp;          /* time period number */
+    uint64_t valid_from;  /* unix seconds */
+    uint64_t valid_until; /* unix seconds, > valid_from */
+    ob_bundle_exts ext;
+} ob_req_period;
+
+typedef struct ob_req_instance {
+    char *address;       /* onion address without ".onion" (16 or 56 chars) */
+    char *name;          /* optional (NULL) */
+    uint8_t status;      /* enum ob_instance_status */
+    char *reason;        /* optional (NULL) */
+    uint64_t fetched_at; /* unix seconds */
+    uint8_t *descriptor; /* optional (NULL): bytes exactly as tor served them */
+    size_t descriptor_len;
+    ob_bundle_exts ext;
+} ob_req_instance;
+
+typedef struct ob_req_service {
+    char *address;   /* master onion address without ".onion" */
+    uint8_t version; /* 2 or 3 */
+    ob_req_period *periods;
+    size_t n_periods;
+    ob_req_instance *instances;
+    size_t n_instances;
+    ob_bundle_exts ext;
+} ob_req_service;
+
+typedef struct ob_consensus_facts {
+    uint64_t valid_after, fresh_until, valid_until; /* unix seconds */
+    uint32_t tp_length_min;                         /* time period length, minutes */
+    uint32_t tp_offset_min; /* rotation offset, minutes (720 live; 12 voting intervals testnet) */
+    int has_srv_current;
+    uint8_t srv_current[32];
+    int has_srv_previous;
+    uint8_t srv_previous[32];
+    ob_bundle_exts ext;
+} ob_consensus_facts;
+
+typedef struct ob_request {
+    uint8_t digest[OB_BUNDLE_DIGEST_LEN]; /* set by parse and serialize */
+    uint64_t created;                     /* unix seconds */
+    char *origin;                         /* optional: host / tool version */
+    ob_consensus_facts consensus;
+    ob_req_service *services;
+    size_t n_services;
+    ob_bundle_exts ext;
+} ob_request;
+
+typedef struct ob_resp_descriptor {
+    char *service;                    /* master onion address without ".onion" */
+    uint8_t version;                  /* 2 or 3 */
+    uint64_t tp;                      /* time period */
+    uint8_t slot;                     /* v3: 0 first, 1 second descriptor; v2: replica */
+    uint16_t group;                   /* 0 .. group_count-1 */
+    uint16_t group_count;             /* >= 1: distinct descriptors for the same period */
+    uint64_t valid_from, valid_until; /* unix seconds */
+    uint64_t revision;
+    uint8_t *descriptor; /* the exact bytes to upload */
+    size_t descriptor_len;
+    ob_bundle_exts ext;
+} ob_resp_descriptor;
+
+typedef struct ob_response {
+    uint8_t digest[OB_BUNDLE_DIGEST_LEN];         /* set by parse and serialize */
+    uint8_t request_digest[OB_BUNDLE_DIGEST_LEN]; /* the request this answers */
+    uint64_t created;
+    char *note; /* optional signer note */
+    ob_resp_descriptor *descriptors;
+    size_t n_descriptors;
+    ob_bundle_exts ext;
+} ob_response;
+
+/*
+ * Check the envelope of any bundle: magic, version, kind, reserved bits,
+ * exact length (truncation and trailing bytes) and digest.  On success *kind
+ * is 1..4 and digest (if not NULL) holds the bundle's digest.  Kinds 3 and 4
+ * are reported, not refused, here; their parsers do not exist yet.
+ */
+ob_err ob_bundle_peek(const uint8_t *p, size_t n, int *kind, uint8_t digest[OB_BUNDLE_DIGEST_LEN],
+                      ob_diag *d);
+
+/* "signing request", "signed response", ...; "unknown" otherwise. */
+const char *ob_bundle_kind_name(int kind);
+
+/*
+ * Parse a whole bundle of the given kind.  *out is a new struct owned by the
+ * caller, or NULL on failure.  Every failure names the byte offset and field.
+ */
+ob_err ob_request_parse(const uint8_t *p, size_t n, ob_request **out, ob_diag *d);
+ob_err ob_response_parse(const uint8_t *p, size_t n, ob_response **out, ob_diag *d);
+
+/*
+ * Append the canonical encoding to out and store its digest in the struct.
+ * The struct is checked against the same rules the parser applies, so what
+ * is written always parses; OB_ERR_RANGE/MALFORMED name the offending member.
+ * Nothing is appended on failure.
+ */
+ob_err ob_request_serialize(ob_request *r, ob_buf *out, ob_diag *d);
+ob_err ob_response_serialize(ob_response *r, ob_buf *out, ob_diag *d);
+
+/* Empty structs (calloc) and NULL-tolerant frees. */
+ob_request *ob_request_new(void);
+void ob_request_free(ob_request *r);
+ob_response *ob_response_new(void);
+void ob_response_free(ob_response *r);
+
+/*
+ * Builders: append a copy of the arguments.  The returned pointer stays valid
+ * until the next add to the same array.  Optional strings may be NULL.
+ */
+ob_err ob_request_add_service(ob_request *r, const char *address, uint8_t version,
+                              ob_req_service **out);
+ob_err ob_req_service_add_period(ob_req_service *s, uint64_t tp, uint64_t valid_from,
+                                 uint64_t valid_until);
+ob_err ob_req_service_add_instance(ob_req_service *s, const char *address, const char *name,
+                                   uint8_t status, const char *reason, uint64_t fetched_at,
+                                   const uint8_t *descriptor, size_t descriptor_len);
+/* Copies every member of *tmpl (its ext list must be empty). */
+ob_err ob_response_add_descriptor(ob_response *r, const ob_resp_descriptor *tmpl);
+/* Optional text members (origin, note): replaces any previous value. */
+ob_err ob_bundle_set_text(char **field, const char *text);
+
+/*
+ * Files.  Reads are capped at OB_BUNDLE_MAX_SIZE and follow no symlink
+ * (ob_file_read); *out is malloc()ed.  Writes are atomic (temp file, fsync,
+ * rename), mode 0644; flags are ob_file_write_atomic's (OB_WRITE_EXCL).
+ * Error messages start with the path.
+ */
+ob_err ob_bundle_read_file(const char *path, uint8_t **out, size_t *len, ob_diag *d);
+ob_err ob_bundle_write_file(const char *path, const uint8_t *p, size_t n, int flags, ob_diag *d);
+ob_err ob_request_read_file(const char *path, ob_request **out, ob_diag *d);
+ob_err ob_response_read_file(const char *path, ob_response **out, ob_diag *d);
+ob_err ob_request_write_file(const char *path, ob_request *r, int flags, ob_diag *d);
+ob_err ob_response_write_file(const char *path, ob_response *r, int flags, ob_diag *d);
+
+/*
+ * Digests for people: the full 64 hex chars, and a short form of the first
+ * 8 bytes in two groups ("ab12cd34 ef567890") to compare across screens.
+ */
+#define OB_BUNDLE_HEX_LEN   (2 * OB_BUNDLE_DIGEST_LEN + 1)
+#define OB_BUNDLE_SHORT_LEN 18
+void ob_bundle_digest_hex(const uint8_t digest[OB_BUNDLE_DIGEST_LEN], char out[OB_BUNDLE_HEX_LEN]);
+void ob_bundle_digest_short(const uint8_t digest[OB_BUNDLE_DIGEST_LEN],
+                            char out[OB_BUNDLE_SHORT_LEN]);
+
+/* Name of a field tag ("instance.descriptor"), or NULL if unknown. */
+const char *ob_bundle_field_name(uint16_t tag);
+
+#endif
