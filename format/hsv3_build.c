@@ -1,0 +1,278 @@
+/* hsv3_build.c - v3 descriptor builder (layout: hsv3_desc.h; rules: docs/v3-descriptors.rst). */
+#include "hsv3_build.h"
+
+#include "buf.h"
+#include "crypto.h"
+#include "ed25519x.h"
+#include "encode.h"
+#include "hsv3_cert.h"
+#include "secmem.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIG_PREFIX       "Tor onion service descriptor sig v3"
+#define AUTH_CLIENT_MULT 16
+#define MAX_CLIENTS      (16 * 64)
+
+static void put_key_b64(ob_buf *b, const char *kw, const uint8_t key[32])
+{
+    char enc[64];
+
+    ob_base64_encode(enc, key, 32, OB_B64_PAD);
+    ob_buf_printf(b, "%s ntor %s\n", kw, enc);
+}
+
+/* PEM armor for a 64-byte-per-line base64 object, as tor writes it. */
+static void put_cert(ob_buf *b, const char *kw, const uint8_t *cert, size_t n)
+{
+    ob_buf_printf(b, "%s\n", kw);
+    ob_pem_encode(b, OB_CERT_PEM_TAG, cert, n);
+}
+
+static int flow_control_ok(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n >= OB_HSV3_FLOWCTL_MAX)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (s[i] < 0x21 && s[i] != ' ')
+            return 0;
+        else if ((unsigned char)s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+static ob_err put_intro(ob_buf *b, const ob_hsv3_intro *ip, size_t idx, uint32_t exp_hours,
+                        const uint8_t sign_exp[64], const uint8_t sign_pk[32], ob_diag *d)
+{
+    uint8_t cert[OB_CERT_LEN], ed[32];
+    size_t cl;
+    char *ls = NULL;
+    ob_err err;
+
+    if ((err = ob_hsv3_linkspec_check(ip->link_spec, ip->link_spec_len, d)) != OB_OK) {
+        ob_diag_prefix(d, "intro point %zu: ", idx);
+        return err;
+    }
+    if (ip->link_spec_len > OB_HSV3_LINKSPEC_MAX)
+        return ob_fail(d, OB_ERR_RANGE, "intro point %zu: link specifiers too long", idx);
+    ls = malloc(ob_base64_enc_len(ip->link_spec_len, OB_B64_PAD) + 1);
+    if (ls == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    ob_base64_encode(ls, ip->link_spec, ip->link_spec_len, OB_B64_PAD);
+    ob_buf_printf(b, "introduction-point %s\n", ls);
+    free(ls);
+    put_key_b64(b, "onion-key", ip->onion_key);
+    if ((err = ob_ed_cert_create(cert, &cl, OB_CERT_INTRO_AUTH, ip->auth_key, exp_hours, sign_exp,
+                                 sign_pk, d)) != OB_OK)
+        return err;
+    put_cert(b, "auth-key", cert, cl);
+    put_key_b64(b, "enc-key", ip->enc_key);
+    if (ob_curve25519_to_ed25519(ed, ip->enc_key, 0) != 0)
+        return ob_fail(d, OB_ERR_MALFORMED, "intro point %zu: enc-key is not a usable x25519 key",
+                       idx);
+    if ((err = ob_ed_cert_create(cert, &cl, OB_CERT_INTRO_ENC, ed, exp_hours, sign_exp, sign_pk,
+                                 d)) != OB_OK)
+        return err;
+    put_cert(b, "enc-key-cert", cert, cl);
+    return OB_OK;
+}
+
+static void put_auth_client(ob_buf *b, const uint8_t id[8], const uint8_t iv[16],
+                            const uint8_t ck[16])
+{
+    char e1[16], e2[32], e3[32];
+
+    ob_base64_encode(e1, id, 8, OB_B64_NOPAD);
+    ob_base64_encode(e2, iv, 16, OB_B64_NOPAD);
+    ob_base64_encode(e3, ck, 16, OB_B64_NOPAD);
+    ob_buf_printf(b, "auth-client %s %s %s\n", e1, e2, e3);
+}
+
+/* The middle layer's auth-client lines: real ones for each client, fakes up to a multiple of 16. */
+static ob_err put_auth_clients(ob_buf *b, const ob_hsv3_build_in *in, const uint8_t eph_sk[32],
+                               const uint8_t subcred[32], const uint8_t cookie[16], ob_diag *d)
+{
+    uint8_t seed[32], keys[40], iv[16], ck[16], id[8];
+    size_t i, total;
+    ob_err err = OB_ERR_CRYPTO;
+
+    total = in->n_clients == 0
+                ? AUTH_CLIENT_MULT
+                : (in->n_clients + AUTH_CLIENT_MULT - 1) / AUTH_CLIENT_MULT * AUTH_CLIENT_MULT;
+    for (i = 0; i < total; i++) {
+        if (i < in->n_clients) {
+            ob_iov v[2];
+            if (crypto_scalarmult(seed, eph_sk, in->client_pks[i]) != 0) {
+                err = ob_fail(d, OB_ERR_MALFORMED, "client key %zu is not a usable x25519 key", i);
+                goto out;
+            }
+            v[0] = (ob_iov){ subcred, 32 };
+            v[1] = (ob_iov){ seed, 32 };
+            ob_random(iv, sizeof(iv));
+            if (ob_shake256(keys, sizeof(keys), v, 2) != 0 ||
+                ob_aes_ctr(ck, cookie, 16, keys + 8, 32, iv) != 0) {
+                ob_fail(d, OB_ERR_CRYPTO, "client authorization derivation failed");
+                goto out;
+            }
+            memcpy(id, keys, 8);
+        } else {
+            /* Fake entries are random, as tor makes them, so they hide the client count. */
+            ob_random(id, sizeof(id));
+            ob_random(iv, sizeof(iv));
+            ob_random(ck, sizeof(ck));
+        }
+        put_auth_client(b, id, iv, ck);
+    }
+    err = OB_OK;
+out:
+    ob_wipe(seed, sizeof(seed));
+    ob_wipe(keys, sizeof(keys));
+    ob_wipe(ck, sizeof(ck));
+    return err;
+}
+
+static ob_err check_inputs(const ob_hsv3_build_in *in, ob_ed_cert *cert, uint8_t Ab[32],
+                           unsigned *lifetime, ob_diag *d)
+{
+    ob_err err;
+
+    *lifetime = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
+    if (*lifetime < OB_HSV3_MIN_LIFETIME || *lifetime > OB_HSV3_MAX_LIFETIME)
+        return ob_fail(d, OB_ERR_RANGE, "descriptor lifetime %u minutes is outside %d..%d",
+                       *lifetime, OB_HSV3_MIN_LIFETIME, OB_HSV3_MAX_LIFETIME);
+    if (in->n_intros > OB_HSV3_MAX_INTROS)
+        return ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
+                       in->n_intros, OB_HSV3_MAX_INTROS);
+    if (in->n_clients > MAX_CLIENTS)
+        return ob_fail(d, OB_ERR_RANGE, "%zu authorized clients, at most %d", in->n_clients,
+                       MAX_CLIENTS);
+    if (in->flow_control != NULL && !flow_control_ok(in->flow_control))
+        return ob_fail(d, OB_ERR_MALFORMED, "flow-control arguments are not printable text");
+    if ((err = ob_ed_cert_parse(cert, in->signing_cert, in->signing_cert_len, d)) != OB_OK)
+        return err;
+    if (ob_hsv3_blind_public(Ab, in->identity_pk, in->tp, in->tpp->length_min) != 0)
+        return ob_fail(d, OB_ERR_MALFORMED, "identity key cannot be blinded");
+    if (cert->type != OB_CERT_DESC_SIGNING || !cert->has_signer ||
+        memcmp(cert->signer, Ab, 32) != 0 || memcmp(cert->certified, in->sign_pk, 32) != 0)
+        return ob_fail(d, OB_ERR_VERIFY,
+                       "signing-key certificate is not a type 08 certificate of this signing "
+                       "key by the blinded key of time period %llu",
+                       (unsigned long long)in->tp);
+    return ob_ed_cert_verify(cert, Ab, 0, d);
+}
+
+ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len, ob_diag *d)
+{
+    ob_ed_cert cert;
+    ob_buf inner, mid, blob, doc, signed_msg;
+    uint8_t Ab[32], subcred[32], salt[OB_HSV3_SALT_LEN], cookie[OB_HSV3_COOKIE_LEN];
+    uint8_t secret[32 + OB_HSV3_COOKIE_LEN], eph_sk[32], eph_pk[32], sig[64];
+    char enc[128];
+    unsigned lifetime;
+    size_t i, secret_len = 32;
+    ob_err err;
+
+    *out = NULL;
+    *out_len = 0;
+    memset(cookie, 0, sizeof(cookie));
+    ob_buf_init(&inner);
+    ob_buf_init(&mid);
+    ob_buf_init(&blob);
+    ob_buf_init(&doc);
+    ob_buf_init(&signed_msg);
+    if ((err = check_inputs(in, &cert, Ab, &lifetime, d)) != OB_OK)
+        goto out;
+    if (ob_hsv3_subcredential(subcred, in->identity_pk, Ab) != 0) {
+        err = ob_fail(d, OB_ERR_CRYPTO, "subcredential derivation failed");
+        goto out;
+    }
+
+    /* Inner layer. */
+    ob_buf_put_str(&inner, "create2-formats 2\n");
+    if (in->flow_control != NULL)
+        ob_buf_printf(&inner, "flow-control %s\n", in->flow_control);
+    for (i = 0; i < in->n_intros; i++)
+        if ((err = put_intro(&inner, in->intros[i], i, cert.expiration_hours, in->sign_exp,
+                             in->sign_pk, d)) != OB_OK)
+            goto out;
+    if (!ob_buf_ok(&inner)) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(secret, Ab, 32);
+    if (in->n_clients > 0) {
+        ob_random(cookie, sizeof(cookie));
+        memcpy(secret + 32, cookie, sizeof(cookie));
+        secret_len += sizeof(cookie);
+    }
+    ob_random(salt, sizeof(salt));
+    if ((err = ob_hsv3_layer_encrypt(&blob, inner.p, inner.len, secret, secret_len, subcred,
+                                     in->revision, salt, 0, d)) != OB_OK)
+        goto out;
+
+    /* Middle layer. */
+    crypto_box_keypair(eph_pk, eph_sk);
+    ob_base64_encode(enc, eph_pk, 32, OB_B64_PAD);
+    ob_buf_printf(&mid, "desc-auth-type x25519\ndesc-auth-ephemeral-key %s\n", enc);
+    if ((err = put_auth_clients(&mid, in, eph_sk, subcred, cookie, d)) != OB_OK)
+        goto out;
+    ob_buf_put_str(&mid, "encrypted\n");
+    ob_pem_encode(&mid, "MESSAGE", blob.p, blob.len);
+    if (!ob_buf_ok(&mid) || mid.len == 0) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    mid.len--; /* tor ends this layer at "-----END MESSAGE-----", no newline */
+    ob_buf_reset(&blob);
+    ob_random(salt, sizeof(salt));
+    if ((err = ob_hsv3_layer_encrypt(&blob, mid.p, mid.len, Ab, 32, subcred, in->revision, salt, 1,
+                                     d)) != OB_OK)
+        goto out;
+
+    /* Outer document and signature. */
+    ob_buf_printf(&doc, "hs-descriptor 3\ndescriptor-lifetime %u\n", lifetime);
+    put_cert(&doc, "descriptor-signing-key-cert", in->signing_cert, in->signing_cert_len);
+    ob_buf_printf(&doc, "revision-counter %llu\nsuperencrypted\n",
+                  (unsigned long long)in->revision);
+    ob_pem_encode(&doc, "MESSAGE", blob.p, blob.len);
+    ob_buf_put_str(&signed_msg, SIG_PREFIX);
+    ob_buf_put(&signed_msg, doc.p, doc.len);
+    if (!ob_buf_ok(&doc) || !ob_buf_ok(&signed_msg)) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (ob_ed25519_sign_expanded(sig, signed_msg.p, signed_msg.len, in->sign_exp, in->sign_pk) !=
+        0) {
+        err = ob_fail(d, OB_ERR_CRYPTO, "signing the descriptor failed");
+        goto out;
+    }
+    ob_base64_encode(enc, sig, sizeof(sig), OB_B64_NOPAD);
+    ob_buf_printf(&doc, "signature %s\n", enc);
+    ob_buf_nul(&doc);
+    if (!ob_buf_ok(&doc)) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (doc.len >= OB_HSV3_DESC_MAX_LEN) {
+        err = ob_fail(d, OB_ERR_RANGE,
+                      "descriptor with %zu intro points is %zu bytes, must be below %d",
+                      in->n_intros, doc.len, OB_HSV3_DESC_MAX_LEN);
+        goto out;
+    }
+    *out = ob_buf_detach(&doc, out_len);
+    err = *out == NULL ? ob_fail(d, OB_ERR_NOMEM, "out of memory") : OB_OK;
+out:
+    ob_wipe(secret, sizeof(secret));
+    ob_wipe(cookie, sizeof(cookie));
+    ob_wipe(eph_sk, sizeof(eph_sk));
+    ob_buf_free(&inner);
+    ob_buf_free(&mid);
+    ob_buf_free(&blob);
+    ob_buf_free(&doc);
+    ob_buf_free(&signed_msg);
+    return err;
+}
