@@ -540,11 +540,16 @@ out:
     return err;
 }
 
-ob_err ob_hsv2_desc_verify(ob_hsv2_desc *desc, int64_t now, const uint8_t *cookie, ob_diag *d)
+/*
+ * Signature, then secret-id-part for a period in [lo, hi] and replica 0/1
+ * (want_replica < 2: only that one), then the publication-time window.
+ */
+static ob_err verify_range(ob_hsv2_desc *desc, int64_t now, const uint8_t *cookie, uint32_t lo,
+                           uint32_t hi, unsigned want_replica, ob_diag *d)
 {
     char when[20];
     const uint8_t *ck = NULL;
-    uint32_t lo, hi, tp;
+    uint32_t tp;
     unsigned r;
     ob_err err;
 
@@ -559,16 +564,11 @@ ob_err ob_hsv2_desc_verify(ob_hsv2_desc *desc, int64_t now, const uint8_t *cooki
                            desc->onion);
         ck = cookie;
     }
-    /*
-     * tor computes the period from the upload time, and publication-time is
-     * that time rounded down to the hour; in the last hour before a period
-     * ends it also uploads the next period's descriptor.
-     */
-    lo = ob_hsv2_time_period(desc->published, desc->permanent_id);
-    hi = ob_hsv2_time_period(desc->published + 3599, desc->permanent_id) + 1;
-    for (tp = lo; tp <= hi; tp++) {
+    for (tp = lo; tp >= lo && tp <= hi; tp++) {
         for (r = 0; r < OB_HSV2_REPLICAS; r++) {
             uint8_t sid[20];
+            if (want_replica < OB_HSV2_REPLICAS && r != want_replica)
+                continue;
             if (ob_hsv2_secret_id_part(sid, tp, ck, r) != 0)
                 return ob_fail(d, OB_ERR_CRYPTO, "SHA1 failed");
             if (memcmp(sid, desc->secret_id_part, 20) == 0) {
@@ -598,6 +598,27 @@ found:
     }
     desc->verified = 1;
     return OB_OK;
+}
+
+ob_err ob_hsv2_desc_verify(ob_hsv2_desc *desc, int64_t now, const uint8_t *cookie, ob_diag *d)
+{
+    /*
+     * tor computes the period from the upload time, and publication-time is
+     * that time rounded down to the hour; in the last hour before a period
+     * ends it also uploads the next period's descriptor.
+     */
+    uint32_t lo = ob_hsv2_time_period(desc->published, desc->permanent_id);
+    uint32_t hi = ob_hsv2_time_period(desc->published + 3599, desc->permanent_id) + 1;
+
+    return verify_range(desc, now, cookie, lo, hi, OB_HSV2_REPLICAS, d);
+}
+
+ob_err ob_hsv2_desc_verify_for(ob_hsv2_desc *desc, int64_t now, const uint8_t *cookie,
+                               uint32_t time_period, unsigned replica, ob_diag *d)
+{
+    if (replica >= OB_HSV2_REPLICAS)
+        return ob_fail(d, OB_ERR_RANGE, "replica must be 0 or 1");
+    return verify_range(desc, now, cookie, time_period, time_period, replica, d);
 }
 
 int ob_hsv2_desc_is_newer_or_same(const ob_hsv2_desc *incoming, const ob_hsv2_desc *stored)

@@ -137,6 +137,15 @@ void ob_hsv2_desc_free(ob_hsv2_desc *desc);
 ob_err ob_hsv2_desc_verify(ob_hsv2_desc *desc, int64_t now, const uint8_t *cookie, ob_diag *d);
 
 /*
+ * The same checks, but secret-id-part must be exactly that of (time_period,
+ * replica): for pre-signed master descriptors, whose period may lie days
+ * after their publication-time (HSDirs and clients do not relate the two;
+ * they check descriptor-id and the publication-time window only).
+ */
+ob_err ob_hsv2_desc_verify_for(ob_hsv2_desc *desc, int64_t now, const uint8_t *cookie,
+                               uint32_t time_period, unsigned replica, ob_diag *d);
+
+/*
  * OnionBalance 0.1's replay rule: may `incoming` replace `stored` (same
  * service)?  1 if incoming's publication-time is not older, 0 if it is
  * (an older descriptor never replaces a newer one).

@@ -30,7 +30,7 @@ ob_err ofl_hsv2_pubkey_der(EVP_PKEY *key, uint8_t *der, size_t max, size_t *n, o
 }
 
 ob_err ofl_hsv2_sign(EVP_PKEY *key, const uint8_t *unsigned_text, size_t n, int64_t now,
-                     ob_buf *out, ob_diag *d)
+                     uint32_t time_period, unsigned replica, ob_buf *out, ob_diag *d)
 {
     EVP_PKEY_CTX *ctx = NULL;
     ob_hsv2_desc *desc = NULL;
@@ -71,7 +71,7 @@ ob_err ofl_hsv2_sign(EVP_PKEY *key, const uint8_t *unsigned_text, size_t n, int6
     /* Self-check: what we hand out must pass the verifier HSDirs apply. */
     err = ob_hsv2_desc_parse((const char *)out->p + base, out->len - base, &desc, d);
     if (err == OB_OK)
-        err = ob_hsv2_desc_verify(desc, now, NULL, d);
+        err = ob_hsv2_desc_verify_for(desc, now, NULL, time_period, replica, d);
     if (err != OB_OK) {
         ob_diag_prefix(d, "self-check of the signed descriptor: ");
         goto out;
@@ -135,7 +135,8 @@ static ob_err sign_one(EVP_PKEY *key, const uint8_t *der, size_t derlen, const o
                          .intro_plain_len = plain.len };
     if ((err = ob_hsv2_build_unsigned(&text, &b, d)) != OB_OK)
         goto out;
-    if ((err = ofl_hsv2_sign(key, text.p, text.len, now, &signed_text, d)) != OB_OK)
+    if ((err = ofl_hsv2_sign(key, text.p, text.len, now, slot->time_period, slot->replica,
+                             &signed_text, d)) != OB_OK)
         goto out;
     ob_buf_nul(&signed_text);
     if (!ob_buf_ok(&signed_text)) {

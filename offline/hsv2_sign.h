@@ -25,11 +25,12 @@
  * Sign an unsigned descriptor (ending in "signature\n") with key (1024-bit
  * RSA private key whose public half is the descriptor's permanent-key),
  * append the SIGNATURE object and verify the result (signature, identifiers
- * and, unless now is OB_HSV2_NOW_UNCHECKED, publication-time) with
- * ob_hsv2_desc_verify().  out receives the complete descriptor.
+ * for exactly (time_period, replica) and, unless now is OB_HSV2_NOW_UNCHECKED,
+ * publication-time) with ob_hsv2_desc_verify_for().  out receives the
+ * complete descriptor; on error nothing is appended.
  */
 ob_err ofl_hsv2_sign(EVP_PKEY *key, const uint8_t *unsigned_text, size_t n, int64_t now,
-                     ob_buf *out, ob_diag *d);
+                     uint32_t time_period, unsigned replica, ob_buf *out, ob_diag *d);
 
 /* PKCS#1 RSAPublicKey DER of key's public half into der (max bytes). */
 ob_err ofl_hsv2_pubkey_der(EVP_PKEY *key, uint8_t *der, size_t max, size_t *n, ob_diag *d);

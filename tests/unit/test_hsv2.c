@@ -455,7 +455,7 @@ static char *make_backend(EVP_PKEY *k, const ob_hsv2_intro *ips, size_t n, int64
                          .intro_plain = plain.p,
                          .intro_plain_len = plain.len };
     assert_int_equal(ob_hsv2_build_unsigned(&text, &b, &d), OB_OK);
-    assert_int_equal(ofl_hsv2_sign(k, text.p, text.len, t, &out, &d), OB_OK);
+    assert_int_equal(ofl_hsv2_sign(k, text.p, text.len, t, b.time_period, r, &out, &d), OB_OK);
     ob_buf_nul(&out);
     res = (char *)ob_buf_detach(&out, len);
     ob_buf_free(&plain);
@@ -524,10 +524,16 @@ static void test_sign_roundtrip_and_digestinfo(void **state)
                              .intro_plain = plain.p,
                              .intro_plain_len = plain.len };
         assert_int_equal(ob_hsv2_build_unsigned(&t, &b, &d), OB_OK);
-        assert_int_equal(ofl_hsv2_sign(keys->k[1], t.p, t.len, now, &out, &d), OB_ERR_VERIFY);
+        assert_int_equal(ofl_hsv2_sign(keys->k[1], t.p, t.len, now, 100, 0, &out, &d),
+                         OB_ERR_VERIFY);
         assert_int_equal(out.len, 0);
-        /* A period the publication-time does not belong to is refused too. */
-        assert_int_equal(ofl_hsv2_sign(keys->k[0], t.p, t.len, now, &out, &d), OB_ERR_VERIFY);
+        /* The self-check holds the text to the period and replica asked for. */
+        assert_int_equal(ofl_hsv2_sign(keys->k[0], t.p, t.len, now, 101, 0, &out, &d),
+                         OB_ERR_VERIFY);
+        assert_int_equal(ofl_hsv2_sign(keys->k[0], t.p, t.len, now, 100, 1, &out, &d),
+                         OB_ERR_VERIFY);
+        assert_int_equal(out.len, 0);
+        assert_int_equal(ofl_hsv2_sign(keys->k[0], t.p, t.len, now, 100, 0, &out, &d), OB_OK);
         ob_buf_free(&plain);
         ob_buf_free(&t);
         ob_buf_free(&out);
@@ -749,7 +755,11 @@ static void test_sign_master(void **state)
         ob_hsv2_intro *got = NULL;
         size_t ng = 0;
         assert_int_equal(ob_hsv2_desc_parse(out[i].text, out[i].len, &m, &d), OB_OK);
-        assert_int_equal(ob_hsv2_desc_verify(m, now, NULL, &d), OB_OK);
+        assert_int_equal(
+            ob_hsv2_desc_verify_for(m, now, NULL, out[i].time_period, out[i].replica, &d), OB_OK);
+        assert_int_equal(
+            ob_hsv2_desc_verify_for(m, now, NULL, out[i].time_period + 1, out[i].replica, &d),
+            OB_ERR_VERIFY);
         assert_int_equal(m->replica, out[i].replica);
         assert_int_equal(m->time_period, out[i].time_period);
         assert_memory_equal(m->perm_key, mder, mderlen);
@@ -931,6 +941,32 @@ static int emit(const char *dir)
         ob_buf_printf(&meta, "master %s %u %u %d\n", name, out[i].time_period, out[i].replica,
                       out[i].hsdir_slot);
     }
+    /* The first master descriptor re-signed DigestInfo-style (must be rejected). */
+    {
+        ob_hsv2_desc *m = NULL;
+        EVP_PKEY_CTX *ctx = NULL;
+        uint8_t digest[20], sig[128];
+        size_t siglen = sizeof(sig);
+        ob_buf bad;
+        int ok;
+        if (ob_hsv2_desc_parse(out[0].text, out[0].len, &m, &d) != OB_OK)
+            goto out;
+        ok = ob_sha1_buf(digest, m->text, m->signed_len) == 0 &&
+             (ctx = EVP_PKEY_CTX_new(keys->k[0], NULL)) != NULL && EVP_PKEY_sign_init(ctx) > 0 &&
+             EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+             EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha1()) > 0 &&
+             EVP_PKEY_sign(ctx, sig, &siglen, digest, 20) > 0 && siglen == 128;
+        EVP_PKEY_CTX_free(ctx);
+        ob_buf_init(&bad);
+        ob_buf_put(&bad, m->text, m->signed_len);
+        ob_pem_encode(&bad, "SIGNATURE", sig, 128);
+        ok = ok && ob_buf_ok(&bad) &&
+             write_file(dir, "digestinfo.desc", (const char *)bad.p, bad.len) == 0;
+        ob_buf_free(&bad);
+        ob_hsv2_desc_free(m);
+        if (!ok)
+            goto out;
+    }
     if (!ob_buf_ok(&meta) || write_file(dir, "manifest", (const char *)meta.p, meta.len) != 0)
         goto out;
     rc = 0;
@@ -941,6 +977,39 @@ out:
     ob_buf_free(&meta);
     teardown_keys(NULL);
     return rc;
+}
+
+/* Parse and verify one file (no time check); 0 valid, 1 rejected, 2 unreadable. */
+static int verify_file(const char *path, const char *cookie_b64)
+{
+    char *text;
+    size_t n;
+    uint8_t cookie[16];
+    ob_hsv2_auth auth;
+    ob_hsv2_desc *desc = NULL;
+    ob_hsv2_intro *ips = NULL;
+    size_t nips = 0;
+    ob_diag d;
+    ob_err err;
+
+    text = read_all(path, &n);
+    if (text == NULL)
+        return 2;
+    err = ob_hsv2_desc_parse(text, n, &desc, &d);
+    if (err == OB_OK && cookie_b64 != NULL)
+        err = ob_hsv2_cookie_parse(cookie_b64, strlen(cookie_b64), cookie, &auth, &d);
+    if (err == OB_OK)
+        err = ob_hsv2_desc_verify(desc, OB_HSV2_NOW_UNCHECKED, cookie_b64 ? cookie : NULL, &d);
+    if (err == OB_OK)
+        err = ob_hsv2_intro_decode(desc, cookie_b64 ? cookie : NULL, &ips, &nips, &d);
+    if (err == OB_OK)
+        printf("ok %s %zu intro points\n", desc->onion, nips);
+    else
+        printf("rejected: %s\n", d.msg);
+    free(ips);
+    ob_hsv2_desc_free(desc);
+    free(text);
+    return err == OB_OK ? 0 : 1;
 }
 
 int main(void)
@@ -964,5 +1033,7 @@ int main(void)
         return 2;
     if (dir != NULL && *dir != '\0')
         return emit(dir);
+    if (getenv("OB_HSV2_VERIFY_FILE") != NULL)
+        return verify_file(getenv("OB_HSV2_VERIFY_FILE"), getenv("OB_HSV2_VERIFY_COOKIE"));
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }
