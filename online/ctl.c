@@ -96,6 +96,38 @@ void onl_ctl_opts_init(onl_ctl_opts *o)
     o->max_reply = ONL_CTL_MAX_REPLY;
 }
 
+int onl_ctl_opts_arg(onl_ctl_opts *o, int argc, char **argv, int *i, ob_diag *d)
+{
+    const char *a = argv[*i];
+    const char *v;
+
+    if (strcmp(a, "-i") != 0 && strcmp(a, "--ip") != 0 && strcmp(a, "-p") != 0 &&
+        strcmp(a, "--port") != 0 && strcmp(a, "-s") != 0 && strcmp(a, "--socket") != 0 &&
+        strcmp(a, "--password-file") != 0)
+        return 0;
+    if (*i + 1 >= argc) {
+        ob_fail(d, OB_ERR_MALFORMED, "option %s needs a value", a);
+        return -1;
+    }
+    v = argv[++*i];
+    if (a[1] == 'i' || strcmp(a, "--ip") == 0) {
+        o->host = v;
+    } else if (a[1] == 'p' || strcmp(a, "--port") == 0) {
+        char *end = NULL;
+        long port = strtol(v, &end, 10);
+        if (v[0] < '0' || v[0] > '9' || *end != '\0' || port < 1 || port > 65535) {
+            ob_fail(d, OB_ERR_RANGE, "%s: port must be 1..65535", a);
+            return -1;
+        }
+        o->port = (unsigned)port;
+    } else if (a[1] == 's' || strcmp(a, "--socket") == 0) {
+        o->socket_path = v;
+    } else {
+        o->password_file = v;
+    }
+    return 1;
+}
+
 void onl_ctl_reply_free(onl_ctl_reply *r)
 {
     size_t i;

@@ -75,6 +75,14 @@ typedef struct onl_ctl_opts {
  * or /var/run/tor/control, automatic authentication.
  */
 void onl_ctl_opts_init(onl_ctl_opts *o);
+/*
+ * Command-line helper for every verb that talks to tor: if argv[*i] is
+ * -i/--ip, -p/--port, -s/--socket or --password-file, store its value (the
+ * strings are borrowed from argv), advance *i past it and return 1; 0 if the
+ * word is not one of these; -1 if its value is missing or bad (d says why).
+ * "-s ''" disables the socket.
+ */
+int onl_ctl_opts_arg(onl_ctl_opts *o, int argc, char **argv, int *i, ob_diag *d);
 
 /* One reply line.  text/data are NUL-terminated and owned by the reply. */
 typedef struct onl_ctl_line {

@@ -17,6 +17,9 @@ static const char *const usage[] = {
     "ob-online publish -c CONFIG RESPONSE [--dry-run] [-i IP] [-p PORT] [-s SOCKET]",
     "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-i IP] [-p PORT] [-s SOCKET]",
     "ob-online status [--socket PATH]",
+    "ob-online tor-check [-i IP] [-p PORT] [-s SOCKET] [--password-file FILE] [--auth METHOD] "
+    "[--fetch ADDRESS | --post FILE --address ADDRESS] [--server FP]... [--timeout SECONDS] "
+    "[--repeat N] [--retry SECONDS]",
     "ob-online inspect [--extract DIR] FILE",
     "ob-online qr show FILE [--fps N]",
     "ob-online qr encode FILE -o DIR [--gif FILE]",
@@ -31,6 +34,7 @@ static const ob_cmd commands[] = {
     { "publish", onl_cmd_todo },
     { "run", onl_cmd_todo },
     { "status", onl_cmd_todo },
+    { "tor-check", onl_cmd_tor_check },
     { "inspect", ob_cmd_inspect },
     { "qr", ob_cmd_qr },
     { NULL, NULL },
