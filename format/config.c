@@ -210,7 +210,7 @@ static ob_err get_str(pctx *p, const yaml_node_t *v, const char *what, size_t ma
 
     if (v->type != YAML_SCALAR_NODE)
         return perr(p, v, OB_ERR_MALFORMED, "%s: expected a string, got %s", what, kind_name(v));
-    if (is_null(v))
+    if (is_null(v) || slen(v) == 0)
         return perr(p, v, OB_ERR_MALFORMED, "%s: value is empty", what);
     if (slen(v) > max)
         return perr(p, v, OB_ERR_RANGE, "%s: value is %zu bytes long, more than the limit of %zu",
@@ -594,6 +594,7 @@ static ob_err dup_instances(pctx *p, const ob_cfg_service *s)
 static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
 {
     const yaml_node_t *key = NULL, *addr = NULL, *ver = NULL, *inst = NULL;
+    const yaml_node_t *life = NULL, *pre = NULL;
     yaml_node_item_t *it;
     yaml_node_pair_t *pr;
     unsigned version = 0;
@@ -620,10 +621,12 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
         } else if (key_is(k, "instances")) {
             inst = v;
         } else if (key_is(k, "descriptor_lifetime")) {
+            life = v;
             s->lifetime_line = (int)mline(v);
             err = get_uint(p, v, "descriptor_lifetime", OB_CFG_LIFETIME_MIN, OB_CFG_LIFETIME_MAX,
                            &s->descriptor_lifetime);
         } else if (key_is(k, "presign_window")) {
+            pre = v;
             s->presign_line = (int)mline(v);
             err = get_uint(p, v, "presign_window", 0, OB_CFG_PRESIGN_MAX_V3, &s->presign_window);
         } else {
@@ -646,6 +649,14 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
                         version, mline(addr), s->version);
         s->version = (int)version;
     }
+    /* Checked again, without a column, for inherited values and bound keys. */
+    if (s->version == 2 && life != NULL)
+        return perr(p, life, OB_ERR_MALFORMED,
+                    "descriptor_lifetime applies to v3 services only; v2 descriptors last a "
+                    "time period");
+    if (s->version == 2 && pre != NULL && s->presign_window > OB_CFG_PRESIGN_MAX_V2)
+        return perr(p, pre, OB_ERR_RANGE, "presign_window %u is more than the v2 maximum of %u",
+                    s->presign_window, OB_CFG_PRESIGN_MAX_V2);
     if (inst == NULL)
         return perr(p, m, OB_ERR_MALFORMED, "service entry has no 'instances' list");
     if (inst->type != YAML_SEQUENCE_NODE)
@@ -1234,7 +1245,7 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
 {
     char norm[OB_ONION_V3_LEN + 1];
     ob_cfg_service *s;
-    int version = 0;
+    int version = 0, old_version;
     char *copy = NULL;
     ob_err err;
     size_t j;
@@ -1264,14 +1275,17 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
         if (copy == NULL)
             return ob_fail(d, OB_ERR_NOMEM, "config: out of memory");
     }
+    old_version = s->version;
     s->version = version;
-    err = check_service(c, s, 0, d);
-    if (err != OB_OK) {
-        free(copy);
-        s->version = 0;
-        return err;
-    }
     if (copy != NULL)
         s->address = copy;
+    err = check_service(c, s, 0, d);
+    if (err != OB_OK) {
+        if (copy != NULL)
+            s->address = NULL;
+        free(copy);
+        s->version = old_version;
+        return err;
+    }
     return OB_OK;
 }
