@@ -186,5 +186,47 @@ run "$OFF" address "$T/hs_ed25519_secret_key"
 run "$OFF" passwd "$T/hs_ed25519_secret_key" --new-passphrase-file "$T/pass"
 expect 1 "import" "passwd on a tor key points to import"
 
+# --- the terminal: echo off, 3 tries, new passphrases asked twice ---
+# A pseudo-terminal becomes the controlling terminal of ob-offline, so its
+# /dev/tty prompts are answered here.
+cat >"$T/ptydrive.py" <<'PYEOF'
+import os, pty, select, sys, time
+argv = sys.argv[1:sys.argv.index("--")]
+answers = [a.split("=", 1) for a in sys.argv[sys.argv.index("--") + 1:]]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out, i, seen, end = b"", 0, {}, time.time() + 60
+while time.time() < end:
+    if i < len(answers):
+        want = answers[i][0].encode()
+        if out.count(want) > seen.get(want, 0):
+            seen[want] = seen.get(want, 0) + 1
+            os.write(fd, answers[i][1].encode() + b"\n")
+            i += 1
+            continue
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if r:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(st))
+PYEOF
+tty_run() { $PY "$T/ptydrive.py" "$@" >"$T/tty" 2>&1; rc=$?; }
+tty_run "$OFF" keygen --version 3 -o "$T/ktty" -- "New passphrase=abc" "Repeat=abd" "New passphrase=tty secret" "Repeat=tty secret"
+[ $rc -eq 0 ] && grep -q "differ" "$T/tty" && ok "keygen on a terminal: mismatch, then retry" || fail "keygen tty: rc=$rc $(cat "$T/tty")"
+atty=$(grep -o '[a-z2-7]\{56\}\.onion' "$T/tty")
+grep -q "tty secret" "$T/tty" && fail "passphrase echoed on the terminal" || ok "passphrase not echoed"
+tty_run "$OFF" address "$T/ktty" -- "Passphrase for=nope" "Passphrase for=tty secret"
+[ $rc -eq 0 ] && grep -q "Wrong passphrase" "$T/tty" && grep -q "$atty" "$T/tty" && ok "address on a terminal: wrong, then right" || fail "address tty: rc=$rc $(cat "$T/tty")"
+tty_run "$OFF" address "$T/ktty" -- "Passphrase for=a" "Passphrase for=b" "Passphrase for=c" "Passphrase for=tty secret"
+[ $rc -eq 1 ] && [ "$(grep -c 'Passphrase for' "$T/tty")" -eq 3 ] && ok "three wrong passphrases: exit 1 after 3 prompts" || fail "3 tries: rc=$rc $(cat "$T/tty")"
+
 [ $fails -eq 0 ] && echo "all key CLI checks passed" || echo "$fails key CLI checks failed"
 [ $fails -eq 0 ]
