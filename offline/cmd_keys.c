@@ -47,7 +47,7 @@ static void parse_opts(int argc, char **argv, unsigned mask, key_opts *o)
         const char **slot = NULL;
         unsigned bit = 0;
 
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+        if (strcmp(a, "-o") == 0) {
             slot = &o->out;
             bit = OPT_OUT;
         } else if (strcmp(a, "--passphrase-file") == 0) {

@@ -260,7 +260,10 @@ static ob_err with_passphrase(const char *path, const char *passfile, try_fn fn,
     for (i = 0; i < tries; i++) {
         snprintf(prompt, sizeof(prompt),
                  "%sPassphrase for %s: ", i > 0 ? "Wrong passphrase; try again.\n" : "", path);
-        if ((e = ofl_pass_read(passfile, prompt, &p, &n, d)) != OB_OK)
+        e = ofl_pass_read(passfile, prompt, &p, &n, d);
+        if (e == OB_ERR_PASSPHRASE && passfile == NULL)
+            continue; /* an empty line on the terminal uses up a try */
+        if (e != OB_OK)
             break;
         e = fn(ctx, p, n, d);
         ofl_pass_free(p);

@@ -161,7 +161,7 @@ ob_err ofl_pass_read_new(const char *file, const char *what, char **out, size_t 
         if ((e = from_tty(prompt, &a, &na, d)) != OB_OK) {
             if (e != OB_ERR_PASSPHRASE)
                 goto out;
-            note = "An empty passphrase is not allowed.\n";
+            note = "Passphrase refused (empty or too long); try again.\n";
             continue;
         }
         if ((e = from_tty("Repeat the passphrase: ", &b, &nb, d)) != OB_OK)
