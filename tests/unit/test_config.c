@@ -630,6 +630,73 @@ static void test_load_refuses_symlink_and_missing(void **state)
 }
 
 /*
+ * The literal block after heading in docs/config.rst, unindented, into out.
+ * Returns its length.
+ */
+static size_t doc_example(const char *doc, const char *heading, char *out, size_t max)
+{
+    const char *p = strstr(doc, heading), *eol;
+    size_t n = 0;
+
+    assert_non_null(p);
+    p = strstr(p, "::\n\n");
+    assert_non_null(p);
+    p += 4;
+    while (*p != '\0') {
+        eol = strchr(p, '\n');
+        if (eol == NULL)
+            break;
+        if (eol != p && strncmp(p, "    ", 4) != 0)
+            break; /* the first unindented line ends the block */
+        if (eol - p > 4) {
+            assert_true(n + (size_t)(eol - p) < max);
+            memcpy(out + n, p + 4, (size_t)(eol - p) - 4);
+            n += (size_t)(eol - p) - 4;
+        }
+        out[n++] = '\n';
+        p = eol + 1;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* The examples docs/config.rst shows parse, without warnings. */
+static void test_doc_examples(void **state)
+{
+    static const char *const heads[] = { "Example: the offline side", "Example: the online side" };
+    const char *root = getenv("OB_ROOT");
+    char path[4200], text[4096], *doc = malloc(65536);
+    ob_config *c = NULL;
+    size_t i, n, len;
+    ob_diag d;
+    FILE *fp;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/docs/config.rst", root != NULL ? root : ".");
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    len = fread(doc, 1, 65535, fp);
+    doc[len] = '\0';
+    fclose(fp);
+    for (i = 0; i < 2; i++) {
+        n = doc_example(doc, heads[i], text, sizeof(text));
+        if (ob_config_parse("example.yaml", text, n, &c, &d) != OB_OK)
+            fail_msg("%s: %s", heads[i], d.msg);
+        assert_int_equal(c->n_warnings, 0);
+        assert_int_equal(c->n_services, 2);
+        if (i == 0) {
+            assert_non_null(c->services[0].key_path);
+            assert_non_null(c->services[0].instances[1].client_auth_key_path);
+        } else {
+            assert_int_equal(c->services[1].version, 2);
+            assert_non_null(c->inbox);
+        }
+        ob_config_free(c);
+    }
+    free(doc);
+}
+
+/*
  * Every prefix of a valid config, and every byte of it replaced by a few
  * troublesome values: never a crash or leak (ASan), always an answer, and an
  * error always comes with a message.
@@ -732,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_many_services),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_load_refuses_symlink_and_missing),
+        cmocka_unit_test(test_doc_examples),
         cmocka_unit_test(test_truncations_and_mangling),
     };
 
