@@ -171,6 +171,22 @@ run "$OFF" import "$T/rsa2048.pem" -o "$T/imp2048" --passphrase-file "$T/pass"
 expect 1 "1024-bit RSA" "import refuses 2048-bit RSA"
 [ -e "$T/imp2048" ] && fail "output written for a refused key" || ok "no output for a refused key"
 
+# A v2 HiddenServiceDir as tor 0.4.5 left it: private_key (traditional PEM) and hostname.
+mkdir -p "$T/hsv2"
+openssl genrsa -traditional -out "$T/hsv2/private_key" 1024 2>/dev/null
+v2addr "$T/hsv2/private_key" >"$T/hsv2/hostname"
+run "$OFF" address "$T/hsv2"
+[ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "$(cat "$T/hsv2/hostname")" ] && ok "v2 HiddenServiceDir" || fail "v2 dir: $(cat "$T/out") $(cat "$T/err")"
+# Ed25519 in encrypted PKCS#8 (OpenSSL's form), address checked with python.
+openssl genpkey -algorithm ed25519 -aes-256-cbc -pass "file:$T/pass" -out "$T/ed-enc.pem" 2>/dev/null
+want=$(openssl pkey -in "$T/ed-enc.pem" -passin "file:$T/pass" -pubout -outform DER 2>/dev/null | $PY -c 'import sys,hashlib,base64
+pk=sys.stdin.buffer.read()[-32:]
+print(base64.b32encode(pk+hashlib.sha3_256(b".onion checksum"+pk+b"\x03").digest()[:2]+b"\x03").decode().lower()+".onion")')
+run "$OFF" address "$T/ed-enc.pem" --passphrase-file "$T/pass"
+[ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "$want" ] && ok "encrypted PKCS#8 Ed25519" || fail "encrypted Ed25519: $(cat "$T/out") vs $want $(cat "$T/err")"
+run "$OFF" address "$T/ed-enc.pem" --passphrase-file "$T/bad"
+expect 1 "wrong passphrase" "encrypted PKCS#8 Ed25519, wrong passphrase"
+
 # tor's key file format, built from a known expanded key (tor's own vector 0).
 $PY - "$T/hs_ed25519_secret_key" <<'PYEOF'
 import sys
