@@ -58,7 +58,9 @@ ob_err ob_ed_cert_parse(ob_ed_cert *c, const uint8_t *p, size_t n, ob_diag *d);
  * present; non-NULL with an ext-04 key present: the two must match).  If
  * now != 0 also check expiry: expired when now >= expiration_hours*3600.
  * OB_ERR_VERIFY "bad certificate signature", OB_ERR_EXPIRED "certificate
- * expired at <UTC time>".
+ * expired at <UTC time>".  The signature is checked before the expiry, so a
+ * forged expired cert reports the forgery.  The type and certified key are
+ * not checked here: callers compare c->type and c->certified themselves.
  */
 ob_err ob_ed_cert_verify(const ob_ed_cert *c, const uint8_t *signer, uint64_t now, ob_diag *d);
 
