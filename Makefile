@@ -42,6 +42,13 @@ ONLINE_SRC  := $(sort $(filter-out online/main.c,$(wildcard online/*.c)))
 OFFLINE_SRC := $(sort $(filter-out offline/main.c,$(wildcard offline/*.c)))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 
+# Quiet by default; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 FORMAT_LIB  := $(BUILD)/libobformat.a
@@ -55,27 +62,31 @@ all: $(BUILD)/ob-online $(BUILD)/ob-offline
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(FORMAT_LIB): $(call obj,$(FORMAT_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 $(ONLINE_LIB): $(call obj,$(ONLINE_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 $(OFFLINE_LIB): $(call obj,$(OFFLINE_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/ob-online: $(call obj,online/main.c) $(ONLINE_LIB) $(FORMAT_LIB)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/ob-offline: $(call obj,offline/main.c) $(OFFLINE_LIB) $(FORMAT_LIB)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Unit tests may reach into either side; the products may not (see above).
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(OFFLINE_LIB) $(ONLINE_LIB) $(FORMAT_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
 unit: all $(UNIT_BIN)
 
