@@ -979,7 +979,10 @@ out:
     return rc;
 }
 
-/* Parse and verify one file (no time check); 0 valid, 1 rejected, 2 unreadable. */
+/*
+ * Parse and verify one file (no time check; for the period and replica in
+ * OB_HSV2_VERIFY_PERIOD/_REPLICA if set); 0 valid, 1 rejected, 2 unreadable.
+ */
 static int verify_file(const char *path, const char *cookie_b64)
 {
     char *text;
@@ -998,7 +1001,11 @@ static int verify_file(const char *path, const char *cookie_b64)
     err = ob_hsv2_desc_parse(text, n, &desc, &d);
     if (err == OB_OK && cookie_b64 != NULL)
         err = ob_hsv2_cookie_parse(cookie_b64, strlen(cookie_b64), cookie, &auth, &d);
-    if (err == OB_OK)
+    if (err == OB_OK && getenv("OB_HSV2_VERIFY_PERIOD") != NULL)
+        err = ob_hsv2_desc_verify_for(desc, OB_HSV2_NOW_UNCHECKED, cookie_b64 ? cookie : NULL,
+                                      (uint32_t)strtoul(getenv("OB_HSV2_VERIFY_PERIOD"), NULL, 10),
+                                      (unsigned)atoi(getenv("OB_HSV2_VERIFY_REPLICA") ?: "0"), &d);
+    else if (err == OB_OK)
         err = ob_hsv2_desc_verify(desc, OB_HSV2_NOW_UNCHECKED, cookie_b64 ? cookie : NULL, &d);
     if (err == OB_OK)
         err = ob_hsv2_intro_decode(desc, cookie_b64 ? cookie : NULL, &ips, &nips, &d);
