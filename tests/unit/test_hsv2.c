@@ -1004,7 +1004,10 @@ static int verify_file(const char *path, const char *cookie_b64)
     if (err == OB_OK && getenv("OB_HSV2_VERIFY_PERIOD") != NULL)
         err = ob_hsv2_desc_verify_for(desc, OB_HSV2_NOW_UNCHECKED, cookie_b64 ? cookie : NULL,
                                       (uint32_t)strtoul(getenv("OB_HSV2_VERIFY_PERIOD"), NULL, 10),
-                                      (unsigned)atoi(getenv("OB_HSV2_VERIFY_REPLICA") ?: "0"), &d);
+                                      (unsigned)(getenv("OB_HSV2_VERIFY_REPLICA") != NULL
+                                                     ? atoi(getenv("OB_HSV2_VERIFY_REPLICA"))
+                                                     : 0),
+                                      &d);
     else if (err == OB_OK)
         err = ob_hsv2_desc_verify(desc, OB_HSV2_NOW_UNCHECKED, cookie_b64 ? cookie : NULL, &d);
     if (err == OB_OK)
