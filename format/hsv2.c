@@ -18,6 +18,7 @@
 #include <string.h>
 
 #define INTRO_PREFIX "introduction-point "
+#define MAX_UNIX     INT64_C(253402300799) /* 9999-12-31 23:59:59 */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -1004,8 +1005,8 @@ ob_err ob_hsv2_presign_periods(int64_t now, const uint8_t permanent_id[10], int6
     size_t cnt = 0;
 
     *n = 0;
-    if (now < 0)
-        return ob_fail(d, OB_ERR_RANGE, "clock is before 1970");
+    if (now < 0 || now > MAX_UNIX)
+        return ob_fail(d, OB_ERR_RANGE, "clock is outside 1970..9999");
     if (window < 0 || window > OB_HSV2_PRESIGN_MAX_WINDOW)
         return ob_fail(d, OB_ERR_RANGE, "presign window %lld s is outside 0..%d s",
                        (long long)window, OB_HSV2_PRESIGN_MAX_WINDOW);

@@ -568,29 +568,22 @@ static void test_key_size(void **state)
 
 /* ---- presign, HSDirs, distribution --------------------------------------- */
 
-static void test_presign(void **state)
+/* The pre-signing plan for a ceremony at `now`, maximum window. */
+static void check_presign_at(int64_t now, const uint8_t pid[10])
 {
     ob_hsv2_slot s[32];
     size_t n, i;
-    uint8_t pid[10] = { 0xd9, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
-    int64_t now = 1795000000 + 1234, t, pub;
+    int64_t t, pub = now - now % 3600;
     ob_diag d;
 
-    (void)state;
-    pub = now - now % 3600;
-    assert_int_equal(
-        ob_hsv2_presign_periods(now, pid, OB_HSV2_PRESIGN_MAX_WINDOW + 1, s, 32, &n, &d),
-        OB_ERR_RANGE);
-    assert_int_equal(ob_hsv2_presign_periods(now, pid, -1, s, 32, &n, &d), OB_ERR_RANGE);
-    assert_int_equal(ob_hsv2_presign_periods(now, pid, OB_HSV2_PRESIGN_MAX_WINDOW, s, 2, &n, &d),
-                     OB_ERR_RANGE);
     assert_int_equal(ob_hsv2_presign_periods(now, pid, OB_HSV2_PRESIGN_MAX_WINDOW, s, 32, &n, &d),
                      OB_OK);
-    assert_true(n >= 6 && n <= 10 && n % 2 == 0);
+    /* The current period and the 3 that start within 71 h + the 1 h overlap. */
+    assert_int_equal(n, 8);
     for (i = 0; i < n; i++) {
         assert_int_equal(s[i].published, pub);
         assert_int_equal(s[i].replica, i % 2);
-        assert_int_equal(s[i].time_period, s[0].time_period + i / 2);
+        assert_int_equal(s[i].time_period, ob_hsv2_time_period(now, pid) + i / 2);
         assert_true(s[i].use_until <= pub + OB_HSV2_MAX_AGE + OB_HSV2_MAX_SKEW);
     }
     /*
@@ -607,6 +600,28 @@ static void test_presign(void **state)
         assert_int_equal(found, 3);
         assert_true(pub <= t + OB_HSV2_MAX_SKEW && pub >= t - OB_HSV2_MAX_AGE - OB_HSV2_MAX_SKEW);
     }
+}
+
+static void test_presign(void **state)
+{
+    ob_hsv2_slot s[32];
+    size_t n, k;
+    uint8_t pid[10] = { 0xd9, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+    int64_t now = 1795000000 + 1234, t;
+    ob_diag d;
+
+    (void)state;
+    assert_int_equal(
+        ob_hsv2_presign_periods(now, pid, OB_HSV2_PRESIGN_MAX_WINDOW + 1, s, 32, &n, &d),
+        OB_ERR_RANGE);
+    assert_int_equal(ob_hsv2_presign_periods(now, pid, -1, s, 32, &n, &d), OB_ERR_RANGE);
+    assert_int_equal(ob_hsv2_presign_periods(INT64_MAX - 10, pid, 0, s, 32, &n, &d), OB_ERR_RANGE);
+    assert_int_equal(ob_hsv2_presign_periods(now, pid, OB_HSV2_PRESIGN_MAX_WINDOW, s, 2, &n, &d),
+                     OB_ERR_RANGE);
+    /* Ceremonies at 25 moments spread over more than a day, and at a period start. */
+    for (k = 0; k < 25; k++)
+        check_presign_at(now + (int64_t)k * 3613, pid);
+    check_presign_at(ob_hsv2_period_start(ob_hsv2_time_period(now, pid) + 1, pid), pid);
     /* Window 0 in the last hour of a period: also the next period. */
     t = ob_hsv2_period_start(ob_hsv2_time_period(now, pid) + 1, pid) - 600;
     assert_int_equal(ob_hsv2_presign_periods(t, pid, 0, s, 32, &n, &d), OB_OK);
