@@ -135,10 +135,28 @@ static void print_summary(const char *path, const ob_qr_frames *f, const qr_opts
            level_name(o->level), f->compressed ? "zlib" : "not compressed");
 }
 
+/* The QR symbol of the sender's frame with sequence number seq. */
+static ob_err code_at(const ob_qr_frames *f, uint32_t seq, const qr_opts *o, ob_qrcode **q,
+                      ob_diag *d)
+{
+    uint8_t *fr = malloc(f->frame_len);
+    ob_err e;
+
+    *q = NULL;
+    if (fr == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    e = ob_qr_frame_at(f, seq, fr, d);
+    if (e == OB_OK)
+        e = ob_qrimage_encode(fr, f->frame_len, o->version, o->level, q, d);
+    free(fr);
+    return e;
+}
+
 /* ---- encode ---------------------------------------------------------- */
 
 /* Animated GIF of the frames (gif.c style writer below). */
-static ob_err write_gif(const char *path, ob_gray *const *pics, size_t n, unsigned fps, ob_diag *d);
+static ob_err write_gif(const char *path, const ob_qr_frames *f, const qr_opts *o, size_t *count,
+                        ob_diag *d);
 
 static int frame_digits(size_t n)
 {
@@ -156,12 +174,11 @@ static int cmd_encode(int argc, char **argv)
 {
     qr_opts o;
     ob_qr_frames *f = NULL;
-    ob_gray **pics = NULL;
     char **names = NULL;
     ob_diag d;
     ob_err e = OB_OK;
     struct stat st;
-    size_t i;
+    size_t i, gif_frames = 0;
     int rc = OB_EXIT_OK, w;
 
     parse_opts(argc, argv, OPT_OUT | OPT_GIF | OPT_PICTURE | OPT_FPS, &o);
@@ -182,8 +199,7 @@ static int cmd_encode(int argc, char **argv)
         goto out;
     }
     names = calloc(f->n, sizeof(*names));
-    pics = calloc(f->n, sizeof(*pics));
-    if (names == NULL || pics == NULL) {
+    if (names == NULL) {
         e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -212,31 +228,29 @@ static int cmd_encode(int argc, char **argv)
     }
     for (i = 0; i < f->n && e == OB_OK; i++) {
         ob_qrcode *q = NULL;
+        ob_gray *g = NULL;
         e = ob_qrimage_encode(f->frame[i], f->frame_len, o.version, o.level, &q, &d);
         if (e == OB_OK)
-            e = ob_qrimage_render(q, o.scale, &pics[i], &d);
+            e = ob_qrimage_render(q, o.scale, &g, &d);
         if (e == OB_OK)
-            e = ob_qrimage_png_write(pics[i], names[i], &d);
+            e = ob_qrimage_png_write(g, names[i], &d);
+        ob_gray_free(g);
         ob_qrcode_free(q);
     }
     if (e == OB_OK && o.gif != NULL)
-        e = write_gif(o.gif, pics, f->n, o.fps, &d);
+        e = write_gif(o.gif, f, &o, &gif_frames, &d);
     if (e != OB_OK)
         goto out;
     print_summary(o.pos[0], f, &o);
-    printf("wrote %s/frame-%0*d.png .. frame-%0*zu.png%s%s\n", o.out, w, 1, w, f->n,
-           o.gif ? " and " : "", o.gif ? o.gif : "");
+    printf("wrote %s/frame-%0*d.png .. frame-%0*zu.png\n", o.out, w, 1, w, f->n);
+    if (o.gif != NULL)
+        printf("wrote %s: %zu frames at %u/s, looping\n", o.gif, gif_frames, o.fps);
 out:
     if (e != OB_OK)
         rc = ob_report(e, &d);
-    for (i = 0; f != NULL && i < f->n; i++) {
-        if (names != NULL)
-            free(names[i]);
-        if (pics != NULL)
-            ob_gray_free(pics[i]);
-    }
+    for (i = 0; f != NULL && names != NULL && i < f->n; i++)
+        free(names[i]);
     free(names);
-    free(pics);
     ob_qr_frames_free(f);
     return rc;
 }
@@ -251,12 +265,29 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
+/* The terminal picture of the sender's frame seq. */
+static ob_err utf8_at(const ob_qr_frames *f, uint32_t seq, const qr_opts *o, int wide, ob_buf *out,
+                      ob_diag *d)
+{
+    ob_qrcode *q = NULL;
+    ob_err e = code_at(f, seq, o, &q, d);
+
+    ob_buf_reset(out);
+    if (e == OB_OK) {
+        ob_qrimage_render_utf8(q, wide, out);
+        if (!ob_buf_ok(out))
+            e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    }
+    ob_qrcode_free(q);
+    return e;
+}
+
 static int cmd_show(int argc, char **argv)
 {
     qr_opts o;
     ob_qr_frames *f = NULL;
-    ob_qrcode **codes = NULL;
-    ob_buf *pics = NULL;
+    ob_qrcode *first = NULL;
+    ob_buf pic;
     struct termios saved, raw;
     struct sigaction sa, old_int, old_term;
     struct winsize ws;
@@ -264,9 +295,11 @@ static int cmd_show(int argc, char **argv)
     char dg[20];
     ob_diag d;
     ob_err e = OB_OK;
+    uint64_t k;
     size_t i;
     int rc = OB_EXIT_OK;
 
+    ob_buf_init(&pic);
     parse_opts(argc, argv, OPT_FPS | OPT_PICTURE, &o);
     if (o.npos != 1) {
         ob_msg("qr show: needs one FILE");
@@ -277,29 +310,16 @@ static int cmd_show(int argc, char **argv)
     if (e != OB_OK)
         goto out;
     ob_qr_short_digest(f->digest, dg);
-    codes = calloc(f->n, sizeof(*codes));
-    pics = calloc(f->n, sizeof(*pics));
-    if (codes == NULL || pics == NULL) {
-        e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    for (i = 0; i < f->n && e == OB_OK; i++)
-        e = ob_qrimage_encode(f->frame[i], f->frame_len, o.version, o.level, &codes[i], &d);
-    if (e != OB_OK)
-        goto out;
 
     if (!isatty(STDOUT_FILENO)) {
-        /* Not a terminal (a pipe, a file, a test): every frame once. */
+        /* Not a terminal (a pipe, a file, a test): the n parts, once. */
         print_summary(o.pos[0], f, &o);
-        for (i = 0; i < f->n; i++) {
-            ob_buf_init(&pics[i]);
-            ob_qrimage_render_utf8(codes[i], 0, &pics[i]);
-            if (!ob_buf_ok(&pics[i])) {
-                e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
-                goto out;
+        for (i = 0; i < f->n && e == OB_OK; i++) {
+            e = utf8_at(f, (uint32_t)i, &o, 0, &pic, &d);
+            if (e == OB_OK) {
+                printf("frame %zu/%zu\n", i + 1, f->n);
+                fwrite(pic.p, 1, pic.len, stdout);
             }
-            printf("frame %zu/%zu\n", i + 1, f->n);
-            fwrite(pics[i].p, 1, pics[i].len, stdout);
         }
         goto out;
     }
@@ -309,23 +329,18 @@ static int cmd_show(int argc, char **argv)
         ws.ws_col = 80;
         ws.ws_row = 24;
     }
-    ob_qrimage_utf8_size(codes[0], 1, &cols, &rows);
+    e = code_at(f, 0, &o, &first, &d);
+    if (e != OB_OK)
+        goto out;
+    ob_qrimage_utf8_size(first, 1, &cols, &rows);
     wide = cols <= ws.ws_col && rows + 2 <= ws.ws_row;
     if (!wide) {
-        ob_qrimage_utf8_size(codes[0], 0, &cols, &rows);
+        ob_qrimage_utf8_size(first, 0, &cols, &rows);
         if (cols > ws.ws_col || rows + 2 > ws.ws_row) {
             e = ob_fail(&d, OB_ERR_RANGE,
                         "the terminal is %ux%u; QR version %d needs %dx%d: enlarge the window or "
                         "use a smaller font (or --qr-version)",
                         ws.ws_col, ws.ws_row, o.version, cols, rows + 2);
-            goto out;
-        }
-    }
-    for (i = 0; i < f->n; i++) {
-        ob_buf_init(&pics[i]);
-        ob_qrimage_render_utf8(codes[i], wide, &pics[i]);
-        if (!ob_buf_ok(&pics[i])) {
-            e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
             goto out;
         }
     }
@@ -349,12 +364,23 @@ static int cmd_show(int argc, char **argv)
     /* Alternate screen, cursor hidden. */
     fputs("\x1b[?1049h\x1b[?25l", stdout);
     screen = 1;
-    for (i = 0; !stop_flag; i = (i + 1) % f->n) {
+    /* Parts first, then fountain frames (or the parts again, for very large
+     * bundles): a receiver that missed some completes from what follows. */
+    for (k = 0; !stop_flag; k++) {
         struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+        uint32_t seq = ob_qr_sender_seq(f, k);
+        e = utf8_at(f, seq, &o, wide, &pic, &d);
+        if (e != OB_OK)
+            break;
         fputs("\x1b[H", stdout);
-        fwrite(pics[i].p, 1, pics[i].len, stdout);
-        printf("\x1b[K frame %zu/%zu  sha256 %s...  %u/s  any key or Ctrl-C stops\x1b[K\n", i + 1,
-               f->n, dg, o.fps);
+        fwrite(pic.p, 1, pic.len, stdout);
+        if (seq < f->n)
+            printf("\x1b[K part %u/%zu  sha256 %s...  %u/s  any key or Ctrl-C stops\x1b[K\n",
+                   seq + 1, f->n, dg, o.fps);
+        else
+            printf("\x1b[K mixed frame %u (%zu parts)  sha256 %s...  %u/s  any key or Ctrl-C "
+                   "stops\x1b[K\n",
+                   seq + 1, f->n, dg, o.fps);
         fflush(stdout);
         if (poll(&pfd, 1, (int)(1000 / o.fps)) > 0 && (pfd.revents & (POLLIN | POLLHUP)))
             break;
@@ -371,17 +397,11 @@ out:
         sigaction(SIGTERM, &old_term, NULL);
     }
     if (screen && f != NULL)
-        printf("showed %s: sha256 %s..., %zu frames\n", o.pos[0], dg, f->n);
+        printf("showed %s: sha256 %s..., %zu parts\n", o.pos[0], dg, f->n);
     if (e != OB_OK)
         rc = ob_report(e, &d);
-    for (i = 0; f != NULL && i < f->n; i++) {
-        if (codes != NULL)
-            ob_qrcode_free(codes[i]);
-        if (pics != NULL)
-            ob_buf_free(&pics[i]);
-    }
-    free(codes);
-    free(pics);
+    ob_qrcode_free(first);
+    ob_buf_free(&pic);
     ob_qr_frames_free(f);
     return rc;
 }
@@ -418,7 +438,7 @@ static int on_symbol(void *ctx, const uint8_t *data, size_t len)
         break;
     case OB_QR_ADD_DUPLICATE:
         if (!r->quiet_dups)
-            ob_msg("%s: part already read: %s", r->src, ob_qr_assembler_progress(r->a));
+            ob_msg("%s: nothing new: %s", r->src, ob_qr_assembler_progress(r->a));
         break;
     case OB_QR_ADD_NEW:
     default:
@@ -717,48 +737,71 @@ static int gif_lzw(ob_buf *o, const ob_gray *g)
     return 0;
 }
 
-static ob_err write_gif(const char *path, ob_gray *const *pics, size_t n, unsigned fps, ob_diag *d)
+static ob_err write_gif(const char *path, const ob_qr_frames *f, const qr_opts *o, size_t *count,
+                        ob_diag *d)
 {
-    ob_buf o;
-    size_t i;
+    ob_buf out;
+    ob_qrcode *q = NULL;
+    ob_gray *g = NULL;
+    size_t i, n;
+    unsigned side;
     ob_err e = OB_OK;
-    unsigned w = (unsigned)pics[0]->w, h = (unsigned)pics[0]->h;
 
-    ob_buf_init(&o);
-    if (w > 65535 || h > 65535)
-        return ob_fail(d, OB_ERR_RANGE, "picture too large for GIF");
-    ob_buf_put(&o, "GIF89a", 6);
-    gif_put_le16(&o, w);
-    gif_put_le16(&o, h);
-    ob_buf_put_u8(&o, 0x80); /* global colour table of 2 entries, 1 bit */
-    ob_buf_put_u8(&o, 0);
-    ob_buf_put_u8(&o, 0);
-    ob_buf_put(&o, "\xff\xff\xff\x00\x00\x00", 6); /* 0 white, 1 black */
-    /* NETSCAPE2.0 extension: loop forever. */
-    ob_buf_put(&o, "\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00", 19);
+    ob_buf_init(&out);
+    /* The parts, then as many fountain frames: one loop of the GIF already
+     * tolerates losing a good share of its frames. */
+    n = f->n > OB_QR_FOUNTAIN_MAX ? f->n : 2 * f->n;
+    *count = n;
     for (i = 0; i < n; i++) {
-        ob_buf_put(&o, "\x21\xf9\x04\x00", 4); /* graphic control: delay */
-        gif_put_le16(&o, 100 / fps);
-        ob_buf_put(&o, "\x00\x00", 2);
-        ob_buf_put_u8(&o, 0x2c); /* image descriptor */
-        gif_put_le16(&o, 0);
-        gif_put_le16(&o, 0);
-        gif_put_le16(&o, w);
-        gif_put_le16(&o, h);
-        ob_buf_put_u8(&o, 0);
-        if (gif_lzw(&o, pics[i]) != 0) {
+        e = code_at(f, ob_qr_sender_seq(f, i), o, &q, d);
+        if (e == OB_OK)
+            e = ob_qrimage_render(q, o->scale, &g, d);
+        if (e != OB_OK)
+            goto out;
+        side = (unsigned)g->w;
+        if (i == 0) {
+            if (side > 65535) {
+                e = ob_fail(d, OB_ERR_RANGE, "picture too large for GIF");
+                goto out;
+            }
+            ob_buf_put(&out, "GIF89a", 6);
+            gif_put_le16(&out, side);
+            gif_put_le16(&out, side);
+            ob_buf_put_u8(&out, 0x80); /* global colour table of 2 entries, 1 bit */
+            ob_buf_put_u8(&out, 0);
+            ob_buf_put_u8(&out, 0);
+            ob_buf_put(&out, "\xff\xff\xff\x00\x00\x00", 6); /* 0 white, 1 black */
+            /* NETSCAPE2.0 extension: loop forever. */
+            ob_buf_put(&out, "\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00", 19);
+        }
+        ob_buf_put(&out, "\x21\xf9\x04\x00", 4); /* graphic control: delay */
+        gif_put_le16(&out, 100 / o->fps);
+        ob_buf_put(&out, "\x00\x00", 2);
+        ob_buf_put_u8(&out, 0x2c); /* image descriptor */
+        gif_put_le16(&out, 0);
+        gif_put_le16(&out, 0);
+        gif_put_le16(&out, side);
+        gif_put_le16(&out, side);
+        ob_buf_put_u8(&out, 0);
+        if (gif_lzw(&out, g) != 0) {
             e = ob_fail(d, OB_ERR_NOMEM, "out of memory writing the GIF");
             goto out;
         }
+        ob_gray_free(g);
+        g = NULL;
+        ob_qrcode_free(q);
+        q = NULL;
     }
-    ob_buf_put_u8(&o, 0x3b);
-    if (!ob_buf_ok(&o)) {
+    ob_buf_put_u8(&out, 0x3b);
+    if (!ob_buf_ok(&out)) {
         e = ob_fail(d, OB_ERR_NOMEM, "out of memory writing the GIF");
         goto out;
     }
-    e = ob_file_write_atomic(path, o.p, o.len, 0644, OB_WRITE_EXCL, d);
+    e = ob_file_write_atomic(path, out.p, out.len, 0644, OB_WRITE_EXCL, d);
 out:
-    ob_buf_free(&o);
+    ob_gray_free(g);
+    ob_qrcode_free(q);
+    ob_buf_free(&out);
     return e;
 }
 

@@ -10,17 +10,21 @@
  *   off  len  field                      off  len  field
  *   0    1    flags (bit 0: zlib)        0    2    magic "OQ"
  *   1    4    bundle length (BE)         2    1    format version (1)
- *   5    32   SHA-256(bundle)            3    1    frame type (1 = part)
+ *   5    32   SHA-256(bundle)            3    1    frame type (1 part, 2 fountain)
  *   37   ...  bundle, or zlib(bundle)    4    8    message id = SHA-256(bundle)[0..8]
- *                                        12   4    sequence number (part index, 0-based)
+ *                                        12   4    sequence number
  *                                        16   2    fragment count n
  *                                        18   4    stream length L
- *                                        22   F    fragment, F = ceil(L / n), zero padded
+ *                                        22   F    fragment data, F = ceil(L / n)
  *                                        22+F 4    CRC-32 of bytes 0 .. 22+F-1
  *
- * Every frame states the whole geometry (n, L), so a fountain frame type
- * (sequence numbers >= n carrying XOR mixes of fragments, all F bytes long)
- * fits without changing the layout.
+ * Type 1 (part): sequence number i < n, the data is fragment i (the last one
+ * zero padded).  Type 2 (fountain): any sequence number; the data is the XOR
+ * of the fragments in a set derived from (message id, n, L, seq) by a fixed
+ * pseudo-random rule (docs/qr-transfer.rst), as in BC-UR.  A sender shows
+ * parts 0..n-1 and then an endless run of fountain frames, so a receiver that
+ * missed some parts completes from whatever frames come next instead of
+ * waiting for the loop to come round.
  */
 #ifndef OB_QRFRAME_H
 #define OB_QRFRAME_H
@@ -30,26 +34,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OB_QR_MAGIC0     'O'
-#define OB_QR_MAGIC1     'Q'
-#define OB_QR_VERSION    1
-#define OB_QR_TYPE_PART  1
-#define OB_QR_HEADER_LEN 22
-#define OB_QR_CRC_LEN    4
-#define OB_QR_OVERHEAD   (OB_QR_HEADER_LEN + OB_QR_CRC_LEN)
-#define OB_QR_STREAM_HDR 37
-#define OB_QR_FLAG_ZLIB  0x01
-#define OB_QR_MSGID_LEN  8
-#define OB_QR_MAX_BUNDLE (8u * 1024 * 1024)
-#define OB_QR_MAX_PARTS  65535u
-#define OB_QR_MIN_FRAME  (OB_QR_OVERHEAD + 1)
+#define OB_QR_MAGIC0        'O'
+#define OB_QR_MAGIC1        'Q'
+#define OB_QR_VERSION       1
+#define OB_QR_TYPE_PART     1
+#define OB_QR_TYPE_FOUNTAIN 2
+#define OB_QR_HEADER_LEN    22
+#define OB_QR_CRC_LEN       4
+#define OB_QR_OVERHEAD      (OB_QR_HEADER_LEN + OB_QR_CRC_LEN)
+#define OB_QR_STREAM_HDR    37
+#define OB_QR_FLAG_ZLIB     0x01
+#define OB_QR_MSGID_LEN     8
+#define OB_QR_MAX_BUNDLE    (8u * 1024 * 1024)
+#define OB_QR_MAX_PARTS     65535u
+#define OB_QR_MIN_FRAME     (OB_QR_OVERHEAD + 1)
+/* Receivers solve fountain frames for up to this many missing parts; a
+ * sender with more parts shows the plain parts in a loop instead. */
+#define OB_QR_FOUNTAIN_MAX 512
 
-/* A bundle cut into frames.  frame[i] is frame_len bytes (all frames are the
- * same length). */
+/* A bundle cut into frames.  frame[i] (i < n) is part i; all frames, parts
+ * and fountain frames, are frame_len bytes. */
 typedef struct ob_qr_frames {
     size_t n;
     size_t frame_len;
     uint8_t **frame;
+    uint8_t *stream;    /* n * (frame_len - OB_QR_OVERHEAD) bytes, zero padded */
     uint8_t digest[32]; /* SHA-256 of the bundle */
     size_t bundle_len;
     size_t stream_len;
@@ -66,10 +75,22 @@ ob_err ob_qr_split(const uint8_t *bundle, size_t len, size_t max_frame, ob_qr_fr
                    ob_diag *d);
 void ob_qr_frames_free(ob_qr_frames *f);
 
+/*
+ * The frame with sequence number seq of the endless sender sequence: part seq
+ * for seq < n, else fountain frame seq.  out must hold f->frame_len bytes.
+ */
+ob_err ob_qr_frame_at(const ob_qr_frames *f, uint32_t seq, uint8_t *out, ob_diag *d);
+
+/* The sequence number to show as the k-th frame (k = 0, 1, ...): k itself,
+ * or k mod n when there are more than OB_QR_FOUNTAIN_MAX parts. */
+uint32_t ob_qr_sender_seq(const ob_qr_frames *f, uint64_t k);
+
 /* What one frame did to an assembler. */
 typedef enum {
-    OB_QR_ADD_NEW,       /* a part not seen before */
-    OB_QR_ADD_DUPLICATE, /* a part already held (identical) */
+    OB_QR_ADD_NEW,       /* one or more parts not seen before */
+    OB_QR_ADD_HELD,      /* a fountain frame kept until more parts are known */
+    OB_QR_ADD_DUPLICATE, /* nothing new (a part already held, or a fountain
+                            frame of parts all known) */
     OB_QR_ADD_FOREIGN    /* a valid frame of another message (or another
                             encoding of it): ignored, nothing mixed in */
 } ob_qr_add_result;

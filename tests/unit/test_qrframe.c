@@ -14,6 +14,9 @@
 #include "qrframe.h"
 
 #define CAP 666 /* byte capacity of QR version 20-M */
+/* SHA-256 of fountain frame 7 of fixed_bytes(3000, 2) at capacity 666, as
+ * computed by tests/bench/qr_fountain_ref.py (written from the doc alone). */
+#define PINNED_FOUNTAIN_7 "2da10b938c018d63d606a578e062df2010dd2b84e85dc467a9717ad3302cc2f3"
 
 static uint8_t *random_bytes(size_t n)
 {
@@ -255,9 +258,9 @@ static void test_bad_frames(void **state)
     refresh_crc(c, len);
     expect_bad(c, len, OB_ERR_UNSUPPORTED, "format version 2");
     memcpy(c, f->frame[1], len);
-    c[3] = 2; /* reserved for fountain frames */
+    c[3] = 3; /* types 1 and 2 exist */
     refresh_crc(c, len);
-    expect_bad(c, len, OB_ERR_UNSUPPORTED, "frame type 2");
+    expect_bad(c, len, OB_ERR_UNSUPPORTED, "frame type 3");
     memcpy(c, f->frame[1], len);
     ob_store_u32(c + 12, (uint32_t)f->n);
     refresh_crc(c, len);
@@ -343,6 +346,145 @@ static void test_split_limits(void **state)
     assert_string_equal(s, "0011 2233 4455 6677");
 }
 
+/* Deterministic incompressible bytes, so fountain runs are reproducible. */
+static uint8_t *fixed_bytes(size_t n, uint8_t tag)
+{
+    uint8_t *p = malloc(n + 32), blk[32];
+    size_t i;
+
+    assert_non_null(p);
+    for (i = 0; i < n; i += 32) {
+        uint8_t in[9] = { tag };
+        ob_store_u64(in + 1, i);
+        assert_int_equal(ob_sha256_buf(blk, in, sizeof(in)), 0);
+        memcpy(p + i, blk, 32);
+    }
+    return p;
+}
+
+static void test_fountain_frames(void **state)
+{
+    uint8_t *b = fixed_bytes(20000, 1), *fr, *out = NULL;
+    ob_qr_frames *f = NULL;
+    ob_qr_assembler *a;
+    ob_qr_add_result res;
+    size_t i, outlen, used;
+    uint32_t seq;
+    ob_diag d;
+
+    (void)state;
+    assert_int_equal(ob_qr_split(b, 20000, CAP, &f, &d), OB_OK);
+    assert_int_equal(f->n, 32);
+    fr = malloc(f->frame_len);
+    assert_non_null(fr);
+    /* Below n the sender's frames are the parts themselves. */
+    for (i = 0; i < f->n; i++) {
+        assert_int_equal(ob_qr_frame_at(f, (uint32_t)i, fr, &d), OB_OK);
+        assert_memory_equal(fr, f->frame[i], f->frame_len);
+        assert_int_equal(ob_qr_sender_seq(f, i), i);
+    }
+    assert_int_equal(ob_qr_sender_seq(f, 1000), 1000);
+
+    /* Fountain frames alone complete the transfer, with few spare frames. */
+    a = ob_qr_assembler_new();
+    for (seq = (uint32_t)f->n; !ob_qr_assembler_is_complete(a); seq++) {
+        assert_true(seq < 3 * f->n);
+        assert_int_equal(ob_qr_frame_at(f, seq, fr, &d), OB_OK);
+        assert_int_equal(fr[3], OB_QR_TYPE_FOUNTAIN);
+        assert_int_equal(ob_qr_assembler_add_frame(a, fr, f->frame_len, &res, &d), OB_OK);
+        assert_true(res == OB_QR_ADD_HELD || res == OB_QR_ADD_NEW);
+        if (!ob_qr_assembler_is_complete(a) && ob_qr_assembler_have(a) == 0 && seq > f->n)
+            assert_non_null(strstr(ob_qr_assembler_progress(a), "fountain frames held"));
+    }
+    used = seq - f->n;
+    print_message("fountain-only: %zu frames for %zu parts\n", used, f->n);
+    assert_true(used <= f->n + 16);
+    assert_int_equal(ob_qr_assembler_take(a, &out, &outlen, &d), OB_OK);
+    assert_int_equal(outlen, 20000);
+    assert_memory_equal(out, b, 20000);
+    free(out);
+    /* Once complete, a fountain frame brings nothing new. */
+    assert_int_equal(ob_qr_frame_at(f, 5000, fr, &d), OB_OK);
+    assert_int_equal(ob_qr_assembler_add_frame(a, fr, f->frame_len, &res, &d), OB_OK);
+    assert_int_equal(res, OB_QR_ADD_DUPLICATE);
+    /* ... and one that disagrees with the parts is refused. */
+    fr[OB_QR_HEADER_LEN] ^= 1;
+    refresh_crc(fr, f->frame_len);
+    assert_int_equal(ob_qr_assembler_add_frame(a, fr, f->frame_len, &res, &d), OB_ERR_VERIFY);
+    assert_non_null(strstr(d.msg, "disagrees"));
+    ob_qr_assembler_free(a);
+
+    /* Every third part lost: fountain frames fill the gaps, repeats are
+     * recognised. */
+    a = ob_qr_assembler_new();
+    for (i = 0; i < f->n; i++)
+        if (i % 3 != 1)
+            assert_int_equal(ob_qr_assembler_add_frame(a, f->frame[i], f->frame_len, &res, &d),
+                             OB_OK);
+    assert_false(ob_qr_assembler_is_complete(a));
+    for (seq = (uint32_t)f->n; !ob_qr_assembler_is_complete(a); seq++) {
+        assert_true(seq < 2 * f->n);
+        assert_int_equal(ob_qr_frame_at(f, seq, fr, &d), OB_OK);
+        assert_int_equal(ob_qr_assembler_add_frame(a, fr, f->frame_len, &res, &d), OB_OK);
+        if (res == OB_QR_ADD_HELD) {
+            assert_int_equal(ob_qr_assembler_add_frame(a, fr, f->frame_len, &res, &d), OB_OK);
+            assert_int_equal(res, OB_QR_ADD_DUPLICATE);
+        }
+    }
+    assert_int_equal(ob_qr_assembler_take(a, &out, &outlen, &d), OB_OK);
+    assert_memory_equal(out, b, 20000);
+    free(out);
+    ob_qr_assembler_free(a);
+
+    /* A damaged fountain frame that passes the CRC (recomputed) can only
+     * spoil the result, which the SHA-256 check then refuses. */
+    a = ob_qr_assembler_new();
+    for (i = 1; i < f->n; i++)
+        assert_int_equal(ob_qr_assembler_add_frame(a, f->frame[i], f->frame_len, &res, &d), OB_OK);
+    for (seq = (uint32_t)f->n; !ob_qr_assembler_is_complete(a); seq++) {
+        assert_int_equal(ob_qr_frame_at(f, seq, fr, &d), OB_OK);
+        fr[OB_QR_HEADER_LEN + 7] ^= 0x10;
+        refresh_crc(fr, f->frame_len);
+        (void)ob_qr_assembler_add_frame(a, fr, f->frame_len, &res, &d);
+    }
+    assert_int_equal(ob_qr_assembler_take(a, &out, &outlen, &d), OB_ERR_VERIFY);
+    assert_null(out);
+    ob_qr_assembler_free(a);
+
+    free(fr);
+    ob_qr_frames_free(f);
+    free(b);
+}
+
+/* The fountain rule is part of the format: one frame's bytes must equal what
+ * an independent implementation of docs/qr-transfer.rst makes (a change here
+ * is a format change and needs a new frame type). */
+static void test_fountain_rule_pinned(void **state)
+{
+    uint8_t *b = fixed_bytes(3000, 2), *fr, dig[32];
+    ob_qr_frames *f = NULL;
+    ob_diag d;
+
+    (void)state;
+    assert_int_equal(ob_qr_split(b, 3000, CAP, &f, &d), OB_OK);
+    assert_int_equal(f->n, 5);
+    fr = malloc(f->frame_len);
+    assert_non_null(fr);
+    assert_int_equal(ob_qr_frame_at(f, 7, fr, &d), OB_OK);
+    assert_int_equal(ob_sha256_buf(dig, fr, f->frame_len), 0);
+    {
+        char hex[65];
+        size_t i;
+        for (i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+        print_message("fountain frame 7 sha256 %s\n", hex);
+        assert_string_equal(hex, PINNED_FOUNTAIN_7);
+    }
+    free(fr);
+    ob_qr_frames_free(f);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +496,8 @@ int main(void)
         cmocka_unit_test(test_bad_frames),
         cmocka_unit_test(test_digest_checked),
         cmocka_unit_test(test_split_limits),
+        cmocka_unit_test(test_fountain_frames),
+        cmocka_unit_test(test_fountain_rule_pinned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
