@@ -214,7 +214,8 @@ ob_err ofl_hsv2_sign_master(EVP_PKEY *key, const ofl_hsv2_backend *backends, siz
         }
     }
     for (i = 0; i < nb; i++) {
-        if (descs[i] == NULL)
+        /* A verified descriptor without intro points contributes none. */
+        if (descs[i] == NULL || descs[i]->auth == OB_HSV2_AUTH_UNKNOWN)
             continue;
         err = ob_hsv2_intro_decode(descs[i], backends[i].cookie, &intros[i], &counts[i], d);
         if (err != OB_OK) {

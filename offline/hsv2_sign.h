@@ -60,7 +60,11 @@ typedef struct ofl_hsv2_signed {
  * backend (an older descriptor never replaces a newer one), spread their
  * intro points as OnionBalance 0.1 did (ob_hsv2_distribute), and sign master
  * descriptors for every (time period, replica[, HSDir slot]) that
- * ob_hsv2_presign_periods(now, window) lists.  A backend that fails
+ * ob_hsv2_presign_periods(now, window) lists.  A verified backend
+ * descriptor without introduction points adds none (OB_ERR_NOTFOUND if no
+ * backend has any).  Master descriptors are published without client auth,
+ * so intro points of auth'd backends become readable by anyone who knows
+ * the master address.  A backend that fails
  * verification is an error (OB_ERR_VERIFY etc.), not skipped: the offline
  * side signs nothing it was not able to check.  Free *out with
  * ofl_hsv2_signed_free(*out, *nout).

@@ -25,6 +25,7 @@
 #include "encode.h"
 #include "hsv2.h"
 #include "hsv2_sign.h"
+#include "onion.h"
 #include "secmem.h"
 #include "vecfile.h"
 
@@ -452,8 +453,8 @@ static char *make_backend(EVP_PKEY *k, const ob_hsv2_intro *ips, size_t n, int64
                          .time_period = ob_hsv2_time_period(t, pid),
                          .replica = r,
                          .published = t,
-                         .intro_plain = plain.p,
-                         .intro_plain_len = plain.len };
+                         .intro_plain = n ? plain.p : NULL,
+                         .intro_plain_len = n ? plain.len : 0 };
     assert_int_equal(ob_hsv2_build_unsigned(&text, &b, &d), OB_OK);
     assert_int_equal(ofl_hsv2_sign(k, text.p, text.len, t, b.time_period, r, &out, &d), OB_OK);
     ob_buf_nul(&out);
@@ -564,6 +565,81 @@ static void test_key_size(void **state)
     assert_non_null(strstr(d.msg, "1024"));
     ob_buf_free(&t);
     EVP_PKEY_free(big);
+}
+
+/* Intro-point plaintext: bad input is refused with the field and offset. */
+static void test_intro_bad_input(void **state)
+{
+    ob_hsv2_intro ips[11], *got = NULL;
+    size_t n = 0;
+    ob_buf b;
+    ob_diag d;
+    char *p;
+
+    (void)state;
+    fake_intros(ips, 11, 7);
+    ob_buf_init(&b);
+    ob_hsv2_intro_encode(&b, ips, 11);
+    ob_buf_nul(&b);
+    assert_int_equal(ob_hsv2_intro_parse(b.p, b.len, &got, &n, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "more than 10"));
+    assert_null(got);
+    ob_buf_reset(&b);
+    ob_hsv2_intro_encode(&b, ips, 2);
+    ob_buf_nul(&b);
+    assert_int_equal(ob_hsv2_intro_parse(b.p, b.len, &got, &n, &d), OB_OK);
+    assert_int_equal(n, 2);
+    free(got);
+    got = NULL;
+    /* Without the final empty line (tor's stealth quirk) it still parses. */
+    assert_int_equal(ob_hsv2_intro_parse(b.p, b.len - 1, &got, &n, &d), OB_OK);
+    free(got);
+    got = NULL;
+    /* Two empty lines, an out-of-range address, a zero-padded port. */
+    assert_int_equal(ob_hsv2_intro_parse((const uint8_t *)"\n", 1, &got, &n, &d), OB_ERR_MALFORMED);
+    p = strstr((char *)b.p, "ip-address 10.7.0.2\n");
+    assert_non_null(p);
+    memcpy(p + 11, "10.7.0.2", 8);
+    p[11] = '9', p[12] = '9', p[13] = '9';
+    assert_int_equal(ob_hsv2_intro_parse(b.p, b.len, &got, &n, &d), OB_ERR_MALFORMED);
+    assert_non_null(strstr(d.msg, "ip-address"));
+    {
+        char want[64];
+        snprintf(want, sizeof(want), "intro offset %zu", (size_t)(p - (char *)b.p));
+        assert_non_null(strstr(d.msg, want));
+    }
+    memcpy(p + 11, "10.7.0.2", 8);
+    p = strstr((char *)b.p, "onion-port 9001\n");
+    assert_non_null(p);
+    memcpy(p + 11, "0901", 4);
+    assert_int_equal(ob_hsv2_intro_parse(b.p, b.len, &got, &n, &d), OB_ERR_MALFORMED);
+    assert_non_null(strstr(d.msg, "onion-port"));
+    memcpy(p + 11, "9001", 4);
+    /* A 76-char base64 line is valid PEM but not what tor writes. */
+    {
+        char b64[400], id[33];
+        size_t len, off;
+        ob_buf_reset(&b);
+        ob_base32_encode(id, ips[0].id, 20);
+        ob_buf_printf(&b,
+                      "introduction-point %s\nip-address 1.2.3.4\nonion-port 1\nonion-key\n"
+                      "-----BEGIN RSA PUBLIC KEY-----\n",
+                      id);
+        ob_base64_encode(b64, ips[0].onion_key, ips[0].onion_key_len, OB_B64_PAD);
+        len = strlen(b64);
+        for (off = 0; off < len; off += 76) {
+            ob_buf_put(&b, b64 + off, len - off < 76 ? len - off : 76);
+            ob_buf_put_str(&b, "\n");
+        }
+        ob_buf_put_str(&b, "-----END RSA PUBLIC KEY-----\nservice-key\n");
+        ob_pem_encode(&b, "RSA PUBLIC KEY", ips[0].service_key, ips[0].service_key_len);
+        ob_buf_put_str(&b, "\n");
+        assert_true(ob_buf_ok(&b));
+        assert_int_equal(ob_hsv2_intro_parse(b.p, b.len, &got, &n, &d), OB_ERR_MALFORMED);
+        assert_non_null(strstr(d.msg, "canonical"));
+        assert_null(got);
+    }
+    ob_buf_free(&b);
 }
 
 /* ---- presign, HSDirs, distribution --------------------------------------- */
@@ -819,6 +895,29 @@ static void test_sign_master(void **state)
         ofl_hsv2_signed_free(out, nout);
         out = NULL;
     }
+    {
+        /* A backend without intro points adds none; alone it is an error. */
+        ofl_hsv2_backend withempty[2];
+        size_t elen, edl;
+        EVP_PKEY *ek = gen_rsa(1024);
+        uint8_t edr[OB_HSV2_KEY_DER_MAX];
+        char eonion[17];
+        char *empty = make_backend(ek, NULL, 0, now, 0, &elen);
+        der_of(ek, edr, &edl);
+        ob_onion_v2_from_der(eonion, edr, edl);
+        EVP_PKEY_free(ek);
+        withempty[0] = be[2];
+        withempty[1] = (ofl_hsv2_backend){ eonion, empty, elen, NULL };
+        assert_int_equal(
+            ofl_hsv2_sign_master(keys->k[0], &withempty[1], 1, now, 0, &out, &nout, &d),
+            OB_ERR_NOTFOUND);
+        assert_int_equal(ofl_hsv2_sign_master(keys->k[0], withempty, 2, now, 0, &out, &nout, &d),
+                         OB_OK);
+        assert_int_equal(out[0].hsdir_slot, -1);
+        ofl_hsv2_signed_free(out, nout);
+        out = NULL;
+        free(empty);
+    }
     /* Window above the protocol limit. */
     assert_int_equal(ofl_hsv2_sign_master(keys->k[0], be, 3, now, OB_HSV2_PRESIGN_MAX_WINDOW + 1,
                                           &out, &nout, &d),
@@ -1046,6 +1145,7 @@ int main(void)
         cmocka_unit_test(test_cookie_forms),
         cmocka_unit_test(test_sign_roundtrip_and_digestinfo),
         cmocka_unit_test(test_key_size),
+        cmocka_unit_test(test_intro_bad_input),
         cmocka_unit_test(test_presign),
         cmocka_unit_test(test_responsible_hsdirs),
         cmocka_unit_test(test_distribute),
