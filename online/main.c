@@ -18,8 +18,8 @@ static const char *const usage[] = {
     "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-i IP] [-p PORT] [-s SOCKET]",
     "ob-online status [--socket PATH]",
     "ob-online tor-check [-i IP] [-p PORT] [-s SOCKET] [--password-file FILE] [--auth METHOD] "
-    "[--fetch ADDRESS | --post FILE --address ADDRESS] [--server FP]... [--timeout SECONDS] "
-    "[--repeat N] [--retry SECONDS]",
+    "[--fetch ADDRESS | --post FILE --address ADDRESS] [--hsdirs ADDRESS] [--server FP]... "
+    "[--timeout SECONDS] [--repeat N] [--retry SECONDS]",
     "ob-online inspect [--extract DIR] FILE",
     "ob-online qr show FILE [--fps N]",
     "ob-online qr encode FILE -o DIR [--gif FILE]",
@@ -30,7 +30,7 @@ static const char *const usage[] = {
 };
 
 static const ob_cmd commands[] = {
-    { "collect", onl_cmd_todo },
+    { "collect", onl_cmd_collect },
     { "publish", onl_cmd_todo },
     { "run", onl_cmd_todo },
     { "status", onl_cmd_todo },
