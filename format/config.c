@@ -487,6 +487,9 @@ static ob_err parse_instance(pctx *p, const yaml_node_t *m, ob_cfg_instance *in)
         if (key_is(k, "address")) {
             addr = v;
             err = get_onion(p, v, "instance address", &in->address, &in->version);
+        } else if (is_null(v) && (key_is(k, "name") || key_is(k, "client_auth_key") ||
+                                  key_is(k, "auth_cookie") || key_is(k, "auth"))) {
+            /* An optional setting without a value is not set (OnionBalance's None). */
         } else if (key_is(k, "name")) {
             err = get_str(p, v, "name", OB_CFG_MAX_STRING, &in->name);
         } else if (key_is(k, "client_auth_key")) {
@@ -615,11 +618,14 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
         } else if (key_is(k, "address")) {
             addr = v;
             err = get_onion(p, v, "service address", &s->address, &s->version);
+        } else if (key_is(k, "instances")) {
+            inst = v;
+        } else if (is_null(v) && (key_is(k, "version") || key_is(k, "descriptor_lifetime") ||
+                                  key_is(k, "presign_window"))) {
+            /* Not set: inferred, or inherited from the global value. */
         } else if (key_is(k, "version")) {
             ver = v;
             err = get_uint(p, v, "version", 2, 3, &version);
-        } else if (key_is(k, "instances")) {
-            inst = v;
         } else if (key_is(k, "descriptor_lifetime")) {
             life = v;
             s->lifetime_line = (int)mline(v);
@@ -729,6 +735,12 @@ static ob_err set_global(pctx *p, const gkey *g, const yaml_node_t *v)
     ob_err err = OB_OK;
     size_t i;
 
+    /*
+     * OnionBalance skipped a setting without a value and kept its default;
+     * so do we, but say so, since "TOR_PORT:" is more often a slip.
+     */
+    if (is_null(v))
+        return pwarn(p, v, "%s has no value; its default is used", g->name);
     switch (g->kind) {
     case K_UINT:
         return get_uint(p, v, g->name, g->min, g->max, (unsigned *)(void *)base);
@@ -737,12 +749,6 @@ static ob_err set_global(pctx *p, const gkey *g, const yaml_node_t *v)
     case K_STR:
     case K_IP:
     case K_LOGLEVEL:
-        if (g->kind == K_STR && is_null(v)) {
-            /* OnionBalance's "not set": back to no value (e.g. LOG_LOCATION). */
-            free(*sp);
-            *sp = NULL;
-            return OB_OK;
-        }
         err = get_str(p, v, g->name, OB_CFG_MAX_PATH, &s);
         if (err != OB_OK)
             return err;
@@ -775,11 +781,6 @@ static ob_err set_global(pctx *p, const gkey *g, const yaml_node_t *v)
         *sp = s;
         return OB_OK;
     case K_SECRET:
-        if (is_null(v)) {
-            ob_secfree(*sp);
-            *sp = NULL;
-            return OB_OK;
-        }
         err = get_secret(p, v, g->name, &s);
         if (err != OB_OK)
             return err;

@@ -232,6 +232,38 @@ static void test_inheritance_and_order(void **state)
     ob_config_free(c);
 }
 
+/* A key without a value: defaults for globals (with a warning), "not set" for options. */
+static void test_null_values(void **state)
+{
+    ob_config *c = parse_ok("TOR_PORT:\n"
+                            "LOG_LOCATION: ~\n"
+                            "TOR_CONTROL_PASSWORD: null\n"
+                            "services:\n"
+                            "  - address: " A1 "\n"
+                            "    version:\n"
+                            "    descriptor_lifetime:\n"
+                            "    instances:\n"
+                            "      - address: " A2 "\n"
+                            "        name:\n"
+                            "        client_auth_key:\n");
+
+    (void)state;
+    assert_int_equal(c->tor_port, 9051);
+    assert_null(c->log_location);
+    assert_null(c->tor_control_password);
+    assert_int_equal(c->n_warnings, 3);
+    assert_non_null(strstr(c->warnings[0], "t/cfg.yaml:1:10: TOR_PORT has no value"));
+    assert_int_equal(c->services[0].version, 3);
+    assert_int_equal(c->services[0].descriptor_lifetime, 180);
+    assert_null(c->services[0].instances[0].name);
+    assert_null(c->services[0].instances[0].client_auth_key_path);
+    ob_config_free(c);
+    parse_err("services:\n  - address:\n    instances: [{address: " A2 "}]\n", OB_ERR_MALFORMED,
+              "t/cfg.yaml:2:13:", "empty", NULL);
+    parse_err("services:\n  - address: " A1 "\n    instances:\n", OB_ERR_MALFORMED,
+              "t/cfg.yaml:3:15:", "expected a list", NULL);
+}
+
 static void test_unknown_keys_warn(void **state)
 {
     ob_config *c = parse_ok("REFRESH_INTERVAL: 60\n"
@@ -786,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_online_file),
         cmocka_unit_test(test_offline_full_file),
         cmocka_unit_test(test_inheritance_and_order),
+        cmocka_unit_test(test_null_values),
         cmocka_unit_test(test_unknown_keys_warn),
         cmocka_unit_test(test_warnings_capped),
         cmocka_unit_test(test_errors_types),
