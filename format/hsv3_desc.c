@@ -986,6 +986,39 @@ out:
     return err;
 }
 
+ob_err ob_hsv3_middle_parse(const uint8_t *p, size_t n, size_t *n_clients, ob_buf *inner_blob,
+                            ob_diag *d)
+{
+    middle m;
+    ob_err err = middle_parse(p, n, &m, NULL, d);
+
+    if (err != OB_OK)
+        return err;
+    *n_clients = m.n_clients;
+    ob_buf_put(inner_blob, m.blob.p, m.blob.len);
+    middle_clear(&m);
+    return ob_buf_ok(inner_blob) ? OB_OK : ob_fail(d, OB_ERR_NOMEM, "out of memory");
+}
+
+ob_err ob_hsv3_inner_parse(const uint8_t *p, size_t n, const uint8_t signing_key[32], uint64_t now,
+                           int strict_enc_cert, ob_hsv3_desc **out, ob_diag *d)
+{
+    ob_hsv3_desc *desc = calloc(1, sizeof(*desc));
+    ob_err err;
+
+    *out = NULL;
+    if (desc == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    memcpy(desc->signing_key, signing_key, 32);
+    err = inner_parse(p, n, desc, now, strict_enc_cert, NULL, d);
+    if (err != OB_OK) {
+        ob_hsv3_desc_free(desc);
+        return err;
+    }
+    *out = desc;
+    return OB_OK;
+}
+
 /* --------------------------------------------------------- verification */
 
 static ob_err check_signing_cert(ob_ed_cert *cert, const ob_hsv3_outer *o, ob_hsv3_reason *why,

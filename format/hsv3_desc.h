@@ -190,6 +190,18 @@ ob_err ob_hsv3_layer_encrypt(ob_buf *out, const uint8_t *plain, size_t plain_len
                              uint64_t rev, const uint8_t salt[16], int outer, ob_diag *d);
 
 /*
+ * The two decrypted layers on their own (tests, fuzzing, diagnostics).
+ * Middle: *n_clients auth-client lines; the inner blob is appended to
+ * inner_blob.  Inner: a new ob_hsv3_desc with only the inner-layer fields
+ * set; intro point certs are checked against signing_key (expiry at now,
+ * unless 0).
+ */
+ob_err ob_hsv3_middle_parse(const uint8_t *p, size_t n, size_t *n_clients, ob_buf *inner_blob,
+                            ob_diag *d);
+ob_err ob_hsv3_inner_parse(const uint8_t *p, size_t n, const uint8_t signing_key[32], uint64_t now,
+                           int strict_enc_cert, ob_hsv3_desc **out, ob_diag *d);
+
+/*
  * Check the structure of a link specifier block: NSPEC >= 1, each spec
  * within bounds, known types (0 IPv4, 1 IPv6, 2 legacy id, 3 ed25519 id)
  * with their fixed lengths, no trailing bytes.  Unknown types are allowed
