@@ -883,6 +883,78 @@ static void test_unknown_noncritical_kept(void **state)
     ob_request_free(q);
 }
 
+/* The largest instance list: it round-trips, and one more is refused by both sides. */
+static void test_instance_limit(void **state)
+{
+    static uint8_t desc[1024];
+    ob_request *r = min_request(), *q = NULL;
+    ob_req_service *sv = &r->services[0];
+    ob_diag d = { "" };
+    ob_buf a, b;
+    char addr[57];
+    size_t i;
+
+    (void)state;
+    memset(desc, 'd', sizeof(desc));
+    for (i = 1; i < OB_BUNDLE_MAX_INSTANCES; i++) {
+        snprintf(addr, sizeof(addr), "%s", V3C);
+        addr[0] = "abcdefghijklmnopqrstuvwxyz234567"[i % 32];
+        addr[1] = "abcdefghijklmnopqrstuvwxyz234567"[(i / 32) % 32];
+        addr[2] = "abcdefghijklmnopqrstuvwxyz234567"[(i / 1024) % 32];
+        assert_int_equal(ob_req_service_add_instance(sv, addr, NULL, OB_INSTANCE_OK, NULL, i, desc,
+                                                     sizeof(desc)),
+                         OB_OK);
+    }
+    ser_req(r, &a);
+    assert_true(a.len > OB_BUNDLE_MAX_INSTANCES * sizeof(desc));
+    assert_int_equal(ob_request_parse(a.p, a.len, &q, &d), OB_OK);
+    assert_int_equal(q->services[0].n_instances, OB_BUNDLE_MAX_INSTANCES);
+    ser_req(q, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.p, b.p, a.len);
+    ob_buf_free(&b);
+    ob_request_free(q);
+    q = NULL;
+
+    /* One more: the writer refuses; a hand-extended bundle is refused by the reader. */
+    assert_int_equal(
+        ob_req_service_add_instance(sv, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+                                    NULL, OB_INSTANCE_MISSING, NULL, 1, NULL, 0),
+        OB_OK);
+    ob_buf_init(&b);
+    assert_int_equal(ob_request_serialize(r, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "1 periods and 4097 instances"));
+    assert_non_null(strstr(d.msg, "limits 8 and 4096"));
+    {
+        /* Duplicate the last instance record in place and patch the lengths. */
+        size_t svc_len_at = 0x62 + 2, last = 0, off;
+        uint8_t *big = malloc(a.len + 2000);
+        uint32_t reclen;
+        assert_non_null(big);
+        /* Find the last instance record: walk the service record's fields. */
+        off = svc_len_at + 4;
+        while (off < a.len - 32) {
+            uint16_t tag = (uint16_t)(a.p[off] << 8 | a.p[off + 1]);
+            reclen = ob_load_u32(a.p + off + 2);
+            if (tag == 0x8304)
+                last = off;
+            off += 6 + reclen;
+        }
+        assert_true(last != 0);
+        reclen = 6 + ob_load_u32(a.p + last + 2);
+        memcpy(big, a.p, a.len - 32);
+        memcpy(big + a.len - 32, a.p + last, reclen); /* a 4097th (repeated) instance */
+        ob_store_u32(big + svc_len_at, ob_load_u32(a.p + svc_len_at) + reclen);
+        reseal(big, a.len + reclen);
+        expect_fail(big, a.len + reclen, OB_ERR_RANGE,
+                    "field 0x8304 (service.instance): more than 4096 occurrences");
+        free(big);
+    }
+    ob_buf_free(&b);
+    ob_buf_free(&a);
+    ob_request_free(r);
+}
+
 static size_t count_tmp_files(const char *dir)
 {
     DIR *dh = opendir(dir);
@@ -1157,6 +1229,7 @@ int main(void)
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_response_errors),
         cmocka_unit_test(test_unknown_noncritical_kept),
+        cmocka_unit_test(test_instance_limit),
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_digest_strings),
         cmocka_unit_test(test_committed_fixtures),
