@@ -75,7 +75,7 @@ static void parse_err(const char *text, ob_err want, ...)
 
 static void test_onionbalance_v3_file(void **state)
 {
-    char path[4300], want[4400];
+    char path[4300], want[9000];
     ob_config *c = NULL;
     ob_diag d;
 
@@ -640,7 +640,7 @@ static void test_limits(void **state)
 
 static void test_load_refuses_symlink_and_missing(void **state)
 {
-    char dir[] = "/tmp/obcfgXXXXXX", link[64], target[4300];
+    char dir[] = "/tmp/obcfgXXXXXX", link[64], target[9000];
     ob_config *c = NULL;
     ob_diag d;
 
