@@ -113,6 +113,7 @@ for s in $(grep '^onl_' "$tmp/ob-offline.defined"); do
     fail=1
 done
 side_symbols online >"$tmp/online.objsyms"
+[ -s "$tmp/online.objsyms" ] || { echo "FAIL: no objects in $OB_BUILD/obj/online to compare"; fail=1; }
 echo "ob-offline: checked $(wc -l <"$tmp/online.objsyms") symbols of online/*.o"
 while read -r s o; do
     if grep -qx -- "$s" "$tmp/ob-offline.defined"; then
@@ -139,6 +140,7 @@ for s in $(grep '^ofl_' "$tmp/ob-online.defined"); do
     fail=1
 done
 side_symbols offline >"$tmp/offline.objsyms"
+[ -s "$tmp/offline.objsyms" ] || { echo "FAIL: no objects in $OB_BUILD/obj/offline to compare"; fail=1; }
 echo "ob-online: checked $(wc -l <"$tmp/offline.objsyms") symbols of offline/*.o"
 while read -r s o; do
     if grep -qx -- "$s" "$tmp/ob-online.defined"; then
