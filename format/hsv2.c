@@ -911,6 +911,85 @@ void ob_hsv2_intro_encode(ob_buf *out, const ob_hsv2_intro *intros, size_t n)
 
 /* ---- building ----------------------------------------------------------- */
 
+static int entry_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 20);
+}
+
+ob_err ob_hsv2_intro_encrypt(ob_buf *out, ob_hsv2_auth auth, const uint8_t (*cookies)[16],
+                             size_t ncookies, const uint8_t *plain, size_t n, ob_diag *d)
+{
+    static const uint8_t zero_iv[16] = { 0 };
+    uint8_t iv[16], *key = NULL, *ent = NULL, *ct = NULL, id[OB_SHA1_LEN];
+    size_t nblocks, nent, i, base = out->len;
+    ob_iov v[2];
+    ob_err err = OB_ERR_CRYPTO;
+
+    if (n == 0 || cookies == NULL)
+        return ob_fail(d, OB_ERR_RANGE, "nothing to encrypt or no cookie");
+    ob_random(iv, sizeof(iv));
+    if ((ct = malloc(n)) == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    if (auth == OB_HSV2_AUTH_STEALTH) {
+        if (ncookies != 1) {
+            err = ob_fail(d, OB_ERR_RANGE, "stealth auth encrypts for exactly one cookie");
+            goto out;
+        }
+        if (ob_aes_ctr(ct, plain, n, cookies[0], 16, iv) != 0)
+            goto fail;
+        ob_buf_put_u8(out, 2);
+        ob_buf_put(out, iv, 16);
+        /* tor (rend_encrypt_v2_intro_points_stealth) drops the last byte. */
+        ob_buf_put(out, ct, n - 1);
+    } else if (auth == OB_HSV2_AUTH_BASIC) {
+        if (ncookies < 1 || ncookies > 512) {
+            err = ob_fail(d, OB_ERR_RANGE, "basic auth needs 1..512 cookies");
+            goto out;
+        }
+        nblocks = 1 + (ncookies - 1) / 16;
+        nent = nblocks * 16;
+        key = ob_secalloc(16);
+        ent = calloc(nent, 20);
+        if (key == NULL || ent == NULL) {
+            err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        ob_random(key, 16);
+        ob_random(ent, nent * 20); /* fake entries stay random */
+        for (i = 0; i < ncookies; i++) {
+            v[0] = (ob_iov){ cookies[i], 16 };
+            v[1] = (ob_iov){ iv, 16 };
+            if (ob_sha1(id, v, 2) != 0 ||
+                ob_aes_ctr(ent + i * 20 + 4, key, 16, cookies[i], 16, zero_iv) != 0)
+                goto fail;
+            memcpy(ent + i * 20, id, 4);
+        }
+        qsort(ent, nent, 20, entry_cmp);
+        if (ob_aes_ctr(ct, plain, n, key, 16, iv) != 0)
+            goto fail;
+        ob_buf_put_u8(out, 1);
+        ob_buf_put_u8(out, (uint8_t)nblocks);
+        ob_buf_put(out, ent, nent * 20);
+        ob_buf_put(out, iv, 16);
+        ob_buf_put(out, ct, n);
+    } else {
+        err = ob_fail(d, OB_ERR_UNSUPPORTED, "auth type %d cannot encrypt", (int)auth);
+        goto out;
+    }
+    err = ob_buf_ok(out) ? OB_OK : ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    goto out;
+fail:
+    err = ob_fail(d, OB_ERR_CRYPTO, "AES/SHA1 failed");
+out:
+    if (err != OB_OK && out->len > base)
+        out->len = base;
+    ob_secfree(key);
+    free(ent);
+    free(ct);
+    ob_wipe(id, sizeof(id));
+    return err;
+}
+
 ob_err ob_hsv2_build_unsigned(ob_buf *out, const ob_hsv2_build *b, ob_diag *d)
 {
     uint8_t pid[10], sid[20], did[20];
@@ -919,11 +998,13 @@ ob_err ob_hsv2_build_unsigned(ob_buf *out, const ob_hsv2_build *b, ob_diag *d)
     ob_hsv2_intro *ips = NULL;
     size_t nips = 0;
     int64_t pub;
+    ob_buf blob;
     ob_err err;
 
+    ob_buf_init(&blob);
     if (b->replica >= OB_HSV2_REPLICAS || b->published < 0)
         return ob_fail(d, OB_ERR_RANGE, "replica must be 0 or 1 and time not negative");
-    if ((err = rsa1024_from_der(b->perm_key, b->perm_key_len, &pk, "master key", d)) != OB_OK)
+    if ((err = rsa1024_from_der(b->perm_key, b->perm_key_len, &pk, "permanent-key", d)) != OB_OK)
         goto out;
     if (b->intro_plain != NULL) {
         /* Never sign intro points we could not parse back. */
@@ -931,8 +1012,26 @@ ob_err ob_hsv2_build_unsigned(ob_buf *out, const ob_hsv2_build *b, ob_diag *d)
         if (err != OB_OK)
             goto out;
     }
+    if (b->auth == OB_HSV2_AUTH_BASIC || b->auth == OB_HSV2_AUTH_STEALTH) {
+        if (b->intro_plain == NULL) {
+            err = ob_fail(d, OB_ERR_RANGE, "client auth without intro points");
+            goto out;
+        }
+        err = ob_hsv2_intro_encrypt(&blob, b->auth, b->cookies, b->ncookies, b->intro_plain,
+                                    b->intro_plain_len, d);
+        if (err != OB_OK)
+            goto out;
+    } else if (b->intro_plain != NULL) {
+        ob_buf_put(&blob, b->intro_plain, b->intro_plain_len);
+    }
+    if (!ob_buf_ok(&blob)) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     if (ob_hsv2_permanent_id(pid, b->perm_key, b->perm_key_len) != 0 ||
-        ob_hsv2_secret_id_part(sid, b->time_period, NULL, b->replica) != 0 ||
+        ob_hsv2_secret_id_part(sid, b->time_period,
+                               b->auth == OB_HSV2_AUTH_STEALTH ? b->cookies[0] : NULL,
+                               b->replica) != 0 ||
         ob_hsv2_desc_id(did, pid, sid) != 0) {
         err = ob_fail(d, OB_ERR_CRYPTO, "SHA1 failed");
         goto out;
@@ -947,7 +1046,7 @@ ob_err ob_hsv2_build_unsigned(ob_buf *out, const ob_hsv2_build *b, ob_diag *d)
                   when);
     if (b->intro_plain != NULL) {
         ob_buf_put_str(out, "introduction-points\n");
-        ob_pem_encode(out, "MESSAGE", b->intro_plain, b->intro_plain_len);
+        ob_pem_encode(out, "MESSAGE", blob.p, blob.len);
     }
     ob_buf_put_str(out, "signature\n");
     if (!ob_buf_ok(out)) {
@@ -961,6 +1060,7 @@ ob_err ob_hsv2_build_unsigned(ob_buf *out, const ob_hsv2_build *b, ob_diag *d)
     }
     err = OB_OK;
 out:
+    ob_buf_free(&blob);
     free(ips);
     EVP_PKEY_free(pk);
     return err;

@@ -177,6 +177,15 @@ ob_err ob_hsv2_intro_parse(const uint8_t *p, size_t n, ob_hsv2_intro **intros, s
 ob_err ob_hsv2_intro_decode(const ob_hsv2_desc *desc, const uint8_t *cookie, ob_hsv2_intro **intros,
                             size_t *nintros, ob_diag *d);
 
+/*
+ * Encrypt an intro-point plaintext as tor does (rend-spec-v2 2.1, 2.2):
+ * basic auth for 1..512 cookies (random session key and IV, fake entries
+ * up to a multiple of 16, entries sorted), or stealth for exactly one
+ * cookie (with tor's dropped last byte).  Appends the MESSAGE payload.
+ */
+ob_err ob_hsv2_intro_encrypt(ob_buf *out, ob_hsv2_auth auth, const uint8_t (*cookies)[16],
+                             size_t ncookies, const uint8_t *plain, size_t n, ob_diag *d);
+
 /* Append the plaintext for n intro points (with the final extra '\n'). */
 void ob_hsv2_intro_encode(ob_buf *out, const ob_hsv2_intro *intros, size_t n);
 
@@ -198,11 +207,19 @@ typedef struct ob_hsv2_build {
     int64_t published;          /* rounded down to the hour by the builder */
     const uint8_t *intro_plain; /* NULL: no introduction-points line */
     size_t intro_plain_len;
+    /*
+     * Client auth for the intro points (zero: none, as master descriptors
+     * are published).  BASIC: encrypted for every cookie; STEALTH: exactly
+     * one cookie, also hashed into secret-id-part (and perm_key is then the
+     * per-client key).  Used to make auth'd backend descriptors in tests.
+     */
+    ob_hsv2_auth auth;
+    const uint8_t (*cookies)[16];
+    size_t ncookies;
 } ob_hsv2_build;
 
 /*
  * Write the unsigned descriptor, up to and including "signature\n", into out.
- * The intro plaintext is published without client auth (base64 only).
  */
 ob_err ob_hsv2_build_unsigned(ob_buf *out, const ob_hsv2_build *b, ob_diag *d);
 

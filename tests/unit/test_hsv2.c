@@ -431,14 +431,19 @@ static void fake_intros(ob_hsv2_intro *ips, size_t n, uint8_t tag)
     }
 }
 
-/* A signed backend descriptor for key k, published at t, replica r. */
-static char *make_backend(EVP_PKEY *k, const ob_hsv2_intro *ips, size_t n, int64_t t, unsigned r,
-                          size_t *len)
+/*
+ * A signed backend descriptor for key k, published at t, replica r, intro
+ * points encrypted for cookies with auth (0: none).
+ */
+static char *make_backend_auth(EVP_PKEY *k, const ob_hsv2_intro *ips, size_t n, int64_t t,
+                               unsigned r, ob_hsv2_auth auth, const uint8_t (*cookies)[16],
+                               size_t ncookies, size_t *len)
 {
     uint8_t der[OB_HSV2_KEY_DER_MAX], pid[10];
     size_t derlen;
     ob_buf plain, text, out;
     ob_hsv2_build b;
+    ob_hsv2_desc *desc = NULL;
     ob_diag d;
     char *res;
 
@@ -454,14 +459,96 @@ static char *make_backend(EVP_PKEY *k, const ob_hsv2_intro *ips, size_t n, int64
                          .replica = r,
                          .published = t,
                          .intro_plain = n ? plain.p : NULL,
-                         .intro_plain_len = n ? plain.len : 0 };
+                         .intro_plain_len = n ? plain.len : 0,
+                         .auth = auth,
+                         .cookies = cookies,
+                         .ncookies = ncookies };
     assert_int_equal(ob_hsv2_build_unsigned(&text, &b, &d), OB_OK);
-    assert_int_equal(ofl_hsv2_sign(k, text.p, text.len, t, b.time_period, r, &out, &d), OB_OK);
+    if (auth == OB_HSV2_AUTH_STEALTH) {
+        /* ofl_hsv2_sign self-checks without a cookie; sign and check by hand. */
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k, NULL);
+        uint8_t digest[20], sig[128];
+        size_t siglen = sizeof(sig);
+        assert_non_null(ctx);
+        assert_int_equal(ob_sha1_buf(digest, text.p, text.len), 0);
+        assert_true(EVP_PKEY_sign_init(ctx) > 0);
+        assert_true(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0);
+        assert_true(EVP_PKEY_sign(ctx, sig, &siglen, digest, 20) > 0);
+        EVP_PKEY_CTX_free(ctx);
+        ob_buf_put(&out, text.p, text.len);
+        ob_pem_encode(&out, "SIGNATURE", sig, siglen);
+        assert_int_equal(ob_hsv2_desc_parse((const char *)out.p, out.len, &desc, &d), OB_OK);
+        assert_int_equal(ob_hsv2_desc_verify(desc, t, cookies[0], &d), OB_OK);
+        ob_hsv2_desc_free(desc);
+    } else {
+        assert_int_equal(ofl_hsv2_sign(k, text.p, text.len, t, b.time_period, r, &out, &d), OB_OK);
+    }
     ob_buf_nul(&out);
     res = (char *)ob_buf_detach(&out, len);
     ob_buf_free(&plain);
     ob_buf_free(&text);
     return res;
+}
+
+static char *make_backend(EVP_PKEY *k, const ob_hsv2_intro *ips, size_t n, int64_t t, unsigned r,
+                          size_t *len)
+{
+    return make_backend_auth(k, ips, n, t, r, OB_HSV2_AUTH_NONE, NULL, 0, len);
+}
+
+/* Basic and stealth backends we build decrypt with the right cookie only. */
+static void test_auth_build(void **state)
+{
+    static const uint8_t cookies[3][16] = { { 1, 2, 3 }, { 4, 5, 6 }, { 7, 8, 9 } };
+    static const uint8_t other[1][16] = { { 0xaa } };
+    ob_hsv2_intro ips[2], *got = NULL;
+    int64_t now = time(NULL);
+    size_t len, n = 0, i;
+    ob_hsv2_desc *desc = NULL;
+    ob_diag d;
+    char *text;
+
+    (void)state;
+    fake_intros(ips, 2, 9);
+    text = make_backend_auth(keys->k[2], ips, 2, now, 0, OB_HSV2_AUTH_BASIC, cookies, 3, &len);
+    assert_int_equal(ob_hsv2_desc_parse(text, len, &desc, &d), OB_OK);
+    assert_int_equal(desc->auth, OB_HSV2_AUTH_BASIC);
+    assert_int_equal(desc->intro_blob[1], 1); /* 3 clients: one block of 16 */
+    assert_int_equal(ob_hsv2_desc_verify(desc, now, NULL, &d), OB_OK);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(ob_hsv2_intro_decode(desc, cookies[i], &got, &n, &d), OB_OK);
+        assert_int_equal(n, 2);
+        assert_memory_equal(got, ips, sizeof(ips));
+        free(got);
+        got = NULL;
+    }
+    assert_int_equal(ob_hsv2_intro_decode(desc, other[0], &got, &n, &d), OB_ERR_VERIFY);
+    ob_hsv2_desc_free(desc);
+    free(text);
+
+    text = make_backend_auth(keys->k[3], ips, 2, now, 1, OB_HSV2_AUTH_STEALTH, cookies, 1, &len);
+    assert_int_equal(ob_hsv2_desc_parse(text, len, &desc, &d), OB_OK);
+    assert_int_equal(desc->auth, OB_HSV2_AUTH_STEALTH);
+    assert_int_equal(ob_hsv2_desc_verify(desc, now, other[0], &d), OB_ERR_VERIFY);
+    assert_int_equal(ob_hsv2_desc_verify(desc, now, cookies[0], &d), OB_OK);
+    assert_int_equal(desc->replica, 1);
+    assert_int_equal(ob_hsv2_intro_decode(desc, cookies[0], &got, &n, &d), OB_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(got, ips, sizeof(ips));
+    free(got);
+    got = NULL;
+    assert_int_equal(ob_hsv2_intro_decode(desc, cookies[1], &got, &n, &d), OB_ERR_VERIFY);
+    ob_hsv2_desc_free(desc);
+    free(text);
+    {
+        ob_buf o;
+        ob_buf_init(&o);
+        assert_int_equal(ob_hsv2_intro_encrypt(&o, OB_HSV2_AUTH_STEALTH, cookies, 2,
+                                               (const uint8_t *)"x", 1, &d),
+                         OB_ERR_RANGE);
+        assert_int_equal(o.len, 0);
+        ob_buf_free(&o);
+    }
 }
 
 static void test_sign_roundtrip_and_digestinfo(void **state)
@@ -811,6 +898,41 @@ static void test_distribute(void **state)
                      OB_ERR_NOTFOUND);
 }
 
+/*
+ * The three instances used by the master tests: 0 without auth, 1 with
+ * basic auth (two clients; the config knows the second cookie), 2 with
+ * stealth auth.  Each has 4 intro points.
+ */
+static const uint8_t basic_cookies[2][16] = { { 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+                                                0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f },
+                                              { 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+                                                0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f } };
+static const uint8_t stealth_cookie[1][16] = { { 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
+                                                 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f } };
+
+static void make_three_backends(ob_hsv2_intro ips[3][4], char *texts[3], size_t lens[3],
+                                char onions[3][17], ofl_hsv2_backend be[3], int64_t now)
+{
+    static const ob_hsv2_auth auth[3] = { OB_HSV2_AUTH_NONE, OB_HSV2_AUTH_BASIC,
+                                          OB_HSV2_AUTH_STEALTH };
+    const uint8_t(*ck[3])[16] = { NULL, basic_cookies, stealth_cookie };
+    const uint8_t *cfg[3] = { NULL, basic_cookies[1], stealth_cookie[0] };
+    size_t nck[3] = { 0, 2, 1 }, i;
+    ob_diag d;
+
+    for (i = 0; i < 3; i++) {
+        ob_hsv2_desc *bd = NULL;
+        fake_intros(ips[i], 4, (uint8_t)(i + 1));
+        texts[i] = make_backend_auth(keys->k[i + 1], ips[i], 4, now, (unsigned)(i % 2), auth[i],
+                                     ck[i], nck[i], &lens[i]);
+        assert_int_equal(ob_hsv2_desc_parse(texts[i], lens[i], &bd, &d), OB_OK);
+        assert_int_equal(bd->auth, auth[i]);
+        memcpy(onions[i], bd->onion, 17);
+        ob_hsv2_desc_free(bd);
+        be[i] = (ofl_hsv2_backend){ onions[i], texts[i], lens[i], cfg[i] };
+    }
+}
+
 /* ---- the master-signing call (issue 8 "done when") ----------------------- */
 
 static void test_sign_master(void **state)
@@ -827,15 +949,7 @@ static void test_sign_master(void **state)
     ob_diag d;
 
     (void)state;
-    for (i = 0; i < 3; i++) {
-        ob_hsv2_desc *bd = NULL;
-        fake_intros(ips[i], 4, (uint8_t)(i + 1));
-        texts[i] = make_backend(keys->k[i + 1], ips[i], 4, now, (unsigned)(i % 2), &lens[i]);
-        assert_int_equal(ob_hsv2_desc_parse(texts[i], lens[i], &bd, &d), OB_OK);
-        memcpy(onions[i], bd->onion, 17);
-        ob_hsv2_desc_free(bd);
-        be[i] = (ofl_hsv2_backend){ onions[i], texts[i], lens[i], NULL };
-    }
+    make_three_backends(ips, texts, lens, onions, be, now);
     der_of(keys->k[0], mder, &mderlen);
     assert_int_equal(ob_hsv2_permanent_id(mpid, mder, mderlen), 0);
     assert_int_equal(ofl_hsv2_sign_master(keys->k[0], be, 3, now, 0, &out, &nout, &d), OB_OK);
@@ -857,6 +971,13 @@ static void test_sign_master(void **state)
         assert_int_equal(out[i].hsdir_slot, (int)(i % 3));
         assert_int_equal(ob_hsv2_intro_decode(m, NULL, &got, &ng, &d), OB_OK);
         assert_int_equal(ng, 10);
+        for (size_t k = 0; k < ng; k++) {
+            int found = 0;
+            for (size_t b = 0; b < 3; b++)
+                for (size_t j = 0; j < 4; j++)
+                    found |= memcmp(&got[k], &ips[b][j], sizeof(got[k])) == 0;
+            assert_true(found);
+        }
         total += ng;
         free(got);
         ob_hsv2_desc_free(m);
@@ -867,6 +988,21 @@ static void test_sign_master(void **state)
     ofl_hsv2_signed_free(out, nout);
     out = NULL;
 
+    /* The wrong cookie for the basic-auth backend stops the ceremony. */
+    be[1].cookie = basic_cookies[0] + 1;
+    assert_int_equal(ofl_hsv2_sign_master(keys->k[0], be, 3, now, 0, &out, &nout, &d),
+                     OB_ERR_VERIFY);
+    assert_null(out);
+    assert_non_null(strstr(d.msg, "backend 1"));
+    be[1].cookie = basic_cookies[0]; /* the other client's cookie works too */
+    assert_int_equal(ofl_hsv2_sign_master(keys->k[0], be, 3, now, 0, &out, &nout, &d), OB_OK);
+    ofl_hsv2_signed_free(out, nout);
+    out = NULL;
+    /* The stealth backend cannot even be checked without its cookie. */
+    be[2].cookie = NULL;
+    assert_int_equal(ofl_hsv2_sign_master(keys->k[0], be, 3, now, 0, &out, &nout, &d),
+                     OB_ERR_REFUSED);
+    be[2].cookie = stealth_cookie[0];
     /* A backend whose address is not the configured one is refused. */
     be[1].onion = onions[0];
     assert_int_equal(ofl_hsv2_sign_master(keys->k[0], be, 3, now, 0, &out, &nout, &d),
@@ -1029,19 +1165,15 @@ static int emit(const char *dir)
     if (setup_keys(NULL) != 0)
         return 2;
     ob_buf_init(&meta);
+    make_three_backends(ips, texts, lens, onions, be, now);
     for (i = 0; i < 3; i++) {
-        ob_hsv2_desc *bd = NULL;
-        fake_intros(ips[i], 4, (uint8_t)(i + 1));
-        texts[i] = make_backend(keys->k[i + 1], ips[i], 4, now, (unsigned)(i % 2), &lens[i]);
-        if (ob_hsv2_desc_parse(texts[i], lens[i], &bd, &d) != OB_OK)
-            goto out;
-        memcpy(onions[i], bd->onion, 17);
-        ob_hsv2_desc_free(bd);
-        be[i] = (ofl_hsv2_backend){ onions[i], texts[i], lens[i], NULL };
+        char ck[25] = "-";
+        if (be[i].cookie != NULL)
+            ob_base64_encode(ck, be[i].cookie, 16, OB_B64_PAD);
         snprintf(name, sizeof(name), "backend%zu.desc", i);
         if (write_file(dir, name, texts[i], lens[i]) != 0)
             goto out;
-        ob_buf_printf(&meta, "backend %s %s %zu\n", name, onions[i], i % 2);
+        ob_buf_printf(&meta, "backend %s %s %zu %s\n", name, onions[i], i % 2, ck);
     }
     if (ofl_hsv2_sign_master(keys->k[0], be, 3, now, OB_HSV2_PRESIGN_MAX_WINDOW, &out, &nout, &d) !=
         OB_OK) {
@@ -1145,6 +1277,7 @@ int main(void)
         cmocka_unit_test(test_cookie_forms),
         cmocka_unit_test(test_sign_roundtrip_and_digestinfo),
         cmocka_unit_test(test_key_size),
+        cmocka_unit_test(test_auth_build),
         cmocka_unit_test(test_intro_bad_input),
         cmocka_unit_test(test_presign),
         cmocka_unit_test(test_responsible_hsdirs),

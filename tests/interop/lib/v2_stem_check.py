@@ -75,18 +75,30 @@ def main():
 
     # Backends: stem validates them (signature included) and our ids match hashlib.
     backend_intros = set()
-    for _, name, onion, replica in backends:
+    kinds = set()
+    for _, name, onion, replica, cookie in backends:
+        cookie = None if cookie == "-" else cookie
         raw = open(os.path.join(emit, name), "rb").read()
         d = stem_parse(raw)
         pid, did, sid = expected_ids(d, 0, 0)
         check(base64.b32encode(pid).decode().lower() == onion, name + ": onion address")
+        kind = d.introduction_points_content[0]
+        kinds.add(kind)
+        stealth = kind == 2
         tp = time_period(calendar.timegm(d.published.timetuple()), pid)
-        _, did, sid = expected_ids(d, tp, int(replica))
+        _, did, sid = expected_ids(d, tp, int(replica),
+                                   base64.b64decode(cookie) if stealth else None)
         check(d.descriptor_id == did, name + ": descriptor-id (stem vs hashlib)")
         check(d.secret_id_part == sid, name + ": secret-id-part (stem vs hashlib)")
-        ips = d.introduction_points()
+        ips = d.introduction_points(cookie) if cookie else d.introduction_points()
         check(len(ips) == 4, name + ": 4 intro points in stem")
         backend_intros.update(intro_key(ip) for ip in ips)
+        rc, out = ours(binary, os.path.join(emit, name), cookie)
+        check(rc == 0 and out.endswith("4 intro points"), name + ": ours verifies (" + out + ")")
+        if cookie:
+            rc, out = ours(binary, os.path.join(emit, name), "AAAAAAAAAAAAAAAAAAAAAA==")
+            check(rc == 1, name + ": ours refuses the wrong cookie (" + out + ")")
+    check(kinds == {ord("i"), 1, 2}, "backends cover no auth, basic and stealth")
 
     # Masters: stem validates each; ids from scratch; intro points come from the backends.
     seen = set()
