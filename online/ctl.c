@@ -40,6 +40,7 @@ struct onl_ctl {
     char *host;
     unsigned port;
     char *password_file;
+    char *password; /* ob_secalloc, or NULL */
     onl_auth auth;
     int timeout_ms;
     size_t max_reply;
@@ -1427,18 +1428,19 @@ static ob_err auth_password(onl_ctl *c, ob_diag *d)
             ob_diag_prefix(d, "control password file: ");
             goto out;
         }
-    } else if (env != NULL) {
-        len = strlen(env);
+    } else if (c->password != NULL || env != NULL) {
+        const char *src = c->password != NULL ? c->password : env;
+        len = strlen(src);
         secret = ob_secalloc(len + 1);
         if (secret == NULL) {
             e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
             goto out;
         }
-        memcpy(secret, env, len + 1);
+        memcpy(secret, src, len + 1);
     } else {
         e = ob_fail(d, OB_ERR_PASSPHRASE,
-                    "tor wants a control password: give --password-file "
-                    "or set " ONL_CTL_ENV_PASSWORD);
+                    "tor wants a control password: give --password-file, "
+                    "TOR_CONTROL_PASSWORD or " ONL_CTL_ENV_PASSWORD);
         goto out;
     }
     for (n = 0; n < len && secret[n] != '\n'; n++)
@@ -1482,7 +1484,8 @@ static ob_err authenticate(onl_ctl *c, ob_diag *d)
     ob_diag cd;
     ob_err e, ce = OB_ERR_NOTFOUND;
     char names[64];
-    int have_pw = c->password_file != NULL || getenv(ONL_CTL_ENV_PASSWORD) != NULL;
+    int have_pw =
+        c->password_file != NULL || c->password != NULL || getenv(ONL_CTL_ENV_PASSWORD) != NULL;
     onl_auth m = c->auth;
 
     e = protocolinfo(c, &pi, d);
@@ -1637,6 +1640,15 @@ ob_err onl_ctl_connect(const onl_ctl_opts *o, onl_ctl **out, ob_diag *d)
         onl_ctl_close(c);
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
     }
+    if (o->password != NULL) {
+        size_t pl = strlen(o->password);
+        c->password = ob_secalloc(pl + 1);
+        if (c->password == NULL) {
+            onl_ctl_close(c);
+            return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        }
+        memcpy(c->password, o->password, pl + 1);
+    }
     c->port = o->port;
     c->auth = o->auth;
     if (o->timeout_ms > 0)
@@ -1712,6 +1724,7 @@ void onl_ctl_close(onl_ctl *c)
     free(c->socket_path);
     free(c->host);
     free(c->password_file);
+    ob_secfree(c->password);
     free(c->events);
     free(c);
 }

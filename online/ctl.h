@@ -65,6 +65,8 @@ typedef struct onl_ctl_opts {
     const char *host;          /* numeric IPv4/IPv6 address */
     unsigned port;             /* 1..65535 */
     const char *password_file; /* HASHEDPASSWORD secret (first line of the file) */
+    const char *password;      /* or the secret itself (e.g. config TOR_CONTROL_PASSWORD);
+                                  copied into guarded memory, kept for reconnects */
     onl_auth auth;
     int timeout_ms;   /* connect, PROTOCOLINFO and AUTHENTICATE each */
     size_t max_reply; /* 0 = ONL_CTL_MAX_REPLY */

@@ -671,7 +671,7 @@ static void test_opts_arg(void **state)
 
 /* ---- authentication against a scripted tor on a unix socket ------------ */
 
-enum { T_SAFECOOKIE, T_COOKIE, T_NULL, T_PASSWORD, T_BADHASH, T_REFUSE };
+enum { T_SAFECOOKIE, T_COOKIE, T_NULL, T_PASSWORD, T_BADHASH, T_REFUSE, T_PASSWORD_MEM };
 
 static const uint8_t cookie_bytes[32] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                           12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
@@ -795,7 +795,7 @@ static void run_auth(int mode, onl_auth auth, ob_err want, const char *want_meth
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
-        _exit(fake_tor(lfd, mode, cookie));
+        _exit(fake_tor(lfd, mode == T_PASSWORD_MEM ? T_PASSWORD : mode, cookie));
     close(lfd);
 
     onl_ctl_opts_init(&o);
@@ -805,6 +805,10 @@ static void run_auth(int mode, onl_auth auth, ob_err want, const char *want_meth
     o.timeout_ms = 3000;
     if (mode == T_PASSWORD)
         o.password_file = pw;
+    if (mode == T_PASSWORD_MEM) {
+        o.password = "s3cr\"et pw"; /* e.g. config TOR_CONTROL_PASSWORD */
+        mode = T_PASSWORD;
+    }
     e = onl_ctl_connect(&o, &ctl, &d);
     if (e != want)
         fail_msg("auth mode %d: got %d (%s), want %d", mode, e, d.msg, want);
@@ -851,6 +855,12 @@ static void test_auth_password(void **state)
 {
     (void)state;
     run_auth(T_PASSWORD, ONL_AUTH_AUTO, OB_OK, "HASHEDPASSWORD");
+}
+
+static void test_auth_password_in_memory(void **state)
+{
+    (void)state;
+    run_auth(T_PASSWORD_MEM, ONL_AUTH_PASSWORD, OB_OK, "HASHEDPASSWORD");
 }
 
 static void test_auth_bad_serverhash(void **state)
@@ -949,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_auth_cookie),
         cmocka_unit_test(test_auth_null),
         cmocka_unit_test(test_auth_password),
+        cmocka_unit_test(test_auth_password_in_memory),
         cmocka_unit_test(test_auth_bad_serverhash),
         cmocka_unit_test(test_auth_refused),
         cmocka_unit_test(test_auth_method_not_offered),
