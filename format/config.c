@@ -315,14 +315,16 @@ static ob_err get_bool(pctx *p, const yaml_node_t *v, const char *what, int *out
 /* a[0..an) "/" b[0..bn) as a new string; snprintf would be truncation-warned. */
 static char *join2(const char *a, size_t an, const char *b, size_t bn)
 {
-    char *s = malloc(an + 1 + bn + 1);
+    size_t slash = an > 0 && a[an - 1] == '/' ? 0 : 1; /* "/" + "x" is "/x" */
+    char *s = malloc(an + slash + bn + 1);
 
     if (s == NULL)
         return NULL;
     memcpy(s, a, an);
-    s[an] = '/';
-    memcpy(s + an + 1, b, bn);
-    s[an + 1 + bn] = '\0';
+    if (slash)
+        s[an] = '/';
+    memcpy(s + an + slash, b, bn);
+    s[an + slash + bn] = '\0';
     return s;
 }
 

@@ -213,6 +213,35 @@ static void test_offline_full_file(void **state)
     ob_config_free(c);
 }
 
+static void test_paths(void **state)
+{
+    const char *text = "ceremony_log: logs/c.log\ninbox: /abs/in\n"
+                       "services: [{key: k.key, instances: [{address: " A2 "}]}]\n";
+    char want[9000];
+    ob_config *c = NULL;
+    ob_diag d;
+
+    (void)state;
+    assert_int_equal(ob_config_parse("/cfg.yaml", text, strlen(text), &c, &d), OB_OK);
+    assert_string_equal(c->dir, "/");
+    assert_string_equal(c->services[0].key_path, "/k.key");
+    assert_string_equal(c->ceremony_log, "/logs/c.log");
+    assert_string_equal(c->inbox, "/abs/in");
+    ob_config_free(c);
+    assert_int_equal(ob_config_parse("/etc/ob/cfg.yaml", text, strlen(text), &c, &d), OB_OK);
+    assert_string_equal(c->services[0].key_path, "/etc/ob/k.key");
+    ob_config_free(c);
+    assert_int_equal(ob_config_parse("cfg.yaml", text, strlen(text), &c, &d), OB_OK);
+    snprintf(want, sizeof(want), "%s/k.key", cwd);
+    assert_string_equal(c->services[0].key_path, want);
+    assert_string_equal(c->dir, cwd);
+    ob_config_free(c);
+    assert_int_equal(ob_config_parse("sub/dir/cfg.yaml", text, strlen(text), &c, &d), OB_OK);
+    snprintf(want, sizeof(want), "%s/sub/dir/k.key", cwd);
+    assert_string_equal(c->services[0].key_path, want);
+    ob_config_free(c);
+}
+
 static void test_inheritance_and_order(void **state)
 {
     /* Globals after services still reach them; a service's own value wins. */
@@ -817,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_onionbalance_v2_file),
         cmocka_unit_test(test_online_file),
         cmocka_unit_test(test_offline_full_file),
+        cmocka_unit_test(test_paths),
         cmocka_unit_test(test_inheritance_and_order),
         cmocka_unit_test(test_null_values),
         cmocka_unit_test(test_unknown_keys_warn),
