@@ -1,0 +1,231 @@
+#!/bin/bash
+# qr encode/decode/show/scan from the outside: byte-for-byte round trips
+# through PNG files and zbar, any order, duplicates, missing and foreign
+# frames, pictures degraded by an independent tool (Pillow), the animated GIF
+# and the terminal rendering read back, and the refusals (overwrite,
+# symlinks, usage, no camera).
+set -u
+B=${OB_BUILD:-build/san}
+ON=$B/ob-online
+OFF=$B/ob-offline
+PY=/usr/bin/python3
+[ -x "$ON" ] && [ -x "$OFF" ] || { echo "binaries missing in $B"; exit 2; }
+$PY -c 'import PIL' 2>/dev/null || { echo "python3-pil missing (tests/deps.sh)"; exit 77; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+check() { # check DESC CMD...: CMD must succeed
+    local d=$1
+    shift
+    if "$@"; then ok "$d"; else bad "$d"; fi
+}
+short_digest() { # first 8 bytes of SHA-256, as the programs print it
+    sha256sum "$1" | cut -c1-16 | sed 's/\(....\)\(....\)\(....\)\(....\)/\1 \2 \3 \4/'
+}
+
+# Round trips: online encodes, offline decodes the frames shuffled and each
+# twice.  Sizes: empty, 1 byte, exactly one full frame (666 - 26 - 37 bytes
+# of incompressible data), one byte more, many frames, and compressible text.
+head -c 603 /dev/urandom >"$T/one.bin"
+head -c 604 /dev/urandom >"$T/two.bin"
+head -c 1 /dev/urandom >"$T/byte.bin"
+: >"$T/empty.bin"
+head -c 12000 /dev/urandom >"$T/many.bin"
+for i in $(seq 1 400); do echo "introduction-point AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA$i"; done >"$T/text.bin"
+for f in empty byte one two many text; do
+    rm -rf "$T/fr"
+    if ! "$ON" qr encode "$T/$f.bin" -o "$T/fr" >"$T/enc.out" 2>&1; then
+        bad "$f: encode"
+        cat "$T/enc.out"
+        continue
+    fi
+    grep -q "sha256 $(short_digest "$T/$f.bin")\.\.\." "$T/enc.out" || bad "$f: encode prints the digest"
+    n=$(ls "$T/fr" | wc -l)
+    case $f in
+    empty | byte | one) [ "$n" -eq 1 ] || bad "$f: expected 1 frame, got $n" ;;
+    two) [ "$n" -eq 2 ] || bad "$f: expected 2 frames, got $n" ;;
+    text) grep -q "zlib" "$T/enc.out" || bad "$f: compressible input not compressed" ;;
+    esac
+    rm -f "$T/$f.out"
+    # shellcheck disable=SC2046
+    if "$OFF" qr decode -o "$T/$f.out" $(ls "$T"/fr/*.png "$T"/fr/*.png | shuf) >"$T/dec.out" 2>&1 &&
+        cmp -s "$T/$f.bin" "$T/$f.out"; then
+        ok "$f: round trip ($n frames), shuffled and duplicated"
+    else
+        bad "$f: round trip"
+        cat "$T/dec.out"
+    fi
+    grep -q "sha256 $(short_digest "$T/$f.bin")\.\.\." "$T/dec.out" || bad "$f: decode prints the digest"
+done
+
+# Missing frames: exit 1, the missing parts named, nothing written.
+rm -rf "$T/fr" "$T/miss.out"
+"$ON" qr encode "$T/many.bin" -o "$T/fr" >/dev/null
+n=$(ls "$T/fr" | wc -l)
+"$OFF" qr decode -o "$T/miss.out" $(ls "$T"/fr/*.png | grep -v -e frame-003 -e frame-017) >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && ok "missing frames: exit 1" || bad "missing frames: exit $rc"
+grep -q "incomplete: $((n - 2))/$n, missing 3 17; nothing written" "$T/dec.out" &&
+    ok "missing frames: named" || { bad "missing frames: message"; cat "$T/dec.out"; }
+[ ! -e "$T/miss.out" ] && ok "missing frames: no output" || bad "missing frames: output written"
+
+# Foreign frames are ignored with a note, never mixed in.
+rm -rf "$T/fr2"
+"$ON" qr encode "$T/one.bin" -o "$T/fr2" >/dev/null
+rm -f "$T/mix.out"
+"$OFF" qr decode -o "$T/mix.out" "$T"/fr/*.png "$T/fr2/frame-001.png" >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && cmp -s "$T/many.bin" "$T/mix.out" && ok "foreign frame: transfer still completes" ||
+    bad "foreign frame: exit $rc"
+grep -q "fr2/frame-001.png: frame of another message" "$T/dec.out" && ok "foreign frame: noted" ||
+    bad "foreign frame: no note"
+# ... also when a frame of another (two-part) message comes first: that
+# message is the one being read, and it lacks its second part.
+rm -rf "$T/fr4" "$T/mix.out"
+"$ON" qr encode "$T/two.bin" -o "$T/fr4" >/dev/null
+"$OFF" qr decode -o "$T/mix.out" "$T/fr4/frame-001.png" "$T"/fr/*.png >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "incomplete: 1/2, missing 2" "$T/dec.out" &&
+    ok "foreign after the first: the first message wins, exit 1" || bad "foreign first: exit $rc"
+
+# A picture that is no QR code, and a file that is no PNG.
+$PY -c "from PIL import Image; Image.new('L', (300, 300), 255).save('$T/blank.png')"
+echo "not a png" >"$T/notpng.png"
+rm -f "$T/x.out"
+"$OFF" qr decode -o "$T/x.out" "$T/blank.png" "$T/notpng.png" "$T"/fr2/*.png >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && cmp -s "$T/one.bin" "$T/x.out" && ok "blank and non-PNG pictures skipped" ||
+    bad "blank/non-PNG: exit $rc"
+grep -q "blank.png: no QR code found" "$T/dec.out" || bad "blank picture not reported"
+grep -q "notpng.png: picture ignored" "$T/dec.out" || bad "non-PNG not reported"
+
+# Degraded pictures (made by Pillow, independently of our C helpers) decode at
+# the default settings: scaled to half, blurred, noisy, rotated 3 degrees.
+rm -rf "$T/deg"
+mkdir "$T/deg"
+$PY - "$T/fr" "$T/deg" <<'EOF'
+import glob, os, random, sys
+from PIL import Image, ImageFilter
+src, dst = sys.argv[1], sys.argv[2]
+rnd = random.Random(7)
+for i, p in enumerate(sorted(glob.glob(src + "/*.png"))):
+    im = Image.open(p).convert("L")
+    kind = i % 4
+    if kind == 0:
+        im = im.resize((im.width // 2, im.height // 2), Image.BILINEAR)
+    elif kind == 1:
+        im = im.filter(ImageFilter.GaussianBlur(2))
+    elif kind == 2:
+        px = im.load()
+        for y in range(im.height):
+            for x in range(im.width):
+                px[x, y] = max(0, min(255, px[x, y] + rnd.randint(-90, 90)))
+    else:
+        im = im.rotate(3, resample=Image.BILINEAR, fillcolor=255)
+    im.save(os.path.join(dst, os.path.basename(p)))
+EOF
+rm -f "$T/deg.out"
+if "$OFF" qr decode -o "$T/deg.out" "$T"/deg/*.png >"$T/dec.out" 2>&1 && cmp -s "$T/many.bin" "$T/deg.out"; then
+    ok "degraded pictures (half size, blur, noise, 3 degrees) decode"
+else
+    bad "degraded pictures"
+    tail -5 "$T/dec.out"
+fi
+
+# The animated GIF, decoded by Pillow: its fountain half alone completes the
+# transfer, and so does the whole GIF with every third frame lost.
+rm -rf "$T/fr" "$T/gif"
+mkdir "$T/gif"
+check "encode --gif" "$ON" qr encode "$T/many.bin" -o "$T/fr" --gif "$T/a.gif" >/dev/null
+$PY - "$T/a.gif" "$T/gif" <<'EOF'
+import sys
+from PIL import Image, ImageSequence
+im = Image.open(sys.argv[1])
+assert im.info.get("loop") == 0, "GIF does not loop"
+for i, f in enumerate(ImageSequence.Iterator(im)):
+    f.convert("L").save("%s/g%03d.png" % (sys.argv[2], i))
+EOF
+n=$(ls "$T/fr" | wc -l)
+g=$(ls "$T/gif" | wc -l)
+[ "$g" -eq $((2 * n)) ] && ok "GIF holds $n parts and $n fountain frames" || bad "GIF has $g frames for $n parts"
+rm -f "$T/g1.out" "$T/g2.out"
+"$OFF" qr decode -o "$T/g1.out" $(ls "$T"/gif/*.png | tail -n $((n + 4))) >"$T/dec.out" 2>&1 &&
+    cmp -s "$T/many.bin" "$T/g1.out" && ok "GIF: fountain frames alone complete" ||
+    { bad "GIF fountain frames"; tail -3 "$T/dec.out"; }
+"$OFF" qr decode -o "$T/g2.out" $(ls "$T"/gif/*.png | awk 'NR % 3 != 0') >"$T/dec.out" 2>&1 &&
+    cmp -s "$T/many.bin" "$T/g2.out" && ok "GIF: a third of the frames lost, still completes" ||
+    { bad "GIF lossy"; tail -3 "$T/dec.out"; }
+
+# qr show on a non-terminal prints every part once; the half-block picture,
+# turned back into pixels by Python, decodes to the same bundle.
+"$ON" qr show "$T/two.bin" >"$T/show.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c '^frame ' "$T/show.out")" -eq 2 ] && ok "show prints 2 frames off a terminal" ||
+    bad "show: exit $rc"
+grep -q "sha256 $(short_digest "$T/two.bin")\.\.\." "$T/show.out" || bad "show prints the digest"
+rm -rf "$T/term"
+mkdir "$T/term"
+$PY - "$T/show.out" "$T/term" <<'EOF'
+import re, sys
+from PIL import Image
+text = open(sys.argv[1], encoding="utf-8").read()
+frames = re.split(r"^frame \d+/\d+\n", text, flags=re.M)[1:]
+for k, fr in enumerate(frames):
+    rows = [re.sub(r"\x1b\[[0-9;]*m", "", l) for l in fr.splitlines() if l.startswith("\x1b[30;107m")]
+    w, h = len(rows[0]), 2 * len(rows)
+    im = Image.new("L", (w, h), 255)
+    for y, row in enumerate(rows):
+        for x, ch in enumerate(row):
+            top = ch in "\u2588\u2580"
+            bot = ch in "\u2588\u2584"
+            if top: im.putpixel((x, 2 * y), 0)
+            if bot: im.putpixel((x, 2 * y + 1), 0)
+    im.resize((w * 6, h * 6), Image.NEAREST).save("%s/t%d.png" % (sys.argv[2], k))
+EOF
+rm -f "$T/term.out"
+"$OFF" qr decode -o "$T/term.out" "$T"/term/*.png >"$T/dec.out" 2>&1 && cmp -s "$T/two.bin" "$T/term.out" &&
+    ok "terminal rendering reads back" || { bad "terminal rendering"; tail -3 "$T/dec.out"; }
+
+# Refusals: the output exists, is a (dangling) symlink, frames exist.
+echo keep >"$T/exists.out"
+"$OFF" qr decode -o "$T/exists.out" "$T"/fr2/*.png >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] && [ "$(cat "$T/exists.out")" = keep ] && ok "existing output not overwritten (exit 2)" ||
+    bad "existing output: exit $rc"
+ln -s "$T/elsewhere" "$T/link.out"
+"$OFF" qr decode -o "$T/link.out" "$T"/fr2/*.png >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] && [ ! -e "$T/elsewhere" ] && ok "symlinked output refused" || bad "symlink output: exit $rc"
+"$ON" qr encode "$T/one.bin" -o "$T/fr2" >"$T/enc.out" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "frame-001.png exists" "$T/enc.out" && ok "existing frames not overwritten" ||
+    bad "encode over frames: exit $rc"
+"$ON" qr decode -o "$T/nope.out" "$T/does-not-exist.png" >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] && ok "missing picture file: exit 2" || bad "missing picture: exit $rc"
+
+# Usage errors exit 2; scan without a camera says so and exits 2.
+for args in "qr" "qr frob" "qr decode x.png" "qr encode $T/one.bin" "qr show" \
+    "qr show $T/one.bin --fps 0" "qr show $T/one.bin --fps 31" "qr encode $T/one.bin -o $T/q --level X" \
+    "qr scan" "qr scan -o $T/s.out extra"; do
+    # shellcheck disable=SC2086
+    "$ON" $args >/dev/null 2>&1
+    rc=$?
+    [ $rc -eq 2 ] && ok "usage: $args" || bad "usage: '$args' exit $rc"
+done
+"$OFF" qr scan -o "$T/scan.out" --device "$T/video9" >"$T/scan.err" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "no such device" "$T/scan.err" && [ ! -e "$T/scan.out" ] &&
+    ok "scan: no such device (exit 2)" || { bad "scan: exit $rc"; cat "$T/scan.err"; }
+
+# Other QR settings round trip too.
+rm -rf "$T/fr3" "$T/v.out"
+"$ON" qr encode "$T/many.bin" -o "$T/fr3" --qr-version 10 --level H >"$T/enc.out" 2>&1 &&
+    grep -q "QR 10-H" "$T/enc.out" &&
+    "$OFF" qr decode -o "$T/v.out" "$T"/fr3/*.png >/dev/null 2>&1 && cmp -s "$T/many.bin" "$T/v.out" &&
+    ok "version 10-H round trip" || bad "version 10-H"
+
+echo "$fails failure(s)"
+[ $fails -eq 0 ]
