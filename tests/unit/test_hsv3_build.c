@@ -151,6 +151,25 @@ static int intro_eq(const ob_hsv3_intro *a, const ob_hsv3_intro *b)
            memcmp(a->link_spec, b->link_spec, a->link_spec_len) == 0;
 }
 
+/* Re-sign text (in place) with the descriptor signing key after editing the signed part. */
+static void resign(uint8_t *text, size_t n, const uint8_t *sexp, const uint8_t pk[32])
+{
+    static const char prefix[] = "Tor onion service descriptor sig v3";
+    char *sig = strstr((char *)text, "\nsignature ") + 1;
+    size_t signed_len = (size_t)(sig - (char *)text), pl = strlen(prefix);
+    uint8_t *m = malloc(pl + signed_len), s[64];
+    char b64[100];
+
+    assert_non_null(m);
+    memcpy(m, prefix, pl);
+    memcpy(m + pl, text, signed_len);
+    assert_int_equal(ob_ed25519_sign_expanded(s, m, pl + signed_len, sexp, pk), 0);
+    ob_base64_encode(b64, s, 64, OB_B64_NOPAD);
+    assert_true(signed_len + 10 + 86 <= n);
+    memcpy(sig + 10, b64, 86);
+    free(m);
+}
+
 /* With the known keys of testdata: the 08 cert is deterministic and must match byte for byte. */
 static void test_known_key_cert_and_build(void **state)
 {
@@ -235,7 +254,52 @@ static void test_known_key_cert_and_build(void **state)
     assert_int_equal((outer.blob_len - 48) % 10000, 0);
     ob_hsv3_outer_clear(&outer);
     ob_hsv3_desc_free(got);
+    /* A validly signed descriptor whose superencrypted blob was changed: MAC failure. */
+    {
+        char *blob = strstr((char *)text, "superencrypted\n-----BEGIN MESSAGE-----\n") + 60;
+        ob_hsv3_reason why;
+        *blob = *blob == 'A' ? 'B' : 'A';
+        resign(text, tn, sexp, sign_pk);
+        o.reason = &why;
+        assert_int_equal(ob_hsv3_desc_verify(text, tn, A, 19000, &OB_TP_LIVE, &o, &got, &d),
+                         OB_ERR_VERIFY);
+        assert_int_equal(why, OB_HSV3_BAD_MAC);
+        assert_non_null(strstr(d.msg, "superencrypted layer MAC"));
+        o.reason = NULL;
+    }
     free(text);
+    /* 20 intro points with the largest link specifiers we accept do not fit 50000 bytes. */
+    {
+        ob_hsv3_intro big[20];
+        const ob_hsv3_intro *bp[20];
+        size_t k;
+        for (i = 0; i < 20; i++) {
+            big[i] = src->intros[i % 3];
+            big[i].link_spec = malloc(511);
+            assert_non_null(big[i].link_spec);
+            big[i].link_spec[0] = 15;
+            for (k = 0; k < 15; k++) {
+                big[i].link_spec[1 + 34 * k] = 4; /* unknown type: passed through */
+                big[i].link_spec[2 + 34 * k] = 32;
+                memset(big[i].link_spec + 3 + 34 * k, (int)k, 32);
+            }
+            big[i].link_spec_len = 511;
+            bp[i] = &big[i];
+        }
+        b.intros = bp;
+        b.n_intros = 20;
+        assert_int_equal(ob_hsv3_build(&b, &text, &tn, &d), OB_ERR_RANGE);
+        assert_non_null(strstr(d.msg, "below 50000"));
+        assert_null(text);
+        b.n_intros = 8; /* fewer of them fit */
+        assert_int_equal(ob_hsv3_build(&b, &text, &tn, &d), OB_OK);
+        assert_true(tn < 50000);
+        free(text);
+        for (i = 0; i < 20; i++)
+            free(big[i].link_spec);
+        b.intros = ptr;
+        b.n_intros = 3;
+    }
 
     /* Builder refusals: lifetime, intro count, a cert for another key or period. */
     b.lifetime_min = 721;
