@@ -1,0 +1,196 @@
+/*
+ * cmd_sign.c - "ob-offline sign": the signing ceremony (docs/signing.rst).
+ *
+ *   ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign]
+ *                   [--passphrase-file F]
+ *
+ * Order: read the request and the log (replay), unlock the keys (needed to
+ * learn the master addresses the config names only by key file), check
+ * everything, print the summary, ask, sign and re-verify, write the
+ * response (never over an existing file), wipe the keys, log.  Any refusal
+ * happens before the response file is created.
+ *
+ * Exit: 0 signed; 1 refused (the message names service, instance and
+ * reason) or wrong passphrase; 2 usage, I/O, no terminal to confirm on.
+ */
+#include "ceremony_log.h"
+#include "cli.h"
+#include "commands.h"
+#include "config.h"
+#include "fileio.h"
+#include "sign.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Ask on the terminal; 1 confirmed, 0 declined, -1 no terminal. */
+static int confirm(size_t n_descriptors)
+{
+    FILE *tty = fopen("/dev/tty", "r+");
+    char line[64];
+    int yes;
+
+    if (tty == NULL)
+        return -1;
+    fprintf(tty, "Sign these %zu descriptors? Type 'yes' to sign: ", n_descriptors);
+    fflush(tty);
+    yes = fgets(line, sizeof(line), tty) != NULL && strcmp(line, "yes\n") == 0;
+    fclose(tty);
+    return yes;
+}
+
+int ofl_cmd_sign(int argc, char **argv)
+{
+    const char *cfg_path = NULL, *in_path = NULL, *out_path = NULL, *pass_file = NULL;
+    int yes = 0, resign = 0, found = 0, rc = OB_EXIT_USAGE, i;
+    char when[32], hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN];
+    ob_config *cfg = NULL;
+    ob_request *req = NULL;
+    ob_response *resp = NULL;
+    ofl_keyring *keys = NULL;
+    ofl_plan *plan = NULL;
+    ob_buf summary, log;
+    uint64_t now = (uint64_t)time(NULL);
+    ob_diag d;
+    ob_err err;
+    size_t k;
+
+    ob_buf_init(&summary);
+    ob_buf_init(&log);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--yes") == 0) {
+            yes = 1;
+            continue;
+        }
+        if (strcmp(a, "--resign") == 0) {
+            resign = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            ob_msg("sign: unexpected argument '%s'", a);
+            ob_usage_verb(argv[0]);
+        }
+        if (strcmp(a, "-c") == 0) {
+            cfg_path = argv[++i];
+        } else if (strcmp(a, "-i") == 0) {
+            in_path = argv[++i];
+        } else if (strcmp(a, "-o") == 0) {
+            out_path = argv[++i];
+        } else if (strcmp(a, "--passphrase-file") == 0) {
+            pass_file = argv[++i];
+        } else {
+            ob_msg("sign: unexpected argument '%s'", a);
+            ob_usage_verb(argv[0]);
+        }
+    }
+    if (cfg_path == NULL || in_path == NULL || out_path == NULL) {
+        ob_msg("sign needs -c CONFIG, -i REQUEST and -o RESPONSE");
+        ob_usage_verb(argv[0]);
+    }
+    if (ofl_keystore_init_openssl() != 0) {
+        ob_msg("cannot set up OpenSSL's secure heap");
+        goto out;
+    }
+    err = ob_config_load(cfg_path, &cfg, &d);
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    for (k = 0; k < cfg->n_warnings; k++)
+        ob_msg("warning: %s", cfg->warnings[k]);
+    if (ob_path_exists(out_path)) {
+        ob_msg("%s: exists; refusing to overwrite (choose another name)", out_path);
+        goto out;
+    }
+    err = ob_request_read_file(in_path, &req, &d);
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    ob_bundle_digest_short(req->digest, shrt);
+    err = ofl_clog_find(cfg->ceremony_log, req->digest, &found, when, &d);
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    if (found && !resign) {
+        ob_msg("request %s was already signed in the ceremony of %s (%s); a replayed request is "
+               "refused: collect a fresh one, or use --resign if signing it again is intended",
+               shrt, when, cfg->ceremony_log);
+        rc = OB_EXIT_BAD;
+        goto out;
+    }
+    if (found)
+        printf("Note: request %s was signed before (%s); --resign given\n", shrt, when);
+    err = ofl_sign_unlock(cfg, pass_file, &keys, &d);
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    err = ofl_sign_check(cfg, req, now, &plan, &d);
+    if (err != OB_OK) {
+        ob_msg("refused: %s", d.msg);
+        rc = ob_err_exit_status(err) == OB_EXIT_USAGE ? OB_EXIT_USAGE : OB_EXIT_BAD;
+        goto out;
+    }
+    ofl_sign_summary(plan, cfg, &summary);
+    if (!ob_buf_ok(&summary)) {
+        ob_msg("out of memory");
+        goto out;
+    }
+    fwrite(summary.p, 1, summary.len, stdout);
+    fflush(stdout);
+    if (!yes) {
+        int c = confirm(plan->n_descriptors);
+        if (c < 0) {
+            ob_msg("no terminal to confirm on: run it on a terminal, or give --yes after checking "
+                   "the summary");
+            goto out;
+        }
+        if (c == 0) {
+            ob_msg("not confirmed; nothing was signed");
+            rc = OB_EXIT_BAD;
+            goto out;
+        }
+    }
+    err = ofl_sign_execute(plan, keys, &resp, &d);
+    /* The keys are not needed any more, whatever happened. */
+    ofl_keyring_free(keys);
+    keys = NULL;
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    err = ob_response_write_file(out_path, resp, OB_WRITE_EXCL, &d);
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    ofl_clog_begin(&log, now, req->digest, resp->digest);
+    ofl_sign_log_services(plan, resp, &log);
+    ofl_clog_end(&log);
+    err = ofl_clog_append(cfg->ceremony_log, &log, &d);
+    if (err != OB_OK) {
+        ob_msg("%s; the response %s was written but this ceremony is not logged: add it by hand",
+               d.msg, out_path);
+        rc = OB_EXIT_USAGE;
+        goto out;
+    }
+    ob_bundle_digest_hex(resp->digest, hex);
+    ob_bundle_digest_short(resp->digest, shrt);
+    printf("\nSigned %zu descriptors; response %s written, digest %s\n  (%s)\nLogged in %s\n",
+           resp->n_descriptors, out_path, shrt, hex, cfg->ceremony_log);
+    rc = OB_EXIT_OK;
+out:
+    ofl_keyring_free(keys);
+    ofl_plan_free(plan);
+    ob_response_free(resp);
+    ob_request_free(req);
+    ob_config_free(cfg);
+    ob_buf_free(&summary);
+    ob_buf_free(&log);
+    return rc;
+}

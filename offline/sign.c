@@ -1,0 +1,981 @@
+/*
+ * sign.c - the ceremony: unlock, check a request against the offline
+ * config and clock, summarise, sign, re-verify (sign.h, docs/signing.rst).
+ */
+#include "sign.h"
+
+#include "encode.h"
+#include "fileio.h"
+#include "hsv2.h"
+#include "hsv2_sign.h"
+#include "hsv3_desc.h"
+#include "hsv3_select.h"
+#include "hsv3_sign.h"
+#include "onion.h"
+#include "secmem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_V2_SLOTS 32
+
+/* ---- keys ------------------------------------------------------------- */
+
+typedef struct keyfile {
+    const char *path;
+    size_t start, n;
+} keyfile;
+
+void ofl_keyring_free(ofl_keyring *k)
+{
+    if (k == NULL)
+        return;
+    ofl_keys_free(k->keys, k->n_keys);
+    free(k->by_service);
+    free(k);
+}
+
+ob_err ofl_sign_unlock(ob_config *cfg, const char *passphrase_file, ofl_keyring **out, ob_diag *d)
+{
+    ofl_keyring *kr = NULL;
+    keyfile *files = NULL;
+    size_t nf = 0, i, j;
+    ob_err err = OB_OK;
+
+    *out = NULL;
+    kr = calloc(1, sizeof(*kr));
+    files = calloc(cfg->n_services + 1, sizeof(*files));
+    if (kr == NULL || files == NULL ||
+        (kr->by_service = calloc(cfg->n_services + 1, sizeof(*kr->by_service))) == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < cfg->n_services; i++) {
+        const ob_cfg_service *s = &cfg->services[i];
+        const ofl_key *k = NULL;
+        keyfile *f = NULL;
+        if (s->key_path == NULL) {
+            err = ob_fail(d, OB_ERR_MALFORMED,
+                          "%s:%d: this service gives an address but no key: sign needs the "
+                          "offline config",
+                          cfg->path, s->line);
+            goto out;
+        }
+        /* One passphrase per distinct key file, however many services use it. */
+        for (j = 0; j < nf && f == NULL; j++)
+            if (strcmp(files[j].path, s->key_path) == 0)
+                f = &files[j];
+        if (f == NULL) {
+            ofl_key **ks = NULL, **grown;
+            size_t n = 0;
+            err = ofl_keystore_load_all(s->key_path, passphrase_file, &ks, &n, d);
+            if (err != OB_OK)
+                goto out;
+            grown = realloc(kr->keys, (kr->n_keys + n) * sizeof(*grown));
+            if (grown == NULL) {
+                ofl_keys_free(ks, n);
+                err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            kr->keys = grown;
+            memcpy(kr->keys + kr->n_keys, ks, n * sizeof(*ks));
+            free(ks); /* the keys now belong to kr */
+            f = &files[nf++];
+            f->path = s->key_path;
+            f->start = kr->n_keys;
+            f->n = n;
+            kr->n_keys += n;
+        }
+        if (s->address != NULL) {
+            for (j = f->start; j < f->start + f->n && k == NULL; j++)
+                if (strcmp(ofl_key_address(kr->keys[j]), s->address) == 0)
+                    k = kr->keys[j];
+            if (k == NULL) {
+                err = ob_fail(d, OB_ERR_NOTFOUND, "%s:%d: %s holds no key for %s.onion", cfg->path,
+                              s->line, s->key_path, s->address);
+                goto out;
+            }
+        } else if (f->n == 1) {
+            k = kr->keys[f->start];
+        } else {
+            err = ob_fail(d, OB_ERR_UNSUPPORTED,
+                          "%s:%d: %s holds %zu keys and the config does not say which one this "
+                          "service uses",
+                          cfg->path, s->line, s->key_path, f->n);
+            goto out;
+        }
+        err = ob_config_bind_key(cfg, i, ofl_key_address(k), d);
+        if (err != OB_OK)
+            goto out;
+        kr->by_service[i] = k;
+    }
+    kr->n_files = nf;
+    *out = kr;
+    kr = NULL;
+out:
+    free(files);
+    ofl_keyring_free(kr);
+    return err;
+}
+
+/* ---- time helpers ------------------------------------------------------ */
+
+static void utc(char out[32], uint64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+        snprintf(out, 32, "?");
+}
+
+static void span(char out[32], uint64_t a, uint64_t b)
+{
+    uint64_t s = a > b ? a - b : b - a;
+
+    if (s < 120)
+        snprintf(out, 32, "%llu s", (unsigned long long)s);
+    else if (s < 7200)
+        snprintf(out, 32, "%llu min", (unsigned long long)(s / 60));
+    else
+        snprintf(out, 32, "%.1f h", (double)s / 3600.0);
+}
+
+/* ---- client authorization key ------------------------------------------ */
+
+/*
+ * The x25519 private key of an authorized client: 44 chars of base64 (as
+ * docs/config.rst says), or tor's "<address>:descriptor:x25519:<52 base32>"
+ * .auth_private line.  sk must be secure memory.
+ */
+static ob_err read_client_key(const char *path, uint8_t sk[32], ob_diag *d)
+{
+    uint8_t *text = NULL;
+    size_t len = 0, got = 0;
+    const char *p;
+    ob_err err;
+    int bad;
+
+    err = ob_file_read_secret(path, 1024, &text, &len, d);
+    if (err != OB_OK)
+        return err;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+        len--;
+    p = memchr(text, ':', len) ? strrchr((const char *)text, ':') : NULL;
+    if (p != NULL && (size_t)(p - (const char *)text) < len &&
+        strstr((const char *)text, ":descriptor:x25519:") != NULL) {
+        size_t off = (size_t)(p + 1 - (const char *)text);
+        bad = ob_base32_decode(sk, 32, &got, p + 1, len - off) != 0 || got != 32;
+    } else {
+        bad = ob_base64_decode(sk, 32, &got, (const char *)text, len, OB_B64_EITHER) != 0 ||
+              got != 32;
+    }
+    ob_secfree(text);
+    if (bad) {
+        ob_wipe(sk, 32);
+        return ob_fail(d, OB_ERR_MALFORMED,
+                       "%s: not a client key (44 base64 characters, or tor's "
+                       "<address>:descriptor:x25519:<key> line)",
+                       path);
+    }
+    return OB_OK;
+}
+
+/* ---- checks -------------------------------------------------------------- */
+
+void ofl_plan_free(ofl_plan *p)
+{
+    size_t i, j;
+
+    if (p == NULL)
+        return;
+    for (i = 0; i < p->n_svc; i++) {
+        ofl_plan_service *s = &p->svc[i];
+        if (s->inst == NULL)
+            continue;
+        for (j = 0; j < s->cfg->n_instances; j++)
+            ob_hsv3_desc_free(s->inst[j].desc);
+        free(s->inst);
+    }
+    free(p->svc);
+    free(p);
+}
+
+/* Is tp a period a ceremony at now may sign for this v3 service? */
+static ob_err v3_period_ok(const ofl_plan *p, const ob_cfg_service *cs, uint64_t tp, ob_diag *d)
+{
+    ob_hsv3_slot slots[2];
+    uint64_t start = ob_hsv3_tp_start(tp, &p->tpp), run = ob_hsv3_srv_run_start(tp, &p->tpp);
+    uint64_t horizon = p->now + (uint64_t)cs->presign_window * 60;
+    char a[32], b[32];
+
+    ob_hsv3_publish_slots(p->now, &p->tpp, slots);
+    utc(a, start);
+    if (tp < slots[0].tp)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: period %llu (starting %s) is over: by this machine's clock the "
+                       "oldest period still published is %llu",
+                       cs->address, (unsigned long long)tp, a, (unsigned long long)slots[0].tp);
+    if (start > horizon) {
+        utc(b, horizon);
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: period %llu starts %s, after the presign window (%u min) ends "
+                       "at %s",
+                       cs->address, (unsigned long long)tp, a, cs->presign_window, b);
+    }
+    if (p->now < run) {
+        utc(b, run);
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: period %llu cannot be signed before %s (its revision counter "
+                       "starts then)",
+                       cs->address, (unsigned long long)tp, b);
+    }
+    return OB_OK;
+}
+
+static ob_err v2_periods_allowed(const ofl_plan *p, const ob_cfg_service *cs, uint32_t *tps,
+                                 size_t *n, int64_t *window, ob_diag *d)
+{
+    ob_hsv2_slot slots[MAX_V2_SLOTS];
+    uint8_t pid[10];
+    size_t got = 0, ns = 0, i, j;
+    ob_err err;
+
+    *n = 0;
+    if (ob_base32_decode(pid, sizeof(pid), &got, cs->address, strlen(cs->address)) != 0 ||
+        got != sizeof(pid))
+        return ob_fail(d, OB_ERR_INTERNAL, "%s: not a v2 address", cs->address);
+    *window = (int64_t)cs->presign_window * 60;
+    if (*window > OB_HSV2_PRESIGN_MAX_WINDOW)
+        *window = OB_HSV2_PRESIGN_MAX_WINDOW;
+    err = ob_hsv2_presign_periods((int64_t)p->now, pid, *window, slots, MAX_V2_SLOTS, &ns, d);
+    if (err != OB_OK)
+        return err;
+    for (i = 0; i < ns; i++) {
+        for (j = 0; j < *n && tps[j] != slots[i].time_period; j++)
+            ;
+        if (j == *n)
+            tps[(*n)++] = slots[i].time_period;
+    }
+    return OB_OK;
+}
+
+static ob_err check_v3_instance(const ofl_plan *p, const ob_cfg_service *cs, ofl_plan_inst *pi,
+                                ob_diag *d)
+{
+    const ob_req_instance *ri = pi->req;
+    uint8_t A[32], *sk = NULL;
+    uint64_t cur = ob_hsv3_tp_num(p->now, &p->tpp), tps[3];
+    size_t which = 0;
+    ob_hsv3_verify_opts o;
+    ob_hsv3_reason reason = OB_HSV3_OK;
+    ob_hsv3_desc *desc = NULL;
+    ob_err err;
+
+    err = ob_onion_v3_decode(A, pi->cfg->address, strlen(pi->cfg->address), d);
+    if (err != OB_OK)
+        return err;
+    tps[0] = cur - 1;
+    tps[1] = cur;
+    tps[2] = cur + 1;
+    err = ob_hsv3_desc_find_tp(ri->descriptor, ri->descriptor_len, A, tps, 3, &p->tpp, &which, d);
+    if (err != OB_OK)
+        goto out;
+    memset(&o, 0, sizeof(o));
+    o.now = p->now;
+    o.reason = &reason;
+    if (pi->cfg->client_auth_key_path != NULL) {
+        sk = ob_secalloc(32);
+        if (sk == NULL) {
+            err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        err = read_client_key(pi->cfg->client_auth_key_path, sk, d);
+        if (err != OB_OK)
+            goto out;
+        o.client_auth_x25519_sk = sk;
+    }
+    err = ob_hsv3_desc_verify(ri->descriptor, ri->descriptor_len, A, tps[which], &p->tpp, &o, &desc,
+                              d);
+    if (err == OB_ERR_EXPIRED || reason == OB_HSV3_EXPIRED) {
+        pi->state = OFL_INST_STALE;
+        snprintf(pi->note, sizeof(pi->note), "certificate expired: %.200s", d->msg);
+        err = OB_OK;
+        goto out;
+    }
+    if (err != OB_OK)
+        goto out;
+    pi->state = OFL_INST_OK;
+    pi->tp = tps[which];
+    pi->n_intros = desc->n_intros;
+    pi->desc = desc;
+    desc = NULL;
+out:
+    (void)cs;
+    ob_hsv3_desc_free(desc);
+    ob_secfree(sk);
+    return err;
+}
+
+static ob_err check_v2_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d)
+{
+    const ob_req_instance *ri = pi->req;
+    ob_hsv2_desc *desc = NULL;
+    ob_hsv2_intro *ips = NULL;
+    size_t nips = 0;
+    uint8_t *cookie = NULL;
+    ob_hsv2_auth auth = OB_HSV2_AUTH_UNKNOWN;
+    ob_err err;
+
+    if (pi->cfg->auth_cookie != NULL) {
+        cookie = ob_secalloc(16);
+        if (cookie == NULL)
+            return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        err = ob_hsv2_cookie_parse(pi->cfg->auth_cookie, strlen(pi->cfg->auth_cookie), cookie,
+                                   &auth, d);
+        if (err != OB_OK)
+            goto out;
+    }
+    err = ob_hsv2_desc_parse((const char *)ri->descriptor, ri->descriptor_len, &desc, d);
+    if (err != OB_OK)
+        goto out;
+    if (strcmp(desc->onion, pi->cfg->address) != 0) {
+        err = ob_fail(d, OB_ERR_VERIFY, "the descriptor is for %s.onion", desc->onion);
+        goto out;
+    }
+    err =
+        ob_hsv2_desc_verify(desc, (int64_t)p->now, auth == OB_HSV2_AUTH_STEALTH ? cookie : NULL, d);
+    if (err == OB_ERR_EXPIRED) {
+        pi->state = OFL_INST_STALE;
+        snprintf(pi->note, sizeof(pi->note), "%.200s", d->msg);
+        err = OB_OK;
+        goto out;
+    }
+    if (err != OB_OK)
+        goto out;
+    err = ob_hsv2_intro_decode(desc, cookie, &ips, &nips, d);
+    if (err != OB_OK)
+        goto out;
+    pi->state = OFL_INST_OK;
+    pi->n_intros = nips;
+out:
+    free(ips);
+    ob_hsv2_desc_free(desc);
+    ob_secfree(cookie);
+    return err;
+}
+
+static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
+{
+    const ob_cfg_service *cs = ps->cfg;
+    const ob_req_service *rs = ps->req;
+    ob_err err = OB_OK;
+    size_t i, j;
+
+    if (rs->version != cs->version)
+        return ob_fail(d, OB_ERR_REFUSED, "%s.onion: the request says v%u, the key is v%d",
+                       cs->address, rs->version, cs->version);
+    if (rs->n_periods == 0)
+        return ob_fail(d, OB_ERR_REFUSED, "%s.onion: the request names no period to sign",
+                       cs->address);
+    for (i = 0; i < rs->n_periods; i++)
+        for (j = 0; j < i; j++)
+            if (rs->periods[j].tp == rs->periods[i].tp)
+                return ob_fail(d, OB_ERR_REFUSED, "%s.onion: period %llu is requested twice",
+                               cs->address, (unsigned long long)rs->periods[i].tp);
+    if (cs->version == 3) {
+        for (i = 0; i < rs->n_periods; i++)
+            if ((err = v3_period_ok(p, cs, rs->periods[i].tp, d)) != OB_OK)
+                return err;
+    } else {
+        uint32_t tps[MAX_V2_SLOTS];
+        size_t n = 0;
+        int64_t window;
+        if ((err = v2_periods_allowed(p, cs, tps, &n, &window, d)) != OB_OK)
+            return err;
+        for (i = 0; i < rs->n_periods; i++) {
+            for (j = 0; j < n && tps[j] != rs->periods[i].tp; j++)
+                ;
+            if (j == n)
+                return ob_fail(d, OB_ERR_REFUSED,
+                               "%s.onion: period %llu is outside what a ceremony now may "
+                               "pre-sign (presign window %u min)",
+                               cs->address, (unsigned long long)rs->periods[i].tp,
+                               cs->presign_window);
+        }
+    }
+    ps->inst = calloc(cs->n_instances + 1, sizeof(*ps->inst));
+    if (ps->inst == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    for (i = 0; i < cs->n_instances; i++) {
+        ps->inst[i].cfg = &cs->instances[i];
+        ps->inst[i].state = OFL_INST_NOT_IN_REQUEST;
+        snprintf(ps->inst[i].note, sizeof(ps->inst[i].note), "not in the request");
+    }
+    /* Every instance the request names must be one of OUR instances. */
+    for (i = 0; i < rs->n_instances; i++) {
+        const ob_req_instance *ri = &rs->instances[i];
+        const ob_cfg_instance *ci = ob_cfg_service_find_instance(cs, ri->address);
+        ofl_plan_inst *pi;
+        if (ci == NULL)
+            return ob_fail(d, OB_ERR_REFUSED,
+                           "%s.onion: instance %s.onion is not in this machine's config; "
+                           "nothing was signed",
+                           cs->address, ri->address);
+        pi = &ps->inst[ci - cs->instances];
+        if (pi->req != NULL)
+            return ob_fail(d, OB_ERR_REFUSED, "%s.onion: instance %s.onion is listed twice",
+                           cs->address, ri->address);
+        pi->req = ri;
+        if (ri->status == OB_INSTANCE_MISSING || ri->descriptor == NULL) {
+            pi->state = OFL_INST_MISSING;
+            snprintf(pi->note, sizeof(pi->note), "missing: %.200s",
+                     ri->reason ? ri->reason : "no descriptor");
+            continue;
+        }
+        if (ri->status == OB_INSTANCE_INVALID) {
+            pi->state = OFL_INST_INVALID;
+            snprintf(pi->note, sizeof(pi->note), "invalid online: %.200s",
+                     ri->reason ? ri->reason : "no reason given");
+            continue;
+        }
+        if (ri->fetched_at > p->now + 900) {
+            char a[32], b[32];
+            utc(a, ri->fetched_at);
+            span(b, ri->fetched_at, p->now);
+            return ob_fail(d, OB_ERR_REFUSED,
+                           "%s.onion: instance %s.onion was fetched at %s, %s ahead of this "
+                           "machine's clock: the clocks disagree",
+                           cs->address, ri->address, a, b);
+        }
+        if (ri->fetched_at + OFL_SIGN_MAX_DESC_AGE < p->now) {
+            char b[32];
+            span(b, ri->fetched_at, p->now);
+            pi->state = OFL_INST_STALE;
+            snprintf(pi->note, sizeof(pi->note), "stale: fetched %s ago (limit %d h)", b,
+                     OFL_SIGN_MAX_DESC_AGE / 3600);
+            continue;
+        }
+        err = cs->version == 3 ? check_v3_instance(p, cs, pi, d) : check_v2_instance(p, pi, d);
+        if (err != OB_OK) {
+            ob_diag_prefix(d, "%s.onion: instance %s.onion: descriptor refused: ", cs->address,
+                           ri->address);
+            return err == OB_ERR_NOMEM || err == OB_ERR_IO ? err : OB_ERR_VERIFY;
+        }
+    }
+    for (i = 0; i < cs->n_instances; i++) {
+        const ofl_plan_inst *pi = &ps->inst[i];
+        if (pi->state == OFL_INST_OK) {
+            ps->n_ok++;
+            ps->n_intros += pi->n_intros;
+        } else if (pi->state == OFL_INST_STALE) {
+            ps->n_stale++;
+        } else {
+            ps->n_missing++;
+        }
+    }
+    if (ps->n_ok == 0 || ps->n_intros == 0)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: no valid instance (%zu missing or invalid, %zu stale); "
+                       "nothing was signed",
+                       cs->address, ps->n_missing, ps->n_stale);
+    if (cs->version == 3) {
+        size_t total = ps->n_intros;
+        ps->n_groups = (total + OB_HSV3_MAX_INTROS - 1) / OB_HSV3_MAX_INTROS;
+        if (ps->n_groups > OB_HSV3_MAX_GROUPS)
+            ps->n_groups = OB_HSV3_MAX_GROUPS;
+        ps->n_descriptors = ps->n_groups * rs->n_periods;
+    } else {
+        /* Per period: 2 replicas, times 3 distinct ones with > 10 intro points. */
+        ps->n_groups = ps->n_intros > OB_HSV2_MAX_INTROS ? OB_HSV2_HSDIRS_PER_REP : 1;
+        ps->n_descriptors = ps->n_groups * OB_HSV2_REPLICAS * rs->n_periods;
+    }
+    return OB_OK;
+}
+
+ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now, ofl_plan **out,
+                      ob_diag *d)
+{
+    ofl_plan *p = NULL;
+    uint64_t skew = cfg->max_clock_skew;
+    char a[32], b[32], c[32];
+    ob_err err = OB_OK;
+    size_t i, j;
+
+    *out = NULL;
+    utc(b, now);
+    if (req->created > now + skew) {
+        utc(a, req->created);
+        span(c, req->created, now);
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "the clocks disagree: the request was made at %s by the online machine's "
+                       "clock, %s ahead of this machine's (%s; max_clock_skew %llu s); check both "
+                       "clocks",
+                       a, c, b, (unsigned long long)skew);
+    }
+    if (req->consensus.valid_after > now + skew) {
+        utc(a, req->consensus.valid_after);
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "the clocks disagree: the request's consensus is valid after %s, later "
+                       "than this machine's clock (%s) allows; check both clocks",
+                       a, b);
+    }
+    if (req->created + OFL_SIGN_MAX_REQUEST_AGE < now) {
+        utc(a, req->created);
+        span(c, req->created, now);
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "the request was made at %s, %s before this machine's clock (%s); the "
+                       "limit is %d h: collect a fresh one, or check the clocks",
+                       a, c, b, OFL_SIGN_MAX_REQUEST_AGE / 3600);
+    }
+    if (req->consensus.tp_length_min != cfg->time_period_length)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "the request's time period length is %u min, this machine's config says "
+                       "%u (time_period_length)",
+                       req->consensus.tp_length_min, cfg->time_period_length);
+    if (req->consensus.tp_offset_min >= req->consensus.tp_length_min)
+        return ob_fail(d, OB_ERR_REFUSED, "the request's time period offset %u is not below %u",
+                       req->consensus.tp_offset_min, req->consensus.tp_length_min);
+    if (req->n_services == 0)
+        return ob_fail(d, OB_ERR_REFUSED, "the request names no service");
+    p = calloc(1, sizeof(*p));
+    if (p == NULL || (p->svc = calloc(req->n_services, sizeof(*p->svc))) == NULL) {
+        free(p);
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    }
+    p->now = now;
+    p->req = req;
+    p->tpp.length_min = cfg->time_period_length;
+    p->tpp.offset_min = req->consensus.tp_offset_min;
+    for (i = 0; i < req->n_services; i++) {
+        const ob_req_service *rs = &req->services[i];
+        const ob_cfg_service *cs = ob_config_find_service(cfg, rs->address);
+        ofl_plan_service *ps = &p->svc[p->n_svc];
+        if (cs == NULL) {
+            err = ob_fail(d, OB_ERR_REFUSED,
+                          "service %s.onion is not in this machine's config; nothing was signed",
+                          rs->address);
+            goto out;
+        }
+        for (j = 0; j < p->n_svc; j++)
+            if (p->svc[j].cfg == cs) {
+                err =
+                    ob_fail(d, OB_ERR_REFUSED, "service %s.onion is requested twice", rs->address);
+                goto out;
+            }
+        ps->cfg = cs;
+        ps->cfg_index = (size_t)(cs - cfg->services);
+        ps->req = rs;
+        p->n_svc++;
+        err = check_service(p, ps, d);
+        if (err != OB_OK)
+            goto out;
+        p->n_descriptors += ps->n_descriptors;
+    }
+    p->n_not_requested = cfg->n_services - p->n_svc;
+    *out = p;
+    p = NULL;
+out:
+    ofl_plan_free(p);
+    return err;
+}
+
+/* ---- summary -------------------------------------------------------------- */
+
+static void period_dates(const ofl_plan *p, int version, const char *addr, uint64_t tp,
+                         uint64_t *from, uint64_t *until)
+{
+    if (version == 3) {
+        *from = ob_hsv3_tp_start(tp, &p->tpp);
+        *until = *from + p->tpp.length_min * 60;
+    } else {
+        uint8_t pid[10];
+        size_t got = 0;
+        *from = *until = 0;
+        if (ob_base32_decode(pid, sizeof(pid), &got, addr, strlen(addr)) == 0 && got == 10) {
+            *from = (uint64_t)ob_hsv2_period_start((uint32_t)tp, pid);
+            *until = *from + OB_HSV2_PERIOD;
+        }
+    }
+}
+
+uint64_t ofl_sign_next_ceremony(const ofl_plan *p)
+{
+    uint64_t best = UINT64_MAX;
+    size_t i, j;
+
+    for (i = 0; i < p->n_svc; i++) {
+        const ob_req_service *rs = p->svc[i].req;
+        uint64_t t, limit = p->now + 14 * 86400, need = limit;
+        if (p->svc[i].cfg->version == 3) {
+            /* First hour at which the online side would publish a period
+             * this ceremony did not sign. */
+            for (t = p->now - p->now % 3600; t < limit; t += 3600) {
+                ob_hsv3_slot s[2];
+                int k, have = 1;
+                ob_hsv3_publish_slots(t, &p->tpp, s);
+                for (k = 0; k < 2; k++) {
+                    int f = 0;
+                    for (j = 0; j < rs->n_periods; j++)
+                        f |= rs->periods[j].tp == s[k].tp;
+                    have &= f;
+                }
+                if (!have) {
+                    need = t < p->now ? p->now : t;
+                    break;
+                }
+            }
+        } else {
+            uint64_t end = 0, from, until;
+            for (j = 0; j < rs->n_periods; j++) {
+                period_dates(p, 2, rs->address, rs->periods[j].tp, &from, &until);
+                if (until > end)
+                    end = until;
+            }
+            /* v2 descriptors carry this ceremony's hour as publication-time. */
+            if (end > p->now + (uint64_t)OB_HSV2_PRESIGN_MAX_WINDOW)
+                end = p->now + (uint64_t)OB_HSV2_PRESIGN_MAX_WINDOW;
+            need = end;
+        }
+        if (need < best)
+            best = need;
+    }
+    return best;
+}
+
+static const char *state_word(ofl_inst_state s)
+{
+    switch (s) {
+    case OFL_INST_OK:
+        return "ok";
+    case OFL_INST_MISSING:
+        return "missing";
+    case OFL_INST_INVALID:
+        return "invalid";
+    case OFL_INST_STALE:
+        return "stale";
+    default:
+        return "absent";
+    }
+}
+
+void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
+{
+    const ob_request *r = p->req;
+    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], a[32], b[32], c[32];
+    size_t i, j, k, nv3 = 0, nv2 = 0, ok = 0, miss = 0, stale = 0, problems = 0;
+    uint64_t next;
+
+    ob_bundle_digest_hex(r->digest, hex);
+    ob_bundle_digest_short(r->digest, shrt);
+    utc(a, r->created);
+    utc(b, p->now);
+    span(c, r->created, p->now);
+    ob_buf_printf(out, "Signing request %s\n  (%s)\n", shrt, hex);
+    ob_buf_printf(out, "  made %s by the online clock; this machine says %s (%s %s)\n", a, b, c,
+                  r->created > p->now ? "ahead" : "old");
+    utc(a, r->consensus.valid_after);
+    ob_buf_printf(out, "  consensus valid-after %s; time period %llu min, offset %llu min\n\n", a,
+                  (unsigned long long)p->tpp.length_min, (unsigned long long)p->tpp.offset_min);
+
+    /* Every distinct period once, with its dates. */
+    ob_buf_printf(out, "Time periods to sign:\n");
+    for (i = 0; i < p->n_svc; i++) {
+        const ob_req_service *rs = p->svc[i].req;
+        for (j = 0; j < rs->n_periods; j++) {
+            int seen = 0;
+            uint64_t from, until;
+            for (k = 0; k < i && !seen; k++) {
+                size_t m;
+                const ob_req_service *o = p->svc[k].req;
+                for (m = 0; m < o->n_periods; m++)
+                    seen |= o->version == rs->version && o->periods[m].tp == rs->periods[j].tp &&
+                            (rs->version == 3 || strcmp(o->address, rs->address) == 0);
+            }
+            if (seen)
+                continue;
+            period_dates(p, rs->version, rs->address, rs->periods[j].tp, &from, &until);
+            utc(a, from);
+            utc(b, until);
+            if (rs->version == 3)
+                ob_buf_printf(out, "  v3 period %llu: %s .. %s\n",
+                              (unsigned long long)rs->periods[j].tp, a, b);
+            else
+                ob_buf_printf(out, "  v2 period %llu of %s.onion: %s .. %s\n",
+                              (unsigned long long)rs->periods[j].tp, rs->address, a, b);
+        }
+    }
+    ob_buf_printf(out, "\nServices (instances ok/missing/stale, intro points, descriptors):\n");
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        if (ps->cfg->version == 3)
+            nv3++;
+        else
+            nv2++;
+        ok += ps->n_ok;
+        miss += ps->n_missing;
+        stale += ps->n_stale;
+        ob_buf_printf(out, "  %s.onion v%d  %zu/%zu/%zu  %zu intro points  %zu descriptors",
+                      ps->cfg->address, ps->cfg->version, ps->n_ok, ps->n_missing, ps->n_stale,
+                      ps->n_intros, ps->n_descriptors);
+        if (ps->cfg->version == 3)
+            ob_buf_printf(out, " (%zu per period, %zu intro points each)\n", ps->n_groups,
+                          ps->n_intros < OB_HSV3_MAX_INTROS ? ps->n_intros
+                                                            : (size_t)OB_HSV3_MAX_INTROS);
+        else
+            ob_buf_printf(out, "\n");
+        for (j = 0; j < ps->cfg->n_instances; j++)
+            problems += ps->inst[j].state != OFL_INST_OK;
+    }
+    if (problems > 0) {
+        ob_buf_printf(out, "\nInstances not used (%zu):\n", problems);
+        for (i = 0; i < p->n_svc; i++) {
+            const ofl_plan_service *ps = &p->svc[i];
+            for (j = 0; j < ps->cfg->n_instances; j++) {
+                const ofl_plan_inst *pi = &ps->inst[j];
+                if (pi->state == OFL_INST_OK)
+                    continue;
+                ob_buf_printf(out, "  %.16s...: %s.onion%s%s%s %s: %s\n", ps->cfg->address,
+                              pi->cfg->address, pi->cfg->name ? " (" : "",
+                              pi->cfg->name ? pi->cfg->name : "", pi->cfg->name ? ")" : "",
+                              state_word(pi->state), pi->note);
+            }
+        }
+    }
+    if (p->n_not_requested > 0) {
+        ob_buf_printf(out, "\nServices in this machine's config but not in the request (%zu):\n",
+                      p->n_not_requested);
+        for (i = 0; i < cfg->n_services; i++) {
+            int in = 0;
+            for (j = 0; j < p->n_svc && !in; j++)
+                in = p->svc[j].cfg == &cfg->services[i];
+            if (!in)
+                ob_buf_printf(out, "  %s.onion (not signed)\n",
+                              cfg->services[i].address ? cfg->services[i].address : "?");
+        }
+    }
+    next = ofl_sign_next_ceremony(p);
+    utc(a, next);
+    ob_buf_printf(out,
+                  "\nTotals: %zu service(s) (%zu v3, %zu v2), %zu descriptors to sign; instances "
+                  "%zu ok, %zu missing or invalid, %zu stale\n",
+                  p->n_svc, nv3, nv2, p->n_descriptors, ok, miss, stale);
+    ob_buf_printf(out, "Next ceremony needed by: %s\n", a);
+}
+
+/* ---- signing --------------------------------------------------------------- */
+
+static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_key *key,
+                      ob_response *resp, ob_diag *d)
+{
+    const ob_cfg_service *cs = ps->cfg;
+    const ob_hsv3_desc **descs = NULL;
+    ob_hsv3_selection *sel = NULL;
+    ob_hsv3_slot slots[2];
+    ob_err err = OB_OK;
+    size_t i, g;
+
+    descs = calloc(cs->n_instances + 1, sizeof(*descs));
+    if (descs == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    for (i = 0; i < cs->n_instances; i++)
+        descs[i] = ps->inst[i].state == OFL_INST_OK ? ps->inst[i].desc : NULL;
+    err = ob_hsv3_select(descs, cs->n_instances, 0, 0, &sel, d);
+    if (err != OB_OK)
+        goto out;
+    ob_hsv3_publish_slots(p->now, &p->tpp, slots);
+    for (i = 0; i < ps->req->n_periods; i++) {
+        uint64_t tp = ps->req->periods[i].tp, run = ob_hsv3_srv_run_start(tp, &p->tpp);
+        for (g = 0; g < sel->n_groups; g++) {
+            ofl_hsv3_sign_in in;
+            ob_resp_descriptor rd;
+            ob_hsv3_desc *check = NULL;
+            ob_hsv3_verify_opts o;
+            uint8_t *text = NULL;
+            size_t len = 0;
+            uint64_t rev = 0;
+            memset(&in, 0, sizeof(in));
+            in.master_exp = ofl_key_ed25519_expanded(key);
+            in.master_pk = ofl_key_ed25519_public(key);
+            in.tp = tp;
+            in.tpp = &p->tpp;
+            in.now = p->now;
+            in.rev_offset = (unsigned)g;
+            in.lifetime_min = cs->descriptor_lifetime;
+            in.intros = sel->groups[g].intros;
+            in.n_intros = sel->groups[g].n;
+            in.flow_control = ob_hsv3_group_flow_control(sel, g, descs);
+            err = ofl_hsv3_sign_descriptor(&in, &text, &len, &rev, d);
+            if (err != OB_OK) {
+                ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
+                goto out;
+            }
+            /* The signer verified it; check once more here, as a client would. */
+            memset(&o, 0, sizeof(o));
+            o.now = p->now;
+            err = ob_hsv3_desc_verify(text, len, in.master_pk, tp, &p->tpp, &o, &check, d);
+            if (err == OB_OK && check->n_intros != in.n_intros)
+                err = ob_fail(d, OB_ERR_INTERNAL, "signed descriptor lost intro points");
+            ob_hsv3_desc_free(check);
+            if (err != OB_OK) {
+                free(text);
+                ob_diag_prefix(d, "%s.onion period %llu: own descriptor: ", cs->address,
+                               (unsigned long long)tp);
+                goto out;
+            }
+            memset(&rd, 0, sizeof(rd));
+            rd.service = cs->address;
+            rd.version = 3;
+            rd.tp = tp;
+            rd.slot = tp == slots[0].tp ? 0 : 1;
+            rd.group = (uint16_t)g;
+            rd.group_count = (uint16_t)sel->n_groups;
+            rd.valid_from = run;
+            rd.valid_until = run + 2 * p->tpp.length_min * 60;
+            rd.revision = rev;
+            rd.descriptor = text;
+            rd.descriptor_len = len;
+            err = ob_response_add_descriptor(resp, &rd);
+            free(text);
+            if (err != OB_OK)
+                goto out;
+        }
+    }
+out:
+    ob_hsv3_selection_free(sel);
+    free(descs);
+    return err;
+}
+
+static ob_err sign_v2(const ofl_plan *p, const ofl_plan_service *ps, const ofl_key *key,
+                      ob_response *resp, ob_diag *d)
+{
+    const ob_cfg_service *cs = ps->cfg;
+    ofl_hsv2_backend *be = NULL;
+    uint8_t(*cookies)[16] = NULL;
+    ofl_hsv2_signed *sg = NULL;
+    uint32_t tps[MAX_V2_SLOTS];
+    size_t nb = 0, ns = 0, ntp = 0, i, j;
+    int64_t window;
+    ob_err err;
+
+    err = v2_periods_allowed(p, cs, tps, &ntp, &window, d);
+    if (err != OB_OK)
+        return err;
+    be = calloc(cs->n_instances + 1, sizeof(*be));
+    cookies = ob_secalloc((cs->n_instances + 1) * 16);
+    if (be == NULL || cookies == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < cs->n_instances; i++) {
+        const ofl_plan_inst *pi = &ps->inst[i];
+        ob_hsv2_auth auth;
+        if (pi->state != OFL_INST_OK)
+            continue;
+        be[nb].onion = pi->cfg->address;
+        be[nb].text = (const char *)pi->req->descriptor;
+        be[nb].len = pi->req->descriptor_len;
+        if (pi->cfg->auth_cookie != NULL) {
+            err = ob_hsv2_cookie_parse(pi->cfg->auth_cookie, strlen(pi->cfg->auth_cookie),
+                                       cookies[nb], &auth, d);
+            if (err != OB_OK)
+                goto out;
+            be[nb].cookie = cookies[nb];
+        }
+        nb++;
+    }
+    err = ofl_hsv2_sign_master(ofl_key_rsa(key), be, nb, (int64_t)p->now, window, &sg, &ns, d);
+    if (err != OB_OK) {
+        ob_diag_prefix(d, "%s.onion: ", cs->address);
+        goto out;
+    }
+    for (i = 0; i < ns; i++) {
+        ob_resp_descriptor rd;
+        ob_hsv2_desc *check = NULL;
+        int wanted = 0;
+        for (j = 0; j < ps->req->n_periods; j++)
+            wanted |= ps->req->periods[j].tp == sg[i].time_period;
+        if (!wanted)
+            continue;
+        err = ob_hsv2_desc_parse(sg[i].text, sg[i].len, &check, d);
+        if (err == OB_OK)
+            err = ob_hsv2_desc_verify_for(check, (int64_t)p->now, NULL, sg[i].time_period,
+                                          sg[i].replica, d);
+        if (err == OB_OK && strcmp(check->onion, cs->address) != 0)
+            err = ob_fail(d, OB_ERR_INTERNAL, "signed for the wrong address");
+        memset(&rd, 0, sizeof(rd));
+        rd.revision = check != NULL && check->published > 0 ? (uint64_t)check->published : 0;
+        ob_hsv2_desc_free(check);
+        if (err != OB_OK) {
+            ob_diag_prefix(d, "%s.onion: own descriptor: ", cs->address);
+            goto out;
+        }
+        rd.service = cs->address;
+        rd.version = 2;
+        rd.tp = sg[i].time_period;
+        rd.slot = (uint8_t)sg[i].replica;
+        rd.group = (uint16_t)(sg[i].hsdir_slot < 0 ? 0 : sg[i].hsdir_slot);
+        rd.group_count = sg[i].hsdir_slot < 0 ? 1 : OB_HSV2_HSDIRS_PER_REP;
+        rd.valid_from = (uint64_t)sg[i].use_from;
+        rd.valid_until = (uint64_t)sg[i].use_until;
+        rd.descriptor = (uint8_t *)sg[i].text;
+        rd.descriptor_len = sg[i].len;
+        err = ob_response_add_descriptor(resp, &rd);
+        if (err != OB_OK)
+            goto out;
+    }
+out:
+    ofl_hsv2_signed_free(sg, ns);
+    ob_secfree(cookies);
+    free(be);
+    return err;
+}
+
+ob_err ofl_sign_execute(const ofl_plan *p, const ofl_keyring *keys, ob_response **out, ob_diag *d)
+{
+    ob_response *resp = NULL;
+    ob_err err = OB_OK;
+    size_t i;
+
+    *out = NULL;
+    resp = ob_response_new();
+    if (resp == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    memcpy(resp->request_digest, p->req->digest, OB_BUNDLE_DIGEST_LEN);
+    resp->created = p->now;
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        const ofl_key *k = keys->by_service[ps->cfg_index];
+        if (k == NULL || ofl_key_version(k) != ps->cfg->version) {
+            err = ob_fail(d, OB_ERR_INTERNAL, "%s.onion: no key", ps->cfg->address);
+            goto out;
+        }
+        err = ps->cfg->version == 3 ? sign_v3(p, ps, k, resp, d) : sign_v2(p, ps, k, resp, d);
+        if (err != OB_OK)
+            goto out;
+    }
+    *out = resp;
+    resp = NULL;
+out:
+    ob_response_free(resp);
+    return err;
+}
+
+void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *out)
+{
+    size_t i, j, n;
+
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        ob_buf_printf(out, "service %s v%d periods ", ps->cfg->address, ps->cfg->version);
+        for (j = 0; j < ps->req->n_periods; j++)
+            ob_buf_printf(out, "%s%llu", j ? "," : "", (unsigned long long)ps->req->periods[j].tp);
+        for (j = 0, n = 0; j < resp->n_descriptors; j++)
+            n += strcmp(resp->descriptors[j].service, ps->cfg->address) == 0;
+        ob_buf_printf(out, " descriptors %zu instances %zu ok %zu missing %zu stale\n", n, ps->n_ok,
+                      ps->n_missing, ps->n_stale);
+    }
+}

@@ -1,0 +1,110 @@
+/*
+ * sign.h - the signing ceremony's logic (offline only; docs/signing.rst).
+ *
+ * Order (cmd_sign.c drives it):
+ *   1. ofl_sign_unlock(): load every distinct key file of the config (the
+ *      passphrase is asked once per file) and bind each service to its
+ *      master address.  The offline config names keys, not addresses, and
+ *      our store keeps the address inside its ciphertext, so the request's
+ *      services can only be matched after this step.
+ *   2. ofl_sign_check(): check the request against the OFFLINE config and
+ *      the offline clock; build the plan.  Refusals (unknown service or
+ *      instance, tampered descriptor, no valid instance, period outside the
+ *      window, clocks that disagree) return OB_ERR_REFUSED/VERIFY with a
+ *      message naming the service, instance and reason.
+ *   3. ofl_sign_summary(): the text a person checks before confirming.
+ *   4. ofl_sign_execute(): build, sign and re-verify every descriptor into a
+ *      response.
+ *   5. ofl_sign_log_entry(): the services lines of the ceremony log.
+ */
+#ifndef OFL_SIGN_H
+#define OFL_SIGN_H
+
+#include "bundle.h"
+#include "buf.h"
+#include "config.h"
+#include "diag.h"
+#include "hsv3_common.h"
+#include "keystore.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A request older than this (by the offline clock) is refused. */
+#define OFL_SIGN_MAX_REQUEST_AGE (6 * 3600)
+/* A backend descriptor fetched longer ago than this is skipped as stale. */
+#define OFL_SIGN_MAX_DESC_AGE (6 * 3600)
+
+/* The master keys of a config, one per service (borrowed from keys[]). */
+typedef struct ofl_keyring {
+    ofl_key **keys; /* every key loaded, owned */
+    size_t n_keys;
+    const ofl_key **by_service; /* [cfg->n_services] */
+    size_t n_files;             /* distinct key files opened */
+} ofl_keyring;
+
+ob_err ofl_sign_unlock(ob_config *cfg, const char *passphrase_file, ofl_keyring **out, ob_diag *d);
+void ofl_keyring_free(ofl_keyring *k); /* wipes; NULL-tolerant */
+
+typedef enum {
+    OFL_INST_OK = 0,
+    OFL_INST_MISSING,       /* the request has no descriptor for it */
+    OFL_INST_INVALID,       /* the online side said invalid; its descriptor is not used */
+    OFL_INST_STALE,         /* fetched too long ago, or its certificate has expired */
+    OFL_INST_NOT_IN_REQUEST /* in the offline config, absent from the request */
+} ofl_inst_state;
+
+typedef struct ofl_plan_inst {
+    const ob_cfg_instance *cfg;
+    const ob_req_instance *req; /* NULL when not in the request */
+    ofl_inst_state state;
+    char note[256]; /* why it is not used */
+    void *desc;     /* v3: ob_hsv3_desc *; v2: unused */
+    uint64_t tp;    /* v3: the period its descriptor is blinded for */
+    size_t n_intros;
+} ofl_plan_inst;
+
+typedef struct ofl_plan_service {
+    size_t cfg_index;
+    const ob_cfg_service *cfg;
+    const ob_req_service *req;
+    ofl_plan_inst *inst; /* [cfg->n_instances], config order */
+    size_t n_ok, n_missing, n_stale, n_intros;
+    size_t n_groups;      /* v3: descriptors per period */
+    size_t n_descriptors; /* to sign */
+} ofl_plan_service;
+
+typedef struct ofl_plan {
+    uint64_t now;
+    ob_tp_params tpp;
+    const ob_request *req;
+    ofl_plan_service *svc; /* request order */
+    size_t n_svc;
+    size_t n_not_requested; /* config services the request does not name */
+    size_t n_descriptors;
+} ofl_plan;
+
+/*
+ * Check req (parsed, digest checked) against cfg (keys bound) at the offline
+ * clock now.  *out is owned by the caller: ofl_plan_free().
+ */
+ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now, ofl_plan **out,
+                      ob_diag *d);
+void ofl_plan_free(ofl_plan *p);
+
+/* Append the summary (plain ASCII lines) to out. */
+void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out);
+
+/*
+ * Sign everything the plan lists with the keyring's keys.  *out is a new
+ * response answering req, created = p->now.
+ */
+ob_err ofl_sign_execute(const ofl_plan *p, const ofl_keyring *keys, ob_response **out, ob_diag *d);
+
+/* The "service ..." lines of this ceremony's log entry. */
+void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *out);
+
+/* When the online side runs out of signed descriptors (unix seconds). */
+uint64_t ofl_sign_next_ceremony(const ofl_plan *p);
+
+#endif
