@@ -208,12 +208,15 @@ static int cmd_encode(int argc, char **argv)
      * set next to someone else's frames. */
     for (i = 0; i < f->n; i++) {
         size_t len = strlen(o.out) + 32;
+        char num[24];
         names[i] = malloc(len);
         if (names[i] == NULL) {
             e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
             goto out;
         }
-        snprintf(names[i], len, "%s/frame-%0*zu.png", o.out, w, i + 1);
+        /* Zero padded to w (3..6) digits; n <= 65535 keeps to 6. */
+        snprintf(num, sizeof(num), "%06zu", i + 1);
+        snprintf(names[i], len, "%s/frame-%s.png", o.out, num + 6 - w);
         if (ob_path_exists(names[i])) {
             e = ob_fail(&d, OB_ERR_EXISTS,
                         "%s exists; frames are never overwritten (use an "
