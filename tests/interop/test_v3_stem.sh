@@ -7,7 +7,9 @@
 # 2. test_hsv3_build in interop mode verifies them all with our verifier, then selects
 #    intro points and signs master descriptors with a fresh master key;
 # 3. stem parses, signature-checks and decrypts every master descriptor with the master
-#    address and finds 20 intro points in each, all of them the backends'.
+#    address and finds 20 intro points in each, all of them the backends';
+# 4. if tor is installed: a tor with DisableNetwork (control port on 127.0.0.1) accepts
+#    every master descriptor through HSPOST and refuses a copy with a flipped signature.
 # Details: tests/interop/helpers/v3_stem.py.  Skips (77) without stem or the test binary.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -21,3 +23,6 @@ trap 'rm -rf "$dir"' EXIT
 "$PY" tests/interop/helpers/v3_stem.py gen "$dir"
 OB_V3_INTEROP_DIR=$dir "$bin"
 "$PY" tests/interop/helpers/v3_stem.py check "$dir"
+rc=0
+"$PY" tests/interop/helpers/v3_stem.py tor "$dir" || rc=$?
+[ $rc -eq 0 ] || [ $rc -eq 77 ] || exit $rc

@@ -12,7 +12,12 @@
                         the backends' (compared by auth key), and together they cover all 30;
                         a flipped signature byte is refused by stem.
 
-Exit status: 0 pass, 1 fail, 77 when stem or cryptography is missing.
+  v3_stem.py tor DIR    start the installed tor (DisableNetwork, control port on 127.0.0.1
+                        only) and HSPOST every master descriptor: tor's own parser must accept
+                        each (250), and refuse one with a flipped signature byte (554).  tor
+                        checks the outer layer here: certificate, expiry, signature, size.
+
+Exit status: 0 pass, 1 fail, 77 when stem or cryptography (or, for "tor", tor) is missing.
 """
 import base64
 import datetime
@@ -213,8 +218,53 @@ def check(d):
     print('stem: every backend intro point is published in some master descriptor')
 
 
+def tor(d):
+    import random
+    import shutil
+    import stem.control
+    import stem.process
+    if shutil.which('tor') is None:
+        print('tor is not installed')
+        sys.exit(77)
+    master = open(os.path.join(d, 'master.txt')).read().strip()
+    files = sorted(f for f in os.listdir(d) if f.startswith('master-'))
+    datadir = os.path.join(d, 'tor-data')
+    os.mkdir(datadir, 0o700)
+    proc = None
+    for _ in range(5):
+        port = random.randint(20000, 60000)
+        try:
+            proc = stem.process.launch_tor_with_config(
+                config={'ControlPort': '127.0.0.1:%d' % port, 'SocksPort': '0',
+                        'DisableNetwork': '1', 'DataDirectory': datadir,
+                        'CookieAuthentication': '1', 'Log': 'notice stdout'},
+                completion_percent=0, timeout=60, take_ownership=True)
+            break
+        except OSError as e:
+            print('tor did not start on port %d: %s' % (port, e))
+    if proc is None:
+        fail('could not start tor')
+    try:
+        with stem.control.Controller.from_port(address='127.0.0.1', port=port) as c:
+            c.authenticate()
+            for f in files:
+                text = open(os.path.join(d, f)).read()
+                for body, want in ((text, '250'), (flip_sig(text.encode()).decode(), '554')):
+                    reply = c.msg('HSPOST HSADDRESS=%s\n%s' % (master, body.rstrip('\n')))
+                    got = '%s %s' % (reply.content()[0][0], reply.content()[0][2])
+                    if not got.startswith(want):
+                        fail('tor answered %r to %s%s' % (got, f, '' if want == '250' else
+                                                          ' with a flipped signature byte'))
+                print('tor %s: accepts %s, refuses it with a flipped signature byte' % (
+                    c.get_version(), f))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 if __name__ == '__main__':
-    if len(sys.argv) != 3 or sys.argv[1] not in ('gen', 'check'):
+    modes = {'gen': gen, 'check': check, 'tor': tor}
+    if len(sys.argv) != 3 or sys.argv[1] not in modes:
         print(__doc__)
         sys.exit(2)
-    (gen if sys.argv[1] == 'gen' else check)(sys.argv[2])
+    modes[sys.argv[1]](sys.argv[2])
