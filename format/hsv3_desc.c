@@ -56,6 +56,8 @@ const char *ob_hsv3_reason_name(ob_hsv3_reason r)
         return "bad introduction point";
     case OB_HSV3_TOO_MANY_INTROS:
         return "too many introduction points";
+    case OB_HSV3_ERROR:
+        return "internal error";
     }
     return "unknown";
 }
@@ -674,8 +676,11 @@ static int find_cookie(uint8_t cookie[16], const middle *m, const uint8_t sk[32]
     size_t i;
     int ret = -1;
 
-    if (crypto_scalarmult(seed, sk, m->eph) != 0)
+    if (crypto_scalarmult(seed, sk, m->eph) != 0) {
+        /* A small-order ephemeral key: no entry can be ours (the backend's fault, not ours). */
+        ret = 0;
         goto out;
+    }
     v[0] = (ob_iov){ subcred, 32 };
     v[1] = (ob_iov){ seed, 32 };
     if (ob_shake256(keys, sizeof(keys), v, 2) != 0)
@@ -1206,6 +1211,10 @@ out:
     middle_clear(&mid);
     ob_hsv3_outer_clear(&outer);
     ob_hsv3_desc_free(desc);
+    if (err != OB_OK && why_local == OB_HSV3_OK)
+        why_local = err == OB_ERR_NOMEM || err == OB_ERR_CRYPTO || err == OB_ERR_INTERNAL
+                        ? OB_HSV3_ERROR
+                        : OB_HSV3_MALFORMED;
     if (o->reason != NULL)
         *o->reason = err == OB_OK ? OB_HSV3_OK : why_local;
     return err;

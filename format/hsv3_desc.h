@@ -69,7 +69,8 @@ typedef enum ob_hsv3_reason {
     OB_HSV3_NEED_CLIENT_AUTH, /* inner layer MAC mismatch and no client key given */
     OB_HSV3_BAD_CLIENT_AUTH,  /* inner layer MAC mismatch with the client key given */
     OB_HSV3_BAD_INTRO,        /* an introduction point failed a check */
-    OB_HSV3_TOO_MANY_INTROS   /* more than 20 introduction points */
+    OB_HSV3_TOO_MANY_INTROS,  /* more than 20 introduction points */
+    OB_HSV3_ERROR             /* not the descriptor's fault: memory or crypto library failure */
 } ob_hsv3_reason;
 
 const char *ob_hsv3_reason_name(ob_hsv3_reason r);
