@@ -1,0 +1,456 @@
+/*
+ * test_ceremony_fixture.c - backend descriptors and doctored requests for
+ * the ceremony tests (tests/cli/test_ceremony.sh,
+ * tests/interop/test_ceremony_stem.sh), and unit tests of the ceremony log.
+ *
+ * Modes, chosen by the environment:
+ *   OB_CEREMONY_GEN=DIR [OB_CEREMONY_VERSION=3|2] [OB_CEREMONY_N=10]
+ *   [OB_CEREMONY_INTROS=3]
+ *       N throwaway backends: DIR/<address>.desc, each signed by our own
+ *       signer with a fresh identity key (v3: for the current live time
+ *       period, with fake intro points; v2: published now), and
+ *       DIR/instances.txt with one address per line.
+ *   OB_CEREMONY_MUTATE=WHAT OB_CEREMONY_IN=REQ OB_CEREMONY_OUT=REQ2
+ *       Rewrite a request as a taken online machine could (the digest is
+ *       recomputed, so only the offline checks can catch it).  WHAT:
+ *       tamper (one digit of the first ok descriptor's revision-counter or
+ *       publication-time), period (last period of the first service + 10),
+ *       clock (created 2 h ahead), old (created 7 h ago), stale (first ok
+ *       instance fetched 7 h ago), allmissing (no descriptor at all).
+ *   neither: cmocka tests of offline/ceremony_log.c and of the generator.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <sys/stat.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "ceremony_log.h"
+#include "crypto.h"
+#include "ed25519x.h"
+#include "fileio.h"
+#include "hsv2.h"
+#include "hsv2_sign.h"
+#include "hsv3_common.h"
+#include "hsv3_desc.h"
+#include "hsv3_sign.h"
+#include "onion.h"
+#include "secmem.h"
+
+static int fake_v3_intro(ob_hsv3_intro *ip, unsigned seq)
+{
+    uint8_t ls[1 + 8 + 22 + 34], sk[32], e[64];
+    size_t k = 0;
+
+    memset(ip, 0, sizeof(*ip));
+    ls[k++] = 3;
+    ls[k++] = 0; /* IPv4 */
+    ls[k++] = 6;
+    ls[k++] = 127;
+    ls[k++] = 0;
+    ls[k++] = (uint8_t)(seq >> 8);
+    ls[k++] = (uint8_t)seq;
+    ls[k++] = 0x23;
+    ls[k++] = 0x29;
+    ls[k++] = 2; /* legacy id */
+    ls[k++] = 20;
+    ob_random(ls + k, 20);
+    k += 20;
+    ls[k++] = 3; /* ed25519 id */
+    ls[k++] = 32;
+    ob_random(ls + k, 32);
+    k += 32;
+    ip->link_spec = malloc(k);
+    if (ip->link_spec == NULL)
+        return -1;
+    memcpy(ip->link_spec, ls, k);
+    ip->link_spec_len = k;
+    crypto_box_keypair(ip->onion_key, sk);
+    crypto_box_keypair(ip->enc_key, sk);
+    if (ob_ed25519_keygen(e, ip->auth_key) != 0)
+        return -1;
+    ob_wipe(e, sizeof(e));
+    ob_wipe(sk, sizeof(sk));
+    return 0;
+}
+
+static int write_backend(const char *dir, const char *addr, const void *p, size_t n, FILE *list)
+{
+    char path[1024];
+    ob_diag d;
+
+    snprintf(path, sizeof(path), "%s/%s.desc", dir, addr);
+    if (ob_file_write_atomic(path, p, n, 0644, 0, &d) != OB_OK) {
+        fprintf(stderr, "%s\n", d.msg);
+        return -1;
+    }
+    fprintf(list, "%s\n", addr);
+    return 0;
+}
+
+static int gen_v3(const char *dir, unsigned n, unsigned intros, FILE *list)
+{
+    uint64_t now = (uint64_t)time(NULL), tp = ob_hsv3_tp_num(now, &OB_TP_LIVE);
+    unsigned b, i;
+    int rc = -1;
+
+    for (b = 0; b < n; b++) {
+        ob_hsv3_intro ips[OB_HSV3_MAX_INTROS];
+        const ob_hsv3_intro *ptr[OB_HSV3_MAX_INTROS];
+        uint8_t *exp = ob_secalloc(64), pk[32], *text = NULL;
+        char addr[OB_ONION_V3_LEN + 1];
+        ofl_hsv3_sign_in in;
+        size_t len = 0;
+        ob_diag d;
+        int ok;
+        if (exp == NULL || ob_ed25519_keygen(exp, pk) != 0 || intros > OB_HSV3_MAX_INTROS)
+            return -1;
+        for (i = 0; i < intros; i++) {
+            if (fake_v3_intro(&ips[i], b * 100 + i) != 0)
+                return -1;
+            ptr[i] = &ips[i];
+        }
+        memset(&in, 0, sizeof(in));
+        in.master_exp = exp;
+        in.master_pk = pk;
+        in.tp = tp;
+        in.tpp = &OB_TP_LIVE;
+        in.now = now;
+        in.intros = ptr;
+        in.n_intros = intros;
+        ok = ofl_hsv3_sign_descriptor(&in, &text, &len, NULL, &d) == OB_OK;
+        if (!ok)
+            fprintf(stderr, "backend %u: %s\n", b, d.msg);
+        ob_onion_v3_encode(addr, pk);
+        ok = ok && write_backend(dir, addr, text, len, list) == 0;
+        for (i = 0; i < intros; i++)
+            ob_hsv3_intro_clear(&ips[i]);
+        free(text);
+        ob_secfree(exp);
+        if (!ok)
+            goto out;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static int der_of(EVP_PKEY *k, uint8_t *der, size_t *n)
+{
+    ob_diag d;
+
+    return ofl_hsv2_pubkey_der(k, der, OB_HSV2_KEY_DER_MAX, n, &d) == OB_OK ? 0 : -1;
+}
+
+static int gen_v2(const char *dir, unsigned n, unsigned intros, FILE *list)
+{
+    int64_t now = time(NULL);
+    EVP_PKEY *ik = EVP_RSA_gen(1024);
+    uint8_t ikder[OB_HSV2_KEY_DER_MAX];
+    size_t iklen = 0;
+    unsigned b, i;
+    int rc = -1;
+
+    if (ik == NULL || der_of(ik, ikder, &iklen) != 0 || intros > OB_HSV2_MAX_INTROS)
+        goto out;
+    for (b = 0; b < n; b++) {
+        ob_hsv2_intro ips[OB_HSV2_MAX_INTROS];
+        EVP_PKEY *k = EVP_RSA_gen(1024);
+        uint8_t der[OB_HSV2_KEY_DER_MAX], pid[10];
+        size_t dlen = 0;
+        char addr[OB_ONION_V2_LEN + 1];
+        ob_buf plain, text, out;
+        ob_hsv2_build bd;
+        ob_diag d;
+        int ok;
+        if (k == NULL || der_of(k, der, &dlen) != 0 || ob_hsv2_permanent_id(pid, der, dlen) != 0)
+            goto out;
+        for (i = 0; i < intros; i++) {
+            memset(&ips[i], 0, sizeof(ips[i]));
+            ob_random(ips[i].id, 20);
+            ips[i].ip[0] = 10;
+            ips[i].ip[1] = (uint8_t)b;
+            ips[i].ip[3] = (uint8_t)(i + 1);
+            ips[i].port = (uint16_t)(9000 + i);
+            memcpy(ips[i].onion_key, ikder, iklen);
+            ips[i].onion_key_len = iklen;
+            memcpy(ips[i].service_key, ikder, iklen);
+            ips[i].service_key_len = iklen;
+        }
+        ob_buf_init(&plain);
+        ob_buf_init(&text);
+        ob_buf_init(&out);
+        ob_hsv2_intro_encode(&plain, ips, intros);
+        bd = (ob_hsv2_build){ .perm_key = der,
+                              .perm_key_len = dlen,
+                              .time_period = ob_hsv2_time_period(now, pid),
+                              .replica = 0,
+                              .published = now,
+                              .intro_plain = plain.p,
+                              .intro_plain_len = plain.len };
+        ok = ob_hsv2_build_unsigned(&text, &bd, &d) == OB_OK &&
+             ofl_hsv2_sign(k, text.p, text.len, now, bd.time_period, 0, &out, &d) == OB_OK;
+        if (!ok)
+            fprintf(stderr, "v2 backend %u: %s\n", b, d.msg);
+        ob_onion_v2_from_der(addr, der, dlen);
+        ok = ok && write_backend(dir, addr, out.p, out.len, list) == 0;
+        ob_buf_free(&plain);
+        ob_buf_free(&text);
+        ob_buf_free(&out);
+        EVP_PKEY_free(k);
+        if (!ok)
+            goto out;
+    }
+    rc = 0;
+out:
+    EVP_PKEY_free(ik);
+    return rc;
+}
+
+static int gen_main(const char *dir)
+{
+    const char *v = getenv("OB_CEREMONY_VERSION"), *n = getenv("OB_CEREMONY_N"),
+               *ni = getenv("OB_CEREMONY_INTROS");
+    char path[1024];
+    FILE *list;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/instances.txt", dir);
+    list = fopen(path, "w");
+    if (list == NULL)
+        return 2;
+    if (v != NULL && strcmp(v, "2") == 0)
+        rc = gen_v2(dir, n ? (unsigned)atoi(n) : 3, ni ? (unsigned)atoi(ni) : 3, list);
+    else
+        rc = gen_v3(dir, n ? (unsigned)atoi(n) : 10, ni ? (unsigned)atoi(ni) : 3, list);
+    if (fclose(list) != 0)
+        rc = -1;
+    return rc == 0 ? 0 : 1;
+}
+
+/* Change one digit after `key` in the descriptor (keeps it well-formed). */
+static int flip_digit(uint8_t *p, size_t n, const char *key)
+{
+    size_t k = strlen(key), i;
+
+    for (i = 0; i + k < n; i++) {
+        if (memcmp(p + i, key, k) == 0) {
+            uint8_t *c = p + i + k + 1; /* the second digit: keeps leading digits non-zero */
+            if (i + k + 1 >= n || *c < '0' || *c > '9')
+                c--;
+            *c = *c == '9' ? '1' : (uint8_t)(*c + 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int mutate_main(const char *what)
+{
+    const char *in = getenv("OB_CEREMONY_IN"), *outp = getenv("OB_CEREMONY_OUT");
+    uint64_t now = (uint64_t)time(NULL);
+    ob_request *r = NULL;
+    ob_req_service *s;
+    ob_req_instance *ok = NULL;
+    ob_diag d;
+    size_t i;
+    int rc = 1;
+
+    if (in == NULL || outp == NULL || ob_request_read_file(in, &r, &d) != OB_OK ||
+        r->n_services == 0) {
+        fprintf(stderr, "mutate: cannot read the request\n");
+        goto out;
+    }
+    s = &r->services[0];
+    for (i = 0; i < s->n_instances && ok == NULL; i++)
+        if (s->instances[i].status == OB_INSTANCE_OK)
+            ok = &s->instances[i];
+    if (strcmp(what, "tamper") == 0) {
+        if (ok == NULL ||
+            (flip_digit(ok->descriptor, ok->descriptor_len, "revision-counter ") != 0 &&
+             flip_digit(ok->descriptor, ok->descriptor_len, "publication-time ") != 0))
+            goto out;
+    } else if (strcmp(what, "period") == 0) {
+        if (s->n_periods == 0)
+            goto out;
+        s->periods[s->n_periods - 1].tp += 10;
+    } else if (strcmp(what, "clock") == 0) {
+        r->created = now + 7200;
+    } else if (strcmp(what, "old") == 0) {
+        r->created = now - 7 * 3600;
+    } else if (strcmp(what, "stale") == 0) {
+        if (ok == NULL)
+            goto out;
+        ok->fetched_at = now - 7 * 3600;
+    } else if (strcmp(what, "allmissing") == 0) {
+        for (i = 0; i < s->n_instances; i++) {
+            free(s->instances[i].descriptor);
+            s->instances[i].descriptor = NULL;
+            s->instances[i].descriptor_len = 0;
+            s->instances[i].status = OB_INSTANCE_MISSING;
+        }
+    } else {
+        fprintf(stderr, "mutate: unknown '%s'\n", what);
+        goto out;
+    }
+    if (ob_request_write_file(outp, r, OB_WRITE_EXCL, &d) != OB_OK) {
+        fprintf(stderr, "mutate: %s\n", d.msg);
+        goto out;
+    }
+    rc = 0;
+out:
+    ob_request_free(r);
+    return rc;
+}
+
+/* ---- unit tests ------------------------------------------------------------ */
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/ob-clog-XXXXXX");
+    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_log_roundtrip(void **state)
+{
+    uint8_t r1[32], r2[32], resp[32];
+    char path[128], when[32];
+    ob_buf b;
+    ob_diag d;
+    int found = -1;
+
+    (void)state;
+    memset(r1, 0x11, 32);
+    memset(r2, 0x22, 32);
+    memset(resp, 0x33, 32);
+    snprintf(path, sizeof(path), "%s/ceremony.log", tmpdir);
+    /* No log yet: nothing was answered. */
+    assert_int_equal(ofl_clog_find(path, r1, &found, when, &d), OB_OK);
+    assert_int_equal(found, 0);
+    ob_buf_init(&b);
+    ofl_clog_begin(&b, 1795348800, r1, resp);
+    ob_buf_put_str(&b, "service x v3 periods 1 descriptors 1 instances 1 ok 0 missing 0 stale\n");
+    ofl_clog_end(&b);
+    assert_int_equal(ofl_clog_append(path, &b, &d), OB_OK);
+    assert_int_equal(ofl_clog_find(path, r1, &found, when, &d), OB_OK);
+    assert_int_equal(found, 1);
+    assert_string_equal(when, "2026-11-22T12:00:00Z");
+    assert_int_equal(ofl_clog_find(path, r2, &found, when, &d), OB_OK);
+    assert_int_equal(found, 0);
+    /* A second entry appends; the first is still there. */
+    assert_int_equal(ofl_clog_append(path, &b, &d), OB_OK);
+    assert_int_equal(ofl_clog_find(path, r1, &found, NULL, &d), OB_OK);
+    assert_int_equal(found, 1);
+    ob_buf_free(&b);
+}
+
+static void test_log_damaged(void **state)
+{
+    char path[128];
+    uint8_t r1[32];
+    ob_diag d;
+    int found = 0;
+    const char *bad = "ceremony 2026-11-22T12:00:00Z ob-offline 0.1.0\nrequest 1234\nend\n";
+
+    (void)state;
+    memset(r1, 0x11, 32);
+    snprintf(path, sizeof(path), "%s/bad.log", tmpdir);
+    assert_int_equal(ob_file_write_atomic(path, bad, strlen(bad), 0600, 0, &d), OB_OK);
+    assert_int_equal(ofl_clog_find(path, r1, &found, NULL, &d), OB_ERR_MALFORMED);
+    assert_non_null(strstr(d.msg, "bad.log:2:"));
+    /* A symlink is not followed. */
+    snprintf(path, sizeof(path), "%s/link.log", tmpdir);
+    assert_int_equal(symlink("bad.log", path), 0);
+    {
+        ob_buf b;
+        ob_buf_init(&b);
+        ob_buf_put_str(&b, "end\n");
+        assert_int_not_equal(ofl_clog_append(path, &b, &d), OB_OK);
+        ob_buf_free(&b);
+    }
+}
+
+static void test_generator(void **state)
+{
+    char dir[128], path[512], line[128];
+    FILE *f;
+    unsigned n = 0;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/gen", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(setenv("OB_CEREMONY_N", "2", 1), 0);
+    assert_int_equal(gen_main(dir), 0);
+    snprintf(path, sizeof(path), "%s/instances.txt", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        uint8_t A[32], *text = NULL;
+        size_t len = 0;
+        uint64_t now = (uint64_t)time(NULL);
+        ob_hsv3_desc *desc = NULL;
+        ob_hsv3_verify_opts o;
+        ob_diag d;
+        line[strcspn(line, "\n")] = '\0';
+        snprintf(path, sizeof(path), "%s/%s.desc", dir, line);
+        assert_int_equal(ob_file_read(path, 1 << 16, &text, &len, &d), OB_OK);
+        assert_int_equal(ob_onion_v3_decode(A, line, strlen(line), &d), OB_OK);
+        memset(&o, 0, sizeof(o));
+        o.now = now;
+        assert_int_equal(ob_hsv3_desc_verify(text, len, A, ob_hsv3_tp_num(now, &OB_TP_LIVE),
+                                             &OB_TP_LIVE, &o, &desc, &d),
+                         OB_OK);
+        assert_int_equal(desc->n_intros, 3);
+        /* The tamper used by the CLI test must break verification. */
+        assert_int_equal(flip_digit(text, len, "revision-counter "), 0);
+        ob_hsv3_desc_free(desc);
+        desc = NULL;
+        assert_int_not_equal(ob_hsv3_desc_verify(text, len, A, ob_hsv3_tp_num(now, &OB_TP_LIVE),
+                                                 &OB_TP_LIVE, &o, &desc, &d),
+                             OB_OK);
+        ob_hsv3_desc_free(desc);
+        free(text);
+        n++;
+    }
+    fclose(f);
+    assert_int_equal(n, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_log_roundtrip),
+        cmocka_unit_test(test_log_damaged),
+        cmocka_unit_test(test_generator),
+    };
+    const char *gen = getenv("OB_CEREMONY_GEN"), *mut = getenv("OB_CEREMONY_MUTATE");
+
+    if (ob_secmem_init() != 0)
+        return 2;
+    if (gen != NULL)
+        return gen_main(gen);
+    if (mut != NULL)
+        return mutate_main(mut);
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
