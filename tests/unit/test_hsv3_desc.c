@@ -396,12 +396,120 @@ static void test_linkspec(void **state)
     assert_int_equal(ob_hsv3_linkspec_check(trail, sizeof(trail), &d), OB_ERR_MALFORMED);
 }
 
+/* Inner-layer parser on its own: bad inputs and where they are reported. */
+static void inner_expect(const uint8_t *t, size_t n, const char *from, const char *to, ob_err want,
+                         const char *msg)
+{
+    uint8_t key[32], *x;
+    size_t nn;
+    ob_hsv3_desc *desc = NULL;
+    ob_diag d;
+
+    hex(key, 32, "92e680fa57552e7d484c9d2a3edb46fbc076e54ea90b77bb84e3e6d5657d52a1");
+    x = edit(t, n, from, to, &nn);
+    assert_int_equal(ob_hsv3_inner_parse(x, nn, key, 0, 0, &desc, &d), want);
+    if (want == OB_OK)
+        ob_hsv3_desc_free(desc);
+    else
+        assert_null(desc);
+    if (want != OB_OK && strstr(d.msg, msg) == NULL)
+        fail_msg("'%s' not in '%s'", msg, d.msg);
+    free(x);
+}
+
+static void test_inner_layer(void **state)
+{
+    size_t n, i;
+    uint8_t *t = load("hidden_service_v3_inner_layer", &n), key[32], *big;
+    ob_hsv3_desc *desc = NULL;
+    ob_diag d;
+    const char *first_ip;
+    size_t hdr;
+
+    (void)state;
+    hex(key, 32, "92e680fa57552e7d484c9d2a3edb46fbc076e54ea90b77bb84e3e6d5657d52a1");
+    assert_int_equal(ob_hsv3_inner_parse(t, n, key, 0, 0, &desc, &d), OB_OK);
+    assert_int_equal(desc->n_intros, 4);
+    ob_hsv3_desc_free(desc);
+    /* The intro certs are by this key only. */
+    key[0] ^= 1;
+    assert_int_equal(ob_hsv3_inner_parse(t, n, key, 0, 0, &desc, &d), OB_ERR_VERIFY);
+    assert_non_null(strstr(d.msg, "intro point 0"));
+    inner_expect(t, n, "create2-formats 2", "create2-formats 3", OB_ERR_UNSUPPORTED, "lacks 2");
+    inner_expect(t, n, "create2-formats 2\n", "", OB_ERR_MALFORMED, "must start with create2");
+    inner_expect(t, n, "single-onion-service\n", "single-onion-service\nsingle-onion-service\n",
+                 OB_ERR_MALFORMED, "repeated single-onion-service");
+    inner_expect(t, n, "enc-key ntor", "enc-key foo", OB_ERR_MALFORMED,
+                 "enc-key must appear once, as ntor");
+    inner_expect(t, n, "onion-key ntor", "onion-key x25519", OB_ERR_MALFORMED,
+                 "intro point 0 needs exactly one onion-key ntor");
+    inner_expect(t, n, "introduction-point AgIUQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0MABgECAwQjKQ==",
+                 "introduction-point AA==", OB_ERR_MALFORMED, "NSPEC is 0");
+    inner_expect(t, n, "introduction-point AgIUQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0MABgECAwQjKQ==",
+                 "introduction-point AgIUQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0MABgECAwQjKQ", OB_OK, "");
+    inner_expect(t, n, "-----END ED25519 CERT-----\nenc-key", "-----END ED25519 CERX-----\nenc-key",
+                 OB_ERR_MALFORMED, "offset 200: bad base64");
+    /* 24 intro points: the whole block of four repeated six times. */
+    first_ip = strstr((const char *)t, "introduction-point ");
+    hdr = (size_t)(first_ip - (const char *)t);
+    big = malloc(hdr + 6 * (n - hdr));
+    assert_non_null(big);
+    memcpy(big, t, hdr);
+    for (i = 0; i < 6; i++)
+        memcpy(big + hdr + i * (n - hdr), first_ip, n - hdr);
+    assert_int_equal(ob_hsv3_inner_parse(big, hdr + 6 * (n - hdr), key, 0, 0, &desc, &d),
+                     OB_ERR_VERIFY); /* key still flipped: the first intro point fails */
+    key[0] ^= 1;
+    assert_int_equal(ob_hsv3_inner_parse(big, hdr + 6 * (n - hdr), key, 0, 0, &desc, &d),
+                     OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "more than 20 introduction points"));
+    free(big);
+    free(t);
+}
+
+static void test_middle_layer(void **state)
+{
+    size_t n, clients = 0, nn;
+    uint8_t *t = load("hidden_service_v3_outer_layer", &n), *x;
+    ob_buf blob;
+    ob_diag d;
+
+    (void)state;
+    n = strnlen((const char *)t, n);
+    ob_buf_init(&blob);
+    assert_int_equal(ob_hsv3_middle_parse(t, n, &clients, &blob, &d), OB_OK);
+    assert_int_equal(clients, 16);
+    assert_int_equal(blob.len, 4029);
+    ob_buf_reset(&blob);
+    x = edit(t, n, "desc-auth-type x25519", "desc-auth-type foo", &nn);
+    assert_int_equal(ob_hsv3_middle_parse(x, nn, &clients, &blob, &d), OB_ERR_UNSUPPORTED);
+    free(x);
+    x = edit(t, n, "desc-auth-ephemeral-key WjZCU9sV1oxkxaPcd7/YozeZgq0lEs6DhWyrdYRNJR4=\n", "",
+             &nn);
+    assert_int_equal(ob_hsv3_middle_parse(x, nn, &clients, &blob, &d), OB_ERR_MALFORMED);
+    assert_non_null(strstr(d.msg, "missing desc-auth-ephemeral-key"));
+    free(x);
+    x = edit(t, n, "auth-client JNil86N07AA ", "auth-client JNil86N07A ", &nn);
+    assert_int_equal(ob_hsv3_middle_parse(x, nn, &clients, &blob, &d), OB_ERR_MALFORMED);
+    assert_non_null(strstr(d.msg, "offset 91: bad auth-client"));
+    free(x);
+    x = edit(t, n, "encrypted\n", "encrypted\nfuture-keyword 1\n", &nn);
+    assert_int_equal(ob_hsv3_middle_parse(x, nn, &clients, &blob, &d), OB_ERR_MALFORMED);
+    free(x);
+    x = edit(t, n, "auth-client JNil86N07AA", "future-keyword 1\nauth-client JNil86N07AA", &nn);
+    assert_int_equal(ob_hsv3_middle_parse(x, nn, &clients, &blob, &d), OB_OK); /* ignored */
+    free(x);
+    ob_buf_free(&blob);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tor_sample), cmocka_unit_test(test_known_key_sample),
-        cmocka_unit_test(test_layers),     cmocka_unit_test(test_rejections),
-        cmocka_unit_test(test_find_tp),    cmocka_unit_test(test_linkspec),
+        cmocka_unit_test(test_tor_sample),  cmocka_unit_test(test_known_key_sample),
+        cmocka_unit_test(test_layers),      cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_find_tp),     cmocka_unit_test(test_linkspec),
+        cmocka_unit_test(test_inner_layer), cmocka_unit_test(test_middle_layer),
     };
 
     if (ob_secmem_init() != 0)
