@@ -177,13 +177,17 @@ static int wait_fd(int fd, short ev, int64_t deadline)
         int64_t left = deadline - now_ms();
         int r;
 
-        if (left <= 0)
-            return 0;
+        /* A deadline already reached still gets one non-blocking look, so a
+         * zero timeout means "only what is there now". */
+        if (left < 0)
+            left = 0;
         r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
         if (r > 0)
             return 1;
         if (r < 0 && errno != EINTR)
             return -1;
+        if (r == 0 && (left == 0 || now_ms() >= deadline))
+            return 0;
     }
 }
 

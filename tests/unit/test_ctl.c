@@ -355,6 +355,23 @@ static void test_hs_desc_shapes(void **state)
     onl_ctl_event_free(ev);
 }
 
+static void test_next_event_zero_timeout(void **state)
+{
+    fixture *f = *state;
+    onl_ctl_event *ev = NULL;
+    ob_diag d;
+
+    /* timeout 0: nothing waiting -> NULL at once; something waiting -> it */
+    assert_int_equal(onl_ctl_next_event(f->ctl, &ev, 0, &d), OB_OK);
+    assert_null(ev);
+    tor_says(f, "650 HS_DESC UPLOADED " ADDR " UNKNOWN $" FP "\r\n");
+    assert_int_equal(onl_ctl_next_event(f->ctl, &ev, 0, &d), OB_OK);
+    assert_non_null(ev);
+    assert_int_equal(ev->action, ONL_HSA_UPLOADED);
+    onl_ctl_event_free(ev);
+    assert_true(onl_ctl_is_connected(f->ctl));
+}
+
 static void test_hs_desc_malformed(void **state)
 {
     fixture *f = *state;
@@ -939,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_5xx_surfaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_between_command_and_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hs_desc_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_event_zero_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hs_desc_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hs_desc_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_violations, setup, teardown),
