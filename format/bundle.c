@@ -1680,9 +1680,32 @@ static ob_err dup_blob(uint8_t **dst, size_t *dlen, const uint8_t *p, size_t n)
     return OB_OK;
 }
 
+/*
+ * Informational text (origin, name, reason, note) often comes from tor or a
+ * config file: make it fit the rules rather than fail the whole bundle.
+ */
+static ob_err dup_info_text(char **dst, const char *s)
+{
+    char *c = NULL;
+    size_t i, n;
+
+    if (s != NULL && s[0] != '\0') {
+        n = strnlen(s, OB_BUNDLE_MAX_TEXT);
+        c = malloc(n + 1);
+        if (c == NULL)
+            return OB_ERR_NOMEM;
+        for (i = 0; i < n; i++)
+            c[i] = (s[i] >= 0x20 && s[i] <= 0x7e) ? s[i] : '?';
+        c[n] = '\0';
+    }
+    free(*dst);
+    *dst = c;
+    return OB_OK;
+}
+
 ob_err ob_bundle_set_text(char **field, const char *text)
 {
-    return dup_text(field, text);
+    return dup_info_text(field, text);
 }
 
 ob_err ob_request_add_service(ob_request *r, const char *address, uint8_t version,
@@ -1731,8 +1754,8 @@ ob_err ob_req_service_add_instance(ob_req_service *s, const char *address, const
     ob_req_instance *nv, in;
 
     memset(&in, 0, sizeof(in));
-    if (dup_text(&in.address, address) != OB_OK || dup_text(&in.name, name) != OB_OK ||
-        dup_text(&in.reason, reason) != OB_OK ||
+    if (dup_text(&in.address, address) != OB_OK || dup_info_text(&in.name, name) != OB_OK ||
+        dup_info_text(&in.reason, reason) != OB_OK ||
         dup_blob(&in.descriptor, &in.descriptor_len, descriptor, descriptor_len) != OB_OK)
         goto fail;
     in.status = status;

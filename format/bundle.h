@@ -184,7 +184,11 @@ void ob_response_free(ob_response *r);
 
 /*
  * Builders: append a copy of the arguments.  The returned pointer stays valid
- * until the next add to the same array.  Optional strings may be NULL.
+ * until the next add to the same array.  Optional strings may be NULL; "" is
+ * stored as NULL.  Informational text (origin, note, instance name and reason)
+ * is made to fit: bytes outside printable ASCII become '?' and it is cut at
+ * OB_BUNDLE_MAX_TEXT bytes.  Addresses are copied as they are and checked by
+ * the serializer.
  */
 ob_err ob_request_add_service(ob_request *r, const char *address, uint8_t version,
                               ob_req_service **out);
@@ -195,7 +199,7 @@ ob_err ob_req_service_add_instance(ob_req_service *s, const char *address, const
                                    const uint8_t *descriptor, size_t descriptor_len);
 /* Copies every member of *tmpl (its ext list must be empty). */
 ob_err ob_response_add_descriptor(ob_response *r, const ob_resp_descriptor *tmpl);
-/* Optional text members (origin, note): replaces any previous value. */
+/* Optional text members (origin, note): replaces any previous value, made to fit as above. */
 ob_err ob_bundle_set_text(char **field, const char *text);
 
 /*

@@ -1057,6 +1057,42 @@ static void test_atomic_write(void **state)
     ob_request_free(r);
 }
 
+/* Text from tor or a config file is made to fit instead of failing the bundle. */
+static void test_builder_text_fits(void **state)
+{
+    char longtext[700];
+    ob_request *r = min_request(), *q = NULL;
+    ob_diag d = { "" };
+    ob_buf a;
+
+    (void)state;
+    memset(longtext, 'x', sizeof(longtext) - 1);
+    longtext[sizeof(longtext) - 1] = '\0';
+    assert_int_equal(ob_req_service_add_instance(&r->services[0], V3C, "tab\there", 1,
+                                                 "esc\x1b[31m", 5, NULL, 0),
+                     OB_OK);
+    assert_string_equal(r->services[0].instances[1].name, "tab?here");
+    assert_string_equal(r->services[0].instances[1].reason, "esc?[31m");
+    assert_int_equal(ob_bundle_set_text(&r->origin, longtext), OB_OK);
+    assert_int_equal(strlen(r->origin), OB_BUNDLE_MAX_TEXT);
+    assert_int_equal(ob_bundle_set_text(&r->origin, ""), OB_OK);
+    assert_null(r->origin);
+    ser_req(r, &a);
+    assert_int_equal(ob_request_parse(a.p, a.len, &q, &d), OB_OK);
+    assert_string_equal(q->services[0].instances[1].reason, "esc?[31m");
+    /* Addresses are not "fixed": a bad one is refused with the member named. */
+    ob_buf_free(&a);
+    ob_buf_init(&a);
+    assert_int_equal(
+        ob_req_service_add_instance(&r->services[0], V3C ".onion", NULL, 1, NULL, 5, NULL, 0),
+        OB_OK);
+    assert_int_equal(ob_request_serialize(r, &a, &d), OB_ERR_MALFORMED);
+    assert_non_null(strstr(d.msg, "request: service 0: instance 2: address: character 56"));
+    ob_buf_free(&a);
+    ob_request_free(r);
+    ob_request_free(q);
+}
+
 static void test_digest_strings(void **state)
 {
     uint8_t dg[32];
@@ -1231,6 +1267,7 @@ int main(void)
         cmocka_unit_test(test_unknown_noncritical_kept),
         cmocka_unit_test(test_instance_limit),
         cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_builder_text_fits),
         cmocka_unit_test(test_digest_strings),
         cmocka_unit_test(test_committed_fixtures),
     };
