@@ -268,6 +268,79 @@ static void test_utf8_rendering(void **state)
     ob_qrcode_free(q);
 }
 
+typedef struct feed {
+    ob_qr_assembler *a;
+    ob_err last;
+    ob_diag d;
+} feed;
+
+static int to_assembler(void *ctx, const uint8_t *data, size_t len)
+{
+    feed *f = ctx;
+    ob_qr_add_result res;
+
+    f->last = ob_qr_assembler_add_frame(f->a, data, len, &res, &f->d);
+    return 0;
+}
+
+/* Frames through pictures and zbar into the assembler; a frame damaged
+ * before it was drawn (so the QR code itself is intact) is caught by the
+ * CRC and changes nothing. */
+static void test_frames_through_pictures(void **state)
+{
+    uint8_t bundle[1500], *out = NULL;
+    ob_qr_frames *fr = NULL;
+    ob_qrscan *s = ob_qrscan_new();
+    feed f;
+    size_t i, outlen;
+    ob_diag d;
+
+    (void)state;
+    ob_random(bundle, sizeof(bundle));
+    memset(&f, 0, sizeof(f));
+    f.a = ob_qr_assembler_new();
+    assert_int_equal(ob_qr_split(bundle, sizeof(bundle), 666, &fr, &d), OB_OK);
+    assert_int_equal(fr->n, 3);
+    for (i = 0; i < fr->n; i++) {
+        ob_qrcode *q = NULL;
+        ob_gray *g = NULL;
+        int found = 0;
+        uint8_t saved = fr->frame[i][40];
+        if (i == 1) {
+            /* Damaged first: the CRC refuses it. */
+            fr->frame[i][40] ^= 0x08;
+            assert_int_equal(
+                ob_qrimage_encode(fr->frame[i], fr->frame_len, 20, OB_QR_LEVEL_M, &q, &d), OB_OK);
+            assert_int_equal(ob_qrimage_render(q, 4, &g, &d), OB_OK);
+            assert_int_equal(ob_qrscan_gray(s, g, to_assembler, &f, &found, NULL, &d), OB_OK);
+            assert_int_equal(found, 1);
+            assert_int_equal(f.last, OB_ERR_VERIFY);
+            assert_non_null(strstr(f.d.msg, "CRC-32"));
+            assert_int_equal(ob_qr_assembler_have(f.a), 1);
+            fr->frame[i][40] = saved;
+            ob_gray_free(g);
+            ob_qrcode_free(q);
+            g = NULL;
+            q = NULL;
+        }
+        assert_int_equal(ob_qrimage_encode(fr->frame[i], fr->frame_len, 20, OB_QR_LEVEL_M, &q, &d),
+                         OB_OK);
+        assert_int_equal(ob_qrimage_render(q, 4, &g, &d), OB_OK);
+        assert_int_equal(ob_qrscan_gray(s, g, to_assembler, &f, &found, NULL, &d), OB_OK);
+        assert_int_equal(f.last, OB_OK);
+        ob_gray_free(g);
+        ob_qrcode_free(q);
+    }
+    assert_true(ob_qr_assembler_is_complete(f.a));
+    assert_int_equal(ob_qr_assembler_take(f.a, &out, &outlen, &d), OB_OK);
+    assert_int_equal(outlen, sizeof(bundle));
+    assert_memory_equal(out, bundle, sizeof(bundle));
+    free(out);
+    ob_qr_assembler_free(f.a);
+    ob_qr_frames_free(fr);
+    ob_qrscan_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_blur_retry_rescues),
         cmocka_unit_test(test_too_big_and_bad_png),
         cmocka_unit_test(test_utf8_rendering),
+        cmocka_unit_test(test_frames_through_pictures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
