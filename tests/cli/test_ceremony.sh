@@ -1,0 +1,220 @@
+#!/bin/bash
+# The ceremony end to end: `ob-online collect --descriptors-from` on throwaway
+# backends (tests/test_ceremony_fixture), then `ob-offline sign` with
+# --passphrase-file and --yes; every refusal with its message, exit 1 and no
+# response file; the ceremony log; a v2 ceremony; several services at once.
+set -u
+cd "$(dirname "$0")/../.."
+B=${OB_BUILD:-build/san}
+export OB_INSECURE_TEST_KDF=1
+for f in ob-online ob-offline tests/test_ceremony_fixture; do
+    [ -x "$B/$f" ] || { echo "skip: $B/$f is not built"; exit 77; }
+done
+. tests/cli/lib/ceremony.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 checks=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { checks=$((checks + 1)); }
+
+# expect_refusal NAME EXIT TEXT -- ob-offline sign args...   (no response file may appear)
+expect_refusal() {
+    local name=$1 want=$2 text=$3 out=$tmp/refused-$1.obb
+    shift 4
+    "$B/ob-offline" sign "$@" -o "$out" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    ok
+    [ "$rc" -eq "$want" ] || bad "$name: exit $rc, want $want: $(cat "$tmp/err")"
+    grep -qF -- "$text" "$tmp/err" || bad "$name: stderr lacks '$text': $(cat "$tmp/err")"
+    [ -e "$out" ] && bad "$name: a response file was written"
+    ls "$(dirname "$out")" | grep -q '^\.\?refused-.*tmp' && bad "$name: a temporary file was left"
+}
+
+D=$tmp/v3
+cer_setup 3 10 3 "$D" || { echo "fixture setup failed"; exit 1; }
+
+# ---- collect ------------------------------------------------------------------
+"$B/ob-online" collect -c "$D/online.yaml" --descriptors-from "$D/descs" -o "$D/req.obb" >"$tmp/out" 2>&1
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "collect: exit $rc: $(cat "$tmp/out")"
+[ "$(grep -c '^  ok ' "$tmp/out")" -eq 10 ] || bad "collect: not 10 ok instances: $(cat "$tmp/out")"
+size=$(stat -c %s "$D/req.obb")
+want=$(head -c $((size - 32)) "$D/req.obb" | sha256sum | cut -c1-64)
+grep -qF "digest ${want:0:8} ${want:8:8}" "$tmp/out" || bad "collect: short digest not printed"
+"$B/ob-online" collect -c "$D/online.yaml" --descriptors-from "$D/descs" -o "$D/req.obb" >"$tmp/out" 2>&1
+rc=$?
+ok
+[ $rc -eq 2 ] || bad "collect over an existing request: exit $rc, want 2"
+grep -q "refusing to overwrite" "$tmp/out" || bad "collect over an existing request: $(cat "$tmp/out")"
+[ "$(stat -c %s "$D/req.obb")" -eq "$size" ] || bad "collect changed the existing request"
+
+# A missing file and a garbage file: reported, request still written, exit 0 (others are ok).
+mkdir "$tmp/partial"
+cp "$D"/descs/*.desc "$tmp/partial/"
+first=$(sed -n 1p "$D/descs/instances.txt")
+second=$(sed -n 2p "$D/descs/instances.txt")
+rm "$tmp/partial/$first.desc"
+printf 'hs-descriptor 3\ngarbage\n' >"$tmp/partial/$second.desc"
+"$B/ob-online" collect -c "$D/online.yaml" --descriptors-from "$tmp/partial" -o "$tmp/partial.obb" >"$tmp/out" 2>&1
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "collect partial: exit $rc"
+grep -q "missing  $first.onion: no file $first.desc" "$tmp/out" || bad "collect partial: missing not reported: $(cat "$tmp/out")"
+grep -q "invalid  $second.onion: " "$tmp/out" || bad "collect partial: invalid not reported"
+grep -q "8 instance(s) ok, 1 missing, 1 invalid" "$tmp/out" || bad "collect partial: counts"
+# Nothing at all: exit 1 naming the service, request written anyway.
+mkdir "$tmp/empty"
+"$B/ob-online" collect -c "$D/online.yaml" --descriptors-from "$tmp/empty" -o "$tmp/empty.obb" >"$tmp/out" 2>&1
+rc=$?
+ok
+[ $rc -eq 1 ] || bad "collect empty: exit $rc, want 1"
+grep -q "$MASTER.onion: no valid instance" "$tmp/out" || bad "collect empty: service not named"
+[ -s "$tmp/empty.obb" ] || bad "collect empty: request not written"
+"$B/ob-online" collect -c "$D/online.yaml" -o "$tmp/tor.obb" >"$tmp/out" 2>&1
+rc=$?
+ok
+[ $rc -eq 2 ] && grep -q "not available yet" "$tmp/out" || bad "collect from tor: exit $rc: $(cat "$tmp/out")"
+
+# ---- refusals before signing ----------------------------------------------------
+S=(-c "$D/offline.yaml" --passphrase-file "$D/pass" --yes)
+expect_refusal noinstances 1 "$MASTER.onion: no valid instance" -- "${S[@]}" -i "$tmp/empty.obb"
+cer_mutate tamper "$D/req.obb" "$tmp/tamper.obb" || bad "mutate tamper"
+expect_refusal tamper 1 "descriptor refused" -- "${S[@]}" -i "$tmp/tamper.obb"
+grep -q "instance [a-z2-7]\{56\}.onion: descriptor refused: " "$tmp/err" || bad "tamper: instance not named"
+cer_mutate allmissing "$D/req.obb" "$tmp/allmissing.obb" || bad "mutate allmissing"
+expect_refusal allmissing 1 "no valid instance" -- "${S[@]}" -i "$tmp/allmissing.obb"
+cer_mutate period "$D/req.obb" "$tmp/period.obb" || bad "mutate period"
+expect_refusal period 1 "after the presign window" -- "${S[@]}" -i "$tmp/period.obb"
+cer_mutate clock "$D/req.obb" "$tmp/clock.obb" || bad "mutate clock"
+expect_refusal clock 1 "the clocks disagree" -- "${S[@]}" -i "$tmp/clock.obb"
+cer_mutate old "$D/req.obb" "$tmp/old.obb" || bad "mutate old"
+expect_refusal old 1 "collect a fresh one, or check the clocks" -- "${S[@]}" -i "$tmp/old.obb"
+
+# An instance the offline config does not list.
+grep -v "$first" "$D/offline.yaml" >"$D/offline-short.yaml"
+expect_refusal notinconfig 1 "instance $first.onion is not in this machine's config" -- \
+    -c "$D/offline-short.yaml" --passphrase-file "$D/pass" --yes -i "$D/req.obb"
+# A service the offline config does not know: the online config names another master.
+other=$("$B/ob-offline" keygen --version 3 -o "$tmp/other.key" --no-passphrase 2>/dev/null | head -n1)
+other=${other%.onion}
+sed "s/$MASTER/$other/" "$D/online.yaml" >"$tmp/other-online.yaml"
+"$B/ob-online" collect -c "$tmp/other-online.yaml" --descriptors-from "$D/descs" -o "$tmp/other.obb" >/dev/null 2>&1 ||
+    bad "collect for another master"
+expect_refusal unknown 1 "service $other.onion is not in this machine's config" -- "${S[@]}" -i "$tmp/other.obb"
+# Wrong passphrase.
+printf 'wrong\n' >"$tmp/wrongpass"
+expect_refusal passphrase 1 "passphrase" -- -c "$D/offline.yaml" --passphrase-file "$tmp/wrongpass" --yes -i "$D/req.obb"
+# No terminal to confirm on, no --yes: exit 2.
+setsid -w "$B/ob-offline" sign -c "$D/offline.yaml" --passphrase-file "$D/pass" -i "$D/req.obb" \
+    -o "$tmp/notty.obb" </dev/null >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 2 ] || bad "no terminal: exit $rc, want 2: $(cat "$tmp/err")"
+grep -q "no terminal to confirm on" "$tmp/err" || bad "no terminal: $(cat "$tmp/err")"
+[ -e "$tmp/notty.obb" ] && bad "no terminal: response written"
+[ -e "$D/ceremony.log" ] && bad "a refused ceremony wrote the log"
+
+# ---- the ceremony ------------------------------------------------------------------
+"$B/ob-offline" sign "${S[@]}" -i "$D/req.obb" -o "$D/resp.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "sign: exit $rc: $(cat "$tmp/err")"
+[ -s "$tmp/err" ] && bad "sign: unexpected stderr: $(cat "$tmp/err")"
+for s in "Signing request ${want:0:8} ${want:8:8}" "($want)" "v3 period " \
+    "$MASTER.onion v3  10/0/0  30 intro points  4 descriptors (2 per period, 20 intro points each)" \
+    "Totals: 1 service(s) (1 v3, 0 v2), 4 descriptors to sign" "Next ceremony needed by: 20" \
+    "Signed 4 descriptors"; do
+    grep -qF -- "$s" "$tmp/out" || bad "sign summary lacks '$s'"
+done
+[ "$(grep -c '^  v3 period [0-9]*: 20.* UTC .. 20.* UTC$' "$tmp/out")" -eq 2 ] || bad "two periods with dates expected"
+"$B/ob-online" inspect "$D/resp.obb" >"$tmp/insp" 2>&1 || bad "inspect response: $(cat "$tmp/insp")"
+grep -q "answers:     ${want:0:8} ${want:8:8}" "$tmp/insp" || bad "response does not answer the request"
+[ "$(grep -c "$MASTER.onion v3 period .* group [01] of 2 " "$tmp/insp")" -eq 4 ] || bad "inspect: 4 descriptors in 2 groups expected"
+rsize=$(stat -c %s "$D/resp.obb")
+rwant=$(head -c $((rsize - 32)) "$D/resp.obb" | sha256sum | cut -c1-64)
+# The log entry.
+L=$D/ceremony.log
+[ "$(stat -c %a "$L")" = 600 ] || bad "log mode $(stat -c %a "$L")"
+[ "$(grep -c '^ceremony ' "$L")" -eq 1 ] || bad "log: one entry expected"
+grep -q "^ceremony 20[0-9-]*T[0-9:]*Z ob-offline " "$L" || bad "log: date line"
+grep -qx "request $want" "$L" || bad "log: request digest"
+grep -qx "response $rwant" "$L" || bad "log: response digest"
+grep -qE "^service $MASTER v3 periods [0-9]+,[0-9]+ descriptors 4 instances 10 ok 0 missing 0 stale$" "$L" || bad "log: service line: $(cat "$L")"
+[ "$(tail -n1 "$L")" = end ] || bad "log: no end line"
+ok
+
+# Replay: refused, then accepted with --resign (and logged again).
+expect_refusal replay 1 "was already signed in the ceremony of 20" -- "${S[@]}" -i "$D/req.obb"
+"$B/ob-offline" sign "${S[@]}" --resign -i "$D/req.obb" -o "$D/resp2.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "resign: exit $rc: $(cat "$tmp/err")"
+grep -q "signed before" "$tmp/out" || bad "resign: no note"
+[ "$(grep -cx "request $want" "$L")" -eq 2 ] || bad "resign: not logged"
+# Never over an existing response.
+"$B/ob-offline" sign "${S[@]}" --resign -i "$D/req.obb" -o "$D/resp.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 2 ] || bad "existing response: exit $rc, want 2"
+grep -q "exists; refusing to overwrite" "$tmp/err" || bad "existing response: $(cat "$tmp/err")"
+[ "$(stat -c %s "$D/resp.obb")" -eq "$rsize" ] || bad "existing response changed"
+
+# A stale instance is skipped and shown, the rest is signed.
+cer_mutate stale "$D/req.obb" "$tmp/stale.obb" || bad "mutate stale"
+"$B/ob-offline" sign "${S[@]}" -i "$tmp/stale.obb" -o "$tmp/stale-resp.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "stale: exit $rc: $(cat "$tmp/err")"
+grep -q "10 0/0/1  27 intro points\|v3  9/0/1  27 intro points" "$tmp/out" || bad "stale: counts: $(grep onion "$tmp/out")"
+grep -q "stale: stale: fetched 7.0 h ago" "$tmp/out" || bad "stale: reason not shown"
+# The partial request: missing and invalid instances shown with reasons.
+"$B/ob-offline" sign "${S[@]}" -i "$tmp/partial.obb" -o "$tmp/partial-resp.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "partial: exit $rc: $(cat "$tmp/err")"
+grep -q "$first.onion missing: missing: no file" "$tmp/out" || bad "partial: missing not shown"
+grep -q "$second.onion invalid: invalid online: " "$tmp/out" || bad "partial: invalid not shown"
+grep -q "v3  8/2/0  24 intro points" "$tmp/out" || bad "partial: counts"
+
+# ---- v2 ----------------------------------------------------------------------------
+D2=$tmp/v2
+cer_setup 2 3 3 "$D2" || { echo "v2 fixture setup failed"; exit 1; }
+"$B/ob-online" collect -c "$D2/online.yaml" --descriptors-from "$D2/descs" -o "$D2/req.obb" >"$tmp/out" 2>&1 ||
+    bad "v2 collect: $(cat "$tmp/out")"
+"$B/ob-offline" sign -c "$D2/offline.yaml" --passphrase-file "$D2/pass" --yes -i "$D2/req.obb" -o "$D2/resp.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "v2 sign: exit $rc: $(cat "$tmp/err")"
+grep -q "$MASTER.onion v2  3/0/0  9 intro points" "$tmp/out" || bad "v2 summary: $(cat "$tmp/out")"
+n2=$("$B/ob-online" inspect "$D2/resp.obb" | grep -c "$MASTER.onion v2 period")
+[ "$n2" -ge 2 ] && [ $((n2 % 2)) -eq 0 ] || bad "v2: $n2 descriptors (want both replicas per period)"
+grep -qE "^service $MASTER v2 periods [0-9,]+ descriptors $n2 instances 3 ok" "$D2/ceremony.log" || bad "v2 log"
+
+# ---- several services, one ceremony (shared hosting) ---------------------------------
+H=$tmp/host
+mkdir -p "$H"
+printf 'correct horse battery staple\n' >"$H/pass"
+echo "ceremony_log: ceremony.log" >"$H/offline.yaml"
+echo "services:" >>"$H/offline.yaml"
+echo "services:" >"$H/online.yaml"
+mkdir "$H/descs"
+for i in 1 2 3; do
+    cer_setup 3 2 2 "$H/s$i" >/dev/null || bad "host fixture $i"
+    cp "$H/s$i/master.key" "$H/key$i"
+    cp "$H/s$i"/descs/*.desc "$H/descs/"
+    sed -n '2,$p' "$H/s$i/online.yaml" >>"$H/online.yaml"
+    sed -n '3,$p' "$H/s$i/offline.yaml" | sed "s|key: master.key|key: key$i|" >>"$H/offline.yaml"
+done
+"$B/ob-online" collect -c "$H/online.yaml" --descriptors-from "$H/descs" -o "$H/req.obb" >"$tmp/out" 2>&1 ||
+    bad "host collect: $(cat "$tmp/out")"
+"$B/ob-offline" sign -c "$H/offline.yaml" --passphrase-file "$H/pass" --yes -i "$H/req.obb" -o "$H/resp.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "host sign: exit $rc: $(cat "$tmp/err")"
+[ "$(grep -c '\.onion v3  2/0/0  4 intro points  2 descriptors' "$tmp/out")" -eq 3 ] || bad "host: one line per service expected"
+grep -q "Totals: 3 service(s) (3 v3, 0 v2), 6 descriptors to sign" "$tmp/out" || bad "host: totals"
+[ "$(grep -c '^service ' "$H/ceremony.log")" -eq 3 ] || bad "host: log lines"
+
+echo "$checks checks, $fails failures"
+[ $fails -eq 0 ]
