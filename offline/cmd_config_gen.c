@@ -80,7 +80,7 @@ typedef struct cg_opts {
 } cg_opts;
 
 typedef struct cg_instance {
-    char name[CG_TAG_MAX + 8];
+    char name[CG_TAG_MAX + 24]; /* tag and a size_t in decimal */
     ofl_key *key;
 } cg_instance;
 
@@ -830,8 +830,9 @@ static void print_summary(const cg_opts *o, const char *abs, const ofl_key *mast
         printf("  %s/  backend %zu, %s.onion: tor -f %s/%s/torrc\n", inst[i].name, i + 1,
                ofl_key_address(inst[i].key), abs, inst[i].name);
     printf("\nNext steps (docs/ceremony.rst):\n"
-           "  1. Back up master/%s.key to separate media.  master/ stays on the\n"
-           "     offline machine; it never goes to a networked one.\n"
+           "  1. Back up the master key (master/%s.key)\n"
+           "     to separate media.  master/ stays on the offline machine; it never goes to\n"
+           "     a networked one.\n"
            "  2. Copy online/ to the online machine, start tor with online/torrc, and point\n"
            "     ob-online at online/config.yaml.\n"
            "  3. Copy each instance folder to its own backend machine at the same path\n"
@@ -867,6 +868,9 @@ int ofl_cmd_config_gen(int argc, char **argv)
         USAGE_ERROR("config-gen: %s", d.msg);
     e = interactive ? interview(&o, abs, parent, base, &d)
                     : pick_output(o.output, abs, parent, base, &d);
+    /* An --output that cannot be used is a usage error; one that exists is not. */
+    if (e == OB_ERR_UNSUPPORTED || e == OB_ERR_RANGE)
+        USAGE_ERROR("config-gen: %s", d.msg);
     if (e != OB_OK)
         goto out;
     if (o.target[0] == '\0')
