@@ -6,7 +6,9 @@
  * bootstrap state, the consensus times, the time period, the SRVs and the
  * number of usable HSDirs.  Optional probes: --fetch ADDRESS (HSFETCH and
  * wait for the HS_DESC events), --post FILE --address ADDRESS (HSPOST and
- * wait for UPLOADED/FAILED), and --repeat N, which runs the check N times a
+ * wait for UPLOADED/FAILED), --hsdirs ADDRESS (the HSDirs that should hold
+ * the address' two current descriptors, from our own hash ring), and
+ * --repeat N, which runs the check N times a
  * second apart, reconnecting (for up to --retry seconds) when tor goes away.
  *
  * Exit: 0 tor reachable and every requested probe succeeded; 1 a probe
@@ -19,6 +21,7 @@
 #include "encode.h"
 #include "fileio.h"
 #include "hsdir.h"
+#include "onion.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,7 @@ typedef struct tc_opts {
     const char *fetch;
     const char *post;
     const char *address;
+    const char *hsdirs;
     const char *servers[MAX_SERVERS];
     size_t n_servers;
     unsigned long long timeout_s, repeat, retry_s;
@@ -73,8 +77,51 @@ static void print_srv(const char *label, int has, const uint8_t srv[32])
     printf("%-22s %s\n", label, b64);
 }
 
+/* The responsible HSDirs of both current descriptors of addr. */
+static ob_err print_hsdirs(const onl_consensus *c, const char *addr, ob_diag *d)
+{
+    uint8_t A[32], Ab[32], srv[32];
+    ob_hsv3_slot slots[2];
+    size_t out[256], n = 0, i, k;
+    char b64[48];
+    ob_err e;
+
+    e = ob_onion_v3_decode(A, addr, strlen(addr), d);
+    if (e != OB_OK)
+        return e;
+    ob_hsv3_publish_slots(c->valid_after, &c->tp, slots);
+    for (k = 0; k < 2; k++) {
+        int disaster = onl_consensus_slot_srv(c, &slots[k], srv);
+        if (disaster < 0 || ob_hsv3_blind_public(Ab, A, slots[k].tp, c->tp.length_min) != 0)
+            return ob_fail(d, OB_ERR_CRYPTO, "blinding or SRV computation failed");
+        e = onl_hsdir_responsible(c, Ab, slots[k].tp, srv, c->spread_store, out,
+                                  sizeof(out) / sizeof(out[0]), &n, d);
+        if (e != OB_OK)
+            return e;
+        ob_base64_encode(b64, Ab, 32, OB_B64_NOPAD);
+        printf("descriptor %zu:%*s tp %llu, %s SRV%s, blinded key %s\n", k + 1, 10, "",
+               (unsigned long long)slots[k].tp, slots[k].use_current_srv ? "current" : "previous",
+               disaster ? " (disaster)" : "", b64);
+        for (i = 0; i < n; i++) {
+            char fp[41];
+            const onl_hsdir_node *nd = &c->nodes[out[i]];
+            ob_hex_encode(fp, nd->rsa_id, 20);
+            for (size_t j = 0; j < 40; j++)
+                if (fp[j] >= 'a' && fp[j] <= 'f')
+                    fp[j] = (char)(fp[j] - 'a' + 'A');
+            char ix[65];
+            uint8_t idx[32];
+            if (ob_hsv3_hsdir_index(idx, nd->ed_id, srv, slots[k].tp, c->tp.length_min) != 0)
+                return ob_fail(d, OB_ERR_CRYPTO, "SHA3-256 failed");
+            ob_hex_encode(ix, idx, 32);
+            printf("  hsdir $%s~%s index %s\n", fp, nd->nick, ix);
+        }
+    }
+    return OB_OK;
+}
+
 /* One round of facts.  OB_ERR_NET if the connection broke. */
-static ob_err check_once(onl_ctl *ctl, ob_diag *d)
+static ob_err check_once(onl_ctl *ctl, const char *hsdirs_for, ob_diag *d)
 {
     onl_consensus *c = NULL;
     char t1[32], t2[32], t3[32];
@@ -90,7 +137,8 @@ static ob_err check_once(onl_ctl *ctl, ob_diag *d)
     e = onl_consensus_fetch(ctl, &c, d);
     if (e == OB_ERR_NOTFOUND) {
         printf("%-22s none yet (%s)\n", "consensus:", d->msg);
-        return OB_OK;
+        return hsdirs_for ? ob_fail(d, OB_ERR_NOTFOUND, "no consensus: cannot compute HSDirs")
+                          : OB_OK;
     }
     if (e != OB_OK)
         return e;
@@ -109,8 +157,10 @@ static ob_err check_once(onl_ctl *ctl, ob_diag *d)
            "hsdirs:", onl_consensus_ring_size(c), c->n_nodes, c->n_relays);
     printf("%-22s replicas %u, spread store %u, fetch %u\n", "ring parameters:", c->n_replicas,
            c->spread_store, c->spread_fetch);
+    if (hsdirs_for != NULL)
+        e = print_hsdirs(c, hsdirs_for, d);
     onl_consensus_free(c);
-    return OB_OK;
+    return e;
 }
 
 /*
@@ -253,6 +303,8 @@ static void parse(int argc, char **argv, tc_opts *o)
             o->fetch = argv[++i];
         } else if (strcmp(a, "--post") == 0) {
             o->post = argv[++i];
+        } else if (strcmp(a, "--hsdirs") == 0) {
+            o->hsdirs = argv[++i];
         } else if (strcmp(a, "--address") == 0) {
             o->address = argv[++i];
         } else if (strcmp(a, "--server") == 0) {
@@ -319,14 +371,15 @@ int onl_cmd_tor_check(int argc, char **argv)
             ob_msg("reconnected to %s (connection #%u)", onl_ctl_endpoint(ctl),
                    onl_ctl_generation(ctl));
         }
-        e = check_once(ctl, &d);
+        e = check_once(ctl, o.hsdirs, &d);
         if (e == OB_ERR_NET && round + 1 < o.repeat) {
             ob_msg("%s", d.msg);
             continue;
         }
         if (e != OB_OK) {
-            ob_report(e, &d);
-            rc = OB_EXIT_USAGE;
+            rc = ob_report(e, &d);
+            if (e == OB_ERR_NET || rc == OB_EXIT_OK)
+                rc = OB_EXIT_USAGE;
             goto out;
         }
         fflush(stdout);
