@@ -28,6 +28,58 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/*
+ * Failing-allocation harness.  The library's source is compiled into this
+ * test with its allocator calls routed through a budget, so a test can make
+ * the k-th allocation fail and check that every path reports OB_ERR_NOMEM
+ * and leaks nothing (LeakSanitizer checks at exit).  Every symbol bundle.o
+ * defines is then defined here, so the linker never takes bundle.o from the
+ * library archive.
+ */
+static long alloc_budget = -1; /* allocations left; -1 = unlimited */
+static long alloc_count;
+
+static int alloc_take(void)
+{
+    alloc_count++;
+    if (alloc_budget < 0)
+        return 1;
+    if (alloc_budget == 0)
+        return 0;
+    alloc_budget--;
+    return 1;
+}
+
+static void *t_malloc(size_t n)
+{
+    return alloc_take() ? malloc(n) : NULL;
+}
+
+static void *t_calloc(size_t a, size_t b)
+{
+    return alloc_take() ? calloc(a, b) : NULL;
+}
+
+static void *t_realloc(void *p, size_t n)
+{
+    return alloc_take() ? realloc(p, n) : NULL;
+}
+
+static char *t_strdup(const char *s)
+{
+    return alloc_take() ? strdup(s) : NULL;
+}
+
+#define malloc  t_malloc
+#define calloc  t_calloc
+#define realloc t_realloc
+#define strdup  t_strdup
+#include "../../format/bundle.c"
+#undef malloc
+#undef calloc
+#undef realloc
+#undef strdup
+
 #define V3A "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd"
 #define V3B "sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd"
 #define V3C "xa4r2iadxm55fbnqgwwi5mymqdcofiu3w6rpbtqn7b2dyn7mgwj64jyd"
@@ -344,17 +396,17 @@ static void test_request_roundtrip(void **state)
 
 static void test_response_roundtrip(void **state)
 {
-    uint8_t rd[32];
+    uint8_t rdig[32];
     ob_response *r, *q = NULL;
     ob_buf a, b;
     ob_diag d = { "" };
 
     (void)state;
-    memset(rd, 0xab, sizeof(rd));
-    r = sample_response(rd);
+    memset(rdig, 0xab, sizeof(rdig));
+    r = sample_response(rdig);
     ser_resp(r, &a);
     assert_int_equal(ob_response_parse(a.p, a.len, &q, &d), OB_OK);
-    assert_memory_equal(q->request_digest, rd, 32);
+    assert_memory_equal(q->request_digest, rdig, 32);
     assert_int_equal(q->n_descriptors, 2);
     assert_string_equal(q->note, "signed at the kitchen table");
     assert_int_equal(q->descriptors[1].slot, 1);
@@ -561,8 +613,8 @@ static void test_truncation_every_length(void **state)
 
 static void test_bitflip_every_bit(void **state)
 {
-    uint8_t rd[32] = { 0 };
-    ob_response *s = sample_response(rd);
+    uint8_t rdig[32] = { 0 };
+    ob_response *s = sample_response(rdig);
     ob_request *r = sample_request();
     ob_buf bufs[2];
     int which;
@@ -798,8 +850,8 @@ static void test_structure_errors(void **state)
 
 static void test_response_errors(void **state)
 {
-    uint8_t rd[32] = { 0 };
-    ob_response *s = sample_response(rd);
+    uint8_t rdig[32] = { 0 };
+    ob_response *s = sample_response(rdig);
     ob_diag d = { "" };
     ob_buf b;
 
@@ -833,7 +885,7 @@ static void test_response_errors(void **state)
         tb t;
         size_t n;
         memset(&t, 0, sizeof(t));
-        tb_field(&t, 0x8601, rd, 32);
+        tb_field(&t, 0x8601, rdig, 32);
         tb_uint(&t, 0x8602, 1, 8);
         tb_open(&t, 0x8604);
         tb_text(&t, 0x8701, V3A);
@@ -953,6 +1005,89 @@ static void test_instance_limit(void **state)
     ob_buf_free(&b);
     ob_buf_free(&a);
     ob_request_free(r);
+}
+
+/* Each allocation in turn fails: the right error, no partial result, no leak. */
+static void test_alloc_failures(void **state)
+{
+    uint8_t rdig[32] = { 0 };
+    ob_request *r = sample_request(), *q = NULL;
+    ob_response *s = sample_response(rdig), *sq = NULL;
+    ob_diag d = { "" };
+    ob_buf a, b, c;
+    long k, total;
+    ob_err err;
+
+    (void)state;
+    ser_req(r, &a);
+    ser_resp(s, &b);
+
+    alloc_count = 0;
+    assert_int_equal(ob_request_parse(a.p, a.len, &q, &d), OB_OK);
+    total = alloc_count;
+    ob_request_free(q);
+    assert_true(total > 10);
+    for (k = 0; k < total; k++) {
+        alloc_budget = k;
+        err = ob_request_parse(a.p, a.len, &q, &d);
+        alloc_budget = -1;
+        assert_int_equal(err, OB_ERR_NOMEM);
+        assert_null(q);
+        assert_non_null(strstr(d.msg, "out of memory"));
+    }
+
+    alloc_count = 0;
+    assert_int_equal(ob_response_parse(b.p, b.len, &sq, &d), OB_OK);
+    total = alloc_count;
+    ob_response_free(sq);
+    assert_true(total > 3);
+    for (k = 0; k < total; k++) {
+        alloc_budget = k;
+        err = ob_response_parse(b.p, b.len, &sq, &d);
+        alloc_budget = -1;
+        assert_int_equal(err, OB_ERR_NOMEM);
+        assert_null(sq);
+    }
+
+    /* The writer's own allocations (its duplicate checks): nothing appended on failure. */
+    ob_buf_init(&c);
+    alloc_count = 0;
+    assert_int_equal(ob_request_serialize(r, &c, &d), OB_OK);
+    total = alloc_count;
+    for (k = 0; k < total; k++) {
+        ob_buf_reset(&c);
+        alloc_budget = k;
+        err = ob_request_serialize(r, &c, &d);
+        alloc_budget = -1;
+        assert_int_equal(err, OB_ERR_NOMEM);
+        assert_int_equal(c.len, 0);
+    }
+    ob_buf_free(&c);
+
+    /* Builders: a failed add leaves the struct as it was. */
+    for (k = 0; k < 4; k++) {
+        size_t before = r->services[0].n_instances;
+        alloc_budget = k;
+        err = ob_req_service_add_instance(&r->services[0], V3B, "n", 0, "r", 1,
+                                          (const uint8_t *)"x", 1);
+        alloc_budget = -1;
+        assert_int_equal(err, OB_ERR_NOMEM);
+        assert_int_equal(r->services[0].n_instances, before);
+    }
+    for (k = 0; k < 2; k++) {
+        ob_resp_descriptor t = s->descriptors[0];
+        size_t before = s->n_descriptors;
+        memset(&t.ext, 0, sizeof(t.ext));
+        alloc_budget = k;
+        err = ob_response_add_descriptor(s, &t);
+        alloc_budget = -1;
+        assert_int_equal(err, OB_ERR_NOMEM);
+        assert_int_equal(s->n_descriptors, before);
+    }
+    ob_buf_free(&a);
+    ob_buf_free(&b);
+    ob_request_free(r);
+    ob_response_free(s);
 }
 
 static size_t count_tmp_files(const char *dir)
@@ -1266,6 +1401,7 @@ int main(void)
         cmocka_unit_test(test_response_errors),
         cmocka_unit_test(test_unknown_noncritical_kept),
         cmocka_unit_test(test_instance_limit),
+        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_builder_text_fits),
         cmocka_unit_test(test_digest_strings),
