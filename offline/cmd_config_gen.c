@@ -212,6 +212,30 @@ static int set_str(char *dst, size_t cap, const char *s)
 
 /* ---- options ---- */
 
+static int takes_value(const char *a)
+{
+    static const char *const with_value[] = {
+        "-n",
+        "-t",
+        "--tag",
+        "--service-virtual-port",
+        "--service-target",
+        "--output",
+        "-o",
+        "--version",
+        "--hs-version",
+        "--key",
+        "--passphrase-file",
+        "--source-passphrase-file",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+        if (strcmp(a, with_value[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static void parse_opts(int argc, char **argv, cg_opts *o)
 {
     int i, seen_version = 0;
@@ -241,7 +265,8 @@ static void parse_opts(int argc, char **argv, cg_opts *o)
                         "--passphrase-file FILE or answer the prompt",
                         a);
         } else if (v == NULL) {
-            USAGE_ERROR("config-gen: '%s' is unknown or needs a value", a);
+            USAGE_ERROR("config-gen: %s '%s'",
+                        takes_value(a) ? "a value is missing after" : "unexpected argument", a);
         } else if (strcmp(a, "-n") == 0) {
             if (ob_parse_u64(v, 1, CG_MAX_INSTANCES, &u) != 0)
                 USAGE_ERROR("config-gen: -n '%s': the number of instances is 1 to %d", v,
