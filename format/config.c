@@ -104,7 +104,7 @@ static ob_err perr(pctx *p, const yaml_node_t *n, ob_err e, const char *fmt, ...
     return ob_fail(p->d, e, "%s:%zu:%zu: %s", p->path, mline(n), mcol(n), msg);
 }
 
-/* Append a warning; past the cap one line says how many more were dropped. */
+/* Append a warning; past the cap, one last line says that more were dropped. */
 static ob_err add_warning(ob_config *c, const char *msg)
 {
     char **w;
@@ -436,7 +436,10 @@ static ob_err get_onion(pctx *p, const yaml_node_t *v, const char *what, char **
     ob_diag_clear(&od);
     err = ob_onion_normalize(s, norm, version, &od);
     if (err != OB_OK) {
-        err = perr(p, v, err, "%s: '%.70s' is not a valid onion address: %s", what, s, od.msg);
+        const char *why = od.msg;
+        if (strncmp(why, "onion address: ", 15) == 0)
+            why += 15;
+        err = perr(p, v, err, "%s: '%.70s' is not a valid onion address: %s", what, s, why);
         goto out;
     }
     *out = strdup(norm);
