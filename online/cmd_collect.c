@@ -7,7 +7,7 @@
  *
  * With --descriptors-from, DIR/<instance address>.desc files are the source
  * and the local clock stands in for the consensus (docs/signing.rst).
- * Without it the descriptors come from tor (onl_collect_fetch_from_tor).
+ * Without it the descriptors come from tor (onl_fetch_collect_cli, fetch.h).
  *
  * The request is never written over an existing file (exit 2; remove it or
  * pick another name): a request already carried to the offline machine must
@@ -19,6 +19,7 @@
 #include "collect.h"
 #include "commands.h"
 #include "config.h"
+#include "fetch.h"
 #include "fileio.h"
 
 #include <stdio.h>
@@ -141,7 +142,7 @@ int onl_cmd_collect(int argc, char **argv)
         err = onl_collect_build(cfg, &facts, now, onl_collect_fetch_from_dir, (void *)dir, &req,
                                 &st, &d);
     } else {
-        err = onl_collect_fetch_from_tor(cfg, n_tor, tor_args, &req, &st, &d);
+        err = onl_fetch_collect_cli(cfg, n_tor, tor_args, &req, &st, &d);
     }
     if (err != OB_OK) {
         rc = err == OB_ERR_UNSUPPORTED ? (ob_msg("%s", d.msg), OB_EXIT_USAGE) : ob_report(err, &d);

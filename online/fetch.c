@@ -1,0 +1,368 @@
+/*
+ * fetch.c - HSFETCH many instances with a bounded window and retries, and
+ * the live `collect` built on it (fetch.h).
+ */
+#include "fetch.h"
+
+#include "secmem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void onl_fetch_opts_init(onl_fetch_opts *o)
+{
+    const char *env = getenv("OB_FETCH_TIMEOUT_MS");
+    char *end = NULL;
+    long v;
+
+    o->window = ONL_FETCH_WINDOW;
+    o->timeout_ms = ONL_FETCH_TIMEOUT_MS;
+    o->tries = ONL_FETCH_TRIES;
+    o->reconnect_ms = ONL_FETCH_RECONNECT;
+    if (env != NULL && env[0] != '\0') {
+        v = strtol(env, &end, 10);
+        if (*end == '\0' && v > 0 && v <= 3600000)
+            o->timeout_ms = (int)v;
+    }
+}
+
+void onl_fetch_items_clear(onl_fetch_item *items, size_t n)
+{
+    size_t i;
+
+    for (i = 0; items != NULL && i < n; i++) {
+        free(items[i].desc);
+        items[i].desc = NULL;
+        items[i].len = 0;
+    }
+}
+
+/* The outstanding item for an event's address, or NULL (stale or foreign). */
+static onl_fetch_item *find_out(onl_fetch_item *items, size_t n, const char *addr)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (items[i].state == ONL_FETCH_OUT && strcmp(items[i].address, addr) == 0)
+            return &items[i];
+    return NULL;
+}
+
+/* An attempt ended without a descriptor: try again or give up. */
+static void attempt_failed(onl_fetch_item *it, unsigned tries, const char *why)
+{
+    if (why != NULL)
+        snprintf(it->why, sizeof(it->why), "%s", why);
+    it->state = it->attempts < tries ? ONL_FETCH_IDLE : ONL_FETCH_FAILED;
+}
+
+static void on_event(onl_fetch_item *items, size_t n, const onl_ctl_event *ev, unsigned tries)
+{
+    onl_fetch_item *it;
+    char why[256];
+
+    if (ev->malformed || (ev->kind != ONL_EV_HS_DESC && ev->kind != ONL_EV_HS_DESC_CONTENT))
+        return;
+    it = find_out(items, n, ev->address);
+    if (it == NULL)
+        return;
+    if (ev->kind == ONL_EV_HS_DESC_CONTENT) {
+        if (ev->body_len == 0) {
+            attempt_failed(it, tries, it->why[0] != '\0' ? NULL : "no HSDir had it");
+            return;
+        }
+        it->desc = malloc(ev->body_len);
+        if (it->desc == NULL) {
+            attempt_failed(it, tries, "out of memory");
+            return;
+        }
+        memcpy(it->desc, ev->body, ev->body_len);
+        it->len = ev->body_len;
+        it->fetched_at = (uint64_t)time(NULL);
+        it->why[0] = '\0';
+        it->state = ONL_FETCH_OK;
+    } else if (ev->action == ONL_HSA_FAILED) {
+        /* The reason names the HSDir that failed; tor has given up on this
+         * request (it asks one HSDir per HSFETCH without SERVER=). */
+        snprintf(why, sizeof(why), "HSDir %s: %s", ev->hsdir[0] ? ev->hsdir : "(unknown)",
+                 ev->reason[0] ? ev->reason : "failed");
+        attempt_failed(it, tries, why);
+    }
+}
+
+static ob_err reconnect(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fetch_opts *o,
+                        ob_diag *d)
+{
+    size_t i;
+    ob_err err = onl_ctl_reconnect(ctl, o->reconnect_ms, d);
+
+    if (err != OB_OK)
+        return err;
+    /* Their answers went with the old connection. */
+    for (i = 0; i < n; i++)
+        if (items[i].state == ONL_FETCH_OUT)
+            items[i].state = ONL_FETCH_IDLE;
+    return OB_OK;
+}
+
+ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fetch_opts *o,
+                     ob_diag *d)
+{
+    onl_ctl_event *ev = NULL;
+    ob_diag ld;
+    ob_err err;
+    size_t i;
+
+    err = onl_ctl_setevents(ctl, "HS_DESC HS_DESC_CONTENT", d);
+    if (err == OB_ERR_NET)
+        err = reconnect(ctl, items, n, o, d);
+    if (err != OB_OK)
+        return err;
+    for (;;) {
+        uint64_t now = mono_ms(), next = UINT64_MAX;
+        size_t active = 0, open = 0;
+        int wait;
+
+        for (i = 0; i < n; i++) {
+            onl_fetch_item *it = &items[i];
+            if (it->state == ONL_FETCH_OUT && now >= it->deadline) {
+                char why[96];
+                snprintf(why, sizeof(why), "no answer from tor within %d s",
+                         (o->timeout_ms + 999) / 1000);
+                attempt_failed(it, o->tries, why);
+            }
+            active += it->state == ONL_FETCH_OUT;
+        }
+        for (i = 0; i < n && active < o->window; i++) {
+            onl_fetch_item *it = &items[i];
+            if (it->state != ONL_FETCH_IDLE)
+                continue;
+            err = onl_ctl_hsfetch(ctl, it->address, NULL, 0, &ld);
+            if (err == OB_ERR_NET) {
+                err = reconnect(ctl, items, n, o, d);
+                if (err != OB_OK)
+                    return err;
+                active = 0;
+                i = (size_t)-1; /* start the window again */
+                continue;
+            }
+            it->attempts++;
+            if (err != OB_OK) {
+                /* Tor refused the command (e.g. 552 for an address it
+                 * does not take): asking again will not help. */
+                snprintf(it->why, sizeof(it->why), "tor refused HSFETCH: %.200s", ld.msg);
+                it->state = ONL_FETCH_FAILED;
+                continue;
+            }
+            it->state = ONL_FETCH_OUT;
+            it->deadline = mono_ms() + (uint64_t)o->timeout_ms;
+            active++;
+        }
+        for (i = 0; i < n; i++) {
+            if (items[i].state == ONL_FETCH_OUT || items[i].state == ONL_FETCH_IDLE)
+                open++;
+            if (items[i].state == ONL_FETCH_OUT && items[i].deadline < next)
+                next = items[i].deadline;
+        }
+        if (open == 0)
+            return OB_OK;
+        now = mono_ms();
+        wait = next == UINT64_MAX ? 100
+               : next <= now      ? 0
+                                  : (int)(next - now > 1000 ? 1000 : next - now);
+        err = onl_ctl_next_event(ctl, &ev, wait, &ld);
+        if (err == OB_ERR_NET) {
+            err = reconnect(ctl, items, n, o, d);
+            if (err != OB_OK)
+                return err;
+            continue;
+        }
+        if (err != OB_OK)
+            return ob_fail(d, err, "%s", ld.msg);
+        if (ev != NULL) {
+            on_event(items, n, ev, o->tries);
+            onl_ctl_event_free(ev);
+            ev = NULL;
+        }
+    }
+}
+
+ob_err onl_fetch_ctl_opts(const ob_config *cfg, int argc, char **argv, onl_ctl_opts *o, ob_diag *d)
+{
+    int i;
+
+    onl_ctl_opts_init(o);
+    if (cfg != NULL) {
+        if (cfg->tor_control_socket != NULL)
+            o->socket_path = cfg->tor_control_socket;
+        if (cfg->tor_address != NULL)
+            o->host = cfg->tor_address;
+        if (cfg->tor_port != 0)
+            o->port = cfg->tor_port;
+        if (cfg->tor_control_password != NULL)
+            o->password = cfg->tor_control_password;
+    }
+    for (i = 0; i < argc; i++) {
+        int r = onl_ctl_opts_arg(o, argc, argv, &i, d);
+        if (r < 0)
+            return OB_ERR_MALFORMED;
+        if (r == 0)
+            return ob_fail(d, OB_ERR_MALFORMED, "unexpected argument '%s'", argv[i]);
+    }
+    return OB_OK;
+}
+
+void onl_fetch_facts(const onl_consensus *c, ob_consensus_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->valid_after = c->valid_after;
+    f->fresh_until = c->fresh_until;
+    f->valid_until = c->valid_until;
+    f->tp_length_min = (uint32_t)c->tp.length_min;
+    f->tp_offset_min = (uint32_t)c->tp.offset_min;
+    f->has_srv_current = c->has_srv_cur;
+    memcpy(f->srv_current, c->srv_cur, 32);
+    f->has_srv_previous = c->has_srv_prev;
+    memcpy(f->srv_previous, c->srv_prev, 32);
+}
+
+/* What onl_collect_build's fetch callback looks results up in. */
+typedef struct fetch_table {
+    onl_fetch_item *items;
+    size_t n;
+    const char *why_all; /* non-NULL: every instance is missing for this reason */
+} fetch_table;
+
+static ob_err table_fetch(void *ctx, const ob_cfg_service *s, const ob_cfg_instance *in,
+                          uint8_t **desc, size_t *len, uint64_t *fetched_at, char *why,
+                          size_t why_len, ob_diag *d)
+{
+    fetch_table *t = ctx;
+    size_t i;
+
+    (void)s;
+    (void)d;
+    if (t->why_all != NULL) {
+        snprintf(why, why_len, "%s", t->why_all);
+        return OB_ERR_NOTFOUND;
+    }
+    if (in->version != 3) {
+        snprintf(why, why_len, "v2: tor 0.4.6 and later cannot fetch v2 descriptors");
+        return OB_ERR_NOTFOUND;
+    }
+    for (i = 0; i < t->n; i++) {
+        onl_fetch_item *it = &t->items[i];
+        if (strcmp(it->address, in->address) != 0)
+            continue;
+        if (it->state != ONL_FETCH_OK) {
+            snprintf(why, why_len, "not fetched after %u attempt(s): %s", it->attempts,
+                     it->why[0] ? it->why : "no reason");
+            return OB_ERR_NOTFOUND;
+        }
+        /* Hand the body over; a second service with the same instance
+         * gets "not fetched" below, so give it a copy instead. */
+        *desc = malloc(it->len);
+        if (*desc == NULL)
+            return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        memcpy(*desc, it->desc, it->len);
+        *len = it->len;
+        *fetched_at = it->fetched_at;
+        return OB_OK;
+    }
+    snprintf(why, why_len, "not fetched");
+    return OB_ERR_NOTFOUND;
+}
+
+ob_err onl_fetch_collect(onl_ctl *ctl, const ob_config *cfg, const onl_fetch_opts *o,
+                         ob_request **out, onl_collect_stats *stats, int *consensus_ok, ob_diag *d)
+{
+    onl_consensus *c = NULL;
+    onl_fetch_item *items = NULL;
+    fetch_table t;
+    ob_consensus_facts f;
+    uint64_t now = (uint64_t)time(NULL);
+    size_t i, j, k, n = 0, total = 0;
+    ob_err err;
+
+    *out = NULL;
+    *consensus_ok = 0;
+    memset(&t, 0, sizeof(t));
+    err = onl_consensus_fetch(ctl, &c, d);
+    if (err == OB_ERR_NOTFOUND) {
+        onl_collect_clock_facts(cfg, now, &f);
+        t.why_all = "tor has no consensus yet, so it can reach no HSDir (is its network "
+                    "enabled? wait for bootstrap)";
+        err = onl_collect_build(cfg, &f, now, table_fetch, &t, out, stats, d);
+        goto out;
+    }
+    if (err != OB_OK)
+        goto out;
+    *consensus_ok = 1;
+    onl_fetch_facts(c, &f);
+    for (i = 0; i < cfg->n_services; i++)
+        total += cfg->services[i].n_instances;
+    items = calloc(total ? total : 1, sizeof(*items));
+    if (items == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < cfg->n_services; i++) {
+        for (j = 0; j < cfg->services[i].n_instances; j++) {
+            const ob_cfg_instance *in = &cfg->services[i].instances[j];
+            int dup = 0;
+            if (in->version != 3 || strlen(in->address) != 56)
+                continue;
+            for (k = 0; k < n && !dup; k++)
+                dup = strcmp(items[k].address, in->address) == 0;
+            if (dup)
+                continue;
+            memcpy(items[n].address, in->address, 57);
+            n++;
+        }
+    }
+    err = onl_fetch_run(ctl, items, n, o, d);
+    if (err != OB_OK)
+        goto out;
+    t.items = items;
+    t.n = n;
+    err = onl_collect_build(cfg, &f, now, table_fetch, &t, out, stats, d);
+out:
+    onl_fetch_items_clear(items, n);
+    free(items);
+    onl_consensus_free(c);
+    return err;
+}
+
+ob_err onl_fetch_collect_cli(const ob_config *cfg, int argc, char **argv, ob_request **out,
+                             onl_collect_stats *stats, ob_diag *d)
+{
+    onl_ctl_opts co;
+    onl_fetch_opts fo;
+    onl_ctl *ctl = NULL;
+    int have = 0;
+    ob_err err;
+
+    *out = NULL;
+    memset(stats, 0, sizeof(*stats));
+    err = onl_fetch_ctl_opts(cfg, argc, argv, &co, d);
+    if (err != OB_OK)
+        return err;
+    err = onl_ctl_connect(&co, &ctl, d);
+    if (err != OB_OK)
+        goto out;
+    onl_fetch_opts_init(&fo);
+    err = onl_fetch_collect(ctl, cfg, &fo, out, stats, &have, d);
+out:
+    onl_ctl_close(ctl);
+    return err;
+}

@@ -1,0 +1,97 @@
+/*
+ * fetch.h - fetch many backend descriptors through tor's control port.
+ *
+ * One HSFETCH per instance address, at most `window` outstanding at once
+ * (a config with thousands of instances must not flood tor or our event
+ * queue), each attempt bounded by a timeout, failed attempts retried up to
+ * `tries` times.  Results arrive as events:
+ *
+ *   650 HS_DESC REQUESTED <addr> ... <hsdir>        ignored
+ *   650 HS_DESC FAILED <addr> ... REASON=<why>      attempt failed (why kept)
+ *   650+HS_DESC_CONTENT <addr> ... <hsdir> + body   non-empty: done; empty: failed
+ *
+ * Tor without a consensus answers 250 and then nothing, so the timeout is
+ * what ends such attempts; callers that know tor has no consensus skip the
+ * fetching altogether (onl_fetch_collect does).  A lost connection is
+ * reconnected (onl_ctl_reconnect) and the attempts that were outstanding
+ * are sent again: their results would never arrive.
+ */
+#ifndef ONL_FETCH_H
+#define ONL_FETCH_H
+
+#include "bundle.h"
+#include "collect.h"
+#include "config.h"
+#include "ctl.h"
+#include "diag.h"
+#include "hsdir.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ONL_FETCH_WINDOW     16    /* outstanding HSFETCHes */
+#define ONL_FETCH_TIMEOUT_MS 45000 /* one attempt: tor tries up to 3 HSDirs itself */
+#define ONL_FETCH_TRIES      3     /* attempts per instance */
+#define ONL_FETCH_RECONNECT  60000 /* ms to wait for tor to come back */
+
+typedef struct onl_fetch_opts {
+    unsigned window;  /* 1..1024 */
+    int timeout_ms;   /* per attempt, > 0 */
+    unsigned tries;   /* >= 1 */
+    int reconnect_ms; /* how long to wait for a lost tor */
+} onl_fetch_opts;
+
+/* The defaults above; the environment variable OB_FETCH_TIMEOUT_MS (tests)
+ * overrides the per-attempt timeout. */
+void onl_fetch_opts_init(onl_fetch_opts *o);
+
+enum onl_fetch_state { ONL_FETCH_IDLE = 0, ONL_FETCH_OUT, ONL_FETCH_OK, ONL_FETCH_FAILED };
+
+typedef struct onl_fetch_item {
+    char address[57]; /* v3 address without ".onion"; set by the caller */
+    int state;        /* enum onl_fetch_state; ONL_FETCH_IDLE to fetch it */
+    unsigned attempts;
+    uint8_t *desc; /* ONL_FETCH_OK: malloc()ed body, freed by onl_fetch_items_clear */
+    size_t len;
+    uint64_t fetched_at; /* unix seconds */
+    char why[256];       /* ONL_FETCH_FAILED: the last reason */
+    uint64_t deadline;   /* internal: monotonic ms the attempt ends */
+} onl_fetch_item;
+
+/*
+ * Fetch every item still ONL_FETCH_IDLE until each is OK or FAILED.  The
+ * connection must be subscribed to HS_DESC and HS_DESC_CONTENT (this does
+ * it, and keeps the subscription).  Returns OB_ERR_NET only when tor stays
+ * unreachable for o->reconnect_ms; per-item failures are in the items.
+ */
+ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fetch_opts *o,
+                     ob_diag *d);
+/* Free the bodies; the items stay. */
+void onl_fetch_items_clear(onl_fetch_item *items, size_t n);
+
+/*
+ * Control-port options from the config (TOR_CONTROL_SOCKET, TOR_ADDRESS,
+ * TOR_PORT, TOR_CONTROL_PASSWORD; strings borrowed from cfg), then
+ * overridden by -i/-p/-s/--password-file in argv[0..argc).  Returns
+ * OB_ERR_MALFORMED for any other word.
+ */
+ob_err onl_fetch_ctl_opts(const ob_config *cfg, int argc, char **argv, onl_ctl_opts *o, ob_diag *d);
+
+/* The consensus facts a request records, from tor's consensus. */
+void onl_fetch_facts(const onl_consensus *c, ob_consensus_facts *f);
+
+/*
+ * The whole live collection: consensus from tor (when tor has none, every
+ * instance is recorded as missing with that reason, and the clock stands in
+ * for the facts), HSFETCH of every v3 instance (v2 instances are missing:
+ * tor 0.4.6+ fetches no v2), then onl_collect_build().  *consensus_ok says
+ * whether tor had a consensus.  Prints nothing.
+ */
+ob_err onl_fetch_collect(onl_ctl *ctl, const ob_config *cfg, const onl_fetch_opts *o,
+                         ob_request **out, onl_collect_stats *stats, int *consensus_ok, ob_diag *d);
+
+/* `collect` without --descriptors-from: connect as configured and collect. */
+ob_err onl_fetch_collect_cli(const ob_config *cfg, int argc, char **argv, ob_request **out,
+                             onl_collect_stats *stats, ob_diag *d);
+
+#endif
