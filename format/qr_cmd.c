@@ -340,7 +340,7 @@ static int cmd_show(int argc, char **argv)
     if (!wide) {
         ob_qrimage_utf8_size(first, 0, &cols, &rows);
         if (cols > ws.ws_col || rows + 2 > ws.ws_row) {
-            e = ob_fail(&d, OB_ERR_RANGE,
+            e = ob_fail(&d, OB_ERR_IO,
                         "the terminal is %ux%u; QR version %d needs %dx%d: enlarge the window or "
                         "use a smaller font (or --qr-version)",
                         ws.ws_col, ws.ws_row, o.version, cols, rows + 2);

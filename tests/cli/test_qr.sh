@@ -188,6 +188,53 @@ rm -f "$T/term.out"
 "$OFF" qr decode -o "$T/term.out" "$T"/term/*.png >"$T/dec.out" 2>&1 && cmp -s "$T/two.bin" "$T/term.out" &&
     ok "terminal rendering reads back" || { bad "terminal rendering"; tail -3 "$T/dec.out"; }
 
+# qr show on a (pseudo) terminal: animates on the alternate screen, stops at
+# a key or at SIGINT, and puts the terminal back (echo on, cursor shown,
+# normal screen); a terminal too small is refused with exit 2.
+$PY - "$ON" "$T/many.bin" <<'EOF'
+import fcntl, os, pty, select, signal, struct, sys, termios, time
+prog, bundle = sys.argv[1], sys.argv[2]
+def run(cols, rows, stop):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(prog, [prog, "qr", "show", bundle, "--fps", "20"])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    out = b""
+    def drain(secs):
+        nonlocal out
+        end = time.time() + secs
+        while time.time() < end:
+            try:
+                r, _, _ = select.select([fd], [], [], 0.05)
+                if r:
+                    out += os.read(fd, 65536)
+            except OSError:
+                return
+    drain(2.5)
+    if stop == "key":
+        os.write(fd, b"q")
+    elif stop == "int":
+        os.kill(pid, signal.SIGINT)
+    drain(1.5)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out
+fails = 0
+for stop in ("key", "int"):
+    rc, out = run(240, 120, stop)
+    frames = out.count(b"\x1b[H")
+    start = out.find(b"\x1b[?1049h\x1b[?25l")
+    end = out.rfind(b"\x1b[?25h\x1b[?1049l")
+    good = rc == 0 and 0 <= start < end and frames >= 10 and b"mixed frame" in out and b"showed " in out
+    print(("ok  " if good else "FAIL") + " show on a terminal, stopped by %s: exit %d, %d frames" % (stop, rc, frames))
+    fails += not good
+rc, out = run(80, 24, "none")
+good = rc == 2 and b"the terminal is 80x24" in out
+print(("ok  " if good else "FAIL") + " show on a small terminal: exit %d" % rc)
+fails += not good
+sys.exit(1 if fails else 0)
+EOF
+[ $? -eq 0 ] && ok "show on terminals" || bad "show on terminals"
+
 # Refusals: the output exists, is a (dangling) symlink, frames exist.
 echo keep >"$T/exists.out"
 "$OFF" qr decode -o "$T/exists.out" "$T"/fr2/*.png >/dev/null 2>&1
