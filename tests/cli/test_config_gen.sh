@@ -167,6 +167,31 @@ wait "$torpid" 2>/dev/null
     ok "tor started on web1's folder and kept its keys" || fail "tor on web1: $(cat "$T/tor-run.log")"
 rm -rf "$hs/authorized_clients" "$T/tor-run"
 
+# The management tor starts from online/torrc (the control port moved to a
+# free one on the command line, which replaces the file's line; network off)
+# and ob-online authenticates to it with the cookie.
+ONL=$(dirname "$OFF")/ob-online
+if [ -x "$ONL" ]; then
+    port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    $TOR -f "$T/v3/online/torrc" --DataDirectory "$T/mgmt" --ControlPort "127.0.0.1:$port" --DisableNetwork 1 \
+        --Log "notice file $T/mgmt.log" >/dev/null 2>&1 &
+    torpid=$!
+    for _ in $(seq 1 100); do
+        grep -q "Opened Control listener" "$T/mgmt.log" 2>/dev/null && [ -s "$T/mgmt/control_auth_cookie" ] && break
+        sleep 0.1
+    done
+    "$ONL" tor-check -i 127.0.0.1 -p "$port" >"$T/tc.out" 2>&1
+    tcrc=$?
+    kill "$torpid" 2>/dev/null
+    wait "$torpid" 2>/dev/null
+    [ $tcrc -eq 0 ] && grep -q "auth .*COOKIE" "$T/tc.out" && [ "$(grep -c "Opened Control listener" "$T/mgmt.log")" -eq 1 ] &&
+        ok "management tor from online/torrc: ob-online tor-check authenticates with the cookie" ||
+        fail "management tor: tor-check exit $tcrc: $(cat "$T/tc.out" "$T/mgmt.log")"
+    rm -rf "$T/mgmt"
+else
+    echo "note: $ONL not built; management tor start not checked"
+fi
+
 # --- v2, with OnionBalance's spelling of the version ---
 run "$OFF" config-gen --no-interactive --hs-version v2 -n 2 --output "$T/v2" --no-passphrase
 expect 0 "NOT encrypted" "config-gen v2 --no-passphrase warns"
