@@ -588,8 +588,10 @@ static int cmd_scan(int argc, char **argv)
         goto out;
     }
     video = zbar_video_create();
+    /* Without a window, zbar picks the camera format cheapest to turn into
+     * grey (Y800), which is what the scanner reads. */
     if (video == NULL || zbar_video_open(video, o.device) != 0 ||
-        zbar_video_enable(video, 1) != 0) {
+        zbar_negotiate_format(video, NULL) != 0 || zbar_video_enable(video, 1) != 0) {
         ob_msg("%s: cannot use this video device: %s", o.device,
                video ? zbar_video_error_string(video, 0) : "out of memory");
         rc = OB_EXIT_USAGE;
