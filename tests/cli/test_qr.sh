@@ -267,6 +267,11 @@ rc=$?
 [ $rc -eq 2 ] && grep -q "no such device" "$T/scan.err" && [ ! -e "$T/scan.out" ] &&
     ok "scan: no such device (exit 2)" || { bad "scan: exit $rc"; cat "$T/scan.err"; }
 
+"$OFF" qr scan -o "$T/scan.out" --device /dev/null >"$T/scan.err" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "cannot use this video device" "$T/scan.err" && [ ! -e "$T/scan.out" ] &&
+    ok "scan: a device that is no camera (exit 2)" || { bad "scan /dev/null: exit $rc"; cat "$T/scan.err"; }
+
 # Other QR settings round trip too.
 rm -rf "$T/fr3" "$T/v.out"
 "$ON" qr encode "$T/many.bin" -o "$T/fr3" --qr-version 10 --level H >"$T/enc.out" 2>&1 &&
