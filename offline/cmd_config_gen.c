@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "commands.h"
+#include "config.h"
 #include "fileio.h"
 #include "keystore.h"
 #include "passphrase.h"
@@ -70,6 +71,7 @@ typedef struct cg_opts {
     char key[CG_PATH_MAX];          /* "": generate a new master key */
     unsigned n;
     unsigned vport;
+    unsigned tp_length;   /* --time-period-length, minutes; 0: not written */
     int version;          /* 0 until given or taken from the key */
     const char *passfile; /* --passphrase-file: for the master key file written */
     const char *srcpass;  /* --source-passphrase-file: for the --key file read */
@@ -227,6 +229,7 @@ static int takes_value(const char *a)
         "--key",
         "--passphrase-file",
         "--source-passphrase-file",
+        "--time-period-length",
     };
     size_t i;
 
@@ -293,6 +296,12 @@ static void parse_opts(int argc, char **argv, cg_opts *o)
             if (strcmp(num, "3") != 0 && strcmp(num, "2") != 0)
                 USAGE_ERROR("config-gen: %s '%s': the version is 3 or 2", a, v);
             o->version = num[0] - '0';
+        } else if (strcmp(a, "--time-period-length") == 0) {
+            /* Only a test network with a short hsdir_interval needs it. */
+            if (ob_parse_u64(v, OB_CFG_TP_LENGTH_MIN, OB_CFG_TP_LENGTH_MAX, &u) != 0)
+                USAGE_ERROR("config-gen: %s '%s': minutes, %d to %d", a, v, OB_CFG_TP_LENGTH_MIN,
+                            OB_CFG_TP_LENGTH_MAX);
+            o->tp_length = (unsigned)u;
         } else if (strcmp(a, "--key") == 0) {
             if (set_str(o->key, sizeof(o->key), v) != 0)
                 USAGE_ERROR("config-gen: %s: the path is too long", a);
@@ -434,9 +443,15 @@ static ob_err interview(cg_opts *o, char *abs, char *parent, char *base, ob_diag
         }
         ob_msg("%s", d->msg);
     }
-    if ((e = ask("Existing master key file to use (empty: make a new key)", o->key, o->key,
-                 sizeof(o->key), d)) != OB_OK)
-        return e;
+    for (;;) {
+        if ((e = ask("Existing master key file to use (empty: make a new key)", o->key, ans,
+                     sizeof(ans), d)) != OB_OK)
+            return e;
+        if (ans[0] == '\0' || ob_path_exists(ans))
+            break;
+        ob_msg("%s: no such file or folder", ans);
+    }
+    (void)set_str(o->key, sizeof(o->key), ans);
     while (o->key[0] == '\0') {
         snprintf(def, sizeof(def), "%d", o->version != 0 ? o->version : 3);
         if ((e = ask("Onion service version, 3 or 2 (2 is legacy)", def, ans, sizeof(ans), d)) !=
@@ -703,14 +718,21 @@ static void put_instances(ob_buf *b, const cg_instance *inst, size_t n)
                       ofl_key_address(inst[i].key), inst[i].name);
 }
 
-static void offline_yaml(ob_buf *b, const char *master, const cg_instance *inst, size_t n)
+static void offline_yaml(ob_buf *b, const cg_opts *o, const char *master, const cg_instance *inst,
+                         size_t n)
 {
     ob_buf_put_str(b, "# ob-offline's config, for the OFFLINE machine only (written by "
                       "'ob-offline config-gen').\n"
                       "# The key file is relative to this file's folder: keep them together.\n"
                       "# Sign with: ob-offline sign -c config.yaml -i REQUEST -o RESPONSE\n"
-                      "# Every key and its default: docs/config.rst.\n"
-                      "services:\n");
+                      "# Every key and its default: docs/config.rst.\n");
+    if (o->tp_length != 0)
+        ob_buf_printf(b,
+                      "# The v3 time period length of the network (its hsdir_interval), minutes:\n"
+                      "# a test network's; the live Tor network's is 1440.\n"
+                      "time_period_length: %u\n",
+                      o->tp_length);
+    ob_buf_put_str(b, "services:\n");
     ob_buf_printf(b, "  - key: %s.key\n", master);
     put_instances(b, inst, n);
 }
@@ -793,7 +815,7 @@ static ob_err write_tree(cg_tree *t, const char *stage, const char *abs, const c
     if ((e = join(path, dir, name, d)) != OB_OK ||
         (e = write_master_key(t, path, master, pass, passlen, d)) != OB_OK)
         goto out;
-    offline_yaml(&b, maddr, inst, o->n);
+    offline_yaml(&b, o, maddr, inst, o->n);
     if ((e = join(path, dir, "config.yaml", d)) != OB_OK ||
         (e = tree_write_buf(t, path, &b, 0644, d)) != OB_OK)
         goto out;

@@ -263,6 +263,7 @@ bad "no host names" --service-target 127.0.0.1:0
 bad "no host names" --service-target "$(printf '127.0.0.1:80\nControlPort 9999')"
 bad "absolute path" --service-target unix:relative.sock
 bad "unquoted" --service-target 'unix:/run/my app.sock'
+bad "minutes, 30 to 14400" --time-period-length 29
 bad "3 or 2" --version 4
 bad "given twice" --version 3 --hs-version v3
 bad "command line" -p hunter2
@@ -339,12 +340,14 @@ else
 fi
 
 # Wrong answers are asked again; an existing folder is refused and asked again.
-$PY "$T/tty_drive.py" "$T/tty" "$OFF" "Folder to create=config" "Folder to create=second" "Existing master key=" \
+$PY "$T/tty_drive.py" "$T/tty" "$OFF" "Folder to create=config" "Folder to create=second" "Existing master key=/no/such.key" \
+    "Existing master key=" \
     "version, 3 or 2=4" "version, 3 or 2=2" "Number of backend=0" "Number of backend=1" "Name prefix=9x" \
     "Name prefix=www" "Port clients=http" "Port clients=8080" "Where the service=localhost:80" \
     "Where the service=" "New passphrase for=tty secret" "Repeat=tty secret" >"$T/tty2.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q "already exists" "$T/tty2.log" && grep -q "answer 3 or 2" "$T/tty2.log" &&
+    grep -q "/no/such.key: no such file" "$T/tty2.log" &&
     grep -q "1 to 256" "$T/tty2.log" && grep -q "letter first" "$T/tty2.log" && grep -q "no host names" "$T/tty2.log" &&
     grep -q "\[127.0.0.1:8080\]" "$T/tty2.log" && ok "dialogue re-asks after wrong answers" || fail "dialogue re-ask: exit $rc: $(cat "$T/tty2.log")"
 [ -d "$T/tty/second/www1" ] && [ ! -e "$T/tty/second/www2" ] && grep -qx "HiddenServicePort 8080 127.0.0.1:8080" "$T/tty/second/www1/torrc" &&

@@ -236,6 +236,24 @@ static void test_one_instance_defaults(void **state)
     free(text);
 }
 
+/* A test network's time period length reaches the offline config; the default writes none. */
+static void test_time_period_length(void **state)
+{
+    ob_config *c;
+
+    (void)state;
+    assert_int_equal(run("--output", tpath("tp"), "-n", "1", "--time-period-length", "30",
+                         "--no-passphrase", NULL),
+                     0);
+    check_tree("tp", 3, 1, "node", NULL);
+    c = load_clean(tpath("tp/master/config.yaml"));
+    assert_int_equal(c->time_period_length, 30);
+    ob_config_free(c);
+    c = load_clean(tpath("v3/master/config.yaml"));
+    assert_int_equal(c->time_period_length, OB_CFG_TP_LENGTH_DEFAULT);
+    ob_config_free(c);
+}
+
 static void test_existing_refused(void **state)
 {
     size_t before;
@@ -363,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_v3),
         cmocka_unit_test(test_v2),
         cmocka_unit_test(test_one_instance_defaults),
+        cmocka_unit_test(test_time_period_length),
         cmocka_unit_test(test_existing_refused),
         cmocka_unit_test(test_key_reuse),
         cmocka_unit_test(test_failure_leaves_nothing),
