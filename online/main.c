@@ -31,7 +31,7 @@ static const char *const usage[] = {
 
 static const ob_cmd commands[] = {
     { "collect", onl_cmd_collect },
-    { "publish", onl_cmd_todo },
+    { "publish", onl_cmd_publish },
     { "run", onl_cmd_todo },
     { "status", onl_cmd_todo },
     { "tor-check", onl_cmd_tor_check },

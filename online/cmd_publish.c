@@ -1,0 +1,162 @@
+/*
+ * cmd_publish.c - "ob-online publish": upload a signed response's
+ * descriptors to their responsible HSDirs (publish.h, docs/online.rst).
+ *
+ *   ob-online publish -c CONFIG RESPONSE [--dry-run] [-i IP] [-p PORT] [-s SOCKET]
+ *
+ * Exit status: 0 when every descriptor in force reached at least one HSDir
+ * (--dry-run: when at least one descriptor is in force and has HSDirs);
+ * 1 for a response that is bad, not for this config, or has nothing in
+ * force; 2 for usage errors, tor unreachable, tor without a consensus, or
+ * a descriptor in force that no HSDir took.
+ */
+#include "cli.h"
+#include "commands.h"
+#include "config.h"
+#include "fetch.h"
+#include "hsdir.h"
+#include "publish.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_TOR_ARGS 8
+
+static void print_line(void *ctx, const char *text)
+{
+    (void)ctx;
+    printf("%s\n", text);
+}
+
+int onl_cmd_publish(int argc, char **argv)
+{
+    const char *cfg_path = NULL, *resp_path = NULL;
+    char *tor_args[MAX_TOR_ARGS + 1];
+    int n_tor = 0, i, dry = 0, rc = OB_EXIT_USAGE;
+    ob_config *cfg = NULL;
+    ob_response *resp = NULL;
+    onl_consensus *c = NULL;
+    onl_pub_plan *plan = NULL;
+    onl_ctl *ctl = NULL;
+    onl_ctl_opts co;
+    onl_pub_opts po;
+    size_t in_force = 0, reached = 0, k;
+    char shrt[OB_BUNDLE_SHORT_LEN];
+    ob_diag d;
+    ob_err err;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--dry-run") == 0) {
+            dry = 1;
+        } else if (strcmp(a, "-c") == 0 && i + 1 < argc) {
+            cfg_path = argv[++i];
+        } else if ((strcmp(a, "-i") == 0 || strcmp(a, "-p") == 0 || strcmp(a, "-s") == 0 ||
+                    strcmp(a, "--password-file") == 0) &&
+                   i + 1 < argc && n_tor + 2 <= MAX_TOR_ARGS) {
+            tor_args[n_tor++] = argv[i];
+            tor_args[n_tor++] = argv[++i];
+        } else if (a[0] != '-' && resp_path == NULL) {
+            resp_path = a;
+        } else {
+            ob_msg("publish: unexpected argument '%s'", a);
+            ob_usage_verb(argv[0]);
+        }
+    }
+    tor_args[n_tor] = NULL;
+    if (cfg_path == NULL || resp_path == NULL) {
+        ob_msg("publish needs -c CONFIG and a RESPONSE file");
+        ob_usage_verb(argv[0]);
+    }
+    err = ob_config_load(cfg_path, &cfg, &d);
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    for (k = 0; k < cfg->n_warnings; k++)
+        ob_msg("warning: %s", cfg->warnings[k]);
+    err = onl_fetch_ctl_opts(cfg, n_tor, tor_args, &co, &d);
+    if (err != OB_OK) {
+        ob_msg("publish: %s", d.msg);
+        ob_usage_verb(argv[0]);
+    }
+    err = ob_response_read_file(resp_path, &resp, &d);
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    ob_bundle_digest_short(resp->digest, shrt);
+    printf("response %s, digest %s, %zu descriptor(s)\n", resp_path, shrt, resp->n_descriptors);
+    /* Refuse a bad or foreign response before talking to tor at all. */
+    err = onl_publish_plan(cfg, resp, NULL, (uint64_t)time(NULL), &plan, &d);
+    if (err != OB_OK) {
+        ob_msg("%s: %s", resp_path, d.msg);
+        rc = OB_EXIT_BAD;
+        goto out;
+    }
+    onl_pub_plan_free(plan);
+    plan = NULL;
+    err = onl_ctl_connect(&co, &ctl, &d);
+    if (err != OB_OK) {
+        ob_msg("cannot reach tor: %s", d.msg);
+        rc = OB_EXIT_USAGE;
+        goto out;
+    }
+    err = onl_consensus_fetch(ctl, &c, &d);
+    if (err != OB_OK && err != OB_ERR_NOTFOUND) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    err = onl_publish_plan(cfg, resp, c, (uint64_t)time(NULL), &plan, &d);
+    if (err != OB_OK) {
+        ob_msg("%s: %s", resp_path, d.msg);
+        rc = OB_EXIT_BAD;
+        goto out;
+    }
+    onl_publish_counts(plan, &in_force, &reached);
+    if (c == NULL || dry) {
+        printf("plan%s:\n", c == NULL ? " (by the clock: tor has no consensus)" : "");
+        onl_publish_describe(resp, c, plan, 0, print_line, NULL);
+    }
+    if (c == NULL) {
+        ob_msg("tor has no consensus yet, so the responsible HSDirs are unknown; nothing "
+               "uploaded (is tor's network enabled? wait for it to bootstrap)");
+        rc = OB_EXIT_USAGE;
+        goto out;
+    }
+    if (in_force == 0) {
+        ob_msg("no descriptor of this response is in force now: nothing to publish "
+               "(a fresh ceremony is needed)");
+        rc = OB_EXIT_BAD;
+        goto out;
+    }
+    if (dry) {
+        printf("dry run: %zu descriptor(s) in force, nothing uploaded\n", in_force);
+        rc = OB_EXIT_OK;
+        goto out;
+    }
+    onl_pub_opts_init(&po);
+    err = onl_publish_run(ctl, resp, c, plan, &po, &d);
+    if (err != OB_OK) {
+        ob_msg("lost tor while publishing: %s", d.msg);
+        rc = OB_EXIT_USAGE;
+        goto out;
+    }
+    onl_publish_describe(resp, c, plan, 1, print_line, NULL);
+    onl_publish_counts(plan, &in_force, &reached);
+    printf("%zu of %zu descriptor(s) in force reached at least one HSDir\n", reached, in_force);
+    if (reached < in_force) {
+        ob_msg("%zu descriptor(s) reached no HSDir", in_force - reached);
+        rc = OB_EXIT_USAGE;
+    } else {
+        rc = OB_EXIT_OK;
+    }
+out:
+    onl_pub_plan_free(plan);
+    onl_consensus_free(c);
+    onl_ctl_close(ctl);
+    ob_response_free(resp);
+    ob_config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,504 @@
+/*
+ * publish.c - plan and upload a signed response's descriptors (publish.h).
+ */
+#include "publish.h"
+
+#include "encode.h"
+#include "hsv3_desc.h"
+#include "hsv3_select.h"
+#include "onion.h"
+#include "secmem.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void onl_pub_plan_free(onl_pub_plan *p)
+{
+    if (p == NULL)
+        return;
+    free(p->items);
+    free(p);
+}
+
+const char *onl_pub_status_name(onl_pub_status s)
+{
+    switch (s) {
+    case ONL_PUB_SEND:
+        return "in force";
+    case ONL_PUB_SKIP_PERIOD:
+        return "not in force";
+    case ONL_PUB_SKIP_WINDOW:
+        return "outside its window";
+    case ONL_PUB_SKIP_EXPIRED:
+        return "expired";
+    case ONL_PUB_SKIP_V2:
+        return "v2, not published";
+    case ONL_PUB_SKIP_NO_HSDIRS:
+        return "no HSDirs";
+    }
+    return "?";
+}
+
+int onl_publish_slot_for(uint64_t valid_after, const ob_tp_params *tpp, uint64_t tp,
+                         ob_hsv3_slot *slot)
+{
+    ob_hsv3_slot s[2];
+    int i;
+
+    ob_hsv3_publish_slots(valid_after, tpp, s);
+    for (i = 0; i < 2; i++) {
+        if (s[i].tp == tp) {
+            *slot = s[i];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+ob_err onl_publish_hsdirs(const onl_consensus *c, const uint8_t Ab[32], const ob_hsv3_slot *slot,
+                          unsigned group, unsigned group_count, size_t *out, size_t max, size_t *n,
+                          int *disaster, ob_diag *d)
+{
+    size_t all[ONL_PUB_MAX_HSDIRS], got = 0, i, k = 0;
+    uint8_t srv[32];
+    unsigned spread = c->spread_store ? c->spread_store : 1;
+    int r;
+    ob_err err;
+
+    *n = 0;
+    if (group_count == 0 || group >= group_count)
+        return ob_fail(d, OB_ERR_RANGE, "group %u of %u", group, group_count);
+    r = onl_consensus_slot_srv(c, slot, srv);
+    if (r < 0)
+        return ob_fail(d, OB_ERR_CRYPTO, "disaster SRV: SHA3-256 failed");
+    *disaster = r;
+    err = onl_hsdir_responsible(c, Ab, slot->tp, srv, spread, all, ONL_PUB_MAX_HSDIRS, &got, d);
+    if (err != OB_OK)
+        return err;
+    for (i = 0; i < got && k < max; i++) {
+        if (group_count > 1 &&
+            ob_hsv3_group_for_hsdir(i / spread, i % spread, c->spread_fetch ? c->spread_fetch : 3,
+                                    group_count) != group)
+            continue;
+        out[k++] = all[i];
+    }
+    *n = k;
+    return OB_OK;
+}
+
+/* The outer-layer checks, as an HSDir makes them (and the blinding). */
+static ob_err check_v3(const ob_resp_descriptor *rd, const ob_tp_params *tpp, uint64_t now,
+                       onl_pub_item *it, ob_diag *d)
+{
+    uint8_t A[32];
+    ob_hsv3_desc *desc = NULL;
+    ob_hsv3_verify_opts o;
+    ob_hsv3_reason reason = OB_HSV3_OK;
+    ob_err err;
+
+    err = ob_onion_v3_decode(A, rd->service, strlen(rd->service), d);
+    if (err != OB_OK)
+        return err;
+    memset(&o, 0, sizeof(o));
+    o.now = now;
+    o.reason = &reason;
+    err = ob_hsv3_desc_verify(rd->descriptor, rd->descriptor_len, A, rd->tp, tpp, &o, &desc, d);
+    if (err != OB_OK && reason == OB_HSV3_NEED_CLIENT_AUTH)
+        err = OB_OK; /* inner layer for authorised clients only */
+    if (err == OB_OK && desc != NULL) {
+        memcpy(it->blinded, desc->blinded_key, 32);
+    } else if (err == OB_OK) {
+        /* verify stopped at the client-auth layer: the 08 cert's signer
+         * has been checked against blind(A, tp) already */
+        if (ob_hsv3_blind_public(it->blinded, A, rd->tp, tpp->length_min) != 0)
+            err = ob_fail(d, OB_ERR_CRYPTO, "blinding failed");
+    }
+    ob_hsv3_desc_free(desc);
+    return err;
+}
+
+ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_consensus *c,
+                        uint64_t now, onl_pub_plan **out, ob_diag *d)
+{
+    onl_pub_plan *p = NULL;
+    ob_tp_params tpp;
+    ob_err err = OB_OK;
+    size_t i;
+
+    *out = NULL;
+    if (c != NULL) {
+        tpp = c->tp;
+    } else {
+        tpp.length_min =
+            cfg->time_period_length ? cfg->time_period_length : OB_CFG_TP_LENGTH_DEFAULT;
+        tpp.offset_min = tpp.length_min / 2;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    p->items = calloc(r->n_descriptors ? r->n_descriptors : 1, sizeof(*p->items));
+    if (p->items == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    p->n = r->n_descriptors;
+    p->valid_after = c != NULL ? c->valid_after : now - now % 3600;
+    ob_hsv3_publish_slots(p->valid_after, &tpp, p->slots);
+    for (i = 0; i < r->n_descriptors; i++) {
+        const ob_resp_descriptor *rd = &r->descriptors[i];
+        onl_pub_item *it = &p->items[i];
+        ob_hsv3_slot slot;
+
+        it->desc = i;
+        it->slot = -1;
+        if (ob_config_find_service(cfg, rd->service) == NULL) {
+            err = ob_fail(d, OB_ERR_REFUSED,
+                          "descriptor %zu: service %s.onion is not in this machine's config "
+                          "(%s): this response answers another publisher's request",
+                          i, rd->service, cfg->path);
+            goto out;
+        }
+        if (rd->version != 3) {
+            it->status = ONL_PUB_SKIP_V2;
+            snprintf(it->why, sizeof(it->why),
+                     "v2 descriptors cannot be uploaded through tor 0.4.6 or later");
+            continue;
+        }
+        err = check_v3(rd, &tpp, now, it, d);
+        if (err == OB_ERR_EXPIRED) {
+            it->status = ONL_PUB_SKIP_EXPIRED;
+            snprintf(it->why, sizeof(it->why), "%.190s", d->msg);
+            err = OB_OK;
+            continue;
+        }
+        if (err != OB_OK) {
+            ob_diag_prefix(d, "descriptor %zu (%s.onion, period %llu): ", i, rd->service,
+                           (unsigned long long)rd->tp);
+            goto out;
+        }
+        if (!onl_publish_slot_for(p->valid_after, &tpp, rd->tp, &slot)) {
+            it->status = ONL_PUB_SKIP_PERIOD;
+            snprintf(it->why, sizeof(it->why), "period %llu; periods in force now: %llu, %llu",
+                     (unsigned long long)rd->tp, (unsigned long long)p->slots[0].tp,
+                     (unsigned long long)p->slots[1].tp);
+            continue;
+        }
+        it->slot = slot.use_current_srv ? 1 : 0;
+        if (now < rd->valid_from || now >= rd->valid_until) {
+            it->status = ONL_PUB_SKIP_WINDOW;
+            snprintf(it->why, sizeof(it->why), "signed for use from %llu until %llu, now %llu",
+                     (unsigned long long)rd->valid_from, (unsigned long long)rd->valid_until,
+                     (unsigned long long)now);
+            continue;
+        }
+        it->status = ONL_PUB_SEND;
+        if (c == NULL)
+            continue;
+        err = onl_publish_hsdirs(c, it->blinded, &slot, rd->group, rd->group_count, it->hsdirs,
+                                 ONL_PUB_MAX_HSDIRS, &it->n_hsdirs, &it->disaster_srv, d);
+        if (err == OB_ERR_NOTFOUND || (err == OB_OK && it->n_hsdirs == 0)) {
+            it->status = ONL_PUB_SKIP_NO_HSDIRS;
+            snprintf(it->why, sizeof(it->why), "%s",
+                     err == OB_OK ? "no HSDir for this group" : "the consensus has no HSDir");
+            err = OB_OK;
+            continue;
+        }
+        if (err != OB_OK)
+            goto out;
+    }
+    *out = p;
+    p = NULL;
+out:
+    onl_pub_plan_free(p);
+    return err;
+}
+
+void onl_pub_opts_init(onl_pub_opts *o)
+{
+    const char *env = getenv("OB_PUBLISH_TIMEOUT_MS");
+    char *end = NULL;
+    long v;
+
+    o->window = ONL_PUB_WINDOW;
+    o->timeout_ms = ONL_PUB_TIMEOUT_MS;
+    o->tries = ONL_PUB_TRIES;
+    o->reconnect_ms = ONL_PUB_RECONNECT;
+    if (env != NULL && env[0] != '\0') {
+        v = strtol(env, &end, 10);
+        if (*end == '\0' && v > 0 && v <= 3600000)
+            o->timeout_ms = (int)v;
+    }
+}
+
+void onl_publish_counts(const onl_pub_plan *p, size_t *in_force, size_t *reached)
+{
+    size_t i, j;
+
+    *in_force = *reached = 0;
+    for (i = 0; i < p->n; i++) {
+        const onl_pub_item *it = &p->items[i];
+        int ok = 0;
+        if (it->status != ONL_PUB_SEND)
+            continue;
+        (*in_force)++;
+        for (j = 0; j < it->n_hsdirs; j++)
+            ok |= it->result[j] == ONL_PUB_UPLOADED;
+        *reached += ok;
+    }
+}
+
+static void fp_upper(char out[41], const uint8_t id[20])
+{
+    size_t i;
+
+    ob_hex_encode(out, id, 20);
+    for (i = 0; i < 40; i++)
+        out[i] = (char)toupper((unsigned char)out[i]);
+}
+
+/* Send one attempt: the HSDirs of it not yet holding it. */
+static ob_err post_one(onl_ctl *ctl, const ob_resp_descriptor *rd, const onl_consensus *c,
+                       onl_pub_item *it, ob_diag *d)
+{
+    char fps[ONL_PUB_MAX_HSDIRS][41];
+    const char *srv[ONL_PUB_MAX_HSDIRS];
+    size_t j, n = 0;
+
+    for (j = 0; j < it->n_hsdirs; j++) {
+        if (it->result[j] == ONL_PUB_UPLOADED)
+            continue;
+        it->result[j] = ONL_PUB_PENDING;
+        fp_upper(fps[n], c->nodes[it->hsdirs[j]].rsa_id);
+        srv[n] = fps[n];
+        n++;
+    }
+    return onl_ctl_hspost(ctl, rd->descriptor, rd->descriptor_len, srv, n, rd->service, d);
+}
+
+static int item_open(const onl_pub_item *it)
+{
+    size_t j;
+
+    for (j = 0; j < it->n_hsdirs; j++)
+        if (it->result[j] == ONL_PUB_PENDING)
+            return 1;
+    return 0;
+}
+
+static int item_done(const onl_pub_item *it)
+{
+    size_t j;
+
+    for (j = 0; j < it->n_hsdirs; j++)
+        if (it->result[j] != ONL_PUB_UPLOADED)
+            return 0;
+    return 1;
+}
+
+static void on_event(const ob_response *r, const onl_consensus *c, onl_pub_plan *p,
+                     const onl_ctl_event *ev)
+{
+    size_t i, j;
+    char fp[41];
+
+    if (ev->malformed || ev->kind != ONL_EV_HS_DESC ||
+        (ev->action != ONL_HSA_UPLOADED && ev->action != ONL_HSA_FAILED))
+        return;
+    for (i = 0; i < p->n; i++) {
+        onl_pub_item *it = &p->items[i];
+        if (!it->outstanding || strcmp(r->descriptors[it->desc].service, ev->address) != 0)
+            continue;
+        for (j = 0; j < it->n_hsdirs; j++) {
+            if (it->result[j] != ONL_PUB_PENDING)
+                continue;
+            fp_upper(fp, c->nodes[it->hsdirs[j]].rsa_id);
+            if (strcmp(fp, ev->hsdir) != 0)
+                continue;
+            it->result[j] = ev->action == ONL_HSA_UPLOADED ? ONL_PUB_UPLOADED : ONL_PUB_FAILED;
+            snprintf(it->reason[j], sizeof(it->reason[j]), "%s",
+                     ev->action == ONL_HSA_FAILED ? (ev->reason[0] ? ev->reason : "FAILED") : "");
+        }
+        if (!item_open(it))
+            it->outstanding = 0;
+        return; /* one outstanding item per service */
+    }
+}
+
+/* Another item of the same service outstanding?  Then events would be ambiguous. */
+static int service_busy(const ob_response *r, const onl_pub_plan *p, size_t k)
+{
+    size_t i;
+
+    for (i = 0; i < p->n; i++)
+        if (i != k && p->items[i].outstanding &&
+            strcmp(r->descriptors[p->items[i].desc].service,
+                   r->descriptors[p->items[k].desc].service) == 0)
+            return 1;
+    return 0;
+}
+
+ob_err onl_publish_run(onl_ctl *ctl, const ob_response *r, const onl_consensus *c, onl_pub_plan *p,
+                       const onl_pub_opts *o, ob_diag *d)
+{
+    onl_ctl_event *ev = NULL;
+    ob_diag ld;
+    ob_err err;
+    size_t i, j;
+
+    err = onl_ctl_setevents(ctl, "HS_DESC", d);
+    if (err == OB_ERR_NET)
+        err = onl_ctl_reconnect(ctl, o->reconnect_ms, d);
+    if (err != OB_OK)
+        return err;
+    for (;;) {
+        uint64_t now = mono_ms(), next = UINT64_MAX;
+        size_t active = 0, open = 0;
+        int wait;
+
+        for (i = 0; i < p->n; i++) {
+            onl_pub_item *it = &p->items[i];
+            if (it->outstanding && now >= it->deadline) {
+                for (j = 0; j < it->n_hsdirs; j++)
+                    if (it->result[j] == ONL_PUB_PENDING) {
+                        it->result[j] = ONL_PUB_FAILED;
+                        snprintf(it->reason[j], sizeof(it->reason[j]), "TIMEOUT");
+                    }
+                it->outstanding = 0;
+            }
+            active += (size_t)it->outstanding;
+        }
+        for (i = 0; i < p->n && active < o->window; i++) {
+            onl_pub_item *it = &p->items[i];
+            if (it->status != ONL_PUB_SEND || it->outstanding || it->n_hsdirs == 0 ||
+                item_done(it) || it->attempts >= o->tries || service_busy(r, p, i))
+                continue;
+            err = post_one(ctl, &r->descriptors[it->desc], c, it, &ld);
+            if (err == OB_ERR_NET) {
+                err = onl_ctl_reconnect(ctl, o->reconnect_ms, d);
+                if (err != OB_OK)
+                    return err;
+                for (j = 0; j < p->n; j++)
+                    p->items[j].outstanding = 0; /* answers are lost */
+                active = 0;
+                i = (size_t)-1;
+                continue;
+            }
+            it->attempts++;
+            if (err != OB_OK) {
+                /* 5xx: tor refused the descriptor or a server; no retry */
+                for (j = 0; j < it->n_hsdirs; j++)
+                    if (it->result[j] != ONL_PUB_UPLOADED) {
+                        it->result[j] = ONL_PUB_FAILED;
+                        snprintf(it->reason[j], sizeof(it->reason[j]), "REFUSED %d",
+                                 onl_ctl_last_code(ctl));
+                    }
+                it->attempts = o->tries;
+                continue;
+            }
+            it->outstanding = 1;
+            it->deadline = mono_ms() + (uint64_t)o->timeout_ms;
+            active++;
+        }
+        for (i = 0; i < p->n; i++) {
+            onl_pub_item *it = &p->items[i];
+            if (it->outstanding) {
+                open++;
+                if (it->deadline < next)
+                    next = it->deadline;
+            } else if (it->status == ONL_PUB_SEND && it->n_hsdirs > 0 && !item_done(it) &&
+                       it->attempts < o->tries) {
+                open++;
+            }
+        }
+        if (open == 0)
+            return OB_OK;
+        now = mono_ms();
+        wait = next == UINT64_MAX ? 100
+               : next <= now      ? 0
+                                  : (int)(next - now > 1000 ? 1000 : next - now);
+        err = onl_ctl_next_event(ctl, &ev, wait, &ld);
+        if (err == OB_ERR_NET) {
+            err = onl_ctl_reconnect(ctl, o->reconnect_ms, d);
+            if (err != OB_OK)
+                return err;
+            for (j = 0; j < p->n; j++)
+                p->items[j].outstanding = 0;
+            continue;
+        }
+        if (err != OB_OK)
+            return ob_fail(d, err, "%s", ld.msg);
+        if (ev != NULL) {
+            on_event(r, c, p, ev);
+            onl_ctl_event_free(ev);
+            ev = NULL;
+        }
+    }
+}
+
+void onl_publish_describe(const ob_response *r, const onl_consensus *c, const onl_pub_plan *p,
+                          int results, onl_pub_line_fn line, void *ctx)
+{
+    char buf[512], fp[41];
+    size_t i, j;
+
+    for (i = 0; i < p->n; i++) {
+        const onl_pub_item *it = &p->items[i];
+        const ob_resp_descriptor *rd = &r->descriptors[it->desc];
+        size_t ok = 0;
+        for (j = 0; j < it->n_hsdirs; j++)
+            ok += it->result[j] == ONL_PUB_UPLOADED;
+        if (it->status != ONL_PUB_SEND) {
+            snprintf(buf, sizeof(buf), "%s.onion v%u period %llu group %u/%u: %s (%s)", rd->service,
+                     rd->version, (unsigned long long)rd->tp, rd->group + 1u,
+                     (unsigned)rd->group_count, onl_pub_status_name(it->status), it->why);
+            line(ctx, buf);
+            continue;
+        }
+        if (c == NULL) {
+            snprintf(buf, sizeof(buf),
+                     "%s.onion v3 period %llu group %u/%u: in force as the %s descriptor; "
+                     "HSDirs unknown (no consensus)",
+                     rd->service, (unsigned long long)rd->tp, rd->group + 1u,
+                     (unsigned)rd->group_count, it->slot ? "second" : "first");
+            line(ctx, buf);
+            continue;
+        }
+        if (results)
+            snprintf(buf, sizeof(buf),
+                     "%s.onion v3 period %llu group %u/%u (%s descriptor): uploaded to %zu of %zu "
+                     "HSDirs",
+                     rd->service, (unsigned long long)rd->tp, rd->group + 1u,
+                     (unsigned)rd->group_count, it->slot ? "second" : "first", ok, it->n_hsdirs);
+        else
+            snprintf(buf, sizeof(buf),
+                     "%s.onion v3 period %llu group %u/%u (%s descriptor, %s SRV%s): %zu HSDirs",
+                     rd->service, (unsigned long long)rd->tp, rd->group + 1u,
+                     (unsigned)rd->group_count, it->slot ? "second" : "first",
+                     it->slot ? "current" : "previous", it->disaster_srv ? ", disaster value" : "",
+                     it->n_hsdirs);
+        line(ctx, buf);
+        for (j = 0; j < it->n_hsdirs; j++) {
+            const onl_hsdir_node *nd = &c->nodes[it->hsdirs[j]];
+            fp_upper(fp, nd->rsa_id);
+            if (!results)
+                snprintf(buf, sizeof(buf), "  -> $%s~%s", fp, nd->nick);
+            else if (it->result[j] == ONL_PUB_UPLOADED)
+                snprintf(buf, sizeof(buf), "  uploaded $%s~%s", fp, nd->nick);
+            else
+                snprintf(buf, sizeof(buf), "  FAILED   $%s~%s: %s", fp, nd->nick,
+                         it->result[j] == ONL_PUB_FAILED ? it->reason[j] : "no answer");
+            line(ctx, buf);
+        }
+    }
+}
