@@ -64,7 +64,7 @@ printf 'second secret\n' >"$T/pass2"
 
 # Everything one folder must satisfy.  check_tree DIR VERSION N TAG [PASSFILE]
 check_tree() {
-    local out=$1 ver=$2 n=$3 tag=$4 pf=${5:-} key maddr i name hs want got pass=()
+    local out=$1 ver=$2 n=$3 tag=$4 pf=${5:-} key maddr i name hs want got secret pass=()
     [ -n "$pf" ] && pass=(--passphrase-file "$pf")
     [ "$(mode "$out")" = 700 ] && [ "$(mode "$out/master")" = 700 ] && [ "$(mode "$out/online")" = 700 ] &&
         ok "$ver: folders 0700" || fail "$ver: folder modes"
@@ -99,8 +99,13 @@ check_tree() {
         want=$(yaml_instances "$out/master/config.yaml" | awk -v n="$name" '$2 == n { print $1 }')
         [ "$got" = "$want" ] && ok "v$ver: $name hostname = config entry" || fail "v$ver: $name hostname $got, config $want"
         run "$OFF" address "$hs"
-        [ $rc -eq 0 ] && [ "$(cat "$T/out")" = "$got" ] && ok "v$ver: $name key gives its hostname" ||
+        [ $rc -eq 0 ] && [ "$(cat "$T/out")" = "$got" ] && ok "v$ver: $name key folder gives its hostname" ||
             fail "v$ver: $name: ob-offline address: $(cat "$T/out" "$T/err")"
+        secret=$hs/hs_ed25519_secret_key
+        [ "$ver" = 2 ] && secret=$hs/private_key
+        run "$OFF" address "$secret"
+        [ $rc -eq 0 ] && [ "$(cat "$T/out")" = "$got" ] && ok "v$ver: $name secret key file gives its hostname" ||
+            fail "v$ver: $name: ob-offline address $secret: $(cat "$T/out" "$T/err")"
         grep -qx "HiddenServiceDir $out/$name/hidden_service" "$out/$name/torrc" &&
             ok "v$ver: $name torrc has the absolute HiddenServiceDir" || fail "v$ver: $name torrc: $(cat "$out/$name/torrc")"
         grep -qx "SocksPort 0" "$out/$name/torrc" && ok "v$ver: $name SocksPort 0" || fail "v$ver: $name SocksPort"
