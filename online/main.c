@@ -33,7 +33,7 @@ static const ob_cmd commands[] = {
     { "collect", onl_cmd_collect },
     { "publish", onl_cmd_publish },
     { "run", onl_cmd_todo },
-    { "status", onl_cmd_todo },
+    { "status", onl_cmd_status },
     { "tor-check", onl_cmd_tor_check },
     { "inspect", ob_cmd_inspect },
     { "qr", ob_cmd_qr },
