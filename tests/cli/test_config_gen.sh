@@ -153,23 +153,29 @@ grep -qx "HiddenServicePort 443 127.0.0.1:8443" "$T/v3/web2/torrc" && ok "virtua
     fail "HiddenServicePort: $(grep HiddenServicePort "$T/v3/web2/torrc")"
 grep -q "$V3ADDR" "$T/summary" && ok "summary shows the master address" || fail "summary lacks $V3ADDR"
 
-# tor takes the generated keys as its own: started with the network off, it
-# publishes nothing, keeps every key file, and reports the same hostname.
+# tor takes the generated keys as its own.  Started with the network off (it
+# contacts nobody), it reads ob_config, keeps both key files, and writes the
+# hostname it derives from the secret key again: spoil the file first, so
+# that only tor's own derivation can make it right.
 hs=$T/v3/web1/hidden_service
-before=$(sha256sum "$hs/hs_ed25519_secret_key" "$hs/hs_ed25519_public_key" "$hs/hostname")
+want=$(cat "$hs/hostname")
+keys=$(sha256sum "$hs/hs_ed25519_secret_key" "$hs/hs_ed25519_public_key")
+echo "not-derived-by-tor.onion" >"$hs/hostname"
 $TOR -f "$T/v3/web1/torrc" --DataDirectory "$T/tor-run" --DisableNetwork 1 --Log "notice file $T/tor-run.log" \
-    --PidFile "$T/tor.pid" >/dev/null 2>&1 &
+    >/dev/null 2>&1 &
 torpid=$!
 for _ in $(seq 1 100); do
-    [ -d "$hs/authorized_clients" ] && break
+    [ "$(cat "$hs/hostname")" = "$want" ] && break
     sleep 0.1
 done
-sleep 0.5
 kill "$torpid" 2>/dev/null
 wait "$torpid" 2>/dev/null
-[ -d "$hs/authorized_clients" ] && [ "$(sha256sum "$hs/hs_ed25519_secret_key" "$hs/hs_ed25519_public_key" "$hs/hostname")" = "$before" ] &&
+[ "$(cat "$hs/hostname")" = "$want" ] && [ "$(sha256sum "$hs/hs_ed25519_secret_key" "$hs/hs_ed25519_public_key")" = "$keys" ] &&
     ! grep -q "\[err\]\|\[warn\].*\(onion\|hidden\|key\)" "$T/tor-run.log" &&
-    ok "tor started on web1's folder and kept its keys" || fail "tor on web1: $(cat "$T/tor-run.log")"
+    ok "tor on web1's folder: same keys, and the hostname it derives is the generated one" ||
+    fail "tor on web1: hostname $(cat "$hs/hostname"), want $want: $(cat "$T/tor-run.log")"
+grep -q "MasterOnionAddress $V3ADDR registered" "$T/tor-run.log" && ok "tor registered the master address from ob_config" ||
+    fail "tor did not register $V3ADDR: $(cat "$T/tor-run.log")"
 rm -rf "$hs/authorized_clients" "$T/tor-run"
 
 # The management tor starts from online/torrc (the control port moved to a
