@@ -573,7 +573,9 @@ static ob_err tree_write(cg_tree *t, const char *path, const void *p, size_t n, 
 
     if ((e = ob_file_write_atomic(path, p, n, mode, OB_WRITE_EXCL, d)) != OB_OK)
         return e;
-    return tree_add(t, path, 0, d);
+    if ((e = tree_add(t, path, 0, d)) != OB_OK)
+        (void)unlink(path); /* unrecorded, it would outlive the cleanup */
+    return e;
 }
 
 static ob_err tree_write_buf(cg_tree *t, const char *path, const ob_buf *b, unsigned mode,
@@ -703,7 +705,9 @@ static ob_err write_master_key(cg_tree *t, const char *path, ofl_key *k, const c
     }
     if (e != OB_OK)
         return e;
-    return tree_add(t, path, 0, d);
+    if ((e = tree_add(t, path, 0, d)) != OB_OK)
+        (void)unlink(path);
+    return e;
 }
 
 /* ---- the text files ---- */
