@@ -10,6 +10,7 @@ set -u
 OFF=${OB_BUILD:-build/san}/ob-offline
 [ -x "$OFF" ] || { echo "no $OFF"; exit 1; }
 OFF=$(cd "$(dirname "$OFF")" && pwd)/$(basename "$OFF")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TOR=/usr/sbin/tor
 [ -x $TOR ] || { echo "tor not installed"; exit 77; }
 PY=/usr/bin/python3
@@ -293,6 +294,18 @@ verify_torrc "$T/v6/node1/torrc"
 run "$OFF" config-gen --no-interactive --output "$T/unix" -n 1 --service-target unix:/run/web/app.sock --no-passphrase
 expect 0 "" "unix socket target"
 verify_torrc "$T/unix/node1/torrc"
+
+# --- every option is known to the program and documented in both places ---
+for opt in -n -t --tag --service-virtual-port --service-target --output -o --version --hs-version --key \
+    --source-passphrase-file --passphrase-file --no-passphrase --no-interactive --interactive --time-period-length; do
+    run "$OFF" config-gen --no-interactive --output "$T/optcheck" "$opt"
+    grep -q "unexpected argument" "$T/err" && fail "option $opt unknown to config-gen"
+    manopt=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+    grep -q -- "\`\`$opt\b" "$ROOT/docs/config-gen.rst" || fail "option $opt missing from docs/config-gen.rst"
+    grep -q -- "$manopt\b" "$ROOT/man/ob-offline.1" || fail "option $opt missing from man/ob-offline.1"
+done
+rm -rf "$T/optcheck"
+ok "options known to the program and listed in docs/config-gen.rst and the man page"
 
 # --- the dialogue on a pseudo-terminal: Enter at every question ---
 # ptyrun DIR ANSWER... : ANSWER is "prompt text=reply"; each reply is sent
