@@ -32,7 +32,7 @@ static const char *const usage[] = {
 static const ob_cmd commands[] = {
     { "collect", onl_cmd_collect },
     { "publish", onl_cmd_publish },
-    { "run", onl_cmd_todo },
+    { "run", onl_cmd_run },
     { "status", onl_cmd_status },
     { "tor-check", onl_cmd_tor_check },
     { "inspect", ob_cmd_inspect },

@@ -1,0 +1,895 @@
+/*
+ * daemon.c - `ob-online run` (daemon.h): collect, request, take responses,
+ * publish and republish, status socket, signals, reconnects.
+ */
+#include "daemon.h"
+
+#include "bundle.h"
+#include "cli.h"
+#include "config.h"
+#include "crypto.h"
+#include "fetch.h"
+#include "fileio.h"
+#include "hsdir.h"
+#include "hsv3_desc.h"
+#include "onion.h"
+#include "publish.h"
+#include "status.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { L_DEBUG = 0, L_INFO, L_WARNING, L_ERROR, L_CRITICAL };
+
+static const char *const level_names[] = { "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL" };
+static const int syslog_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT };
+
+static int g_level = L_INFO;
+static int g_syslog;
+static FILE *g_logf;
+static volatile sig_atomic_t g_stop, g_hup;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        g_hup = 1;
+    else
+        g_stop = 1;
+}
+
+static void fmt_utc(char out[32], uint64_t t)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(out, 32, "%llu", (unsigned long long)t);
+}
+
+static void dlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void dlog(int level, const char *fmt, ...)
+{
+    char msg[1024], ts[32];
+    va_list ap;
+
+    if (level < g_level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (g_syslog) {
+        syslog(syslog_prio[level], "%s", msg);
+        return;
+    }
+    fmt_utc(ts, (uint64_t)time(NULL));
+    fprintf(g_logf != NULL ? g_logf : stderr, "%s [%s] %s\n", ts, level_names[level], msg);
+    fflush(g_logf != NULL ? g_logf : stderr);
+}
+
+static int parse_level(const char *s)
+{
+    static const char *const names[] = { "debug", "info", "warning", "error", "critical" };
+    int i;
+
+    for (i = 0; s != NULL && i < 5; i++)
+        if (strcasecmp(s, names[i]) == 0)
+            return i;
+    return L_INFO;
+}
+
+static void setup_log(const ob_config *cfg)
+{
+    if (g_logf != NULL)
+        fclose(g_logf);
+    g_logf = NULL;
+    if (g_syslog)
+        closelog();
+    g_syslog = 0;
+    g_level = parse_level(cfg->log_level);
+    if (cfg->log_location != NULL && strcmp(cfg->log_location, "syslog") == 0) {
+        openlog("ob-online", LOG_PID, LOG_DAEMON);
+        g_syslog = 1;
+    } else if (cfg->log_location != NULL && cfg->log_location[0] != '\0') {
+        g_logf = fopen(cfg->log_location, "a");
+        if (g_logf == NULL)
+            dlog(L_ERROR, "cannot open LOG_LOCATION %s: %s; logging to stderr", cfg->log_location,
+                 strerror(errno));
+    }
+}
+
+/* What the daemon remembers of one instance. */
+typedef struct inst_state {
+    char addr[57];
+    int have;        /* key valid */
+    uint8_t key[32]; /* digest of its intro point set */
+    unsigned n_intro;
+    uint64_t received, modified;
+} inst_state;
+
+/* A response taken from the inbox, with per-descriptor publish records. */
+typedef struct held {
+    ob_response *r;
+    char name[256];
+    uint64_t *last_upload;
+    uint8_t (*hsdir_key)[32];
+    uint8_t *failed;
+} held;
+
+typedef struct dstate {
+    const onl_daemon_opts *o;
+    ob_config *cfg;
+    const char *inbox, *outbox;
+    onl_ctl_opts co;
+    onl_ctl *ctl;
+    int ever_connected, reported_down;
+    uint64_t next_connect, backoff;
+    onl_consensus *c;
+    int no_consensus_logged;
+    inst_state *inst;
+    size_t n_inst, cap_inst;
+    int written;
+    uint8_t written_key[32];
+    uint64_t last_request;
+    held held[ONL_DAEMON_MAX_HELD];
+    size_t n_held;
+    uint8_t (*seen)[32];
+    size_t n_seen, cap_seen;
+    uint64_t next_refresh, next_publish, next_inbox;
+    int publish_now;
+    uint64_t *pub_first, *pub_second; /* per config service */
+    uint8_t *low_warned;
+    int status_fd;
+    char *status_path;
+    int outbox_warned;
+} dstate;
+
+static void held_clear(held *h)
+{
+    ob_response_free(h->r);
+    free(h->last_upload);
+    free(h->hsdir_key);
+    free(h->failed);
+    memset(h, 0, sizeof(*h));
+}
+
+static inst_state *inst_get(dstate *s, const char *addr)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_inst; i++)
+        if (strcmp(s->inst[i].addr, addr) == 0)
+            return &s->inst[i];
+    if (s->n_inst == s->cap_inst) {
+        size_t nc = s->cap_inst ? 2 * s->cap_inst : 64;
+        inst_state *p = realloc(s->inst, nc * sizeof(*p));
+        if (p == NULL)
+            return NULL;
+        s->inst = p;
+        s->cap_inst = nc;
+    }
+    memset(&s->inst[s->n_inst], 0, sizeof(s->inst[0]));
+    snprintf(s->inst[s->n_inst].addr, sizeof(s->inst[0].addr), "%s", addr);
+    return &s->inst[s->n_inst++];
+}
+
+static int seen_has(const dstate *s, const uint8_t dg[32])
+{
+    size_t i;
+
+    for (i = 0; i < s->n_seen; i++)
+        if (memcmp(s->seen[i], dg, 32) == 0)
+            return 1;
+    return 0;
+}
+
+static void seen_add(dstate *s, const uint8_t dg[32])
+{
+    if (s->n_seen == s->cap_seen) {
+        size_t nc = s->cap_seen ? 2 * s->cap_seen : 32;
+        uint8_t(*p)[32] = realloc(s->seen, nc * sizeof(*p));
+        if (p == NULL)
+            return;
+        s->seen = p;
+        s->cap_seen = nc;
+    }
+    memcpy(s->seen[s->n_seen++], dg, 32);
+}
+
+static ob_err per_service_arrays(dstate *s)
+{
+    size_t n = s->cfg->n_services ? s->cfg->n_services : 1;
+
+    free(s->pub_first);
+    free(s->pub_second);
+    free(s->low_warned);
+    s->pub_first = calloc(n, sizeof(uint64_t));
+    s->pub_second = calloc(n, sizeof(uint64_t));
+    s->low_warned = calloc(n, 1);
+    return s->pub_first && s->pub_second && s->low_warned ? OB_OK : OB_ERR_NOMEM;
+}
+
+static ob_err load_config(dstate *s, ob_diag *d)
+{
+    ob_config *cfg = NULL;
+    ob_err err = ob_config_load(s->o->config_path, &cfg, d);
+    size_t k;
+
+    if (err != OB_OK)
+        return err;
+    for (k = 0; k < cfg->n_warnings; k++)
+        dlog(L_WARNING, "config: %s", cfg->warnings[k]);
+    err = onl_fetch_ctl_opts(cfg, s->o->n_tor_args, s->o->tor_args, &s->co, d);
+    if (err != OB_OK) {
+        ob_config_free(cfg);
+        return err;
+    }
+    ob_config_free(s->cfg);
+    s->cfg = cfg;
+    s->inbox = s->o->inbox != NULL ? s->o->inbox : cfg->inbox;
+    s->outbox = s->o->outbox != NULL ? s->o->outbox : cfg->outbox;
+    setup_log(cfg);
+    return per_service_arrays(s);
+}
+
+/* ---- tor ---------------------------------------------------------------- */
+
+static int tor_up(const dstate *s)
+{
+    return s->ctl != NULL && onl_ctl_is_connected(s->ctl);
+}
+
+static void tor_lost(dstate *s, const char *why)
+{
+    dlog(L_WARNING, "lost the connection to tor (%s); reconnecting", why);
+    s->next_connect = 0;
+    s->backoff = 1;
+}
+
+static void tor_try(dstate *s)
+{
+    uint64_t now = (uint64_t)time(NULL);
+    ob_diag d;
+    ob_err err;
+
+    if (tor_up(s) || now < s->next_connect)
+        return;
+    if (s->ctl == NULL)
+        err = onl_ctl_connect(&s->co, &s->ctl, &d);
+    else
+        err = onl_ctl_reconnect(s->ctl, 1000, &d);
+    if (err != OB_OK) {
+        if (!s->reported_down)
+            dlog(L_ERROR, "cannot reach tor: %s; retrying with backoff", d.msg);
+        s->reported_down = 1;
+        s->backoff = s->backoff ? (s->backoff * 2 > 30 ? 30 : s->backoff * 2) : 1;
+        s->next_connect = now + s->backoff;
+        return;
+    }
+    dlog(L_INFO, "%s to tor at %s (%s, tor %s)", s->ever_connected ? "reconnected" : "connected",
+         onl_ctl_endpoint(s->ctl), onl_ctl_auth_method(s->ctl), onl_ctl_tor_version(s->ctl));
+    s->ever_connected = 1;
+    s->reported_down = 0;
+    s->backoff = 0;
+    s->publish_now = 1;
+    if (s->next_refresh > now + 5)
+        s->next_refresh = now + 5; /* a restarted tor may have new backends' state */
+}
+
+/* ---- collecting and requests ------------------------------------------- */
+
+/* Digest of an instance's intro point set (auth keys, sorted). */
+static int intro_key(const char *addr, const uint8_t *p, size_t n, const ob_consensus_facts *f,
+                     uint64_t now, uint8_t key[32], unsigned *n_intro)
+{
+    ob_tp_params tpp = { f->tp_length_min, f->tp_offset_min };
+    uint8_t A[32], keys[OB_HSV3_MAX_INTROS][32], tmp[32];
+    uint64_t cur = ob_hsv3_tp_num(now, &tpp), tps[3] = { cur - 1, cur, cur + 1 };
+    ob_hsv3_desc *desc = NULL;
+    ob_hsv3_verify_opts o;
+    size_t which = 0, i, j, k;
+    ob_diag d;
+    int rc = -1;
+
+    if (ob_onion_v3_decode(A, addr, strlen(addr), &d) != OB_OK ||
+        ob_hsv3_desc_find_tp(p, n, A, tps, 3, &tpp, &which, &d) != OB_OK)
+        return -1;
+    memset(&o, 0, sizeof(o));
+    o.now = now;
+    if (ob_hsv3_desc_verify(p, n, A, tps[which], &tpp, &o, &desc, &d) != OB_OK) {
+        /* client-authorised backends: the bytes stand in for the set */
+        *n_intro = 0;
+        return ob_sha256_buf(key, p, n);
+    }
+    k = desc->n_intros < OB_HSV3_MAX_INTROS ? desc->n_intros : OB_HSV3_MAX_INTROS;
+    for (i = 0; i < k; i++)
+        memcpy(keys[i], desc->intros[i].auth_key, 32);
+    for (i = 1; i < k; i++) /* insertion sort: at most 20 */
+        for (j = i; j > 0 && memcmp(keys[j - 1], keys[j], 32) > 0; j--) {
+            memcpy(tmp, keys[j], 32);
+            memcpy(keys[j], keys[j - 1], 32);
+            memcpy(keys[j - 1], tmp, 32);
+        }
+    *n_intro = (unsigned)k;
+    rc = ob_sha256_buf(key, keys, k * 32);
+    ob_hsv3_desc_free(desc);
+    return rc;
+}
+
+static uint64_t signed_until(const dstate *s, const char *service)
+{
+    uint64_t until = 0;
+    size_t i, j;
+
+    for (i = 0; i < s->n_held; i++)
+        for (j = 0; j < s->held[i].r->n_descriptors; j++) {
+            const ob_resp_descriptor *rd = &s->held[i].r->descriptors[j];
+            if (strcmp(rd->service, service) == 0 && rd->valid_until > until)
+                until = rd->valid_until;
+        }
+    return until;
+}
+
+static int running_low(dstate *s, uint64_t now)
+{
+    size_t i;
+    int low = 0;
+
+    for (i = 0; i < s->cfg->n_services; i++) {
+        const char *a = s->cfg->services[i].address;
+        uint64_t u = a != NULL ? signed_until(s, a) : 0;
+        if (a == NULL)
+            continue;
+        if (u <= now + ONL_DAEMON_LOW_WATER) {
+            low = 1;
+            if (!s->low_warned[i] && u != 0) {
+                char t[32];
+                fmt_utc(t, u);
+                dlog(L_WARNING,
+                     "signed descriptors of %s.onion run out at %s UTC: a ceremony is needed "
+                     "before then",
+                     a, t);
+            }
+            s->low_warned[i] = 1;
+        } else {
+            s->low_warned[i] = 0;
+        }
+    }
+    return low;
+}
+
+static void write_request(dstate *s, ob_request *req, const char *why)
+{
+    char path[OB_CFG_MAX_PATH + 128], ts[32], shrt[OB_BUNDLE_SHORT_LEN];
+    ob_buf b;
+    ob_diag d;
+    ob_err err;
+    struct tm tm;
+    time_t now = time(NULL);
+    int n;
+
+    if (s->outbox == NULL) {
+        if (!s->outbox_warned)
+            dlog(L_WARNING, "no outbox (--outbox or config key outbox): request not written");
+        s->outbox_warned = 1;
+        return;
+    }
+    ob_buf_init(&b);
+    err = ob_request_serialize(req, &b, &d);
+    if (err != OB_OK) {
+        dlog(L_ERROR, "request: %s", d.msg);
+        goto out;
+    }
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+    ob_bundle_digest_short(req->digest, shrt);
+    shrt[8] = '\0';
+    for (n = 0; n < 100; n++) {
+        if (n == 0)
+            snprintf(path, sizeof(path), "%s/request-%s-%s.obb", s->outbox, ts, shrt);
+        else
+            snprintf(path, sizeof(path), "%s/request-%s-%s-%d.obb", s->outbox, ts, shrt, n);
+        err = ob_bundle_write_file(path, b.p, b.len, OB_WRITE_EXCL, &d);
+        if (err != OB_ERR_EXISTS)
+            break;
+    }
+    if (err != OB_OK) {
+        dlog(L_ERROR, "outbox: %s", d.msg);
+        goto out;
+    }
+    s->last_request = (uint64_t)now;
+    dlog(L_INFO, "outbox: wrote signing request %s (%s)", path, why);
+out:
+    ob_buf_free(&b);
+}
+
+static void refresh(dstate *s)
+{
+    onl_fetch_opts fo;
+    onl_collect_stats st;
+    ob_request *req = NULL;
+    uint8_t all[32];
+    ob_buf keys;
+    uint64_t now = (uint64_t)time(NULL);
+    int have = 0, changed;
+    size_t i, j;
+    ob_diag d;
+    ob_err err;
+
+    onl_fetch_opts_init(&fo);
+    fo.reconnect_ms = 2000; /* the main loop does the long waiting */
+    ob_buf_init(&keys);
+    dlog(L_DEBUG, "fetching the descriptors of every instance");
+    err = onl_fetch_collect(s->ctl, s->cfg, &fo, &req, &st, &have, &d);
+    if (err == OB_ERR_NET) {
+        tor_lost(s, d.msg);
+        goto out;
+    }
+    if (err != OB_OK) {
+        dlog(L_ERROR, "collect: %s", d.msg);
+        goto out;
+    }
+    dlog(L_INFO, "refreshed %zu service(s): %zu instance(s) ok, %zu missing, %zu invalid%s",
+         st.services, st.ok, st.missing, st.invalid, have ? "" : " (tor has no consensus yet)");
+    for (i = 0; i < req->n_services; i++) {
+        const ob_req_service *rs = &req->services[i];
+        for (j = 0; j < rs->n_instances; j++) {
+            const ob_req_instance *in = &rs->instances[j];
+            inst_state *is = inst_get(s, in->address);
+            uint8_t k[32];
+            unsigned ni = 0;
+            if (in->status != OB_INSTANCE_OK) {
+                dlog(L_DEBUG, "instance %s.onion: %s", in->address,
+                     in->reason ? in->reason : "no descriptor");
+                continue;
+            }
+            if (is == NULL || intro_key(in->address, in->descriptor, in->descriptor_len,
+                                        &req->consensus, now, k, &ni) != 0)
+                continue;
+            if (!is->have || memcmp(is->key, k, 32) != 0) {
+                dlog(L_INFO, "instance %s.onion: introduction points changed (%u now)", in->address,
+                     ni);
+                is->modified = now;
+            }
+            is->have = 1;
+            memcpy(is->key, k, 32);
+            is->n_intro = ni;
+            is->received = in->fetched_at;
+            ob_buf_put(&keys, in->address, strlen(in->address));
+            ob_buf_put(&keys, k, 32);
+        }
+    }
+    if (st.ok == 0 || ob_sha256_buf(all, keys.p, keys.len) != 0)
+        goto out;
+    changed = !s->written || memcmp(all, s->written_key, 32) != 0;
+    if (changed) {
+        write_request(s, req, s->written ? "introduction points changed" : "first collection");
+        memcpy(s->written_key, all, 32);
+        s->written = 1;
+    } else if (running_low(s, now) && now >= s->last_request + 3600) {
+        write_request(s, req, "signed descriptors run out soon");
+    }
+out:
+    ob_buf_free(&keys);
+    ob_request_free(req);
+}
+
+/* ---- inbox and publishing ------------------------------------------------ */
+
+static int is_superseded(const dstate *s, size_t hi, const ob_resp_descriptor *rd)
+{
+    size_t i, j;
+
+    for (i = 0; i < s->n_held; i++) {
+        const ob_response *o = s->held[i].r;
+        if (i == hi || o->created < s->held[hi].r->created ||
+            (o->created == s->held[hi].r->created && i < hi))
+            continue;
+        for (j = 0; j < o->n_descriptors; j++) {
+            const ob_resp_descriptor *x = &o->descriptors[j];
+            if (strcmp(x->service, rd->service) == 0 && x->tp == rd->tp && x->group == rd->group &&
+                x->version == rd->version)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void hsdir_key(const onl_consensus *c, const onl_pub_item *it, uint8_t out[32])
+{
+    ob_iov v[ONL_PUB_MAX_HSDIRS];
+    size_t j;
+
+    for (j = 0; j < it->n_hsdirs; j++) {
+        v[j].p = c->nodes[it->hsdirs[j]].rsa_id;
+        v[j].n = 20;
+    }
+    if (ob_sha256(out, v, it->n_hsdirs) != 0)
+        memset(out, 0, 32);
+}
+
+static void log_runout(const dstate *s, const ob_response *r)
+{
+    size_t i, j;
+
+    for (i = 0; i < r->n_descriptors; i++) {
+        int dup = 0;
+        for (j = 0; j < i; j++)
+            dup |= strcmp(r->descriptors[j].service, r->descriptors[i].service) == 0;
+        if (!dup) {
+            char t[32];
+            fmt_utc(t, signed_until(s, r->descriptors[i].service));
+            dlog(L_INFO, "signed descriptors of %s.onion run out at %s UTC",
+                 r->descriptors[i].service, t);
+        }
+    }
+}
+
+static void publish_cycle(dstate *s)
+{
+    onl_pub_opts po;
+    uint64_t now = (uint64_t)time(NULL);
+    size_t h, i;
+    ob_diag d;
+    ob_err err;
+
+    if (s->n_held == 0 || !tor_up(s))
+        return;
+    onl_consensus_free(s->c);
+    s->c = NULL;
+    err = onl_consensus_fetch(s->ctl, &s->c, &d);
+    if (err == OB_ERR_NOTFOUND) {
+        if (!s->no_consensus_logged)
+            dlog(L_WARNING, "tor has no consensus yet: publishing waits until it has one");
+        s->no_consensus_logged = 1;
+        return;
+    }
+    if (err == OB_ERR_NET) {
+        tor_lost(s, d.msg);
+        return;
+    }
+    if (err != OB_OK) {
+        dlog(L_ERROR, "consensus: %s", d.msg);
+        return;
+    }
+    s->no_consensus_logged = 0;
+    onl_pub_opts_init(&po);
+    po.reconnect_ms = 2000;
+    for (h = 0; h < s->n_held; h++) {
+        held *hd = &s->held[h];
+        onl_pub_plan *p = NULL;
+        size_t due = 0;
+        err = onl_publish_plan(s->cfg, hd->r, s->c, now, &p, &d);
+        if (err != OB_OK) {
+            dlog(L_ERROR, "%s: %s", hd->name, d.msg);
+            continue;
+        }
+        for (i = 0; i < p->n; i++) {
+            onl_pub_item *it = &p->items[i];
+            const ob_resp_descriptor *rd = &hd->r->descriptors[it->desc];
+            const ob_cfg_service *sv = ob_config_find_service(s->cfg, rd->service);
+            uint64_t every = sv != NULL ? (uint64_t)sv->descriptor_lifetime * 30 : 1800;
+            uint8_t k[32];
+            if (it->status != ONL_PUB_SEND)
+                continue;
+            if (is_superseded(s, h, rd)) {
+                it->n_hsdirs = 0; /* a newer response has this one's successor */
+                continue;
+            }
+            if (every > s->cfg->descriptor_upload_period && s->cfg->descriptor_upload_period)
+                every = s->cfg->descriptor_upload_period;
+            hsdir_key(s->c, it, k);
+            if (hd->last_upload[i] != 0 && !hd->failed[i] && memcmp(k, hd->hsdir_key[i], 32) == 0 &&
+                now < hd->last_upload[i] + every) {
+                it->n_hsdirs = 0; /* not due */
+                continue;
+            }
+            if (hd->last_upload[i] != 0 && memcmp(k, hd->hsdir_key[i], 32) != 0)
+                dlog(L_INFO, "%s.onion period %llu: responsible HSDirs changed; republishing",
+                     rd->service, (unsigned long long)rd->tp);
+            memcpy(hd->hsdir_key[i], k, 32);
+            due++;
+        }
+        if (due > 0) {
+            err = onl_publish_run(s->ctl, hd->r, s->c, p, &po, &d);
+            if (err == OB_ERR_NET) {
+                tor_lost(s, d.msg);
+                onl_pub_plan_free(p);
+                return;
+            }
+            for (i = 0; i < p->n; i++) {
+                onl_pub_item *it = &p->items[i];
+                const ob_resp_descriptor *rd = &hd->r->descriptors[it->desc];
+                const ob_cfg_service *sv;
+                size_t j, ok = 0;
+                if (it->status != ONL_PUB_SEND || it->n_hsdirs == 0)
+                    continue;
+                for (j = 0; j < it->n_hsdirs; j++)
+                    ok += it->result[j] == ONL_PUB_UPLOADED;
+                hd->last_upload[i] = now;
+                hd->failed[i] = ok < it->n_hsdirs;
+                dlog(ok ? L_INFO : L_WARNING,
+                     "published %s.onion period %llu group %u/%u (%s descriptor) to %zu of %zu "
+                     "HSDirs",
+                     rd->service, (unsigned long long)rd->tp, rd->group + 1u,
+                     (unsigned)rd->group_count, it->slot ? "second" : "first", ok, it->n_hsdirs);
+                sv = ob_config_find_service(s->cfg, rd->service);
+                if (sv != NULL) {
+                    size_t si = (size_t)(sv - s->cfg->services);
+                    if (it->slot)
+                        s->pub_second[si] = now;
+                    else
+                        s->pub_first[si] = now;
+                }
+            }
+        }
+        onl_pub_plan_free(p);
+    }
+}
+
+static void take_response(dstate *s, const char *path, const char *name)
+{
+    uint8_t *p = NULL, dg[32];
+    size_t n = 0;
+    int kind = 0;
+    ob_response *r = NULL;
+    onl_pub_plan *plan = NULL;
+    char shrt[OB_BUNDLE_SHORT_LEN];
+    held *hd;
+    ob_diag d;
+    ob_err err;
+
+    err = ob_bundle_read_file(path, &p, &n, &d);
+    if (err != OB_OK) {
+        dlog(L_ERROR, "inbox: %s", d.msg);
+        goto out;
+    }
+    err = ob_bundle_peek(p, n, &kind, dg, &d);
+    if (err == OB_OK && seen_has(s, dg))
+        goto out;
+    if (err != OB_OK) {
+        /* Maybe still being copied: try again at the next scan. */
+        dlog(L_DEBUG, "inbox: %s: %s", name, d.msg);
+        goto out;
+    }
+    seen_add(s, dg);
+    ob_bundle_digest_short(dg, shrt);
+    if (kind != OB_BUNDLE_RESPONSE) {
+        dlog(L_INFO, "inbox: ignoring %s (a %s, not a signed response)", name,
+             ob_bundle_kind_name(kind));
+        goto out;
+    }
+    err = ob_response_parse(p, n, &r, &d);
+    if (err == OB_OK)
+        err = onl_publish_plan(s->cfg, r, NULL, (uint64_t)time(NULL), &plan, &d);
+    if (err != OB_OK) {
+        dlog(L_ERROR, "inbox: refusing response %s (digest %s): %s", name, shrt, d.msg);
+        goto out;
+    }
+    if (s->n_held == ONL_DAEMON_MAX_HELD) {
+        size_t oldest = 0, i;
+        for (i = 1; i < s->n_held; i++)
+            if (s->held[i].r->created < s->held[oldest].r->created)
+                oldest = i;
+        held_clear(&s->held[oldest]);
+        s->held[oldest] = s->held[--s->n_held];
+    }
+    hd = &s->held[s->n_held];
+    memset(hd, 0, sizeof(*hd));
+    hd->last_upload = calloc(r->n_descriptors + 1, sizeof(uint64_t));
+    hd->hsdir_key = calloc(r->n_descriptors + 1, 32);
+    hd->failed = calloc(r->n_descriptors + 1, 1);
+    if (hd->last_upload == NULL || hd->hsdir_key == NULL || hd->failed == NULL) {
+        held_clear(hd);
+        dlog(L_ERROR, "inbox: out of memory");
+        goto out;
+    }
+    snprintf(hd->name, sizeof(hd->name), "%s", name);
+    hd->r = r;
+    r = NULL;
+    s->n_held++;
+    dlog(L_INFO, "inbox: picked up response %s (digest %s, %zu descriptors)", name, shrt,
+         hd->r->n_descriptors);
+    log_runout(s, hd->r);
+    s->publish_now = 1;
+out:
+    onl_pub_plan_free(plan);
+    ob_response_free(r);
+    free(p);
+}
+
+static void scan_inbox(dstate *s)
+{
+    DIR *dir;
+    struct dirent *e;
+    static int warned;
+
+    if (s->inbox == NULL)
+        return;
+    dir = opendir(s->inbox);
+    if (dir == NULL) {
+        if (!warned)
+            dlog(L_WARNING, "inbox %s: %s (will keep looking)", s->inbox, strerror(errno));
+        warned = 1;
+        return;
+    }
+    warned = 0;
+    while ((e = readdir(dir)) != NULL) {
+        char path[OB_CFG_MAX_PATH + 300];
+        size_t l = strlen(e->d_name);
+        struct stat st;
+        if (e->d_name[0] == '.' || l < 5 || strcmp(e->d_name + l - 4, ".obb") != 0)
+            continue;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->inbox, e->d_name) >= sizeof(path))
+            continue;
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        take_response(s, path, e->d_name);
+    }
+    closedir(dir);
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static void serve_status(dstate *s)
+{
+    struct pollfd pf;
+    onl_status st;
+    size_t i, j;
+
+    if (s->status_fd < 0)
+        return;
+    pf.fd = s->status_fd;
+    pf.events = POLLIN;
+    pf.revents = 0;
+    if (poll(&pf, 1, 0) <= 0)
+        return;
+    memset(&st, 0, sizeof(st));
+    st.services = calloc(s->cfg->n_services ? s->cfg->n_services : 1, sizeof(*st.services));
+    if (st.services == NULL)
+        return;
+    for (i = 0; i < s->cfg->n_services; i++) {
+        const ob_cfg_service *sv = &s->cfg->services[i];
+        onl_status_service *o = &st.services[st.n_services];
+        if (sv->address == NULL)
+            continue;
+        st.n_services++;
+        snprintf(o->address, sizeof(o->address), "%s", sv->address);
+        o->publish_first = s->pub_first[i];
+        o->publish_second = s->pub_second[i];
+        o->signed_until = signed_until(s, sv->address);
+        o->instances = calloc(sv->n_instances ? sv->n_instances : 1, sizeof(*o->instances));
+        if (o->instances == NULL)
+            continue;
+        o->n_instances = sv->n_instances;
+        for (j = 0; j < sv->n_instances; j++) {
+            onl_status_instance *oi = &o->instances[j];
+            const inst_state *is = NULL;
+            size_t k;
+            snprintf(oi->address, sizeof(oi->address), "%s", sv->instances[j].address);
+            for (k = 0; k < s->n_inst && is == NULL; k++)
+                if (strcmp(s->inst[k].addr, oi->address) == 0)
+                    is = &s->inst[k];
+            if (is != NULL && is->have) {
+                oi->received = is->received;
+                oi->intro_modified = is->modified;
+                oi->n_intro = is->n_intro;
+            }
+        }
+    }
+    onl_status_serve(s->status_fd, &st);
+    onl_status_free(&st);
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+int onl_daemon_main(const onl_daemon_opts *o)
+{
+    dstate s;
+    struct sigaction sa;
+    ob_diag d;
+    ob_err err;
+    size_t i;
+    int rc = OB_EXIT_USAGE;
+
+    memset(&s, 0, sizeof(s));
+    s.o = o;
+    s.status_fd = -1;
+    err = load_config(&s, &d);
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (s.cfg->status_socket_location != NULL && s.cfg->status_socket_location[0] != '\0') {
+        s.status_path = strdup(s.cfg->status_socket_location);
+        s.status_fd = s.status_path ? onl_status_listen(s.status_path, &d) : -1;
+        if (s.status_fd < 0)
+            dlog(L_ERROR, "status socket: %s", s.status_path ? d.msg : "out of memory");
+        else
+            dlog(L_INFO, "status socket at %s", s.status_path);
+    }
+    dlog(L_INFO, "ob-online %s running: %zu service(s), inbox %s, outbox %s", OB_VERSION,
+         s.cfg->n_services, s.inbox ? s.inbox : "(none)", s.outbox ? s.outbox : "(none)");
+    while (!g_stop) {
+        uint64_t now;
+        onl_ctl_event *ev = NULL;
+
+        if (g_hup) {
+            g_hup = 0;
+            err = load_config(&s, &d);
+            if (err != OB_OK) {
+                dlog(L_ERROR, "SIGHUP: config not reloaded, keeping the old one: %s", d.msg);
+            } else {
+                dlog(L_INFO, "SIGHUP: reloaded config %s (%zu service(s))", o->config_path,
+                     s.cfg->n_services);
+                onl_ctl_close(s.ctl); /* the control-port settings may have changed */
+                s.ctl = NULL;
+                s.next_connect = 0;
+                s.next_refresh = 0;
+            }
+        }
+        tor_try(&s);
+        now = (uint64_t)time(NULL);
+        if (tor_up(&s) && now >= s.next_refresh) {
+            refresh(&s);
+            s.next_refresh = (uint64_t)time(NULL) + s.cfg->refresh_interval;
+        }
+        if (now >= s.next_inbox) {
+            scan_inbox(&s);
+            s.next_inbox = now + ONL_DAEMON_INBOX_POLL;
+        }
+        if (tor_up(&s) && (s.publish_now || now >= s.next_publish)) {
+            s.publish_now = 0;
+            publish_cycle(&s);
+            s.next_publish = (uint64_t)time(NULL) + s.cfg->publish_check_interval;
+        }
+        if (s.n_held > 0)
+            (void)running_low(&s, now);
+        serve_status(&s);
+        if (tor_up(&s)) {
+            err = onl_ctl_next_event(s.ctl, &ev, 250, &d);
+            if (err == OB_ERR_NET)
+                tor_lost(&s, d.msg);
+            onl_ctl_event_free(ev); /* events outside a fetch or upload are stale */
+        } else {
+            struct pollfd pf = { s.status_fd, POLLIN, 0 };
+            (void)poll(&pf, s.status_fd >= 0 ? 1 : 0, 250);
+        }
+    }
+    dlog(L_INFO, "signal received: exiting");
+    rc = OB_EXIT_OK;
+out:
+    onl_status_close(s.status_fd, s.status_path);
+    free(s.status_path);
+    onl_ctl_close(s.ctl);
+    onl_consensus_free(s.c);
+    for (i = 0; i < s.n_held; i++)
+        held_clear(&s.held[i]);
+    free(s.inst);
+    free(s.seen);
+    free(s.pub_first);
+    free(s.pub_second);
+    free(s.low_warned);
+    ob_config_free(s.cfg);
+    if (g_logf != NULL)
+        fclose(g_logf);
+    g_logf = NULL;
+    return rc;
+}

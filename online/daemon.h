@@ -1,0 +1,45 @@
+/*
+ * daemon.h - `ob-online run`: the long-running online side.
+ *
+ * One thread, one loop, ticking at least once a second:
+ *
+ *   - keeps a control connection to tor, reconnecting with backoff when tor
+ *     goes away (state is kept: responses, fetch results, publish records);
+ *   - every REFRESH_INTERVAL s fetches every instance's descriptor (fetch.h)
+ *     and builds a signing request; writes it into the outbox (unique name,
+ *     never overwriting) when an instance's introduction point set changed
+ *     since the last request written, or when the signed descriptors in
+ *     hand run out within ONL_DAEMON_LOW_WATER s (then at most hourly);
+ *   - every ONL_DAEMON_INBOX_POLL s looks for new *.obb files in the inbox,
+ *     takes signed responses (each digest once) and publishes them;
+ *   - every PUBLISH_CHECK_INTERVAL s (and at once after a new response or a
+ *     reconnect) re-plans the responses held against tor's consensus and
+ *     uploads a descriptor when it was never uploaded, when its responsible
+ *     HSDirs changed, when the last upload had failures, or when it was
+ *     last uploaded longer ago than the republish interval (half the
+ *     service's descriptor-lifetime, at most DESCRIPTOR_UPLOAD_PERIOD);
+ *   - logs "signed descriptors of X run out at <UTC>" when responses come
+ *     and warns once the time is within ONL_DAEMON_LOW_WATER;
+ *   - serves the status socket (status.h);
+ *   - SIGHUP reloads the config (a bad config is logged and the old one
+ *     kept); SIGTERM/SIGINT end the loop, exit status 0.
+ */
+#ifndef ONL_DAEMON_H
+#define ONL_DAEMON_H
+
+#define ONL_DAEMON_LOW_WATER  (6 * 3600) /* s before signed descriptors run out */
+#define ONL_DAEMON_INBOX_POLL 2          /* s between inbox scans */
+#define ONL_DAEMON_MAX_HELD   16         /* responses kept for republishing */
+
+typedef struct onl_daemon_opts {
+    const char *config_path;
+    const char *inbox;  /* NULL: config key inbox */
+    const char *outbox; /* NULL: config key outbox */
+    int n_tor_args;     /* -i/-p/-s/--password-file words for tor */
+    char **tor_args;
+} onl_daemon_opts;
+
+/* Run until SIGTERM/SIGINT; returns the exit status (0 after a signal). */
+int onl_daemon_main(const onl_daemon_opts *o);
+
+#endif
