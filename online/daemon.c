@@ -270,7 +270,7 @@ static void tor_try(dstate *s)
         err = onl_ctl_reconnect(s->ctl, 1000, &d);
     if (err != OB_OK) {
         if (!s->reported_down)
-            dlog(L_ERROR, "cannot reach tor: %s; retrying with backoff", d.msg);
+            dlog(L_WARNING, "cannot reach tor: %s; retrying with backoff", d.msg);
         s->reported_down = 1;
         s->backoff = s->backoff ? (s->backoff * 2 > 30 ? 30 : s->backoff * 2) : 1;
         s->next_connect = now + s->backoff;
