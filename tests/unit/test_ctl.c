@@ -372,6 +372,36 @@ static void test_next_event_zero_timeout(void **state)
     assert_true(onl_ctl_is_connected(f->ctl));
 }
 
+static void test_event_queue_bound(void **state)
+{
+    fixture *f = *state;
+    onl_ctl_reply r = { 0 };
+    onl_ctl_event *ev = NULL;
+    size_t i, got = 0;
+    ob_diag d;
+
+    /* events nobody collects while commands run: the queue stops at its cap */
+    {
+        /* one write: many tiny ones would fill the socket buffer with overhead */
+        char *burst = malloc((ONL_CTL_MAX_QUEUED + 10) * 7 + 9);
+        assert_non_null(burst);
+        for (i = 0; i < ONL_CTL_MAX_QUEUED + 10; i++)
+            memcpy(burst + 7 * i, "650 X\r\n", 7);
+        memcpy(burst + 7 * i, "250 OK\r\n", 9);
+        tor_says(f, burst);
+        free(burst);
+    }
+    assert_int_equal(onl_ctl_command(f->ctl, "SIGNAL ACTIVE", &r, 5000, &d), OB_OK);
+    onl_ctl_reply_free(&r);
+    assert_int_equal(onl_ctl_events_dropped(f->ctl), 10);
+    while (onl_ctl_next_event(f->ctl, &ev, 0, &d) == OB_OK && ev != NULL) {
+        assert_string_equal(ev->name, "X");
+        onl_ctl_event_free(ev);
+        got++;
+    }
+    assert_int_equal(got, ONL_CTL_MAX_QUEUED);
+}
+
 static void test_hs_desc_malformed(void **state)
 {
     fixture *f = *state;
@@ -957,6 +987,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_between_command_and_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hs_desc_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_event_zero_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_queue_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hs_desc_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hs_desc_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_violations, setup, teardown),
