@@ -959,6 +959,97 @@ static void test_auth_method_not_offered(void **state)
     rmdir(dir);
 }
 
+/* Two connections: the first is dropped after SETEVENTS (tor "restarts"). */
+static int fake_tor_restart(int lfd)
+{
+    char line[512];
+    int round;
+
+    for (round = 0; round < 2; round++) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            return 30;
+        if (rd_line(fd, line, sizeof(line)) != 0 || strcmp(line, "PROTOCOLINFO 1") != 0)
+            return 31;
+        wr(fd, "250-PROTOCOLINFO 1\r\n250-AUTH METHODS=NULL\r\n"
+               "250-VERSION Tor=\"0.4.9.11\"\r\n250 OK\r\n");
+        if (rd_line(fd, line, sizeof(line)) != 0 || strcmp(line, "AUTHENTICATE") != 0)
+            return 32;
+        wr(fd, "250 OK\r\n");
+        /* round 0: the caller's SETEVENTS; round 1: restored by the client */
+        if (rd_line(fd, line, sizeof(line)) != 0 || strcmp(line, "SETEVENTS HS_DESC") != 0)
+            return 33;
+        wr(fd, "250 OK\r\n");
+        if (round == 0) {
+            close(fd);
+            continue;
+        }
+        if (rd_line(fd, line, sizeof(line)) != 0 || strcmp(line, "GETINFO version") != 0)
+            return 34;
+        wr(fd, "250-version=0.4.9.11\r\n250 OK\r\n");
+        close(fd);
+    }
+    return 0;
+}
+
+static void test_reconnect_restores_events(void **state)
+{
+    char dir[] = "/tmp/ob-test-ctl-XXXXXX", sock[256];
+    struct sockaddr_un sa;
+    int lfd, status = 0;
+    pid_t pid;
+    onl_ctl_opts o;
+    onl_ctl *ctl = NULL;
+    char *v = NULL;
+    ob_diag d;
+    int64_t t0, dt;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(sock, sizeof(sock), "%s/control", dir);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, sock, strlen(sock));
+    lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 2), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(fake_tor_restart(lfd));
+    close(lfd);
+    onl_ctl_opts_init(&o);
+    o.socket_path = sock;
+    o.port = 1;
+    o.timeout_ms = 3000;
+    assert_int_equal(onl_ctl_connect(&o, &ctl, &d), OB_OK);
+    assert_int_equal(onl_ctl_generation(ctl), 1);
+    assert_int_equal(onl_ctl_setevents(ctl, "HS_DESC", &d), OB_OK);
+    /* tor went away: the command fails and the connection is marked down */
+    assert_int_equal(onl_ctl_getinfo(ctl, "version", &v, NULL, &d), OB_ERR_NET);
+    assert_false(onl_ctl_is_connected(ctl));
+    assert_int_equal(onl_ctl_reconnect(ctl, 5000, &d), OB_OK);
+    assert_true(onl_ctl_is_connected(ctl));
+    assert_int_equal(onl_ctl_generation(ctl), 2);
+    assert_int_equal(onl_ctl_getinfo(ctl, "version", &v, NULL, &d), OB_OK);
+    assert_string_equal(v, "0.4.9.11");
+    free(v);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("fake tor exited %d", WEXITSTATUS(status));
+    /* nobody listens any more: retries stop when the time is up */
+    unlink(sock);
+    t0 = ms_now();
+    assert_int_equal(onl_ctl_reconnect(ctl, 700, &d), OB_ERR_NET);
+    dt = ms_now() - t0;
+    assert_true(dt >= 650);
+    assert_true(dt < 3000);
+    assert_non_null(strstr(d.msg, "cannot reach tor"));
+    assert_int_equal(onl_ctl_generation(ctl), 2);
+    onl_ctl_close(ctl);
+    rmdir(dir);
+}
+
 static void test_connect_refused(void **state)
 {
     onl_ctl_opts o;
@@ -1012,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_auth_bad_serverhash),
         cmocka_unit_test(test_auth_refused),
         cmocka_unit_test(test_auth_method_not_offered),
+        cmocka_unit_test(test_reconnect_restores_events),
         cmocka_unit_test(test_connect_refused),
     };
 
