@@ -401,5 +401,6 @@ int main(void)
 
     if (ob_secmem_init() != 0)
         return 1;
+    alarm(300); /* a hung helper fails the run instead of stalling it */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
