@@ -88,15 +88,14 @@ int onl_cmd_publish(int argc, char **argv)
     }
     ob_bundle_digest_short(resp->digest, shrt);
     printf("response %s, digest %s, %zu descriptor(s)\n", resp_path, shrt, resp->n_descriptors);
-    /* Refuse a bad or foreign response before talking to tor at all. */
-    err = onl_publish_plan(cfg, resp, NULL, (uint64_t)time(NULL), &plan, &d);
+    /* Refuse a foreign response before talking to tor at all.  The
+     * descriptors are checked once the consensus gives the period length. */
+    err = onl_publish_check_services(cfg, resp, &d);
     if (err != OB_OK) {
         ob_msg("%s: %s", resp_path, d.msg);
         rc = OB_EXIT_BAD;
         goto out;
     }
-    onl_pub_plan_free(plan);
-    plan = NULL;
     err = onl_ctl_connect(&co, &ctl, &d);
     if (err != OB_OK) {
         ob_msg("cannot reach tor: %s", d.msg);

@@ -128,6 +128,19 @@ static ob_err check_v3(const ob_resp_descriptor *rd, const ob_tp_params *tpp, ui
     return err;
 }
 
+ob_err onl_publish_check_services(const ob_config *cfg, const ob_response *r, ob_diag *d)
+{
+    size_t i;
+
+    for (i = 0; i < r->n_descriptors; i++)
+        if (ob_config_find_service(cfg, r->descriptors[i].service) == NULL)
+            return ob_fail(d, OB_ERR_REFUSED,
+                           "descriptor %zu: service %s.onion is not in this machine's config "
+                           "(%s): this response answers another publisher's request",
+                           i, r->descriptors[i].service, cfg->path);
+    return OB_OK;
+}
+
 ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_consensus *c,
                         uint64_t now, onl_pub_plan **out, ob_diag *d)
 {
@@ -153,6 +166,9 @@ ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_co
         goto out;
     }
     p->n = r->n_descriptors;
+    err = onl_publish_check_services(cfg, r, d);
+    if (err != OB_OK)
+        goto out;
     p->valid_after = c != NULL ? c->valid_after : now - now % 3600;
     ob_hsv3_publish_slots(p->valid_after, &tpp, p->slots);
     for (i = 0; i < r->n_descriptors; i++) {
@@ -162,13 +178,6 @@ ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_co
 
         it->desc = i;
         it->slot = -1;
-        if (ob_config_find_service(cfg, rd->service) == NULL) {
-            err = ob_fail(d, OB_ERR_REFUSED,
-                          "descriptor %zu: service %s.onion is not in this machine's config "
-                          "(%s): this response answers another publisher's request",
-                          i, rd->service, cfg->path);
-            goto out;
-        }
         if (rd->version != 3) {
             it->status = ONL_PUB_SKIP_V2;
             snprintf(it->why, sizeof(it->why),

@@ -110,6 +110,13 @@ ob_err onl_publish_hsdirs(const onl_consensus *c, const uint8_t Ab[32], const ob
 ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_consensus *c,
                         uint64_t now, onl_pub_plan **out, ob_diag *d);
 
+/*
+ * The checks that need neither tor nor the period length: every descriptor
+ * is for a service of cfg (OB_ERR_REFUSED naming the first that is not).
+ * For refusing a foreign response before tor is asked.
+ */
+ob_err onl_publish_check_services(const ob_config *cfg, const ob_response *r, ob_diag *d);
+
 typedef struct onl_pub_opts {
     unsigned window;
     int timeout_ms;
