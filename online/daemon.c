@@ -428,6 +428,7 @@ static void refresh(dstate *s)
 
     onl_fetch_opts_init(&fo);
     fo.reconnect_ms = 2000; /* the main loop does the long waiting */
+    fo.cancel = &g_stop;
     ob_buf_init(&keys);
     dlog(L_DEBUG, "fetching the descriptors of every instance");
     err = onl_fetch_collect(s->ctl, s->cfg, &fo, &req, &st, &have, &d);
@@ -439,6 +440,8 @@ static void refresh(dstate *s)
         dlog(L_ERROR, "collect: %s", d.msg);
         goto out;
     }
+    if (g_stop)
+        goto out; /* cancelled: what came is not a full picture */
     dlog(L_INFO, "refreshed %zu service(s): %zu instance(s) ok, %zu missing, %zu invalid%s",
          st.services, st.ok, st.missing, st.invalid, have ? "" : " (tor has no consensus yet)");
     for (i = 0; i < req->n_services; i++) {
@@ -565,6 +568,7 @@ static void publish_cycle(dstate *s)
     s->no_consensus_logged = 0;
     onl_pub_opts_init(&po);
     po.reconnect_ms = 2000;
+    po.cancel = &g_stop;
     for (h = 0; h < s->n_held; h++) {
         held *hd = &s->held[h];
         onl_pub_plan *p = NULL;

@@ -29,6 +29,7 @@ void onl_fetch_opts_init(onl_fetch_opts *o)
     o->timeout_ms = ONL_FETCH_TIMEOUT_MS;
     o->tries = ONL_FETCH_TRIES;
     o->reconnect_ms = ONL_FETCH_RECONNECT;
+    o->cancel = NULL;
     if (env != NULL && env[0] != '\0') {
         v = strtol(env, &end, 10);
         if (*end == '\0' && v > 0 && v <= 3600000)
@@ -133,6 +134,14 @@ ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fe
         size_t active = 0, open = 0;
         int wait;
 
+        if (o->cancel != NULL && *o->cancel) {
+            for (i = 0; i < n; i++)
+                if (items[i].state == ONL_FETCH_OUT || items[i].state == ONL_FETCH_IDLE) {
+                    items[i].state = ONL_FETCH_FAILED;
+                    snprintf(items[i].why, sizeof(items[i].why), "cancelled");
+                }
+            return OB_OK;
+        }
         for (i = 0; i < n; i++) {
             onl_fetch_item *it = &items[i];
             if (it->state == ONL_FETCH_OUT && now >= it->deadline) {

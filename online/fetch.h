@@ -26,6 +26,7 @@
 #include "diag.h"
 #include "hsdir.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,9 @@ typedef struct onl_fetch_opts {
     int timeout_ms;   /* per attempt, > 0 */
     unsigned tries;   /* >= 1 */
     int reconnect_ms; /* how long to wait for a lost tor */
+    /* When non-NULL and set (a signal handler's flag): stop at the next
+     * event or tick; the open items become FAILED "cancelled". */
+    const volatile sig_atomic_t *cancel;
 } onl_fetch_opts;
 
 /* The defaults above; the environment variable OB_FETCH_TIMEOUT_MS (tests)

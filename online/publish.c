@@ -243,6 +243,7 @@ void onl_pub_opts_init(onl_pub_opts *o)
     o->timeout_ms = ONL_PUB_TIMEOUT_MS;
     o->tries = ONL_PUB_TRIES;
     o->reconnect_ms = ONL_PUB_RECONNECT;
+    o->cancel = NULL;
     if (env != NULL && env[0] != '\0') {
         v = strtol(env, &end, 10);
         if (*end == '\0' && v > 0 && v <= 3600000)
@@ -375,6 +376,8 @@ ob_err onl_publish_run(onl_ctl *ctl, const ob_response *r, const onl_consensus *
         size_t active = 0, open = 0;
         int wait;
 
+        if (o->cancel != NULL && *o->cancel)
+            return OB_OK; /* unanswered HSDirs stay pending: "no answer" */
         for (i = 0; i < p->n; i++) {
             onl_pub_item *it = &p->items[i];
             if (it->outstanding && now >= it->deadline) {

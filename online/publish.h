@@ -39,6 +39,7 @@
 #include "hsdir.h"
 #include "hsv3_common.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,6 +123,7 @@ typedef struct onl_pub_opts {
     int timeout_ms;
     unsigned tries;
     int reconnect_ms;
+    const volatile sig_atomic_t *cancel; /* as in onl_fetch_opts: stop early */
 } onl_pub_opts;
 
 /* Defaults above; OB_PUBLISH_TIMEOUT_MS in the environment overrides the timeout. */

@@ -219,6 +219,53 @@ static void test_fetch_window(void **state)
     assert_int_equal(waitpid(pid, &st, 0), pid);
 }
 
+static volatile sig_atomic_t g_cancel;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    g_cancel = 1;
+}
+
+/* A signal's flag ends a long fetch early: what a daemon's SIGTERM does. */
+static void test_fetch_cancel(void **state)
+{
+    char addrs[6][57];
+    onl_fetch_item items[2];
+    onl_fetch_opts o;
+    onl_ctl *ctl = NULL;
+    ob_diag d;
+    int fd, i, st;
+    int64_t t0, el;
+    pid_t pid;
+
+    (void)state;
+    for (i = 0; i < 6; i++)
+        addr_of(addrs[i], i);
+    pid = spawn(&fd, fetch_tor, addrs, 6);
+    assert_int_equal(onl_ctl_from_fd(fd, &ctl, &d), OB_OK);
+    memset(items, 0, sizeof(items));
+    memcpy(items[0].address, addrs[4], 57); /* silent */
+    memcpy(items[1].address, addrs[5], 57);
+    onl_fetch_opts_init(&o);
+    o.timeout_ms = 20000;
+    o.cancel = &g_cancel;
+    g_cancel = 0;
+    signal(SIGALRM, on_alarm);
+    t0 = ms_now();
+    alarm(1);
+    assert_int_equal(onl_fetch_run(ctl, items, 2, &o, &d), OB_OK);
+    el = ms_now() - t0;
+    alarm(0);
+    assert_true(el < 5000);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(items[i].state, ONL_FETCH_FAILED);
+        assert_string_equal(items[i].why, "cancelled");
+    }
+    onl_ctl_close(ctl);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
 /* The publish script: HSPOST for SERVER list; FP of node 1 fails the first
  * time (UPLOAD_REJECTED), every other HSDir takes it. */
 static void post_tor(int fd, char (*unused)[57], int n)
@@ -343,6 +390,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fetch_outcomes),
         cmocka_unit_test(test_fetch_window),
+        cmocka_unit_test(test_fetch_cancel),
         cmocka_unit_test(test_publish_run),
     };
 
