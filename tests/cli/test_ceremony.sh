@@ -160,6 +160,24 @@ ok
 grep -q "exists; refusing to overwrite" "$tmp/err" || bad "existing response: $(cat "$tmp/err")"
 [ "$(stat -c %s "$D/resp.obb")" -eq "$rsize" ] || bad "existing response changed"
 
+# Confirmation on a terminal (script(1) gives the program a pty): "no" signs
+# nothing (exit 1), "yes" signs; the summary comes before the question.
+if command -v script >/dev/null; then
+    for answer in no yes; do
+        printf '%s\n' "$answer" | script -qec "'$B/ob-offline' sign -c '$D/offline.yaml' --passphrase-file '$D/pass' --resign -i '$D/req.obb' -o '$tmp/tty-$answer.obb'" /dev/null >"$tmp/out" 2>&1
+        rc=$?
+        ok
+        grep -q "Totals: .*Sign these 4 descriptors? Type 'yes' to sign" <(tr -d '\r' <"$tmp/out" | tr '\n' ' ') ||
+            bad "tty $answer: summary then question expected: $(cat "$tmp/out")"
+        if [ "$answer" = no ]; then
+            [ $rc -eq 1 ] && grep -q "not confirmed; nothing was signed" "$tmp/out" || bad "tty no: exit $rc"
+            [ -e "$tmp/tty-no.obb" ] && bad "tty no: response written"
+        else
+            [ $rc -eq 0 ] && [ -s "$tmp/tty-yes.obb" ] || bad "tty yes: exit $rc: $(cat "$tmp/out")"
+        fi
+    done
+fi
+
 # A stale instance is skipped and shown, the rest is signed.
 cer_mutate stale "$D/req.obb" "$tmp/stale.obb" || bad "mutate stale"
 "$B/ob-offline" sign "${S[@]}" -i "$tmp/stale.obb" -o "$tmp/stale-resp.obb" >"$tmp/out" 2>"$tmp/err"
