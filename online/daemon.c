@@ -147,6 +147,7 @@ typedef struct dstate {
     size_t n_seen, cap_seen;
     uint64_t next_refresh, next_publish, next_inbox;
     int publish_now;
+    int republish_all;                /* after a reconnect: upload everything in force again */
     uint64_t *pub_first, *pub_second; /* per config service */
     uint8_t *low_warned;
     int status_fd;
@@ -278,6 +279,8 @@ static void tor_try(dstate *s)
     }
     dlog(L_INFO, "%s to tor at %s (%s, tor %s)", s->ever_connected ? "reconnected" : "connected",
          onl_ctl_endpoint(s->ctl), onl_ctl_auth_method(s->ctl), onl_ctl_tor_version(s->ctl));
+    if (s->ever_connected)
+        s->republish_all = 1; /* an upload in flight may have been lost */
     s->ever_connected = 1;
     s->reported_down = 0;
     s->backoff = 0;
@@ -593,8 +596,8 @@ static void publish_cycle(dstate *s)
             if (every > s->cfg->descriptor_upload_period && s->cfg->descriptor_upload_period)
                 every = s->cfg->descriptor_upload_period;
             hsdir_key(s->c, it, k);
-            if (hd->last_upload[i] != 0 && !hd->failed[i] && memcmp(k, hd->hsdir_key[i], 32) == 0 &&
-                now < hd->last_upload[i] + every) {
+            if (!s->republish_all && hd->last_upload[i] != 0 && !hd->failed[i] &&
+                memcmp(k, hd->hsdir_key[i], 32) == 0 && now < hd->last_upload[i] + every) {
                 it->n_hsdirs = 0; /* not due */
                 continue;
             }
@@ -623,8 +626,8 @@ static void publish_cycle(dstate *s)
                 hd->last_upload[i] = now;
                 hd->failed[i] = ok < it->n_hsdirs;
                 dlog(ok ? L_INFO : L_WARNING,
-                     "published %s.onion period %llu group %u/%u (%s descriptor) to %zu of %zu "
-                     "HSDirs",
+                     "published %s.onion period %llu group %u/%u (%s descriptor): uploaded to %zu "
+                     "of %zu HSDirs",
                      rd->service, (unsigned long long)rd->tp, rd->group + 1u,
                      (unsigned)rd->group_count, it->slot ? "second" : "first", ok, it->n_hsdirs);
                 sv = ob_config_find_service(s->cfg, rd->service);
@@ -639,6 +642,7 @@ static void publish_cycle(dstate *s)
         }
         onl_pub_plan_free(p);
     }
+    s->republish_all = 0;
 }
 
 static void take_response(dstate *s, const char *path, const char *name)
