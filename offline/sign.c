@@ -441,7 +441,7 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                      ri->reason ? ri->reason : "no reason given");
             continue;
         }
-        if (ri->fetched_at > p->now + 900) {
+        if (ri->fetched_at > p->now + p->skew) {
             char a[32], b[32];
             utc(a, ri->fetched_at);
             span(b, ri->fetched_at, p->now);
@@ -546,6 +546,7 @@ ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now,
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
     }
     p->now = now;
+    p->skew = skew;
     p->req = req;
     p->tpp.length_min = cfg->time_period_length;
     p->tpp.offset_min = req->consensus.tp_offset_min;

@@ -76,6 +76,7 @@ typedef struct ofl_plan_service {
 
 typedef struct ofl_plan {
     uint64_t now;
+    uint64_t skew; /* the config's max_clock_skew, seconds */
     ob_tp_params tpp;
     const ob_request *req;
     ofl_plan_service *svc; /* request order */

@@ -279,15 +279,3 @@ ob_err onl_collect_fetch_from_dir(void *ctx, const ob_cfg_service *s, const ob_c
     *fetched_at = st.st_mtime > 0 ? (uint64_t)st.st_mtime : *fetched_at;
     return OB_OK;
 }
-
-ob_err onl_collect_fetch_from_tor(const ob_config *cfg, int argc, char **argv, ob_request **out,
-                                  onl_collect_stats *stats, ob_diag *d)
-{
-    (void)cfg;
-    (void)argc;
-    (void)argv;
-    *out = NULL;
-    memset(stats, 0, sizeof(*stats));
-    return ob_fail(d, OB_ERR_UNSUPPORTED,
-                   "collect from tor: not available yet; use --descriptors-from DIR");
-}

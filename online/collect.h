@@ -1,7 +1,7 @@
 /*
  * collect.h - build a signing request from backend descriptors, whatever
  * fetched them (files today: `collect --descriptors-from DIR`; tor's control
- * port later, through onl_collect_fetch_from_tor()).
+ * port: online/fetch.c, onl_fetch_collect_cli()).
  *
  * For every instance of every service in the online config the caller's
  * fetch function supplies the descriptor bytes exactly as served (or says
@@ -67,14 +67,5 @@ void onl_collect_clock_facts(const ob_config *cfg, uint64_t now, ob_consensus_fa
 ob_err onl_collect_fetch_from_dir(void *ctx, const ob_cfg_service *s, const ob_cfg_instance *in,
                                   uint8_t **desc, size_t *len, uint64_t *fetched_at, char *why,
                                   size_t why_len, ob_diag *d);
-
-/*
- * Hook for the live collector (tor's control port: HSFETCH per instance,
- * consensus facts from GETINFO).  Until it lands it returns
- * OB_ERR_UNSUPPORTED with a message saying so.  argv/argc are the collect
- * verb's remaining control-port options.
- */
-ob_err onl_collect_fetch_from_tor(const ob_config *cfg, int argc, char **argv, ob_request **out,
-                                  onl_collect_stats *stats, ob_diag *d);
 
 #endif

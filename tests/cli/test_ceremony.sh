@@ -71,10 +71,12 @@ ok
 [ $rc -eq 1 ] || bad "collect empty: exit $rc, want 1"
 grep -q "$MASTER.onion: no valid instance" "$tmp/out" || bad "collect empty: service not named"
 [ -s "$tmp/empty.obb" ] || bad "collect empty: request not written"
-"$B/ob-online" collect -c "$D/online.yaml" -o "$tmp/tor.obb" >"$tmp/out" 2>&1
+# Without --descriptors-from tor is asked; none listens on port 1: exit 2, no request.
+"$B/ob-online" collect -c "$D/online.yaml" -o "$tmp/tor.obb" -s '' -i 127.0.0.1 -p 1 >"$tmp/out" 2>&1
 rc=$?
 ok
-[ $rc -eq 2 ] && grep -q "not available yet" "$tmp/out" || bad "collect from tor: exit $rc: $(cat "$tmp/out")"
+[ $rc -eq 2 ] || bad "collect without tor: exit $rc, want 2: $(cat "$tmp/out")"
+[ -e "$tmp/tor.obb" ] && bad "collect without tor: request written"
 
 # ---- refusals before signing ----------------------------------------------------
 S=(-c "$D/offline.yaml" --passphrase-file "$D/pass" --yes)
@@ -233,6 +235,30 @@ ok
 [ "$(grep -c '\.onion v3  2/0/0  4 intro points  2 descriptors' "$tmp/out")" -eq 3 ] || bad "host: one line per service expected"
 grep -q "Totals: 3 service(s) (3 v3, 0 v2), 6 descriptors to sign" "$tmp/out" || bad "host: totals"
 [ "$(grep -c '^service ' "$H/ceremony.log")" -eq 3 ] || bad "host: log lines"
+
+# Many services sharing two backends, one key file each (unencrypted: no
+# passphrase needed): one summary line per service, nothing else grows.
+M=$tmp/many
+mkdir -p "$M/descs"
+OB_CEREMONY_GEN=$M/descs OB_CEREMONY_N=2 "$B/tests/test_ceremony_fixture" || bad "many: fixture"
+printf 'ceremony_log: ceremony.log\nservices:\n' >"$M/offline.yaml"
+echo "services:" >"$M/online.yaml"
+for i in $(seq 1 40); do
+    a=$("$B/ob-offline" keygen --version 3 -o "$M/k$i" --no-passphrase 2>/dev/null | head -n1)
+    printf '  - key: k%s\n    instances:\n' "$i" >>"$M/offline.yaml"
+    printf '  - address: %s\n    instances:\n' "$a" >>"$M/online.yaml"
+    for b in $(cat "$M/descs/instances.txt"); do
+        printf '      - address: %s.onion\n' "$b" | tee -a "$M/offline.yaml" >>"$M/online.yaml"
+    done
+done
+"$B/ob-online" collect -c "$M/online.yaml" --descriptors-from "$M/descs" -o "$M/req.obb" >/dev/null 2>&1 || bad "many: collect"
+"$B/ob-offline" sign -c "$M/offline.yaml" --yes -i "$M/req.obb" -o "$M/resp.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "many: exit $rc: $(cat "$tmp/err")"
+[ "$(grep -c '\.onion v3  2/0/0  6 intro points  2 descriptors' "$tmp/out")" -eq 40 ] || bad "many: 40 service lines expected"
+[ "$(wc -l <"$tmp/out")" -le 60 ] || bad "many: summary has $(wc -l <"$tmp/out") lines for 40 services"
+grep -q "Totals: 40 service(s) (40 v3, 0 v2), 80 descriptors to sign" "$tmp/out" || bad "many: totals"
 
 echo "$checks checks, $fails failures"
 [ $fails -eq 0 ]
