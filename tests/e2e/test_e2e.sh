@@ -1,0 +1,226 @@
+#!/bin/bash
+# End to end on a private Tor network on 127.0.0.1 (issue 7, docs/e2e.rst).
+# One network, started once, serves the scenarios in sequence; each prints
+# its own PASS/FAIL line with its duration:
+#
+#   ceremony      config-gen -> backends -> collect -> sign -> publish -> the
+#                 client fetches the master address through SOCKS
+#   qr            the same, the request and the response crossing only as
+#                 PNG frames (qr encode -> zbar via qr decode)
+#   daemon        ob-online run with inbox/outbox and a scripted signer; the
+#                 client reaches the service before and after a time period
+#                 change
+#   torrestart    the management tor restarted during run; publishing resumes
+#   failover      backend 2 stopped; after the daemon's next refresh and a new
+#                 ceremony the client still reaches the service on backend 1
+#
+#   E2E_ONLY="ceremony qr"   run only these (the first is always run)
+# The run directory (logs of every tor, the programs' outputs) is kept when
+# anything fails and its path printed; removed after a clean run.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+export OB_BUILD=${OB_BUILD:-build/san}
+[ -x /usr/sbin/tor ] || { echo "skip: tor is not installed"; exit 77; }
+command -v curl >/dev/null || { echo "skip: curl is not installed"; exit 77; }
+. tests/e2e/torlab.sh
+. tests/e2e/e2e_lib.sh
+e2e_bins || { echo "skip: $OB_BUILD/ob-online and ob-offline are not built"; exit 77; }
+
+RUN=$(mktemp -d /tmp/ob-e2e-XXXXXX)
+chmod 700 "$RUN"
+lab_init "$RUN"
+fails=0
+T0=$(e2e_now)
+finish() {
+    lab_stop_all
+    if [ $fails -eq 0 ]; then
+        rm -rf "$RUN"
+    else
+        echo "logs of the failed run kept in $RUN"
+    fi
+}
+trap finish EXIT
+trap 'echo "interrupted"; fails=$((fails + 1)); exit 2' INT TERM
+
+want() { [ -z "${E2E_ONLY:-}" ] || [[ " $E2E_ONLY " == *" $1 "* ]]; }
+# scenario NAME FUNCTION: run it, print PASS/FAIL and its duration
+scenario() {
+    local name=$1 start rc
+    start=$(e2e_now)
+    lab_log "=== scenario $name"
+    "$2"
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        printf 'PASS %-12s %6ss\n' "$name" "$(e2e_since "$start")"
+    else
+        printf 'FAIL %-12s %6ss\n' "$name" "$(e2e_since "$start")"
+        fails=$((fails + 1))
+    fi
+    return $rc
+}
+note() { printf '     %s\n' "$*"; }
+
+# --- the network, the deployment, the tors -----------------------------------
+setup() {
+    local t
+    t=$(e2e_now)
+    lab_network || return 1
+    NET_SECS=$(e2e_since "$t")
+    note "network up (consensus with 7 HSDirs): ${NET_SECS}s"
+    e2e_config_gen "$RUN/deploy" || return 1
+    note "master address $MASTER"
+    lab_web 1 || return 1
+    t=$(e2e_now)
+    e2e_start_backend 1 && e2e_start_backend 2 && e2e_start_mgmt && e2e_start_client || return 1
+    e2e_onl_tor
+    for n in hs1 hs2 mgmt client; do lab_wait_bootstrap "$n" 120 || return 1; done
+    note "backends, management tor and client bootstrapped: $(e2e_since "$t")s"
+}
+
+# --- ceremony ---------------------------------------------------------------
+ceremony() {
+    local t
+    t=$(e2e_now)
+    e2e_collect "$RUN/req1.obb" || { note "collect never found both backends"; return 1; }
+    grep -c '^  ok ' "$RUN/req1.obb.log" | grep -qx 2 || note "collect report: $(cat "$RUN/req1.obb.log")"
+    e2e_sign "$RUN/req1.obb" "$RUN/resp1.obb" || { note "sign failed: $(tail -n3 "$RUN/resp1.obb.log")"; return 1; }
+    e2e_publish "$RUN/resp1.obb" || { note "publish failed"; return 1; }
+    note "collect+sign+publish: $(e2e_since "$t")s; $(grep -c 'uploaded' "$RUN/resp1.obb.publish.log") upload lines"
+    e2e_reach 120 || { note "master $MASTER not reachable in ${REACH_SECS}s"; return 1; }
+    COLD_SECS=$(e2e_since "$t")
+    note "page through Tor: '$PAGE' (${REACH_SECS}s after publish; cold start to reachable ${COLD_SECS}s)"
+}
+
+# --- QR ceremony: the bundles cross only as PNG frames -----------------------
+qr() {
+    local a=$RUN/qr
+    mkdir -p "$a/online" "$a/offline" "$a/req-frames" "$a/resp-frames"
+    e2e_collect "$a/online/request.obb" || return 1
+    "$ONL" qr encode "$a/online/request.obb" -o "$a/req-frames" >"$a/enc1.log" 2>&1 || {
+        note "qr encode request: $(cat "$a/enc1.log")"; return 1; }
+    # The offline side sees the pictures only.
+    "$OFF" qr decode -o "$a/offline/request.obb" "$a"/req-frames/*.png >"$a/dec1.log" 2>&1 || {
+        note "qr decode request: $(cat "$a/dec1.log")"; return 1; }
+    cmp -s "$a/online/request.obb" "$a/offline/request.obb" || { note "request changed in transit"; return 1; }
+    e2e_sign "$a/offline/request.obb" "$a/offline/response.obb" || return 1
+    "$OFF" qr encode "$a/offline/response.obb" -o "$a/resp-frames" >"$a/enc2.log" 2>&1 || {
+        note "qr encode response: $(cat "$a/enc2.log")"; return 1; }
+    "$ONL" qr decode -o "$a/online/response.obb" "$a"/resp-frames/*.png >"$a/dec2.log" 2>&1 || {
+        note "qr decode response: $(cat "$a/dec2.log")"; return 1; }
+    cmp -s "$a/offline/response.obb" "$a/online/response.obb" || { note "response changed in transit"; return 1; }
+    note "frames: request $(ls "$a"/req-frames/*.png | wc -l), response $(ls "$a"/resp-frames/*.png | wc -l) PNGs"
+    e2e_publish "$a/online/response.obb" || return 1
+    e2e_reach 120 || { note "not reachable after the QR ceremony"; return 1; }
+    note "page through Tor after the QR ceremony in ${REACH_SECS}s"
+}
+
+# --- the daemon, with a scripted offline signer ------------------------------
+# The signer answers every new request in the outbox with a response in the
+# inbox (written under a dot name and renamed, as an operator's copy would).
+signer_loop() {
+    local f base
+    while :; do
+        for f in "$RUN/outbox"/request-*.obb; do
+            [ -f "$f" ] || continue
+            base=$(basename "$f" .obb)
+            [ -e "$RUN/signed/$base" ] && continue
+            if OB_INSECURE_TEST_KDF=1 "$OFF" sign -c "$CFG/master/config.yaml" -i "$f" -o "$RUN/inbox/.$base.tmp" \
+                --yes --passphrase-file "$LAB/passphrase" >"$RUN/signed/$base.log" 2>&1; then
+                mv "$RUN/inbox/.$base.tmp" "$RUN/inbox/response-${base#request-}.obb"
+            fi
+            touch "$RUN/signed/$base"
+        done
+        sleep 1
+    done
+}
+
+start_daemon() {
+    mkdir -p "$RUN/inbox" "$RUN/outbox" "$RUN/signed"
+    if [ ! -f "$RUN/run.yaml" ]; then
+        # A short refresh so failover does not wait 10 minutes.
+        { cat "$CFG/online/config.yaml"; echo "REFRESH_INTERVAL: 20"; echo "PUBLISH_CHECK_INTERVAL: 20"
+          echo "STATUS_SOCKET_LOCATION: $RUN/status.sock"; } >"$RUN/run.yaml"
+    fi
+    "$ONL" run -c "$RUN/run.yaml" --inbox "$RUN/inbox" --outbox "$RUN/outbox" "${ONL_TOR[@]}" \
+        >>"$RUN/daemon.log" 2>&1 &
+    lab_record $! daemon
+    if ! grep -q ' signer$' "$LAB/pids"; then
+        signer_loop &
+        lab_record $! signer
+    fi
+}
+
+# wait_grep FILE PATTERN SECS: until FILE has a line matching PATTERN; with
+# COUNT set, until it has more than COUNT such lines.
+wait_grep() {
+    local i n
+    for i in $(seq 1 $(($3 * 2))); do
+        n=$(grep -c -- "$2" "$1" 2>/dev/null)
+        [ "${n:-0}" -gt "${COUNT:-0}" ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+daemon() {
+    local tp0 left
+    start_daemon
+    wait_grep "$RUN/daemon.log" "picked up response" 90 || { note "no response picked up"; return 1; }
+    COUNT=0 wait_grep "$RUN/daemon.log" "upload\|published" 60 || { note "no publishing"; return 1; }
+    e2e_reach 120 || { note "not reachable with the daemon (before the period change)"; return 1; }
+    note "reachable with the daemon in ${REACH_SECS}s (period $(e2e_tp_now))"
+    tp0=$(e2e_tp_now)
+    left=$(e2e_tp_left)
+    note "waiting ${left}s for the next time period"
+    sleep "$left"
+    while [ "$(e2e_tp_now)" -eq "$tp0" ]; do sleep 1; done
+    # The new consensus names the new period; give the daemon its next
+    # publish check (new HSDirs, new SRV) before asking the client.
+    sleep 5
+    e2e_reach 180 || { note "not reachable after the period change"; return 1; }
+    note "reachable after the period change (period $(e2e_tp_now)) in ${REACH_SECS}s"
+}
+
+torrestart() {
+    local before
+    before=$(grep -c "reconnected to tor" "$RUN/daemon.log")
+    lab_stop mgmt
+    e2e_tor_args mgmt --ControlPort "127.0.0.1:$MGMT_PORT" || return 1
+    COUNT=$before wait_grep "$RUN/daemon.log" "reconnected to tor" 60 || {
+        note "the daemon did not reconnect"; return 1; }
+    lab_wait_bootstrap mgmt 120 || return 1
+    # Publishing resumes: a publish after the reconnect, without help.
+    local ups
+    ups=$(grep -c "uploaded" "$RUN/daemon.log")
+    COUNT=$ups wait_grep "$RUN/daemon.log" "uploaded" 120 || { note "no upload after the restart"; return 1; }
+    e2e_reach 120 || return 1
+    note "published again after the management tor restart; reachable in ${REACH_SECS}s"
+}
+
+failover() {
+    local t stop_t refreshes first_fail=""
+    refreshes=$(grep -c "refresh\|fetch" "$RUN/daemon.log")
+    lab_stop hs2
+    stop_t=$(e2e_now)
+    # The daemon's next refresh after the stop.
+    COUNT=$refreshes wait_grep "$RUN/daemon.log" "refresh\|fetch" 60 || { note "no refresh after the stop"; return 1; }
+    # A new ceremony by hand, from what tor has now.
+    e2e_collect "$RUN/req-fo.obb" 2 || note "collect after the stop: $(cat "$RUN/req-fo.obb.log")"
+    [ -f "$RUN/req-fo.obb" ] || return 1
+    e2e_sign "$RUN/req-fo.obb" "$RUN/resp-fo.obb" || return 1
+    e2e_publish "$RUN/resp-fo.obb" || return 1
+    e2e_reach 180 || { note "not reachable on backend 1 alone"; return 1; }
+    note "backend 2 stopped: reachable again $(e2e_since "$stop_t")s after the stop"
+}
+
+for fn in setup; do scenario setup setup || exit 1; done
+scenario ceremony ceremony || exit 1
+want qr && scenario qr qr
+if want daemon || want torrestart || want failover; then
+    want daemon && scenario daemon daemon
+    want torrestart && scenario torrestart torrestart
+    want failover && scenario failover failover
+fi
+echo "total $(e2e_since "$T0")s; network ${NET_SECS:-?}s; cold start to reachable ${COLD_SECS:-?}s"
+[ $fails -eq 0 ]
