@@ -29,6 +29,7 @@ typedef struct qr_opts {
     const char *out;    /* -o */
     const char *gif;    /* --gif */
     const char *device; /* --device */
+    const char *expect; /* --expect */
     unsigned fps;
     int version;
     int scale;
@@ -37,7 +38,7 @@ typedef struct qr_opts {
     int npos;
 } qr_opts;
 
-enum { OPT_OUT = 1, OPT_GIF = 2, OPT_DEVICE = 4, OPT_FPS = 8, OPT_PICTURE = 16 };
+enum { OPT_OUT = 1, OPT_GIF = 2, OPT_DEVICE = 4, OPT_FPS = 8, OPT_PICTURE = 16, OPT_EXPECT = 32 };
 
 /* Parse argv[2..]; usage error (exit 2) on anything not in allowed. */
 static void parse_opts(int argc, char **argv, unsigned allowed, qr_opts *o)
@@ -73,6 +74,15 @@ static void parse_opts(int argc, char **argv, unsigned allowed, qr_opts *o)
             o->gif = val;
         } else if ((allowed & OPT_DEVICE) && strcmp(a, "--device") == 0) {
             o->device = val;
+        } else if ((allowed & OPT_EXPECT) && strcmp(a, "--expect") == 0) {
+            uint8_t id[OB_QR_MSGID_LEN];
+            if (ob_qr_parse_msgid(val, id) != 0) {
+                ob_msg("qr %s: --expect wants a message id as encode and show print it "
+                       "(\"ab12 cd34 ef56 7890\") or a SHA-256 in hex, not '%s'",
+                       argv[1], val);
+                ob_usage_verb(verb);
+            }
+            o->expect = val;
         } else if ((allowed & OPT_FPS) && strcmp(a, "--fps") == 0) {
             if (ob_parse_u64(val, 1, 30, &v) != 0) {
                 ob_msg("qr %s: --fps wants a number from 1 to 30, not '%s'", argv[1], val);
@@ -411,8 +421,31 @@ out:
 
 /* ---- decode and scan: one frame handler ------------------------------- */
 
+/*
+ * Pictures of two transfers may sit in one folder, in any order, so decode
+ * keeps one assembler per message (up to QR_MAX_MESSAGES) and finishes the
+ * one that completes; the first frame read does not decide.  A camera sees
+ * one screen, so scan locks onto the first message and says so.  --expect ID
+ * names the message wanted; frames of any other are then ignored at once.
+ * Messages are never mixed: each assembler takes frames of one (id, n, L).
+ */
+#define QR_MAX_MESSAGES 4
+#define QR_MAX_FOREIGN  8
+
+typedef struct foreign_id {
+    uint8_t id[OB_QR_MSGID_LEN];
+    size_t frames;
+} foreign_id;
+
 typedef struct reader {
-    ob_qr_assembler *a;
+    ob_qr_assembler *a[QR_MAX_MESSAGES];
+    size_t frames[QR_MAX_MESSAGES]; /* valid frames offered to a[i] */
+    size_t nmsg;
+    foreign_id foreign[QR_MAX_FOREIGN]; /* messages not read, by id */
+    size_t nforeign, foreign_other;     /* ... and frames past that table */
+    uint8_t expect[OB_QR_MSGID_LEN];
+    int have_expect;
+    int lock_first; /* scan: the first message read is the only one */
     ob_qrscan *scan;
     const char *src;  /* the picture being read, for messages */
     int quiet_dups;   /* a camera sees each frame many times */
@@ -420,32 +453,119 @@ typedef struct reader {
     size_t last_have; /* for progress lines */
 } reader;
 
+static void msgid_text(const uint8_t id[OB_QR_MSGID_LEN], char out[20])
+{
+    uint8_t dig[32];
+
+    memset(dig, 0, sizeof(dig));
+    memcpy(dig, id, OB_QR_MSGID_LEN);
+    ob_qr_short_digest(dig, out);
+}
+
+/* Count a frame of a message not being read; 1 the first time its id is
+ * seen, so a camera's stream of them is noted once. */
+static int note_foreign(reader *r, const uint8_t id[OB_QR_MSGID_LEN])
+{
+    size_t i;
+
+    r->notes++;
+    for (i = 0; i < r->nforeign; i++) {
+        if (memcmp(r->foreign[i].id, id, OB_QR_MSGID_LEN) == 0) {
+            r->foreign[i].frames++;
+            return 0;
+        }
+    }
+    if (r->nforeign == QR_MAX_FOREIGN) {
+        r->foreign_other++;
+        return 0;
+    }
+    memcpy(r->foreign[r->nforeign].id, id, OB_QR_MSGID_LEN);
+    r->foreign[r->nforeign++].frames = 1;
+    return 1;
+}
+
+/* The assembler for this frame's message: an existing one that takes it, a
+ * new one, or -1 (a message not read).  The frame has been added when >= 0. */
+static int route_frame(reader *r, const uint8_t *data, size_t len, ob_qr_add_result *res,
+                       ob_diag *d, ob_err *err)
+{
+    size_t i;
+
+    *err = OB_OK;
+    for (i = 0; i < r->nmsg; i++) {
+        *err = ob_qr_assembler_add_frame(r->a[i], data, len, res, d);
+        if (*err != OB_OK || *res != OB_QR_ADD_FOREIGN) {
+            if (*err == OB_OK)
+                r->frames[i]++;
+            return (int)i;
+        }
+    }
+    if (r->nmsg == QR_MAX_MESSAGES || (r->lock_first && r->nmsg > 0))
+        return -1;
+    r->a[r->nmsg] = ob_qr_assembler_new();
+    if (r->a[r->nmsg] == NULL) {
+        *err = ob_fail(d, OB_ERR_NOMEM, "out of memory for another message");
+        return -1;
+    }
+    *err = ob_qr_assembler_add_frame(r->a[r->nmsg], data, len, res, d);
+    if (*err != OB_OK) {
+        ob_qr_assembler_free(r->a[r->nmsg]);
+        r->a[r->nmsg] = NULL;
+        return -1;
+    }
+    r->frames[r->nmsg] = 1;
+    return (int)r->nmsg++;
+}
+
 static int on_symbol(void *ctx, const uint8_t *data, size_t len)
 {
     reader *r = ctx;
     ob_qr_add_result res = OB_QR_ADD_NEW;
+    uint8_t id[OB_QR_MSGID_LEN];
+    char idt[20];
     ob_diag d;
     ob_err e;
+    int k;
 
     ob_diag_clear(&d);
-    e = ob_qr_assembler_add_frame(r->a, data, len, &res, &d);
+    e = ob_qr_frame_msgid(data, len, id, &d);
     if (e != OB_OK) {
         r->notes++;
         ob_msg("%s: frame ignored: %s", r->src, d.msg);
         return 0;
     }
-    switch (res) {
-    case OB_QR_ADD_FOREIGN:
+    msgid_text(id, idt);
+    if (r->have_expect && memcmp(id, r->expect, sizeof(id)) != 0) {
+        if (note_foreign(r, id) || !r->quiet_dups)
+            ob_msg("%s: frame of message %s ignored (not the expected one)", r->src, idt);
+        return 0;
+    }
+    k = route_frame(r, data, len, &res, &d, &e);
+    if (e != OB_OK) {
         r->notes++;
-        ob_msg("%s: frame of another message (or another encoding of it) ignored", r->src);
-        break;
+        ob_msg("%s: frame ignored: %s", r->src, d.msg);
+        return 0;
+    }
+    if (k < 0) {
+        if (note_foreign(r, id) || !r->quiet_dups)
+            ob_msg("%s: frame of message %s ignored (%s)", r->src, idt,
+                   r->lock_first ? "reading another message; --expect chooses"
+                                 : "too many messages in one run");
+        return 0;
+    }
+    if (r->lock_first && r->frames[k] == 1)
+        ob_msg("%s: reading message %s (%zu parts); frames of other messages are ignored", r->src,
+               idt, ob_qr_assembler_count(r->a[k]));
+    switch (res) {
     case OB_QR_ADD_DUPLICATE:
         if (!r->quiet_dups)
-            ob_msg("%s: nothing new: %s", r->src, ob_qr_assembler_progress(r->a));
+            ob_msg("%s: nothing new: %s %s", r->src, idt, ob_qr_assembler_progress(r->a[k]));
         break;
+    case OB_QR_ADD_FOREIGN: /* not reached: route_frame finds the taker */
     case OB_QR_ADD_NEW:
+    case OB_QR_ADD_HELD:
     default:
-        ob_msg("%s: %s", r->src, ob_qr_assembler_progress(r->a));
+        ob_msg("%s: %s %s", r->src, idt, ob_qr_assembler_progress(r->a[k]));
         break;
     }
     return 0;
@@ -459,48 +579,128 @@ static ob_err reader_gray(reader *r, const ob_gray *g, int *found, ob_diag *d)
     return e;
 }
 
+static int reader_is_complete(const reader *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->nmsg; i++)
+        if (ob_qr_assembler_is_complete(r->a[i]))
+            return 1;
+    return 0;
+}
+
+/*
+ * Which message to write: the one complete message (several complete ones
+ * with different ids need --expect); with none complete, the only message
+ * read, so that its missing parts are named.  -1: ambiguous (told).
+ */
+static int reader_pick(reader *r)
+{
+    size_t i;
+    int pick = -1;
+    char idt[20];
+
+    for (i = 0; i < r->nmsg; i++) {
+        if (!ob_qr_assembler_is_complete(r->a[i]))
+            continue;
+        if (pick >= 0 && memcmp(ob_qr_assembler_msgid(r->a[pick]), ob_qr_assembler_msgid(r->a[i]),
+                                OB_QR_MSGID_LEN) != 0) {
+            ob_msg("frames of several complete messages were read; name the one wanted with "
+                   "--expect ID:");
+            for (i = 0; i < r->nmsg; i++) {
+                msgid_text(ob_qr_assembler_msgid(r->a[i]), idt);
+                ob_msg("  message %s: %s", idt, ob_qr_assembler_progress(r->a[i]));
+            }
+            return -1;
+        }
+        if (pick < 0)
+            pick = (int)i;
+    }
+    if (pick >= 0 || r->nmsg <= 1)
+        return pick >= 0 ? pick : 0;
+    ob_msg("none of the %zu messages read is complete; nothing written:", r->nmsg);
+    for (i = 0; i < r->nmsg; i++) {
+        msgid_text(ob_qr_assembler_msgid(r->a[i]), idt);
+        ob_msg("  message %s: %s", idt, ob_qr_assembler_progress(r->a[i]));
+    }
+    return -1;
+}
+
 /* Write the bundle if (and only if) it is complete and its digest matches. */
 static int reader_finish(reader *r, const char *out)
 {
-    uint8_t *bundle = NULL, dig[32];
-    size_t len = 0;
+    uint8_t *bundle = NULL;
+    ob_qr_assembler *empty = NULL;
+    size_t len = 0, i;
     char dg[20];
     ob_diag d;
     ob_err e;
+    int k;
 
     ob_diag_clear(&d);
-    e = ob_qr_assembler_take(r->a, &bundle, &len, &d);
+    k = reader_pick(r);
+    if (k < 0)
+        return OB_EXIT_BAD;
+    for (i = 0; i < r->nmsg; i++) {
+        if ((int)i == k)
+            continue;
+        msgid_text(ob_qr_assembler_msgid(r->a[i]), dg);
+        ob_msg("ignored %zu frame%s of another message %s (%s)", r->frames[i],
+               r->frames[i] == 1 ? "" : "s", dg, ob_qr_assembler_progress(r->a[i]));
+    }
+    for (i = 0; i < r->nforeign; i++) {
+        msgid_text(r->foreign[i].id, dg);
+        ob_msg("ignored %zu frame%s of another message %s", r->foreign[i].frames,
+               r->foreign[i].frames == 1 ? "" : "s", dg);
+    }
+    if (r->foreign_other > 0)
+        ob_msg("ignored %zu frames of yet other messages", r->foreign_other);
+    if (r->nmsg == 0) {
+        empty = ob_qr_assembler_new(); /* says "no QR frame was read" */
+        if (empty == NULL)
+            return ob_report(ob_fail(&d, OB_ERR_NOMEM, "out of memory"), &d);
+    }
+    e = ob_qr_assembler_take(empty != NULL ? empty : r->a[k], &bundle, &len, &d);
+    ob_qr_assembler_free(empty);
     if (e != OB_OK) {
-        ob_msg("%s; nothing written", d.msg);
+        if (r->have_expect && e == OB_ERR_TRUNCATED && r->nmsg == 0) {
+            msgid_text(r->expect, dg);
+            ob_msg("no frame of the expected message %s was read; nothing written", dg);
+        } else {
+            ob_msg("%s; nothing written", d.msg);
+        }
         return OB_EXIT_BAD;
     }
     e = ob_file_write_atomic(out, bundle, len, 0644, OB_WRITE_EXCL, &d);
     if (e == OB_OK) {
-        memcpy(dig, ob_qr_assembler_msgid(r->a), 8);
-        memset(dig + 8, 0, sizeof(dig) - 8);
-        ob_qr_short_digest(dig, dg);
+        msgid_text(ob_qr_assembler_msgid(r->a[k]), dg);
         printf("wrote %s: %zu bytes, sha256 %s... (checked)\n", out, len, dg);
     }
     free(bundle);
     return ob_report(e, &d);
 }
 
-static ob_err reader_init(reader *r, const char *out, ob_diag *d)
+static ob_err reader_init(reader *r, const qr_opts *o, ob_diag *d)
 {
     memset(r, 0, sizeof(*r));
     /* Checked early to spare the work; the write itself is exclusive too. */
-    if (ob_path_exists(out))
-        return ob_fail(d, OB_ERR_EXISTS, "%s exists; it is never overwritten", out);
-    r->a = ob_qr_assembler_new();
+    if (ob_path_exists(o->out))
+        return ob_fail(d, OB_ERR_EXISTS, "%s exists; it is never overwritten", o->out);
+    /* Checked by parse_opts. */
+    if (o->expect != NULL && ob_qr_parse_msgid(o->expect, r->expect) == 0)
+        r->have_expect = 1;
     r->scan = ob_qrscan_new();
-    if (r->a == NULL || r->scan == NULL)
+    if (r->scan == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "cannot set up the QR reader");
     return OB_OK;
 }
 
 static void reader_free(reader *r)
 {
-    ob_qr_assembler_free(r->a);
+    size_t i;
+
+    for (i = 0; i < r->nmsg; i++)
+        ob_qr_assembler_free(r->a[i]);
     ob_qrscan_free(r->scan);
 }
 
@@ -512,13 +712,13 @@ static int cmd_decode(int argc, char **argv)
     ob_err e;
     int i, rc = OB_EXIT_OK;
 
-    parse_opts(argc, argv, OPT_OUT, &o);
+    parse_opts(argc, argv, OPT_OUT | OPT_EXPECT, &o);
     if (o.npos < 1 || o.out == NULL) {
         ob_msg("qr decode: needs -o FILE and at least one IMAGE");
         ob_usage_verb("qr");
     }
     ob_diag_clear(&d);
-    e = reader_init(&r, o.out, &d);
+    e = reader_init(&r, &o, &d);
     if (e != OB_OK) {
         rc = ob_report(e, &d);
         goto out;
@@ -566,7 +766,7 @@ static int cmd_scan(int argc, char **argv)
     ob_gray *g = NULL;
     ob_err e;
 
-    parse_opts(argc, argv, OPT_OUT | OPT_DEVICE, &o);
+    parse_opts(argc, argv, OPT_OUT | OPT_DEVICE | OPT_EXPECT, &o);
     if (o.npos != 0 || o.out == NULL) {
         ob_msg("qr scan: needs -o FILE");
         ob_usage_verb("qr");
@@ -574,13 +774,14 @@ static int cmd_scan(int argc, char **argv)
     if (o.device == NULL)
         o.device = "/dev/video0";
     ob_diag_clear(&d);
-    e = reader_init(&r, o.out, &d);
+    e = reader_init(&r, &o, &d);
     if (e != OB_OK) {
         rc = ob_report(e, &d);
         goto out;
     }
     r.src = o.device;
     r.quiet_dups = 1;
+    r.lock_first = 1;
     if (stat(o.device, &st) != 0 || !S_ISCHR(st.st_mode)) {
         ob_msg("%s: no such device (a camera is /dev/videoN; 'qr decode' reads picture files)",
                o.device);
@@ -605,7 +806,7 @@ static int cmd_scan(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     have_signals = 1;
     ob_msg("reading from %s; Ctrl-C stops", o.device);
-    while (!stop_flag && !ob_qr_assembler_is_complete(r.a)) {
+    while (!stop_flag && !reader_is_complete(&r)) {
         zbar_image_t *img = zbar_video_next_image(video), *y800 = NULL;
         unsigned w, h;
 

@@ -419,6 +419,51 @@ static ob_err parse_frame(const uint8_t *frame, size_t len, frame_hdr *h, ob_dia
     return OB_OK;
 }
 
+ob_err ob_qr_frame_msgid(const uint8_t *frame, size_t len, uint8_t msgid[OB_QR_MSGID_LEN],
+                         ob_diag *d)
+{
+    frame_hdr h;
+    ob_err e;
+
+    memset(&h, 0, sizeof(h));
+    e = parse_frame(frame, len, &h, d);
+    if (e == OB_OK)
+        memcpy(msgid, h.msgid, OB_QR_MSGID_LEN);
+    return e;
+}
+
+int ob_qr_parse_msgid(const char *text, uint8_t msgid[OB_QR_MSGID_LEN])
+{
+    uint8_t full[32];
+    size_t nd = 0;
+    const char *p;
+
+    for (p = text; *p != '\0'; p++) {
+        int v;
+        if (*p == ' ')
+            continue;
+        if (*p >= '0' && *p <= '9')
+            v = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            v = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            v = *p - 'A' + 10;
+        else
+            return -1;
+        if (nd == 64)
+            return -1;
+        if (nd % 2 == 0)
+            full[nd / 2] = (uint8_t)(v << 4);
+        else
+            full[nd / 2] |= (uint8_t)v;
+        nd++;
+    }
+    if (nd != 2 * OB_QR_MSGID_LEN && nd != 64)
+        return -1;
+    memcpy(msgid, full, OB_QR_MSGID_LEN);
+    return 0;
+}
+
 static void drop_mix(ob_qr_assembler *a, size_t i)
 {
     free(a->mix[i].idx);
@@ -568,7 +613,7 @@ out:
 
 static ob_err add_mix(ob_qr_assembler *a, const frame_hdr *h, ob_qr_add_result *res, ob_diag *d)
 {
-    uint16_t *idx = NULL;
+    uint16_t *idx = NULL, *shrunk;
     uint8_t *data = NULL;
     size_t deg, i, unknown = 0;
     qr_mix *grown;
@@ -620,6 +665,11 @@ static ob_err add_mix(ob_qr_assembler *a, const frame_hdr *h, ob_qr_add_result *
         }
         a->mix = grown;
     }
+    /* Keep only the unknown entries: a held frame of a large message
+     * would otherwise pin n of them, n^2 in all. */
+    shrunk = realloc(idx, unknown * sizeof(*idx));
+    if (shrunk != NULL)
+        idx = shrunk;
     a->mix[a->nmix].idx = idx;
     a->mix[a->nmix].deg = unknown;
     a->mix[a->nmix].data = data;
@@ -665,7 +715,10 @@ ob_err ob_qr_assembler_add_frame(ob_qr_assembler *a, const uint8_t *frame, size_
         a->n = h.n;
         a->stream_len = h.stream_len;
         a->frag_len = h.frag_len;
-        a->max_mix = 2 * a->n + 16;
+        /* Past OB_QR_FOUNTAIN_MAX parts the solver is off and senders do not
+         * send fountain frames; a few held ones then bound the memory (each
+         * may mix up to n fragments) that a hostile sequence could pin. */
+        a->max_mix = a->n <= OB_QR_FOUNTAIN_MAX ? 2 * a->n + 16 : 64;
         a->locked = 1;
     } else if (memcmp(a->msgid, h.msgid, sizeof(a->msgid)) != 0 || a->n != h.n ||
                a->stream_len != h.stream_len) {

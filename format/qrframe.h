@@ -85,6 +85,22 @@ ob_err ob_qr_frame_at(const ob_qr_frames *f, uint32_t seq, uint8_t *out, ob_diag
  * or k mod n when there are more than OB_QR_FOUNTAIN_MAX parts. */
 uint32_t ob_qr_sender_seq(const ob_qr_frames *f, uint64_t k);
 
+/*
+ * Check one frame (magic, version, CRC, header rules) without an assembler
+ * and copy out its message id, so a reader can sort frames of several
+ * messages before offering them.  Same errors as ob_qr_assembler_add_frame.
+ */
+ob_err ob_qr_frame_msgid(const uint8_t *frame, size_t len, uint8_t msgid[OB_QR_MSGID_LEN],
+                         ob_diag *d);
+
+/*
+ * Parse a message id as people type it: the 16 hex digits ob_qr_short_digest
+ * prints ("ab12 cd34 ef56 7890", spaces optional) or a whole SHA-256 in hex
+ * (64 digits, as sha256sum prints it; its first 8 bytes are the id).
+ * Returns 0, or -1 when text is neither.
+ */
+int ob_qr_parse_msgid(const char *text, uint8_t msgid[OB_QR_MSGID_LEN]);
+
 /* What one frame did to an assembler. */
 typedef enum {
     OB_QR_ADD_NEW,       /* one or more parts not seen before */
@@ -103,7 +119,9 @@ void ob_qr_assembler_free(ob_qr_assembler *a);
 /*
  * Offer one decoded QR payload.  The first valid frame fixes the message
  * (id, n, L); later frames of other messages are reported as
- * OB_QR_ADD_FOREIGN.  Errors: OB_ERR_VERIFY (CRC mismatch, or a part that
+ * OB_QR_ADD_FOREIGN.  One assembler reads one message: a reader that may see
+ * several (pictures of two transfers in one folder) keeps one assembler per
+ * message id, see qr_cmd.c.  Errors: OB_ERR_VERIFY (CRC mismatch, or a part that
  * differs from an earlier copy), OB_ERR_MALFORMED / OB_ERR_TRUNCATED /
  * OB_ERR_RANGE (header), OB_ERR_UNSUPPORTED (version or frame type).  A
  * frame that fails changes nothing.

@@ -88,21 +88,69 @@ grep -q "incomplete: $((n - 2))/$n, missing 3 17; nothing written" "$T/dec.out" 
 # Foreign frames are ignored with a note, never mixed in.
 rm -rf "$T/fr2"
 "$ON" qr encode "$T/one.bin" -o "$T/fr2" >/dev/null
-rm -f "$T/mix.out"
-"$OFF" qr decode -o "$T/mix.out" "$T"/fr/*.png "$T/fr2/frame-001.png" >"$T/dec.out" 2>&1
+rm -rf "$T/fr4" "$T/mix.out"
+"$ON" qr encode "$T/two.bin" -o "$T/fr4" >/dev/null
+"$OFF" qr decode -o "$T/mix.out" "$T"/fr/*.png "$T/fr4/frame-002.png" >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/many.bin" "$T/mix.out" && ok "foreign frame: transfer still completes" ||
     bad "foreign frame: exit $rc"
-grep -q "fr2/frame-001.png: frame of another message" "$T/dec.out" && ok "foreign frame: noted" ||
-    bad "foreign frame: no note"
-# ... also when a frame of another (two-part) message comes first: that
-# message is the one being read, and it lacks its second part.
-rm -rf "$T/fr4" "$T/mix.out"
-"$ON" qr encode "$T/two.bin" -o "$T/fr4" >/dev/null
+grep -q "ignored 1 frame of another message $(short_digest "$T/two.bin") (1/2, missing 1)" "$T/dec.out" &&
+    ok "foreign frame: noted" || { bad "foreign frame: no note"; cat "$T/dec.out"; }
+# A one-frame message among them is complete too: which one was meant is
+# not guessed.
+rm -f "$T/mix.out"
+"$OFF" qr decode -o "$T/mix.out" "$T"/fr/*.png "$T/fr2/frame-001.png" >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "message $(short_digest "$T/one.bin"): 1/1" "$T/dec.out" &&
+    ok "complete one-frame foreign message: ambiguous, exit 1" || { bad "one-frame foreign: exit $rc"; cat "$T/dec.out"; }
+# ... also when a frame of another (two-part) message comes first: the first
+# frame does not decide; the message that completes is written.
+rm -f "$T/mix.out"
 "$OFF" qr decode -o "$T/mix.out" "$T/fr4/frame-001.png" "$T"/fr/*.png >"$T/dec.out" 2>&1
 rc=$?
-[ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "incomplete: 1/2, missing 2" "$T/dec.out" &&
-    ok "foreign after the first: the first message wins, exit 1" || bad "foreign first: exit $rc"
+[ $rc -eq 0 ] && cmp -s "$T/many.bin" "$T/mix.out" &&
+    grep -q "ignored 1 frame of another message $(short_digest "$T/two.bin") (1/2, missing 2)" "$T/dec.out" &&
+    ok "foreign frame first: the complete message is written, the other named" ||
+    { bad "foreign first: exit $rc"; cat "$T/dec.out"; }
+# Two whole transfers in one folder, in any order: ambiguous, nothing is
+# written, both are named; --expect (short id or full SHA-256) picks either.
+rm -f "$T/mix.out"
+# shellcheck disable=SC2046
+"$OFF" qr decode -o "$T/mix.out" $(ls "$T"/fr/*.png "$T"/fr4/*.png | shuf) >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "several complete messages" "$T/dec.out" &&
+    grep -q "message $(short_digest "$T/two.bin"): 2/2" "$T/dec.out" &&
+    grep -q "message $(short_digest "$T/many.bin"): $n/$n" "$T/dec.out" &&
+    ok "two complete messages: exit 1, both named, nothing written" ||
+    { bad "two complete messages: exit $rc"; cat "$T/dec.out"; }
+# shellcheck disable=SC2046
+"$OFF" qr decode --expect "$(short_digest "$T/two.bin")" -o "$T/mix.out" \
+    $(ls "$T"/fr/*.png "$T"/fr4/*.png | shuf) >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && cmp -s "$T/two.bin" "$T/mix.out" &&
+    grep -q "ignored $n frames of another message $(short_digest "$T/many.bin")" "$T/dec.out" &&
+    ok "--expect short id picks the two-part message" || { bad "--expect short: exit $rc"; cat "$T/dec.out"; }
+rm -f "$T/mix.out"
+# shellcheck disable=SC2046
+"$OFF" qr decode -o "$T/mix.out" --expect "$(sha256sum "$T/many.bin" | cut -c1-64)" \
+    $(ls "$T"/fr/*.png "$T"/fr4/*.png | shuf) >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && cmp -s "$T/many.bin" "$T/mix.out" && ok "--expect full SHA-256 picks the other" ||
+    { bad "--expect sha256: exit $rc"; cat "$T/dec.out"; }
+rm -f "$T/mix.out"
+"$OFF" qr decode -o "$T/mix.out" --expect "$(short_digest "$T/one.bin")" "$T"/fr4/*.png >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "no frame of the expected message" "$T/dec.out" &&
+    ok "--expect a message not shown: exit 1" || { bad "--expect absent: exit $rc"; cat "$T/dec.out"; }
+"$OFF" qr decode -o "$T/mix.out" --expect "abcd" "$T"/fr4/*.png >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 2 ] && [ ! -e "$T/mix.out" ] && ok "--expect not an id: exit 2" || bad "--expect bad: exit $rc"
+# Neither complete: both named with what they lack, nothing written.
+"$OFF" qr decode -o "$T/mix.out" "$T/fr4/frame-002.png" "$T/fr/frame-001.png" >"$T/dec.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "none of the 2 messages read is complete" "$T/dec.out" &&
+    grep -q "message $(short_digest "$T/two.bin"): 1/2, missing 1" "$T/dec.out" &&
+    ok "two incomplete messages: exit 1, both named" || { bad "two incomplete: exit $rc"; cat "$T/dec.out"; }
 
 # A picture that is no QR code, and a file that is no PNG.
 $PY -c "from PIL import Image; Image.new('L', (300, 300), 255).save('$T/blank.png')"

@@ -485,6 +485,88 @@ static void test_fountain_rule_pinned(void **state)
     free(b);
 }
 
+/* Frames are sorted by message before any assembler sees them. */
+static void test_frame_msgid(void **state)
+{
+    uint8_t *b = random_bytes(1000), id[OB_QR_MSGID_LEN], want[32];
+    ob_qr_frames *f = NULL;
+    ob_diag d;
+
+    (void)state;
+    ob_diag_clear(&d);
+    assert_int_equal(ob_qr_split(b, 1000, CAP, &f, &d), OB_OK);
+    assert_int_equal(ob_sha256_buf(want, b, 1000), 0);
+    assert_int_equal(ob_qr_frame_msgid(f->frame[1], f->frame_len, id, &d), OB_OK);
+    assert_memory_equal(id, want, OB_QR_MSGID_LEN);
+    /* A damaged frame gives no id. */
+    f->frame[1][30] ^= 1;
+    memset(id, 0, sizeof(id));
+    assert_int_equal(ob_qr_frame_msgid(f->frame[1], f->frame_len, id, &d), OB_ERR_VERIFY);
+    assert_non_null(strstr(d.msg, "CRC-32"));
+    assert_int_equal(ob_qr_frame_msgid(f->frame[1], 10, id, &d), OB_ERR_TRUNCATED);
+    ob_qr_frames_free(f);
+    free(b);
+}
+
+static void test_parse_msgid(void **state)
+{
+    static const uint8_t want[OB_QR_MSGID_LEN] = { 0xab, 0x12, 0xcd, 0x34, 0xef, 0x56, 0x78, 0x90 };
+    uint8_t id[OB_QR_MSGID_LEN];
+    char full[65];
+
+    (void)state;
+    assert_int_equal(ob_qr_parse_msgid("ab12 cd34 ef56 7890", id), 0);
+    assert_memory_equal(id, want, sizeof(want));
+    memset(id, 0, sizeof(id));
+    assert_int_equal(ob_qr_parse_msgid("AB12CD34EF567890", id), 0);
+    assert_memory_equal(id, want, sizeof(want));
+    memset(full, '0', 64);
+    memcpy(full, "ab12cd34ef567890", 16);
+    full[64] = '\0';
+    assert_int_equal(ob_qr_parse_msgid(full, id), 0);
+    assert_memory_equal(id, want, sizeof(want));
+    assert_int_equal(ob_qr_parse_msgid("", id), -1);
+    assert_int_equal(ob_qr_parse_msgid("ab12 cd34 ef56 789", id), -1);
+    assert_int_equal(ob_qr_parse_msgid("ab12 cd34 ef56 78901", id), -1);
+    assert_int_equal(ob_qr_parse_msgid("ab12 cd34 ef56 789g", id), -1);
+    assert_int_equal(ob_qr_parse_msgid("ab12-cd34-ef56-7890", id), -1);
+    full[63] = '\0'; /* 63 digits */
+    assert_int_equal(ob_qr_parse_msgid(full, id), -1);
+}
+
+/* A message past OB_QR_FOUNTAIN_MAX parts holds few fountain frames: a
+ * stream of them must not pin memory growing with n squared. */
+static void test_held_frames_bounded_for_large_messages(void **state)
+{
+    size_t len = 40000, cap = OB_QR_OVERHEAD + 64, i;
+    uint8_t *b = random_bytes(len), *fr;
+    ob_qr_frames *f = NULL;
+    ob_qr_assembler *a = ob_qr_assembler_new();
+    ob_qr_add_result res;
+    ob_diag d;
+
+    (void)state;
+    assert_non_null(a);
+    ob_diag_clear(&d);
+    assert_int_equal(ob_qr_split(b, len, cap, &f, &d), OB_OK);
+    assert_true(f->n > OB_QR_FOUNTAIN_MAX);
+    fr = malloc(f->frame_len);
+    assert_non_null(fr);
+    for (i = 0; i < 300; i++) {
+        assert_int_equal(ob_qr_frame_at(f, (uint32_t)(f->n + i), fr, &d), OB_OK);
+        assert_int_equal(ob_qr_assembler_add_frame(a, fr, f->frame_len, &res, &d), OB_OK);
+    }
+    assert_non_null(strstr(ob_qr_assembler_progress(a), "; 64 fountain frames held"));
+    /* The parts still complete it. */
+    for (i = 0; i < f->n; i++)
+        assert_int_equal(ob_qr_assembler_add_frame(a, f->frame[i], f->frame_len, &res, &d), OB_OK);
+    assert_true(ob_qr_assembler_is_complete(a));
+    free(fr);
+    ob_qr_assembler_free(a);
+    ob_qr_frames_free(f);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +580,9 @@ int main(void)
         cmocka_unit_test(test_split_limits),
         cmocka_unit_test(test_fountain_frames),
         cmocka_unit_test(test_fountain_rule_pinned),
+        cmocka_unit_test(test_frame_msgid),
+        cmocka_unit_test(test_parse_msgid),
+        cmocka_unit_test(test_held_frames_bounded_for_large_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
