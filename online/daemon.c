@@ -463,8 +463,8 @@ static void refresh(dstate *s)
                                         &req->consensus, now, k, &ni) != 0)
                 continue;
             if (!is->have || memcmp(is->key, k, 32) != 0) {
-                dlog(L_INFO, "instance %s.onion: introduction points changed (%u now)", in->address,
-                     ni);
+                dlog(L_INFO, "instance %s.onion: introduction points %s (%u now)", in->address,
+                     is->have ? "changed" : "first seen", ni);
                 is->modified = now;
             }
             is->have = 1;
