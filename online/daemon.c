@@ -618,6 +618,7 @@ static void publish_cycle(dstate *s)
                 onl_pub_item *it = &p->items[i];
                 const ob_resp_descriptor *rd = &hd->r->descriptors[it->desc];
                 const ob_cfg_service *sv;
+                const char *why;
                 size_t j, ok = 0;
                 if (it->status != ONL_PUB_SEND || it->n_hsdirs == 0)
                     continue;
@@ -625,11 +626,16 @@ static void publish_cycle(dstate *s)
                     ok += it->result[j] == ONL_PUB_UPLOADED;
                 hd->last_upload[i] = now;
                 hd->failed[i] = ok < it->n_hsdirs;
+                why = NULL;
+                for (j = 0; j < it->n_hsdirs && why == NULL; j++)
+                    if (it->result[j] != ONL_PUB_UPLOADED)
+                        why = it->result[j] == ONL_PUB_FAILED ? it->reason[j] : "no answer";
                 dlog(ok ? L_INFO : L_WARNING,
                      "published %s.onion period %llu group %u/%u (%s descriptor): uploaded to %zu "
-                     "of %zu HSDirs",
+                     "of %zu HSDirs%s%s",
                      rd->service, (unsigned long long)rd->tp, rd->group + 1u,
-                     (unsigned)rd->group_count, it->slot ? "second" : "first", ok, it->n_hsdirs);
+                     (unsigned)rd->group_count, it->slot ? "second" : "first", ok, it->n_hsdirs,
+                     why ? "; first failure: " : "", why ? why : "");
                 sv = ob_config_find_service(s->cfg, rd->service);
                 if (sv != NULL) {
                     size_t si = (size_t)(sv - s->cfg->services);
