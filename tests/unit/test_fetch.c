@@ -219,6 +219,57 @@ static void test_fetch_window(void **state)
     assert_int_equal(waitpid(pid, &st, 0), pid);
 }
 
+/* tor accepts the HSFETCH and dies before answering */
+static void dying_tor(int fd, char (*unused)[57], int n)
+{
+    char line[512];
+
+    (void)unused;
+    (void)n;
+    for (;;) {
+        if (read_line(fd, line, sizeof(line)) != 0)
+            _exit(0);
+        if (strncmp(line, "SETEVENTS", 9) == 0) {
+            say(fd, "250 OK\r\n");
+            continue;
+        }
+        say(fd, "250 OK\r\n");
+        usleep(100000);
+        _exit(0);
+    }
+}
+
+/* Tor gone mid-collection: OB_ERR_NET once the reconnect window has passed,
+ * so the caller (the daemon) can take over; nothing hangs. */
+static void test_fetch_tor_dies(void **state)
+{
+    char addrs[1][57];
+    onl_fetch_item item;
+    onl_fetch_opts o;
+    onl_ctl *ctl = NULL;
+    ob_diag d;
+    int fd, st;
+    int64_t t0, el;
+    pid_t pid;
+
+    (void)state;
+    addr_of(addrs[0], 0);
+    pid = spawn(&fd, dying_tor, addrs, 1);
+    assert_int_equal(onl_ctl_from_fd(fd, &ctl, &d), OB_OK);
+    memset(&item, 0, sizeof(item));
+    memcpy(item.address, addrs[0], 57);
+    onl_fetch_opts_init(&o);
+    o.timeout_ms = 20000;
+    o.reconnect_ms = 500;
+    t0 = ms_now();
+    assert_int_equal(onl_fetch_run(ctl, &item, 1, &o, &d), OB_ERR_NET);
+    el = ms_now() - t0;
+    assert_true(el < 5000);
+    assert_int_equal(onl_ctl_is_connected(ctl), 0);
+    onl_ctl_close(ctl);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
 static volatile sig_atomic_t g_cancel;
 
 static void on_alarm(int sig)
@@ -388,9 +439,8 @@ static void test_publish_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fetch_outcomes),
-        cmocka_unit_test(test_fetch_window),
-        cmocka_unit_test(test_fetch_cancel),
+        cmocka_unit_test(test_fetch_outcomes), cmocka_unit_test(test_fetch_window),
+        cmocka_unit_test(test_fetch_cancel),   cmocka_unit_test(test_fetch_tor_dies),
         cmocka_unit_test(test_publish_run),
     };
 
