@@ -197,6 +197,31 @@ grep -q "$first.onion missing: missing: no file" "$tmp/out" || bad "partial: mis
 grep -q "$second.onion invalid: invalid online: " "$tmp/out" || bad "partial: invalid not shown"
 grep -q "v3  8/2/0  24 intro points" "$tmp/out" || bad "partial: counts"
 
+# ---- a backend with client authorization -------------------------------------------
+C=$tmp/ca
+OB_CEREMONY_CLIENT_AUTH=1 cer_setup 3 4 3 "$C" || bad "client-auth fixture"
+cauth=$(ls "$C"/descs/*.auth)
+caddr=$(basename "$cauth" .auth)
+"$B/ob-online" collect -c "$C/online.yaml" --descriptors-from "$C/descs" -o "$C/req.obb" >"$tmp/out" 2>&1
+rc=$?
+ok
+[ $rc -eq 0 ] && grep -q "ok       $caddr.onion" "$tmp/out" || bad "client auth: collect: exit $rc: $(cat "$tmp/out")"
+# Without the client key the offline side cannot check the intro points: refused.
+expect_refusal noclientkey 1 "instance $caddr.onion: descriptor refused" -- \
+    -c "$C/offline.yaml" --passphrase-file "$C/pass" --yes -i "$C/req.obb"
+sed "s|^      - address: $caddr.onion$|&\n        client_auth_key: descs/$caddr.auth|" "$C/offline.yaml" >"$C/offline-ca.yaml"
+grep -q client_auth_key "$C/offline-ca.yaml" || bad "client auth: config not edited"
+# A wrong client key: refused too.
+head -c 32 /dev/urandom | base64 >"$C/wrong.auth"
+sed "s|descs/$caddr.auth|wrong.auth|" "$C/offline-ca.yaml" >"$C/offline-wrong.yaml"
+expect_refusal wrongclientkey 1 "instance $caddr.onion: descriptor refused" -- \
+    -c "$C/offline-wrong.yaml" --passphrase-file "$C/pass" --yes -i "$C/req.obb"
+"$B/ob-offline" sign -c "$C/offline-ca.yaml" --passphrase-file "$C/pass" --yes -i "$C/req.obb" -o "$C/resp.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "client auth: sign: exit $rc: $(cat "$tmp/err")"
+grep -q "$MASTER.onion v3  4/0/0  12 intro points" "$tmp/out" || bad "client auth: summary: $(grep onion "$tmp/out")"
+
 # ---- v2 ----------------------------------------------------------------------------
 D2=$tmp/v2
 cer_setup 2 3 3 "$D2" || { echo "v2 fixture setup failed"; exit 1; }

@@ -9,7 +9,9 @@
  *       N throwaway backends: DIR/<address>.desc, each signed by our own
  *       signer with a fresh identity key (v3: for the current live time
  *       period, with fake intro points; v2: published now), and
- *       DIR/instances.txt with one address per line.
+ *       DIR/instances.txt with one address per line.  With
+ *       OB_CEREMONY_CLIENT_AUTH set the first backend uses client
+ *       authorization and its client key goes to DIR/<address>.auth.
  *   OB_CEREMONY_MUTATE=WHAT OB_CEREMONY_IN=REQ OB_CEREMONY_OUT=REQ2
  *       Rewrite a request as a taken online machine could (the digest is
  *       recomputed, so only the offline checks can catch it).  WHAT:
@@ -36,10 +38,14 @@
 #include "bundle.h"
 #include "ceremony_log.h"
 #include "crypto.h"
+#include "encode.h"
 #include "ed25519x.h"
 #include "fileio.h"
 #include "hsv2.h"
 #include "hsv2_sign.h"
+#include "hsv3_blind.h"
+#include "hsv3_build.h"
+#include "hsv3_cert.h"
 #include "hsv3_common.h"
 #include "hsv3_desc.h"
 #include "hsv3_sign.h"
@@ -97,6 +103,62 @@ static int write_backend(const char *dir, const char *addr, const void *p, size_
     return 0;
 }
 
+/*
+ * A backend with client authorization: built directly (our signer makes no
+ * client-auth descriptors, a backend's tor does), the client's x25519
+ * private key written as 44 base64 characters to DIR/<address>.auth.
+ */
+static int sign_with_client_auth(const char *dir, const uint8_t *exp, const uint8_t pk[32],
+                                 uint64_t tp, uint64_t now, const ob_hsv3_intro *const *ptr,
+                                 size_t n, uint8_t **text, size_t *len)
+{
+    uint8_t *bexp = ob_secalloc(64), *sexp = ob_secalloc(64), Ab[32], spk[32], cert[OB_CERT_LEN];
+    uint8_t cpk[1][32], csk[32];
+    char b64[64], path[1024], addr[OB_ONION_V3_LEN + 1];
+    size_t cl = 0;
+    ob_hsv3_build_in b;
+    ob_diag d;
+    int rc = -1;
+
+    if (bexp == NULL || sexp == NULL)
+        goto out;
+    crypto_box_keypair(cpk[0], csk);
+    if (ofl_hsv3_blind_secret(bexp, exp, pk, tp, OB_TP_LIVE.length_min) != 0 ||
+        ob_ed25519_pub_from_expanded(Ab, bexp) != 0 || ob_ed25519_keygen(sexp, spk) != 0 ||
+        ob_ed_cert_create(cert, &cl, OB_CERT_DESC_SIGNING, spk,
+                          ob_ed_cert_expiry_hours(now, 54 * 3600), bexp, Ab, &d) != OB_OK)
+        goto out;
+    memset(&b, 0, sizeof(b));
+    b.identity_pk = pk;
+    b.tp = tp;
+    b.tpp = &OB_TP_LIVE;
+    b.signing_cert = cert;
+    b.signing_cert_len = cl;
+    b.sign_exp = sexp;
+    b.sign_pk = spk;
+    b.revision = now;
+    b.intros = ptr;
+    b.n_intros = n;
+    b.client_pks = (const uint8_t(*)[32])cpk;
+    b.n_clients = 1;
+    if (ob_hsv3_build(&b, text, len, &d) != OB_OK) {
+        fprintf(stderr, "client-auth backend: %s\n", d.msg);
+        goto out;
+    }
+    ob_onion_v3_encode(addr, pk);
+    ob_base64_encode(b64, csk, 32, OB_B64_PAD);
+    snprintf(path, sizeof(path), "%s/%s.auth", dir, addr);
+    if (ob_file_write_atomic(path, b64, strlen(b64), 0600, 0, &d) != OB_OK)
+        goto out;
+    rc = 0;
+out:
+    ob_wipe(csk, sizeof(csk));
+    ob_wipe(b64, sizeof(b64));
+    ob_secfree(bexp);
+    ob_secfree(sexp);
+    return rc;
+}
+
 static int gen_v3(const char *dir, unsigned n, unsigned intros, FILE *list)
 {
     uint64_t now = (uint64_t)time(NULL), tp = ob_hsv3_tp_num(now, &OB_TP_LIVE);
@@ -127,7 +189,10 @@ static int gen_v3(const char *dir, unsigned n, unsigned intros, FILE *list)
         in.now = now;
         in.intros = ptr;
         in.n_intros = intros;
-        ok = ofl_hsv3_sign_descriptor(&in, &text, &len, NULL, &d) == OB_OK;
+        if (b == 0 && getenv("OB_CEREMONY_CLIENT_AUTH") != NULL)
+            ok = sign_with_client_auth(dir, exp, pk, tp, now, ptr, intros, &text, &len) == 0;
+        else
+            ok = ofl_hsv3_sign_descriptor(&in, &text, &len, NULL, &d) == OB_OK;
         if (!ok)
             fprintf(stderr, "backend %u: %s\n", b, d.msg);
         ob_onion_v3_encode(addr, pk);
