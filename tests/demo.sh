@@ -1,0 +1,100 @@
+#!/bin/bash
+# make demo: one load-balanced onion service, signed offline, reached through
+# Tor - on a private Tor network on this machine (127.0.0.1 only).
+#
+# Installs what is missing (make deps), builds (make all), then runs the
+# ceremony with narration: config-gen, the backends, collect on the online
+# side, the request crossing as QR frames (PNGs), sign on the offline side, the
+# response crossing back, publish, and the page fetched from the master onion
+# address through a Tor client.  Everything it starts is stopped by pid; the
+# run folder is removed after a clean run and kept (path printed) otherwise.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export OB_BUILD=$BUILD
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+role() { printf '   [%s] %s\n' "$1" "$2"; }
+
+if ! ./tests/deps.sh >/dev/null 2>&1; then
+    say "Installing what is missing (make deps)"
+    make deps || { echo "demo: make deps failed (run it as root)"; exit 2; }
+fi
+make -s BUILD="$BUILD" all || { echo "demo: the build failed"; exit 2; }
+
+. tests/e2e/torlab.sh
+. tests/e2e/e2e_lib.sh
+e2e_bins || { echo "demo: $BUILD/ob-online or ob-offline missing"; exit 2; }
+
+RUN=$(mktemp -d /tmp/ob-demo-XXXXXX)
+chmod 700 "$RUN"
+lab_init "$RUN"
+ok=0
+T0=$(e2e_now)
+finish() {
+    lab_stop_all
+    if [ $ok -eq 1 ] && [ -z "${DEMO_KEEP:-}" ]; then
+        rm -rf "$RUN"
+        echo "demo: every process stopped, $RUN removed."
+    else
+        echo "demo: something failed; every process stopped; logs (each tor's notice.log, the programs' outputs) are in $RUN"
+    fi
+}
+trap finish EXIT
+trap 'exit 2' INT TERM
+die() { echo "demo: $*"; exit 1; }
+
+say "A private Tor network on 127.0.0.1 (3 directory authorities, 4 relays)"
+echo "   It stands in for the Tor network; nothing here talks to anything but 127.0.0.1."
+lab_network 2>>"$RUN/torlab.log" || die "the test network did not come up"
+role network "consensus with 7 HSDirs after $(e2e_since "$T0")s"
+
+say "OFFLINE machine: ob-offline config-gen"
+role offline "makes the master key (encrypted with a passphrase), its config, and one folder per backend"
+e2e_config_gen "$RUN/deploy" || die "config-gen failed"
+role offline "master onion address: $MASTER"
+role offline "backends: $(cat "$CFG"/node1/hidden_service/hostname) $(cat "$CFG"/node2/hidden_service/hostname)"
+
+say "BACKENDS and the ONLINE machine start their tors"
+role backend "two tors from config-gen's node1/ and node2/ (HiddenServiceOnionbalanceInstance), serving one web page"
+role online "the management tor from config-gen's online/torrc (control port only); a Tor client to test with"
+lab_web 1 || die "web server"
+e2e_start_backend 1 && e2e_start_backend 2 && e2e_start_mgmt && e2e_start_client || die "a tor did not start"
+e2e_onl_tor
+for n in hs1 hs2 mgmt client; do lab_wait_bootstrap "$n" 120 2>>"$RUN/torlab.log" || die "$n did not bootstrap"; done
+role network "all bootstrapped after $(e2e_since "$T0")s"
+
+say "ONLINE machine: ob-online collect"
+role online "fetches each backend's descriptor through tor and writes a signing request"
+mkdir -p "$RUN/online" "$RUN/offline" "$RUN/qr-request" "$RUN/qr-response"
+e2e_collect "$RUN/online/request.obb" 2>>"$RUN/torlab.log" || die "collect failed"
+sed 's/^/     /' "$RUN/online/request.obb.log"
+
+say "The request crosses the air gap as QR codes"
+"$ONL" qr encode "$RUN/online/request.obb" -o "$RUN/qr-request" >/dev/null || die "qr encode"
+role online "$(ls "$RUN"/qr-request/*.png | wc -l) frames written as PNGs (shown one after another on screen in real use)"
+"$OFF" qr decode -o "$RUN/offline/request.obb" "$RUN"/qr-request/*.png >"$RUN/qr-decode1.log" 2>&1 || die "qr decode"
+role offline "read back by zbar from the pictures alone: $(sha256sum <"$RUN/offline/request.obb" | cut -c1-16)... (sha256 of the bundle)"
+
+say "OFFLINE machine: ob-offline sign"
+role offline "checks the request against its OWN config, shows the ceremony summary, signs with the master key"
+e2e_sign "$RUN/offline/request.obb" "$RUN/offline/response.obb" || die "sign failed"
+sed 's/^/     /' "$RUN/offline/response.obb.log"
+
+say "The response crosses back as QR codes"
+"$OFF" qr encode "$RUN/offline/response.obb" -o "$RUN/qr-response" >/dev/null || die "qr encode"
+"$ONL" qr decode -o "$RUN/online/response.obb" "$RUN"/qr-response/*.png >"$RUN/qr-decode2.log" 2>&1 || die "qr decode"
+role online "$(ls "$RUN"/qr-response/*.png | wc -l) frames read back by zbar: $(sha256sum <"$RUN/online/response.obb" | cut -c1-16)..."
+role online "frames: $RUN/qr-request/*.png, $RUN/qr-response/*.png (DEMO_KEEP=1 keeps them)"
+
+say "ONLINE machine: ob-online publish"
+role online "checks the signed descriptors and uploads them to the HSDirs responsible for the master address"
+e2e_publish "$RUN/online/response.obb" || die "publish failed"
+sed 's/^/     /' "$RUN/online/response.obb.publish.log" | head -n 30
+
+say "A Tor client visits http://$MASTER/"
+e2e_reach 90 2>>"$RUN/torlab.log" || die "the master address was not reachable"
+role client "got: $PAGE"
+role client "reached ${REACH_SECS}s after publishing; the whole demo took $(e2e_since "$T0")s"
+echo "   The master key never left the OFFLINE side: the online machine only ever held the signed response."
+ok=1
