@@ -79,7 +79,7 @@ static void on_event(onl_fetch_item *items, size_t n, const onl_ctl_event *ev, u
         return;
     if (ev->kind == ONL_EV_HS_DESC_CONTENT) {
         if (ev->body_len == 0) {
-            attempt_failed(it, tries, it->why[0] != '\0' ? NULL : "no HSDir had it");
+            attempt_failed(it, tries, it->failed_seen ? NULL : "no HSDir had it");
             return;
         }
         it->desc = malloc(ev->body_len);
@@ -93,11 +93,17 @@ static void on_event(onl_fetch_item *items, size_t n, const onl_ctl_event *ev, u
         it->why[0] = '\0';
         it->state = ONL_FETCH_OK;
     } else if (ev->action == ONL_HSA_FAILED) {
-        /* The reason names the HSDir that failed; tor has given up on this
-         * request (it asks one HSDir per HSFETCH without SERVER=). */
+        /* Tor asks one HSDir per HSFETCH without SERVER=, and follows a
+         * failure with an empty HS_DESC_CONTENT: that ends the attempt, so
+         * it is not taken for the answer to the next one.  Should it not
+         * come, the attempt ends soon anyway. */
+        uint64_t soon = mono_ms() + 2000;
         snprintf(why, sizeof(why), "HSDir %s: %s", ev->hsdir[0] ? ev->hsdir : "(unknown)",
                  ev->reason[0] ? ev->reason : "failed");
-        attempt_failed(it, tries, why);
+        snprintf(it->why, sizeof(it->why), "%s", why);
+        it->failed_seen = 1;
+        if (it->deadline > soon)
+            it->deadline = soon;
     }
 }
 
@@ -148,7 +154,7 @@ ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fe
                 char why[96];
                 snprintf(why, sizeof(why), "no answer from tor within %d s",
                          (o->timeout_ms + 999) / 1000);
-                attempt_failed(it, o->tries, why);
+                attempt_failed(it, o->tries, it->failed_seen ? NULL : why);
             }
             active += it->state == ONL_FETCH_OUT;
         }
@@ -174,6 +180,7 @@ ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fe
                 continue;
             }
             it->state = ONL_FETCH_OUT;
+            it->failed_seen = 0;
             it->deadline = mono_ms() + (uint64_t)o->timeout_ms;
             active++;
         }

@@ -7,7 +7,9 @@
  * `tries` times.  Results arrive as events:
  *
  *   650 HS_DESC REQUESTED <addr> ... <hsdir>        ignored
- *   650 HS_DESC FAILED <addr> ... REASON=<why>      attempt failed (why kept)
+ *   650 HS_DESC FAILED <addr> ... REASON=<why>      why kept; the attempt ends with
+ *                                                   the empty HS_DESC_CONTENT tor sends
+ *                                                   next, or 2 s later
  *   650+HS_DESC_CONTENT <addr> ... <hsdir> + body   non-empty: done; empty: failed
  *
  * Tor without a consensus answers 250 and then nothing, so the timeout is
@@ -60,6 +62,7 @@ typedef struct onl_fetch_item {
     uint64_t fetched_at; /* unix seconds */
     char why[256];       /* ONL_FETCH_FAILED: the last reason */
     uint64_t deadline;   /* internal: monotonic ms the attempt ends */
+    int failed_seen;     /* internal: this attempt had an HS_DESC FAILED */
 } onl_fetch_item;
 
 /*

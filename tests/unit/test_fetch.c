@@ -67,10 +67,9 @@ static void say(int fd, const char *s)
 
 /*
  * The fetch script, by the address's index: 0 serves "body-0", 1 fails once
- * then serves, 2 stays silent, 3 is refused (552), others stay silent.
- * Exits with the largest number of silent HSFETCHes seen at once
- * (a silent fetch counts until the next one, when the client must have
- * timed it out if the window is full).
+ * (FAILED and an empty HS_DESC_CONTENT) then serves, 2 stays silent, 3 is refused (552), others
+ * stay silent. Exits with the largest number of silent HSFETCHes seen at once (a silent fetch
+ * counts until the next one, when the client must have timed it out if the window is full).
  */
 static void fetch_tor(int fd, char addrs[][57], int n)
 {
@@ -106,9 +105,12 @@ static void fetch_tor(int fd, char addrs[][57], int n)
                      addrs[i], i);
             say(fd, ev);
         } else if (i == 1) {
+            /* as tor does: the failure, then an empty content event */
             snprintf(ev, sizeof(ev),
-                     "650 HS_DESC FAILED %s NO_AUTH $" FP1 "~r1 " A_B64 " REASON=NOT_FOUND\r\n",
-                     addrs[i]);
+                     "650 HS_DESC FAILED %s NO_AUTH $" FP1 "~r1 " A_B64
+                     " REASON=NOT_FOUND\r\n650+HS_DESC_CONTENT %s " A_B64 " $" FP1
+                     "~r1\r\n.\r\n650 OK\r\n",
+                     addrs[i], addrs[i]);
             say(fd, ev);
         }
     }
