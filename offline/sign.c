@@ -757,10 +757,32 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
                               cfg->services[i].address ? cfg->services[i].address : "?");
         }
     }
+    {
+        /* The span in which the online side may publish what is signed. */
+        uint64_t lo = UINT64_MAX, hi = 0, from, until;
+        for (i = 0; i < p->n_svc; i++) {
+            const ob_req_service *rs = p->svc[i].req;
+            for (j = 0; j < rs->n_periods; j++) {
+                if (rs->version == 3) {
+                    from = ob_hsv3_srv_run_start(rs->periods[j].tp, &p->tpp);
+                    until = from + 2 * p->tpp.length_min * 60;
+                } else {
+                    period_dates(p, 2, rs->address, rs->periods[j].tp, &from, &until);
+                    from = from > 3600 ? from - 3600 : 0;
+                }
+                lo = from < lo ? from : lo;
+                hi = until > hi ? until : hi;
+            }
+        }
+        utc(a, lo);
+        utc(b, hi);
+        ob_buf_printf(out, "\nValidity: the signed descriptors may be published from %s until %s\n",
+                      a, b);
+    }
     next = ofl_sign_next_ceremony(p);
     utc(a, next);
     ob_buf_printf(out,
-                  "\nTotals: %zu service(s) (%zu v3, %zu v2), %zu descriptors to sign; instances "
+                  "Totals: %zu service(s) (%zu v3, %zu v2), %zu descriptors to sign; instances "
                   "%zu ok, %zu missing or invalid, %zu stale\n",
                   p->n_svc, nv3, nv2, p->n_descriptors, ok, miss, stale);
     ob_buf_printf(out, "Next ceremony needed by: %s\n", a);

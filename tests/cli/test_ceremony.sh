@@ -126,7 +126,7 @@ ok
 for s in "Signing request ${want:0:8} ${want:8:8}" "($want)" "v3 period " \
     "$MASTER.onion v3  10/0/0  30 intro points  4 descriptors (2 per period, 20 intro points each)" \
     "Totals: 1 service(s) (1 v3, 0 v2), 4 descriptors to sign" "Next ceremony needed by: 20" \
-    "Signed 4 descriptors"; do
+    "Validity: the signed descriptors may be published from 20" "Signed 4 descriptors"; do
     grep -qF -- "$s" "$tmp/out" || bad "sign summary lacks '$s'"
 done
 [ "$(grep -c '^  v3 period [0-9]*: 20.* UTC .. 20.* UTC$' "$tmp/out")" -eq 2 ] || bad "two periods with dates expected"
