@@ -289,6 +289,14 @@ static void tor_try(dstate *s)
         s->next_refresh = now + 5; /* a restarted tor may have new backends' state */
 }
 
+static void serve_status(dstate *s);
+
+/* Long fetch and upload rounds keep answering the status socket. */
+static void tick(void *ctx)
+{
+    serve_status(ctx);
+}
+
 /* ---- collecting and requests ------------------------------------------- */
 
 /* Digest of an instance's intro point set (auth keys, sorted). */
@@ -432,6 +440,8 @@ static void refresh(dstate *s)
     onl_fetch_opts_init(&fo);
     fo.reconnect_ms = 2000; /* the main loop does the long waiting */
     fo.cancel = &g_stop;
+    fo.tick = tick;
+    fo.tick_ctx = s;
     ob_buf_init(&keys);
     dlog(L_DEBUG, "fetching the descriptors of every instance");
     err = onl_fetch_collect(s->ctl, s->cfg, &fo, &req, &st, &have, &d);
@@ -572,6 +582,8 @@ static void publish_cycle(dstate *s)
     onl_pub_opts_init(&po);
     po.reconnect_ms = 2000;
     po.cancel = &g_stop;
+    po.tick = tick;
+    po.tick_ctx = s;
     for (h = 0; h < s->n_held; h++) {
         held *hd = &s->held[h];
         onl_pub_plan *p = NULL;

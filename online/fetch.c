@@ -30,6 +30,8 @@ void onl_fetch_opts_init(onl_fetch_opts *o)
     o->tries = ONL_FETCH_TRIES;
     o->reconnect_ms = ONL_FETCH_RECONNECT;
     o->cancel = NULL;
+    o->tick = NULL;
+    o->tick_ctx = NULL;
     if (env != NULL && env[0] != '\0') {
         v = strtol(env, &end, 10);
         if (*end == '\0' && v > 0 && v <= 3600000)
@@ -140,6 +142,8 @@ ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fe
         size_t active = 0, open = 0;
         int wait;
 
+        if (o->tick != NULL)
+            o->tick(o->tick_ctx);
         if (o->cancel != NULL && *o->cancel) {
             for (i = 0; i < n; i++)
                 if (items[i].state == ONL_FETCH_OUT || items[i].state == ONL_FETCH_IDLE) {

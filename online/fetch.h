@@ -45,6 +45,10 @@ typedef struct onl_fetch_opts {
     /* When non-NULL and set (a signal handler's flag): stop at the next
      * event or tick; the open items become FAILED "cancelled". */
     const volatile sig_atomic_t *cancel;
+    /* Called at every turn of the wait loop (at least once a second), e.g.
+     * to answer a status socket during a long round; NULL for none. */
+    void (*tick)(void *ctx);
+    void *tick_ctx;
 } onl_fetch_opts;
 
 /* The defaults above; the environment variable OB_FETCH_TIMEOUT_MS (tests)

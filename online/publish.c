@@ -244,6 +244,8 @@ void onl_pub_opts_init(onl_pub_opts *o)
     o->tries = ONL_PUB_TRIES;
     o->reconnect_ms = ONL_PUB_RECONNECT;
     o->cancel = NULL;
+    o->tick = NULL;
+    o->tick_ctx = NULL;
     if (env != NULL && env[0] != '\0') {
         v = strtol(env, &end, 10);
         if (*end == '\0' && v > 0 && v <= 3600000)
@@ -376,6 +378,8 @@ ob_err onl_publish_run(onl_ctl *ctl, const ob_response *r, const onl_consensus *
         size_t active = 0, open = 0;
         int wait;
 
+        if (o->tick != NULL)
+            o->tick(o->tick_ctx);
         if (o->cancel != NULL && *o->cancel)
             return OB_OK; /* unanswered HSDirs stay pending: "no answer" */
         for (i = 0; i < p->n; i++) {

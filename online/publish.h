@@ -124,6 +124,8 @@ typedef struct onl_pub_opts {
     unsigned tries;
     int reconnect_ms;
     const volatile sig_atomic_t *cancel; /* as in onl_fetch_opts: stop early */
+    void (*tick)(void *ctx);             /* as in onl_fetch_opts */
+    void *tick_ctx;
 } onl_pub_opts;
 
 /* Defaults above; OB_PUBLISH_TIMEOUT_MS in the environment overrides the timeout. */

@@ -185,8 +185,14 @@ static void test_fetch_outcomes(void **state)
     assert_int_equal(waitpid(pid, &st, 0), pid);
 }
 
+static void count_tick(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
 static void test_fetch_window(void **state)
 {
+    int ticks = 0;
     char addrs[10][57];
     onl_fetch_item items[6];
     onl_fetch_opts o;
@@ -210,12 +216,15 @@ static void test_fetch_window(void **state)
     o.timeout_ms = 200;
     o.tries = 1;
     o.window = 2;
+    o.tick = count_tick;
+    o.tick_ctx = &ticks;
     t0 = ms_now();
     assert_int_equal(onl_fetch_run(ctl, items, 6, &o, &d), OB_OK);
     el = ms_now() - t0;
     for (i = 0; i < 6; i++)
         assert_int_equal(items[i].state, ONL_FETCH_FAILED);
     assert_true(el >= 3 * 200);
+    assert_true(ticks >= 3); /* the caller's status socket is served meanwhile */
     assert_true(el < 3000);
     onl_ctl_close(ctl);
     assert_int_equal(waitpid(pid, &st, 0), pid);
