@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "encode.h"
 #include "fileio.h"
+#include "hsv3_compact.h"
 #include "secmem.h"
 
 #include <stdio.h>
@@ -68,7 +69,7 @@ enum {
     T_DSC_VALID_UNTIL = 0x8708,
     T_DSC_REVISION = 0x8709,
     T_DSC_BODY = 0x870a,
-    T_DSC_COMPACT = 0x870b /* reserved: compact descriptor (issue 6) */
+    T_DSC_COMPACT = 0x870b /* compact v3 descriptor (hsv3_compact.h) */
 };
 
 enum ftype { F_U8, F_U16, F_U32, F_U64, F_FIX32, F_TEXT, F_ADDR, F_BLOB, F_REC, F_RESERVED };
@@ -141,9 +142,9 @@ static const fdef descriptor_f[] = {
     { T_DSC_VALID_FROM, F_U64, F_REQUIRED, 0, "descriptor.valid_from" },
     { T_DSC_VALID_UNTIL, F_U64, F_REQUIRED, 0, "descriptor.valid_until" },
     { T_DSC_REVISION, F_U64, F_REQUIRED, 0, "descriptor.revision" },
-    /* Required for now: the compact form below is its only alternative. */
-    { T_DSC_BODY, F_BLOB, F_REQUIRED, OB_BUNDLE_MAX_FIELD, "descriptor.body" },
-    { T_DSC_COMPACT, F_RESERVED, 0, 0, "descriptor.compact" },
+    /* Exactly one of body and compact (check_rdesc, parse_rdesc). */
+    { T_DSC_BODY, F_BLOB, 0, OB_BUNDLE_MAX_FIELD, "descriptor.body" },
+    { T_DSC_COMPACT, F_BLOB, 0, OB_HSV3_COMPACT_MAX, "descriptor.compact" },
 };
 
 static const rdef R_REQUEST = { "request", request_f, NF(request_f) };
@@ -570,6 +571,7 @@ static void rdesc_clear(ob_resp_descriptor *x)
 {
     free(x->service);
     free(x->descriptor);
+    free(x->compact);
     exts_free(&x->ext);
 }
 
@@ -834,8 +836,19 @@ static ob_err check_rdesc(const ob_resp_descriptor *x, const char *ctx, ob_diag 
 
     if ((err = check_version(x->version, ctx, d)) != OB_OK ||
         (err = check_addr(x->service, x->version, ctx, "service", d)) != OB_OK ||
-        (err = check_blob(x->descriptor, x->descriptor_len, 1, ctx, "descriptor", d)) != OB_OK)
+        (err = check_blob(x->descriptor, x->descriptor_len, 0, ctx, "descriptor", d)) != OB_OK)
         return err;
+    if (x->compact != NULL && x->compact_len != 0) {
+        if (x->version != 3)
+            return ob_fail(d, OB_ERR_MALFORMED, "%s: a compact descriptor must be version 3", ctx);
+        if ((err = ob_hsv3_compact_check(x->compact, x->compact_len, d)) != OB_OK) {
+            ob_diag_prefix(d, "%s: compact descriptor: ", ctx);
+            return err;
+        }
+    } else if (x->descriptor == NULL || x->descriptor_len == 0) {
+        return ob_fail(d, OB_ERR_MALFORMED, "%s: descriptor is missing (neither body nor compact)",
+                       ctx);
+    }
     if (x->slot > 1)
         return ob_fail(d, OB_ERR_MALFORMED, "%s: slot %u, expected 0 or 1", ctx, (unsigned)x->slot);
     if (x->group_count < 1 || x->group_count > OB_BUNDLE_MAX_GROUPS || x->group >= x->group_count)
@@ -1150,11 +1163,19 @@ static ob_err parse_rdesc(rd *r, ob_resp_descriptor *x)
         case T_DSC_BODY:
             TRY(fv_blob(r, &f, &x->descriptor, &x->descriptor_len));
             break;
+        case T_DSC_COMPACT:
+            TRY(fv_blob(r, &f, &x->compact, &x->compact_len));
+            break;
         default:
             TRY(rd_ext(r, &f, &x->ext));
         }
     }
     snprintf(ctx, sizeof(ctx), "offset %zu: descriptor record", r->start);
+    /* One form on the wire, so a response has one encoding (and one digest). */
+    if (x->descriptor_len != 0 && x->compact_len != 0) {
+        err = ob_fail(r->d, OB_ERR_MALFORMED, "%s: has both body and compact", ctx);
+        goto out;
+    }
     err = check_rdesc(x, ctx, r->d);
 out:
     return err;
@@ -1523,7 +1544,10 @@ static void ser_rdesc(ob_buf *b, const ob_resp_descriptor *x)
     w_u64(&w, T_DSC_VALID_FROM, x->valid_from);
     w_u64(&w, T_DSC_VALID_UNTIL, x->valid_until);
     w_u64(&w, T_DSC_REVISION, x->revision);
-    w_bytes(&w, T_DSC_BODY, x->descriptor, x->descriptor_len);
+    if (x->compact != NULL && x->compact_len != 0)
+        w_bytes(&w, T_DSC_COMPACT, x->compact, x->compact_len);
+    else
+        w_bytes(&w, T_DSC_BODY, x->descriptor, x->descriptor_len);
     w_finish(&w);
 }
 
@@ -1781,8 +1805,12 @@ ob_err ob_response_add_descriptor(ob_response *r, const ob_resp_descriptor *tmpl
     x.service = NULL;
     x.descriptor = NULL;
     x.descriptor_len = 0;
+    x.compact = NULL;
+    x.compact_len = 0;
     if (dup_text(&x.service, tmpl->service) != OB_OK ||
-        dup_blob(&x.descriptor, &x.descriptor_len, tmpl->descriptor, tmpl->descriptor_len) != OB_OK)
+        dup_blob(&x.descriptor, &x.descriptor_len, tmpl->descriptor, tmpl->descriptor_len) !=
+            OB_OK ||
+        dup_blob(&x.compact, &x.compact_len, tmpl->compact, tmpl->compact_len) != OB_OK)
         goto fail;
     nv = realloc(r->descriptors, (r->n_descriptors + 1) * sizeof(*nv));
     if (nv == NULL)

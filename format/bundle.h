@@ -133,8 +133,16 @@ typedef struct ob_resp_descriptor {
     uint16_t group_count;             /* >= 1: distinct descriptors for the same period */
     uint64_t valid_from, valid_until; /* unix seconds */
     uint64_t revision;
-    uint8_t *descriptor; /* the exact bytes to upload */
+    uint8_t *descriptor; /* the exact bytes to upload; NULL while only compact is set */
     size_t descriptor_len;
+    /*
+     * v3 only: the compact entry (hsv3_compact.h) the online side rebuilds
+     * the bytes from (ob_response_expand).  On the wire a record has exactly
+     * one of descriptor and compact; in memory the signer may set both, and
+     * then the serializer writes only compact.
+     */
+    uint8_t *compact;
+    size_t compact_len;
     ob_bundle_exts ext;
 } ob_resp_descriptor;
 

@@ -15,6 +15,57 @@
 #define SIG_PREFIX       "Tor onion service descriptor sig v3"
 #define AUTH_CLIENT_MULT 16
 #define MAX_CLIENTS      (16 * 64)
+#define LAYOUT_DOMAIN    "onionbalance-offline hsv3 layout v1"
+#define CERT_SIGNED_LEN  76 /* hsv3_cert.h: a cert with only the 04 extension, before its sig */
+
+int ob_hsv3_layout_derive(uint8_t *out, size_t n, const uint8_t seed[32], const char *label)
+{
+    ob_iov v[3];
+
+    v[0] = (ob_iov){ LAYOUT_DOMAIN, sizeof(LAYOUT_DOMAIN) - 1 };
+    v[1] = (ob_iov){ label, strlen(label) };
+    v[2] = (ob_iov){ seed, 32 };
+    return ob_shake256(out, n, v, 3);
+}
+
+/*
+ * One intro point cert: signed here (sig_out records the signature), or,
+ * when rebuilding without the key, assembled around the given signature in
+ * ob_ed_cert_create's layout so the bytes come out the same.
+ */
+static ob_err make_cert(uint8_t cert[OB_CERT_LEN], size_t *cl, uint8_t type,
+                        const uint8_t certified[32], uint32_t exp_hours, const ob_hsv3_build_in *in,
+                        const uint8_t *given_sig, uint8_t *sig_out, ob_diag *d)
+{
+    uint8_t *q = cert;
+    ob_err err;
+
+    if (in->sign_exp != NULL) {
+        if ((err = ob_ed_cert_create(cert, cl, type, certified, exp_hours, in->sign_exp,
+                                     in->sign_pk, d)) != OB_OK)
+            return err;
+        if (sig_out != NULL)
+            memcpy(sig_out, cert + CERT_SIGNED_LEN, 64);
+        return OB_OK;
+    }
+    *q++ = 1;
+    *q++ = type;
+    ob_store_u32(q, exp_hours);
+    q += 4;
+    *q++ = 1;
+    memcpy(q, certified, 32);
+    q += 32;
+    *q++ = 1;
+    ob_store_u16(q, 32);
+    q += 2;
+    *q++ = 0x04;
+    *q++ = 0;
+    memcpy(q, in->sign_pk, 32);
+    q += 32;
+    memcpy(q, given_sig, 64);
+    *cl = OB_CERT_LEN;
+    return OB_OK;
+}
 
 static void put_key_b64(ob_buf *b, const char *kw, const uint8_t key[32])
 {
@@ -45,9 +96,14 @@ static int flow_control_ok(const char *s)
     return 1;
 }
 
-static ob_err put_intro(ob_buf *b, const ob_hsv3_intro *ip, size_t idx, uint32_t exp_hours,
-                        const uint8_t sign_exp[64], const uint8_t sign_pk[32], ob_diag *d)
+static ob_err put_intro(ob_buf *b, const ob_hsv3_build_in *in, size_t idx, uint32_t exp_hours,
+                        ob_diag *d)
 {
+    const ob_hsv3_intro *ip = in->intros[idx];
+    const uint8_t *given_auth = in->intro_sigs != NULL ? in->intro_sigs[idx][0] : NULL;
+    const uint8_t *given_enc = in->intro_sigs != NULL ? in->intro_sigs[idx][1] : NULL;
+    uint8_t *auth_out = in->intro_sigs_out != NULL ? in->intro_sigs_out[idx][0] : NULL;
+    uint8_t *enc_out = in->intro_sigs_out != NULL ? in->intro_sigs_out[idx][1] : NULL;
     uint8_t cert[OB_CERT_LEN], ed[32];
     size_t cl;
     char *ls = NULL;
@@ -66,16 +122,16 @@ static ob_err put_intro(ob_buf *b, const ob_hsv3_intro *ip, size_t idx, uint32_t
     ob_buf_printf(b, "introduction-point %s\n", ls);
     free(ls);
     put_key_b64(b, "onion-key", ip->onion_key);
-    if ((err = ob_ed_cert_create(cert, &cl, OB_CERT_INTRO_AUTH, ip->auth_key, exp_hours, sign_exp,
-                                 sign_pk, d)) != OB_OK)
+    if ((err = make_cert(cert, &cl, OB_CERT_INTRO_AUTH, ip->auth_key, exp_hours, in, given_auth,
+                         auth_out, d)) != OB_OK)
         return err;
     put_cert(b, "auth-key", cert, cl);
     put_key_b64(b, "enc-key", ip->enc_key);
     if (ob_curve25519_to_ed25519(ed, ip->enc_key, 0) != 0)
         return ob_fail(d, OB_ERR_MALFORMED, "intro point %zu: enc-key is not a usable x25519 key",
                        idx);
-    if ((err = ob_ed_cert_create(cert, &cl, OB_CERT_INTRO_ENC, ed, exp_hours, sign_exp, sign_pk,
-                                 d)) != OB_OK)
+    if ((err = make_cert(cert, &cl, OB_CERT_INTRO_ENC, ed, exp_hours, in, given_enc, enc_out, d)) !=
+        OB_OK)
         return err;
     put_cert(b, "enc-key-cert", cert, cl);
     return OB_OK;
@@ -96,15 +152,25 @@ static void put_auth_client(ob_buf *b, const uint8_t id[8], const uint8_t iv[16]
 static ob_err put_auth_clients(ob_buf *b, const ob_hsv3_build_in *in, const uint8_t eph_sk[32],
                                const uint8_t subcred[32], const uint8_t cookie[16], ob_diag *d)
 {
-    uint8_t seed[32], keys[40], iv[16], ck[16], id[8];
+    uint8_t seed[32], keys[40], iv[16], ck[16], id[8], fake[AUTH_CLIENT_MULT * 40];
     size_t i, total;
     ob_err err = OB_ERR_CRYPTO;
 
     total = in->n_clients == 0
                 ? AUTH_CLIENT_MULT
                 : (in->n_clients + AUTH_CLIENT_MULT - 1) / AUTH_CLIENT_MULT * AUTH_CLIENT_MULT;
+    /* check_inputs refused a seed with clients, so total is 16 here. */
+    if (in->layout_seed != NULL &&
+        ob_hsv3_layout_derive(fake, sizeof(fake), in->layout_seed, "fake-auth-client") != 0) {
+        ob_fail(d, OB_ERR_CRYPTO, "layout derivation failed");
+        goto out;
+    }
     for (i = 0; i < total; i++) {
-        if (i < in->n_clients) {
+        if (in->layout_seed != NULL) {
+            memcpy(id, fake + 40 * i, 8);
+            memcpy(iv, fake + 40 * i + 8, 16);
+            memcpy(ck, fake + 40 * i + 24, 16);
+        } else if (i < in->n_clients) {
             ob_iov v[2];
             if (crypto_scalarmult(seed, eph_sk, in->client_pks[i]) != 0) {
                 err = ob_fail(d, OB_ERR_MALFORMED, "client key %zu is not a usable x25519 key", i);
@@ -132,7 +198,21 @@ out:
     ob_wipe(seed, sizeof(seed));
     ob_wipe(keys, sizeof(keys));
     ob_wipe(ck, sizeof(ck));
+    ob_wipe(fake, sizeof(fake));
     return err;
+}
+
+/* A salt or the ephemeral key: from the layout seed when there is one, else fresh. */
+static ob_err draw(uint8_t *out, size_t n, const ob_hsv3_build_in *in, const char *label,
+                   ob_diag *d)
+{
+    if (in->layout_seed == NULL) {
+        ob_random(out, n);
+        return OB_OK;
+    }
+    if (ob_hsv3_layout_derive(out, n, in->layout_seed, label) != 0)
+        return ob_fail(d, OB_ERR_CRYPTO, "layout derivation failed");
+    return OB_OK;
 }
 
 static ob_err check_inputs(const ob_hsv3_build_in *in, ob_ed_cert *cert, uint8_t Ab[32],
@@ -150,6 +230,13 @@ static ob_err check_inputs(const ob_hsv3_build_in *in, ob_ed_cert *cert, uint8_t
     if (in->n_clients > MAX_CLIENTS)
         return ob_fail(d, OB_ERR_RANGE, "%zu authorized clients, at most %d", in->n_clients,
                        MAX_CLIENTS);
+    if (in->layout_seed != NULL && in->n_clients != 0)
+        return ob_fail(d, OB_ERR_INTERNAL,
+                       "a public layout seed cannot be used with client authorization");
+    if (in->sign_exp == NULL && (in->intro_sigs == NULL || in->desc_sig == NULL ||
+                                 in->layout_seed == NULL || in->n_clients != 0))
+        return ob_fail(d, OB_ERR_INTERNAL,
+                       "rebuilding without the signing key needs the signatures and the seed");
     if (in->flow_control != NULL && !flow_control_ok(in->flow_control))
         return ob_fail(d, OB_ERR_MALFORMED, "flow-control arguments are not printable text");
     if ((err = ob_ed_cert_parse(cert, in->signing_cert, in->signing_cert_len, d)) != OB_OK)
@@ -196,8 +283,7 @@ ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len,
     if (in->flow_control != NULL)
         ob_buf_printf(&inner, "flow-control %s\n", in->flow_control);
     for (i = 0; i < in->n_intros; i++)
-        if ((err = put_intro(&inner, in->intros[i], i, cert.expiration_hours, in->sign_exp,
-                             in->sign_pk, d)) != OB_OK)
+        if ((err = put_intro(&inner, in, i, cert.expiration_hours, d)) != OB_OK)
             goto out;
     if (!ob_buf_ok(&inner)) {
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
@@ -209,13 +295,20 @@ ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len,
         memcpy(secret + 32, cookie, sizeof(cookie));
         secret_len += sizeof(cookie);
     }
-    ob_random(salt, sizeof(salt));
+    if ((err = draw(salt, sizeof(salt), in, "inner-salt", d)) != OB_OK)
+        goto out;
     if ((err = ob_hsv3_layer_encrypt(&blob, inner.p, inner.len, secret, secret_len, subcred,
                                      in->revision, salt, 0, d)) != OB_OK)
         goto out;
 
     /* Middle layer. */
-    crypto_box_keypair(eph_pk, eph_sk);
+    if (in->layout_seed == NULL)
+        crypto_box_keypair(eph_pk, eph_sk);
+    else if ((err = draw(eph_sk, sizeof(eph_sk), in, "ephemeral-x25519", d)) != OB_OK ||
+             crypto_scalarmult_base(eph_pk, eph_sk) != 0) {
+        err = ob_fail(d, OB_ERR_CRYPTO, "ephemeral key derivation failed");
+        goto out;
+    }
     ob_base64_encode(enc, eph_pk, 32, OB_B64_PAD);
     ob_buf_printf(&mid, "desc-auth-type x25519\ndesc-auth-ephemeral-key %s\n", enc);
     if ((err = put_auth_clients(&mid, in, eph_sk, subcred, cookie, d)) != OB_OK)
@@ -228,7 +321,8 @@ ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len,
     }
     mid.len--; /* tor ends this layer at "-----END MESSAGE-----", no newline */
     ob_buf_reset(&blob);
-    ob_random(salt, sizeof(salt));
+    if ((err = draw(salt, sizeof(salt), in, "outer-salt", d)) != OB_OK)
+        goto out;
     if ((err = ob_hsv3_layer_encrypt(&blob, mid.p, mid.len, Ab, 32, subcred, in->revision, salt, 1,
                                      d)) != OB_OK)
         goto out;
@@ -245,10 +339,14 @@ ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len,
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (ob_ed25519_sign_expanded(sig, signed_msg.p, signed_msg.len, in->sign_exp, in->sign_pk) !=
-        0) {
+    if (in->sign_exp == NULL) {
+        memcpy(sig, in->desc_sig, sizeof(sig));
+    } else if (ob_ed25519_sign_expanded(sig, signed_msg.p, signed_msg.len, in->sign_exp,
+                                        in->sign_pk) != 0) {
         err = ob_fail(d, OB_ERR_CRYPTO, "signing the descriptor failed");
         goto out;
+    } else if (in->desc_sig_out != NULL) {
+        memcpy(in->desc_sig_out, sig, sizeof(sig));
     }
     ob_base64_encode(enc, sig, sizeof(sig), OB_B64_NOPAD);
     ob_buf_printf(&doc, "signature %s\n", enc);

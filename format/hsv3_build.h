@@ -14,6 +14,8 @@
  *   - fresh random salts for both layers, a fresh x25519 ephemeral key and 16
  *     auth-client lines (fake ones without client authorization; with it,
  *     one real line per client, padded with fake ones to a multiple of 16);
+ *     or, given a public 32-byte layout seed (services without client
+ *     authorization only), all of these derived from it (below);
  *   - the middle layer NUL-padded to a multiple of 10000 bytes, the inner
  *     layer unpadded; the whole document below 50000 bytes.
  */
@@ -44,7 +46,34 @@ typedef struct ob_hsv3_build_in {
     const char *flow_control;        /* arguments of a "flow-control" line, or NULL for none */
     const uint8_t (*client_pks)[32]; /* x25519 public keys of authorized clients, or NULL */
     size_t n_clients;
+
+    /*
+     * Deterministic layout for the compact response (hsv3_compact.h).  With
+     * a seed, every value the builder would draw at random comes from
+     *   SHAKE-256("onionbalance-offline hsv3 layout v1" | label | seed)
+     * with the labels "outer-salt" (16), "inner-salt" (16),
+     * "ephemeral-x25519" (32, the secret scalar) and "fake-auth-client"
+     * (16 x 40: id 8 | iv 16 | cookie 16).  Refused with clients: then the
+     * ephemeral key and the auth-client lines carry the descriptor cookie
+     * and must stay secret.  Without client authorization they protect
+     * nothing (anyone who knows the onion address decrypts both layers), so
+     * publishing the seed tells nothing that the descriptor does not.
+     */
+    const uint8_t *layout_seed; /* 32, or NULL for fresh randomness */
+    /*
+     * Rebuild without the signing key: sign_exp NULL, and the signatures
+     * come from here (per intro point: [0] of its 09 cert, [1] of its 0B
+     * cert; desc_sig of the whole document).  Nothing is checked but the 08
+     * cert: the caller verifies the result (ob_hsv3_desc_verify).
+     */
+    const uint8_t (*intro_sigs)[2][64];
+    const uint8_t *desc_sig;
+    /* Optional outputs when signing: the signatures made, in the same form. */
+    uint8_t (*intro_sigs_out)[2][64];
+    uint8_t *desc_sig_out; /* 64 */
 } ob_hsv3_build_in;
+
+#define OB_HSV3_LAYOUT_SEED_LEN 32
 
 /*
  * Build and sign.  Checks first that the 08 cert certifies sign_pk, is
@@ -55,5 +84,8 @@ typedef struct ob_hsv3_build_in {
  * OB_ERR_MALFORMED/VERIFY for a bad cert or link specifier.
  */
 ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len, ob_diag *d);
+
+/* The layout values of a seed (see ob_hsv3_build_in.layout_seed); 0 or -1. */
+int ob_hsv3_layout_derive(uint8_t *out, size_t n, const uint8_t seed[32], const char *label);
 
 #endif

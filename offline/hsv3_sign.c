@@ -6,6 +6,9 @@
 #include "hsv3_build.h"
 #include "hsv3_cert.h"
 #include "secmem.h"
+#include "crypto.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +42,35 @@ static ob_err check_result(const ofl_hsv3_sign_in *in, const ob_hsv3_desc *desc,
     return OB_OK;
 }
 
+/* Everything of the compact form the signer knows; the request indices come later. */
+static ob_err fill_compact(const ofl_hsv3_sign_in *in, const ob_hsv3_desc *desc,
+                           const ob_hsv3_build_in *b, ob_diag *d)
+{
+    ob_hsv3_compact *c = in->compact;
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    if (b->signing_cert_len > sizeof(c->cert))
+        return ob_fail(d, OB_ERR_INTERNAL, "signing-key certificate too long");
+    c->lifetime_min = desc->lifetime_min;
+    memcpy(c->seed, b->layout_seed, sizeof(c->seed));
+    memcpy(c->cert, b->signing_cert, b->signing_cert_len);
+    c->cert_len = b->signing_cert_len;
+    if (in->flow_control != NULL)
+        snprintf(c->flow_control, sizeof(c->flow_control), "%s", in->flow_control);
+    memcpy(c->desc_sig, b->desc_sig_out, sizeof(c->desc_sig));
+    c->n_intros = in->n_intros;
+    for (i = 0; i < in->n_intros; i++)
+        memcpy(c->intros[i].sigs, b->intro_sigs_out[i], sizeof(c->intros[i].sigs));
+    return OB_OK;
+}
+
 ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_t *out_len,
                                 uint64_t *revision, ob_diag *d)
 {
     uint8_t *blinded_exp = NULL, *sign_exp = NULL, *text = NULL;
     uint8_t Ab[32], Ab_check[32], sign_pk[32], cert[OB_CERT_LEN];
+    uint8_t sigs[OB_HSV3_MAX_INTROS][2][64], desc_sig[64], seed[OB_HSV3_LAYOUT_SEED_LEN];
     size_t cert_len = 0, text_len = 0;
     uint64_t run_start, use_end, rev = 0;
     unsigned lifetime = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
@@ -108,6 +135,17 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
     b.intros = in->intros;
     b.n_intros = in->n_intros;
     b.flow_control = in->flow_control;
+    if (in->compact != NULL) {
+        if (in->n_intros > OB_HSV3_MAX_INTROS) {
+            err = ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
+                          in->n_intros, OB_HSV3_MAX_INTROS);
+            goto out;
+        }
+        ob_random(seed, sizeof(seed));
+        b.layout_seed = seed;
+        b.intro_sigs_out = sigs;
+        b.desc_sig_out = desc_sig;
+    }
     if ((err = ob_hsv3_build(&b, &text, &text_len, d)) != OB_OK)
         goto out;
     ob_secfree(sign_exp);
@@ -126,6 +164,8 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
         goto out;
     }
     if ((err = check_result(in, desc, d)) != OB_OK)
+        goto out;
+    if (in->compact != NULL && (err = fill_compact(in, desc, &b, d)) != OB_OK)
         goto out;
     if (revision != NULL)
         *revision = rev;

@@ -27,6 +27,7 @@
 
 #include "diag.h"
 #include "hsv3_common.h"
+#include "hsv3_compact.h"
 #include "hsv3_desc.h"
 
 typedef struct ofl_hsv3_sign_in {
@@ -40,6 +41,14 @@ typedef struct ofl_hsv3_sign_in {
     const ob_hsv3_intro *const *intros;
     size_t n_intros;
     const char *flow_control; /* or NULL */
+    /*
+     * Optional output for the compact response: when not NULL, the
+     * descriptor is built from a fresh random public layout seed (this
+     * signer has no client authorization, so nothing secret depends on it;
+     * hsv3_build.h) and *compact receives everything but the request
+     * indices of the intro points: complete it with ob_hsv3_compact_make.
+     */
+    ob_hsv3_compact *compact;
 } ofl_hsv3_sign_in;
 
 /* Expiration (hours since the epoch) of every cert in a descriptor for tp; see above. */
