@@ -746,6 +746,18 @@ static onl_ctl_event *dequeue(onl_ctl *c)
 
 /* ---- commands -------------------------------------------------------- */
 
+/*
+ * The connection cannot be used any more (gone, timed out, or tor broke the
+ * protocol): close it and report OB_ERR_NET whatever the cause (the diag
+ * keeps the detail), so every caller handles it one way, by reconnecting.
+ * Only a failed allocation keeps its own code: retrying will not help.
+ */
+static ob_err conn_lost(onl_ctl *c, ob_err e)
+{
+    drop_conn(c);
+    return e == OB_ERR_NOMEM ? e : OB_ERR_NET;
+}
+
 static ob_err send_all(onl_ctl *c, const uint8_t *p, size_t n, int64_t deadline, ob_diag *d)
 {
     while (n > 0) {
@@ -798,8 +810,7 @@ static ob_err transact(onl_ctl *c, const uint8_t *p, size_t n, const char *what,
 fail:
     /* The stream is out of step (or gone): a late reply must not be taken
      * for the answer to the next command. */
-    drop_conn(c);
-    return e;
+    return conn_lost(c, e);
 }
 
 static int cmd_ok(const char *cmd)
@@ -1096,13 +1107,11 @@ ob_err onl_ctl_next_event(onl_ctl *c, onl_ctl_event **ev, int timeout_ms, ob_dia
         if (e != OB_OK) {
             if (timed_out && !started)
                 return OB_OK; /* nothing came: *ev stays NULL */
-            drop_conn(c);
-            return e;
+            return conn_lost(c, e);
         }
         if (m.lines[0].code != 650) {
             onl_ctl_reply_free(&m);
-            drop_conn(c);
-            return ob_fail(d, OB_ERR_MALFORMED, "tor sent a reply nobody asked for");
+            return conn_lost(c, ob_fail(d, OB_ERR_MALFORMED, "tor sent a reply nobody asked for"));
         }
         enqueue(c, &m);
         *ev = dequeue(c);

@@ -475,7 +475,7 @@ static void test_stream_violations(void **state)
 
     /* bare LF */
     tor_says(f, "250 OK\n");
-    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO version", &r, 500, &d), OB_ERR_MALFORMED);
+    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO version", &r, 500, &d), OB_ERR_NET);
     assert_false(onl_ctl_is_connected(f->ctl));
     assert_non_null(strstr(d.msg, "CRLF"));
     /* and the object refuses further commands until reconnected */
@@ -489,7 +489,7 @@ static void test_nul_and_garbage(void **state)
     ob_diag d;
 
     assert_int_equal(write(f->peer, "250 O\0K\r\n", 9), 9);
-    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO version", &r, 500, &d), OB_ERR_MALFORMED);
+    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO version", &r, 500, &d), OB_ERR_NET);
     assert_false(onl_ctl_is_connected(f->ctl));
 }
 
@@ -500,7 +500,7 @@ static void test_no_status_code(void **state)
     ob_diag d;
 
     tor_says(f, "hello\r\n");
-    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO version", &r, 500, &d), OB_ERR_MALFORMED);
+    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO version", &r, 500, &d), OB_ERR_NET);
     assert_non_null(strstr(d.msg, "status code"));
 }
 
@@ -511,7 +511,7 @@ static void test_event_inside_reply(void **state)
     ob_diag d;
 
     tor_says(f, "250-version=1\r\n650 HS_DESC x\r\n250 OK\r\n");
-    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO version", &r, 500, &d), OB_ERR_MALFORMED);
+    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO version", &r, 500, &d), OB_ERR_NET);
     assert_false(onl_ctl_is_connected(f->ctl));
 }
 
@@ -529,7 +529,7 @@ static void test_line_over_limit(void **state)
     big[n] = '\0';
     tor_says(f, big);
     free(big);
-    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO x", &r, 2000, &d), OB_ERR_RANGE);
+    assert_int_equal(onl_ctl_command(f->ctl, "GETINFO x", &r, 2000, &d), OB_ERR_NET);
     assert_non_null(strstr(d.msg, "line over"));
     assert_false(onl_ctl_is_connected(f->ctl));
 }
