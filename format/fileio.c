@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static ob_err read_common(const char *path, size_t max, int secret, uint8_t **out, size_t *len,
@@ -22,7 +23,10 @@ static ob_err read_common(const char *path, size_t max, int secret, uint8_t **ou
 
     *out = NULL;
     *len = 0;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO (or a device) planted where a file was
+     * expected must not hang the program before fstat() refuses it; for a
+     * regular file the flag changes nothing. */
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ELOOP)
             return ob_fail(d, OB_ERR_IO, "%s: is a symbolic link; refusing to follow it", path);
@@ -120,6 +124,20 @@ static void fsync_dir(const char *dir)
     }
 }
 
+/* renameat2(RENAME_NOREPLACE) through syscall(): glibc declares it only
+ * under _GNU_SOURCE.  Fails with EINVAL/ENOSYS where unsupported. */
+static int rename_noreplace(const char *from, const char *to)
+{
+#if defined(SYS_renameat2)
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1u /* RENAME_NOREPLACE */);
+#else
+    (void)from;
+    (void)to;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 ob_err ob_file_write_atomic(const char *path, const void *p, size_t n, unsigned mode, int flags,
                             ob_diag *d)
 {
@@ -157,7 +175,15 @@ ob_err ob_file_write_atomic(const char *path, const void *p, size_t n, unsigned 
     }
     fd = -1;
     if (flags & OB_WRITE_EXCL) {
-        /* link() fails if the target appeared meanwhile: no race, no overwrite. */
+        /* Both fail if the target appeared meanwhile: no race, no overwrite.
+         * rename with RENAME_NOREPLACE first: FAT file systems (the usual
+         * USB stick between the machines) have no hard links. */
+        if (rename_noreplace(tmp, path) == 0)
+            goto done;
+        if (errno == EEXIST) {
+            err = ob_fail(d, OB_ERR_EXISTS, "%s: already exists; refusing to overwrite it", path);
+            goto out_unlink;
+        }
         if (link(tmp, path) != 0) {
             err = errno == EEXIST ? OB_ERR_EXISTS : OB_ERR_IO;
             ob_fail(d, err, "%s: %s", path,
@@ -169,6 +195,7 @@ ob_err ob_file_write_atomic(const char *path, const void *p, size_t n, unsigned 
         ob_fail(d, OB_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
         goto out_unlink;
     }
+done:
     fsync_dir(dir);
     err = OB_OK;
     goto out;
