@@ -103,10 +103,14 @@ int ob_cur_get_u64(ob_cur *c, uint64_t *v)
 
 int ob_cur_line(ob_cur *c, const char **line, size_t *n)
 {
-    const uint8_t *start = c->p + c->off;
-    const uint8_t *nl = memchr(start, '\n', ob_cur_left(c));
+    const uint8_t *start, *nl;
     size_t i, len;
 
+    /* An empty cursor may hold NULL, which memchr must not see. */
+    if (ob_cur_left(c) == 0)
+        return -1;
+    start = c->p + c->off;
+    nl = memchr(start, '\n', ob_cur_left(c));
     if (nl == NULL)
         return -1;
     len = (size_t)(nl - start);

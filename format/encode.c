@@ -1,6 +1,8 @@
 /* encode.c - strict base32/base64/hex codecs and PEM armor. */
 #include "encode.h"
 
+#include "secmem.h"
+
 #include <string.h>
 
 static const char b32_alpha[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -212,6 +214,7 @@ void ob_pem_encode(ob_buf *out, const char *tag, const uint8_t *p, size_t n)
         size_t k = n - i < 48 ? n - i : 48;
         ob_base64_encode(line, p + i, k, OB_B64_PAD);
         ob_buf_printf(out, "%s\n", line);
+        ob_wipe(line, sizeof(line)); /* the base64 of a key is the key */
     }
     ob_buf_printf(out, "-----END %s-----\n", tag);
 }
@@ -233,7 +236,12 @@ ob_err ob_pem_decode(ob_cur *c, const char *tag, size_t max, ob_buf *out, ob_dia
     ob_err err = OB_ERR_MALFORMED;
     int r;
 
-    ob_buf_init(&b64);
+    /* The base64 text of a secret is as secret as the decoded bytes: it goes
+     * where the caller wants those (secure memory for keys). */
+    if (out->secure)
+        ob_buf_init_secure(&b64);
+    else
+        ob_buf_init(&b64);
     if (ob_cur_line(c, &line, &n) != 0 || !line_is(line, n, "BEGIN ", tag)) {
         c->off = start;
         return ob_fail(d, OB_ERR_MALFORMED, "offset %zu: expected '-----BEGIN %s-----'", start,
