@@ -48,7 +48,7 @@
 #define OB_CFG_PRESIGN_MAX_V3    10080 /* our bound: a week of pre-signed periods */
 #define OB_CFG_PRESIGN_MAX_V2    4320  /* HSDirs drop publication-time < now - 3 days */
 #define OB_CFG_TP_LENGTH_DEFAULT 1440  /* hsdir_interval on the live network */
-#define OB_CFG_TP_LENGTH_MIN     30    /* hsdir_interval's consensus range */
+#define OB_CFG_TP_LENGTH_MIN     2     /* test networks: 24 voting intervals of >= 5 s */
 #define OB_CFG_TP_LENGTH_MAX     14400
 #define OB_CFG_SKEW_DEFAULT      900 /* seconds */
 #define OB_CFG_SKEW_MAX          86400

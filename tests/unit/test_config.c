@@ -372,7 +372,7 @@ static void test_errors_types(void **state)
     parse_err("\nservices:\n  - address: " A1 "\n    descriptor_lifetime: 10\n"
               "    instances: [{address: " A2 "}]\n",
               OB_ERR_RANGE, "t/cfg.yaml:4:26:", "30..720", NULL);
-    parse_err("time_period_length: 20\n", OB_ERR_RANGE, "1:21:", "30..14400", NULL);
+    parse_err("time_period_length: 1\n", OB_ERR_RANGE, "1:21:", "2..14400", NULL);
     parse_err("services:\n  - address: " A1 "\n    instances: " A2 "\n", OB_ERR_MALFORMED,
               "t/cfg.yaml:3:16:", "instances: expected a list, got a scalar", NULL);
     parse_err("services:\n  address: " A1 "\n", OB_ERR_MALFORMED,
