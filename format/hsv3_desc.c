@@ -494,9 +494,11 @@ static ob_err next_item(ob_cur *c, const char *layer, item *it, ob_diag *d)
             return ob_fail(d, OB_ERR_MALFORMED, "%s layer offset %zu: bad object tag", layer, boff);
         memcpy(it->tag, b + 11, tl);
         it->tag[tl] = '\0';
-        if (ob_pem_decode(c, it->tag, OB_HSV3_DESC_MAX_LEN, &it->obj, d) != OB_OK) {
+        ob_err pe = ob_pem_decode(c, it->tag, OB_HSV3_DESC_MAX_LEN, &it->obj, d);
+        if (pe != OB_OK) {
             ob_diag_prefix(d, "%s layer: ", layer);
-            return OB_ERR_MALFORMED;
+            /* Running out of memory is not the document's fault. */
+            return pe == OB_ERR_NOMEM ? OB_ERR_NOMEM : OB_ERR_MALFORMED;
         }
         if (!ob_buf_ok(&it->obj))
             return ob_fail(d, OB_ERR_NOMEM, "out of memory");
