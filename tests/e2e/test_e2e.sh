@@ -7,6 +7,8 @@
 #                 client fetches the master address through SOCKS
 #   qr            the same, the request and the response crossing only as
 #                 PNG frames (qr encode -> zbar via qr decode)
+#   reference     Debian's onionbalance 0.2.2 on the same backends: its cold
+#                 start to reachable against ours, descriptor shape by stem
 #   daemon        ob-online run with inbox/outbox and a scripted signer; the
 #                 client reaches the service before and after a time period
 #                 change
@@ -14,7 +16,7 @@
 #   failover      backend 2 stopped; after the daemon's next refresh and a new
 #                 ceremony the client still reaches the service on backend 1
 #
-#   E2E_ONLY="ceremony qr"   run only these (the first is always run)
+#   E2E_ONLY="qr daemon"   run only these (ceremony is always run first)
 # The run directory (logs of every tor, the programs' outputs) is kept when
 # anything fails and its path printed; removed after a clean run.
 set -u
@@ -136,91 +138,154 @@ signer_loop() {
 }
 
 start_daemon() {
-    mkdir -p "$RUN/inbox" "$RUN/outbox" "$RUN/signed"
-    if [ ! -f "$RUN/run.yaml" ]; then
-        # A short refresh so failover does not wait 10 minutes.
-        { cat "$CFG/online/config.yaml"; echo "REFRESH_INTERVAL: 20"; echo "PUBLISH_CHECK_INTERVAL: 20"
-          echo "STATUS_SOCKET_LOCATION: $RUN/status.sock"; } >"$RUN/run.yaml"
-    fi
-    "$ONL" run -c "$RUN/run.yaml" --inbox "$RUN/inbox" --outbox "$RUN/outbox" "${ONL_TOR[@]}" \
-        >>"$RUN/daemon.log" 2>&1 &
-    lab_record $! daemon
-    if ! grep -q ' signer$' "$LAB/pids"; then
-        signer_loop &
-        lab_record $! signer
-    fi
-}
-
-# wait_grep FILE PATTERN SECS: until FILE has a line matching PATTERN; with
-# COUNT set, until it has more than COUNT such lines.
-wait_grep() {
-    local i n
-    for i in $(seq 1 $(($3 * 2))); do
-        n=$(grep -c -- "$2" "$1" 2>/dev/null)
-        [ "${n:-0}" -gt "${COUNT:-0}" ] && return 0
-        sleep 0.5
-    done
-    return 1
-}
-
-daemon() {
-    local tp0 left
+    local tp0 left until t
     start_daemon
     wait_grep "$RUN/daemon.log" "picked up response" 90 || { note "no response picked up"; return 1; }
-    COUNT=0 wait_grep "$RUN/daemon.log" "upload\|published" 60 || { note "no publishing"; return 1; }
+    wait_grep "$RUN/daemon.log" "published .* to [1-9]" 60 || { note "no publishing"; return 1; }
     e2e_reach 120 || { note "not reachable with the daemon (before the period change)"; return 1; }
-    note "reachable with the daemon in ${REACH_SECS}s (period $(e2e_tp_now))"
     tp0=$(e2e_tp_now)
-    left=$(e2e_tp_left)
-    note "waiting ${left}s for the next time period"
+    note "reachable with the daemon in ${REACH_SECS}s (period $tp0)"
+    # Past the period change and past the end of what the first response
+    # covers ("run out at" in the daemon's log): from then on only
+    # descriptors the daemon asked for since, and the signer answered, can
+    # serve the client.
+    until=$(sed -n 's/.*run out at \([0-9-]* [0-9:]*\) UTC.*/\1/p' "$RUN/daemon.log" | head -n1)
+    t=$(date -u -d "$until" +%s 2>/dev/null) || { note "no 'run out at' time in the daemon's log"; return 1; }
+    left=$((t + 20 - $(date +%s)))
+    [ $left -lt $(e2e_tp_left) ] && left=$(e2e_tp_left)
+    note "waiting ${left}s: past the period change and the first response's end ($until UTC)"
     sleep "$left"
-    while [ "$(e2e_tp_now)" -eq "$tp0" ]; do sleep 1; done
-    # The new consensus names the new period; give the daemon its next
-    # publish check (new HSDirs, new SRV) before asking the client.
-    sleep 5
-    e2e_reach 180 || { note "not reachable after the period change"; return 1; }
+    [ "$(e2e_tp_now)" -gt "$tp0" ] || { note "no period change seen"; return 1; }
+    note "requests written by the daemon: $(ls "$RUN/outbox" | wc -l); responses: $(ls "$RUN/inbox" | wc -l)"
+    e2e_reach 120 || {
+        note "not reachable after the period change (period $(e2e_tp_now)); daemon log:"
+        grep -v refreshed "$RUN/daemon.log" | tail -n 8 | sed 's/^/       /'
+        return 1
+    }
     note "reachable after the period change (period $(e2e_tp_now)) in ${REACH_SECS}s"
 }
 
 torrestart() {
-    local before
-    before=$(grep -c "reconnected to tor" "$RUN/daemon.log")
+    local n_rec n_ref n_pub t
+    grep -q ' daemon$' "$LAB/pids" || start_daemon
+    n_rec=$(grep -c "reconnected to tor" "$RUN/daemon.log")
     lab_stop mgmt
+    t=$(e2e_now)
     e2e_tor_args mgmt --ControlPort "127.0.0.1:$MGMT_PORT" || return 1
-    COUNT=$before wait_grep "$RUN/daemon.log" "reconnected to tor" 60 || {
+    COUNT=$n_rec wait_grep "$RUN/daemon.log" "reconnected to tor" 60 || {
         note "the daemon did not reconnect"; return 1; }
-    lab_wait_bootstrap mgmt 120 || return 1
-    # Publishing resumes: a publish after the reconnect, without help.
-    local ups
-    ups=$(grep -c "uploaded" "$RUN/daemon.log")
-    COUNT=$ups wait_grep "$RUN/daemon.log" "uploaded" 120 || { note "no upload after the restart"; return 1; }
+    note "the daemon reconnected $(e2e_since "$t")s after tor was started again"
+    # Fetching through the new tor: the daemon's next refresh finds both
+    # instances.
+    n_ref=$(grep -c "refreshed .* 2 instance(s) ok" "$RUN/daemon.log")
+    COUNT=$n_ref wait_grep "$RUN/daemon.log" "refreshed .* 2 instance(s) ok" 60 || {
+        note "no good refresh after the restart"; return 1; }
+    # Uploading through the new tor: a new response in the inbox, as the
+    # operator brings one, is published without anything else done.
+    n_pub=$(grep -c "published .* to [1-9]" "$RUN/daemon.log")
+    e2e_collect "$RUN/req-tr.obb" || return 1
+    e2e_sign "$RUN/req-tr.obb" "$RUN/inbox/.resp-tr.tmp" || return 1
+    mv "$RUN/inbox/.resp-tr.tmp" "$RUN/inbox/response-torrestart.obb"
+    COUNT=$n_pub wait_grep "$RUN/daemon.log" "published .* to [1-9]" 60 || {
+        note "no upload after the restart"; return 1; }
     e2e_reach 120 || return 1
-    note "published again after the management tor restart; reachable in ${REACH_SECS}s"
+    note "published again through the restarted tor; reachable in ${REACH_SECS}s"
 }
 
 failover() {
-    local t stop_t refreshes first_fail=""
-    refreshes=$(grep -c "refresh\|fetch" "$RUN/daemon.log")
+    local stop_t refreshes
+    refreshes=$(grep -c "refreshed" "$RUN/daemon.log")
     lab_stop hs2
     stop_t=$(e2e_now)
-    # The daemon's next refresh after the stop.
-    COUNT=$refreshes wait_grep "$RUN/daemon.log" "refresh\|fetch" 60 || { note "no refresh after the stop"; return 1; }
-    # A new ceremony by hand, from what tor has now.
-    e2e_collect "$RUN/req-fo.obb" 2 || note "collect after the stop: $(cat "$RUN/req-fo.obb.log")"
+    # The client, forgetting everything before each try, from the moment of
+    # the stop: how long until it gets the page again.
+    e2e_reach 180 || { note "not reachable within ${REACH_SECS}s of stopping backend 2"; return 1; }
+    FAILOVER_SECS=$(e2e_since "$stop_t")
+    note "backend 2 stopped: first page again ${FAILOVER_SECS}s after the stop ($E2E_TRY tries so far)"
+    # The daemon's next refresh after the stop, then a new ceremony by hand.
+    COUNT=$refreshes wait_grep "$RUN/daemon.log" "refreshed" 60 || { note "no refresh after the stop"; return 1; }
+    note "daemon after the stop: $(grep refreshed "$RUN/daemon.log" | tail -n1 | cut -d' ' -f4-)"
+    e2e_collect "$RUN/req-fo.obb" 2 || note "collect after the stop: $(grep -v '^ *ok' "$RUN/req-fo.obb.log" | head -n3)"
     [ -f "$RUN/req-fo.obb" ] || return 1
     e2e_sign "$RUN/req-fo.obb" "$RUN/resp-fo.obb" || return 1
     e2e_publish "$RUN/resp-fo.obb" || return 1
-    e2e_reach 180 || { note "not reachable on backend 1 alone"; return 1; }
-    note "backend 2 stopped: reachable again $(e2e_since "$stop_t")s after the stop"
+    e2e_reach 180 || { note "not reachable on backend 1 alone after the new ceremony"; return 1; }
+    note "after the new ceremony: page through backend 1 alone in ${REACH_SECS}s"
+}
+
+# --- reference check: Debian's onionbalance 0.2.2 on the same backends -------
+# It gets a master key of its own (onionbalance-config); the harness adds that
+# address as a second MasterOnionAddress to each backend's ob_config (tor
+# accepts several) and reloads them, so the backends serve clients of either
+# master.  Both tools' master descriptors, fetched by the client, are decrypted
+# by stem and compared.
+PY=/usr/bin/python3
+desc_shape() { # desc_shape NAME ADDRESS: "<intro points> <lifetime>" of the client's copy
+    local a=${2%.onion}
+    e2e_ctl client "GETINFO hs/client/desc/id/$a" | sed -n '/^250+/,/^\.$/p' | sed '1d;$d' |
+        tr -d '\r' >"$RUN/$1.desc"
+    $PY - "$RUN/$1.desc" "$2" <<'PYEOF'
+import sys
+from stem.descriptor.hidden_service import HiddenServiceDescriptorV3
+d = HiddenServiceDescriptorV3.from_str(open(sys.argv[1]).read())
+inner = d.decrypt(sys.argv[2])
+print(len(inner.introduction_points), d.lifetime)
+PYEOF
+}
+
+reference() {
+    local t ours theirs
+    command -v onionbalance >/dev/null || { note "onionbalance is not installed (tests/deps.sh)"; return 1; }
+    onionbalance-config --hs-version v3 --no-interactive -n 2 --output "$RUN/ref" >"$RUN/ref-config.log" 2>&1 || {
+        note "onionbalance-config: $(cat "$RUN/ref-config.log")"; return 1; }
+    local key refaddr
+    key=$(basename "$(ls "$RUN"/ref/*.key)")
+    refaddr=${key%.key}.onion
+    {
+        echo "services:"
+        echo "- key: $key"
+        echo "  instances:"
+        echo "  - address: $(cat "$CFG/node1/hidden_service/hostname")"
+        echo "    name: node1"
+        echo "  - address: $(cat "$CFG/node2/hidden_service/hostname")"
+        echo "    name: node2"
+    } >"$RUN/ref/config.yaml"
+    for n in 1 2; do
+        echo "MasterOnionAddress $refaddr" >>"$CFG/node$n/hidden_service/ob_config"
+        e2e_ctl "hs$n" "SIGNAL RELOAD" | grep -q "^250 OK" || { note "hs$n did not reload"; return 1; }
+    done
+    t=$(e2e_now)
+    onionbalance --is-testnet -i 127.0.0.1 -p "$MGMT_PORT" -s "$RUN/no-such-socket" -c "$RUN/ref/config.yaml" \
+        -v info >"$RUN/onionbalance.log" 2>&1 &
+    lab_record $! onionbalance
+    local saved=$MASTER
+    MASTER=$refaddr
+    e2e_reach 240
+    local rc=$?
+    MASTER=$saved
+    [ $rc -eq 0 ] || { note "onionbalance's master $refaddr not reachable in ${REACH_SECS}s"; return 1; }
+    REF_COLD=$(e2e_since "$t")
+    note "onionbalance 0.2.2: cold start to reachable ${REF_COLD}s (ours: ${COLD_SECS:-?}s)"
+    theirs=$(desc_shape ref "$refaddr") || { note "stem could not read onionbalance's descriptor"; return 1; }
+    e2e_ctl client "SIGNAL NEWNYM" >/dev/null
+    lab_fetch "http://$MASTER/" shape >/dev/null
+    ours=$(desc_shape ours "$MASTER") || { note "stem could not read our descriptor"; return 1; }
+    note "descriptor shape (intro points, lifetime min): ours $ours, onionbalance $theirs"
+    lab_stop onionbalance
+    [ "${ours%% *}" = "${theirs%% *}" ] || { note "different numbers of introduction points"; return 1; }
+    awk -v a="${COLD_SECS:-1e9}" -v b="$REF_COLD" 'BEGIN { exit !(a <= b) }' || {
+        note "ours was slower from a cold start"; return 1; }
 }
 
 for fn in setup; do scenario setup setup || exit 1; done
 scenario ceremony ceremony || exit 1
 want qr && scenario qr qr
+want reference && scenario reference reference
 if want daemon || want torrestart || want failover; then
     want daemon && scenario daemon daemon
     want torrestart && scenario torrestart torrestart
     want failover && scenario failover failover
 fi
-echo "total $(e2e_since "$T0")s; network ${NET_SECS:-?}s; cold start to reachable ${COLD_SECS:-?}s"
+echo "total $(e2e_since "$T0")s; network ${NET_SECS:-?}s; cold start to reachable: ours ${COLD_SECS:-?}s," \
+    "onionbalance ${REF_COLD:-?}s; failover: page again ${FAILOVER_SECS:-?}s after the stop"
 [ $fails -eq 0 ]
