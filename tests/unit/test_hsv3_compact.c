@@ -632,6 +632,8 @@ static void test_measure(void **state)
     cz = zlen(wc.p, wc.len);
     ff = frames(wf.p, wf.len);
     fc = frames(wc.p, wc.len);
+    printf("measure: descriptors %zu + %zu bytes\n", s.full->descriptors[0].descriptor_len,
+           s.full->descriptors[1].descriptor_len);
     printf("measure: full response %zu bytes, zlib %zu, %zu frames at 20-M\n", wf.len, fz, ff);
     printf("measure: compact response %zu bytes, zlib %zu, %zu frames at 20-M "
            "(entries %zu + %zu bytes)\n",
