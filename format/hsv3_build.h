@@ -81,7 +81,8 @@ typedef struct ob_hsv3_build_in {
  * block is well-formed.  *out is malloc'd text (NUL-terminated, the NUL not
  * counted in *out_len); it ends in "\n" after the signature line as tor's
  * do.  OB_ERR_RANGE for a lifetime, intro count or size out of bounds,
- * OB_ERR_MALFORMED/VERIFY for a bad cert or link specifier.
+ * OB_ERR_MALFORMED/VERIFY for a bad cert or link specifier, OB_ERR_INTERNAL
+ * for a layout seed with clients or a rebuild without its signatures.
  */
 ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len, ob_diag *d);
 
