@@ -646,11 +646,12 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
         if (err != OB_OK)
             return err;
     }
-    if (key != NULL && addr != NULL)
-        return perr(p, addr, OB_ERR_MALFORMED,
-                    "service gives both 'key' (line %zu) and 'address' (line %zu): the offline "
-                    "config names the key, the online config the address",
-                    mline(key), mline(addr));
+    /*
+     * key and address together: an offline config that names the address it
+     * expects from the key (checked when the key is bound), which lets the
+     * signer match a request before unlocking anything and lets several
+     * services share one multi-key store.
+     */
     if (key == NULL && addr == NULL)
         return perr(p, m, OB_ERR_MALFORMED,
                     "service entry needs 'key' (offline config) or 'address' (online config)");
@@ -872,7 +873,9 @@ static ob_err dup_services(pctx *p)
         for (i = 1; i < n; i++) {
             const char *a = pass == 0 ? v[i - 1]->address : v[i - 1]->key_path;
             const char *b = pass == 0 ? v[i]->address : v[i]->key_path;
-            if (strcmp(a, b) == 0) {
+            /* One key store may serve several services, each naming its address. */
+            if (strcmp(a, b) == 0 &&
+                !(pass == 1 && v[i - 1]->address != NULL && v[i]->address != NULL)) {
                 err = ob_fail(p->d, OB_ERR_MALFORMED,
                               "%s:%d:%d: service %s %.200s is listed twice (lines %d and %d)",
                               p->path, v[i]->line, v[i]->column, pass == 0 ? "address" : "key", b,

@@ -442,9 +442,6 @@ static void test_errors_structure(void **state)
               "t/cfg.yaml:2:5:", "no 'instances'", NULL);
     parse_err("services:\n  - address: " A1 "\n    instances: []\n", OB_ERR_MALFORMED,
               "t/cfg.yaml:3:16:", "at least one", NULL);
-    parse_err(
-        "services:\n  - key: a.key\n    address: " A1 "\n    instances: [{address: " A2 "}]\n",
-        OB_ERR_MALFORMED, "t/cfg.yaml:3:14:", "both 'key' (line 2) and 'address' (line 3)", NULL);
     parse_err("services:\n  - instances: [{address: " A2 "}]\n", OB_ERR_MALFORMED,
               "t/cfg.yaml:2:5:", "needs 'key'", NULL);
     parse_err("services:\n  - nothing\n", OB_ERR_MALFORMED,
@@ -453,6 +450,31 @@ static void test_errors_structure(void **state)
     parse_err("# only a comment\n", OB_ERR_MALFORMED, "empty config", NULL);
     parse_err("services: [{address: " A1 ", instances: [{address: " A2 "}]}]\n---\nfoo: 1\n",
               OB_ERR_MALFORMED, "t/cfg.yaml:2:1:", "second YAML document", NULL);
+}
+
+/* Offline config with `address:` beside `key:`, two services sharing one key store. */
+static void parse_ok_shared_store(void)
+{
+    static const char text[] = "services:\n"
+                               "  - key: store.key\n"
+                               "    address: " A1 "\n"
+                               "    instances: [{address: " A2 "}]\n"
+                               "  - key: store.key\n"
+                               "    address: " A4 "\n"
+                               "    instances: [{address: " A3 "}]\n";
+    ob_config *c = NULL;
+    ob_diag d = { { 0 } };
+
+    assert_int_equal(ob_config_parse("t/cfg.yaml", text, sizeof(text) - 1, &c, &d), OB_OK);
+    assert_int_equal(c->n_services, 2);
+    assert_non_null(c->services[0].key_path);
+    assert_string_equal(c->services[0].address, A1);
+    assert_string_equal(c->services[0].key_path, c->services[1].key_path);
+    /* Binding the key checks the address the config expects. */
+    assert_int_equal(ob_config_bind_key(c, 0, A4, &d), OB_ERR_VERIFY);
+    assert_non_null(strstr(d.msg, "the key is for"));
+    assert_int_equal(ob_config_bind_key(c, 0, A1, &d), OB_OK);
+    ob_config_free(c);
 }
 
 static void test_errors_duplicates(void **state)
@@ -474,6 +496,16 @@ static void test_errors_duplicates(void **state)
               "  - key: k.key\n"
               "    instances: [{address: " A3 "}]\n",
               OB_ERR_MALFORMED, "t/cfg.yaml:6:5:", "service key", "(lines 2 and 6)", NULL);
+    /* A shared key store is fine when each service names its address... */
+    parse_ok_shared_store();
+    /* ...but not when one of them does not. */
+    parse_err("services:\n"
+              "  - key: store.key\n"
+              "    address: " A1 "\n"
+              "    instances: [{address: " A2 "}]\n"
+              "  - key: store.key\n"
+              "    instances: [{address: " A3 "}]\n",
+              OB_ERR_MALFORMED, "t/cfg.yaml:5:5:", "service key", "(lines 2 and 5)", NULL);
     parse_err("services:\n"
               "  - address: " A1 "\n"
               "    instances:\n"
