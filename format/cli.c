@@ -38,15 +38,39 @@ _Noreturn void ob_usage_verb(const char *verb)
     exit(OB_EXIT_USAGE);
 }
 
+/*
+ * Messages carry text from outside (file names from a shell glob over a USB
+ * stick, fields of a bundle): control characters could drive the terminal
+ * (escape sequences) or forge extra lines, so C0 controls, DEL and the UTF-8
+ * form of the C1 controls become '?'.  Other UTF-8 passes, for names.
+ */
 void ob_msg(const char *fmt, ...)
 {
+    char line[4096];
     va_list ap;
+    size_t i, n;
+    int w;
 
-    fprintf(stderr, "%s: ", ob_progname);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    w = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (w < 0)
+        line[0] = '\0';
+    else if ((size_t)w >= sizeof(line))
+        memcpy(line + sizeof(line) - 4, "...", 4);
+    n = strlen(line);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c < 0x20 || c == 0x7f) {
+            line[i] = '?';
+        } else if (c == 0xc2 && i + 1 < n && (unsigned char)line[i + 1] >= 0x80 &&
+                   (unsigned char)line[i + 1] <= 0x9f) {
+            line[i] = '?';
+            line[i + 1] = '?';
+            i++;
+        }
+    }
+    fprintf(stderr, "%s: %s\n", ob_progname, line);
 }
 
 int ob_report(ob_err e, const ob_diag *d)

@@ -163,6 +163,18 @@ rc=$?
 grep -q "blank.png: no QR code found" "$T/dec.out" || bad "blank picture not reported"
 grep -q "notpng.png: picture ignored" "$T/dec.out" || bad "non-PNG not reported"
 
+# A file name with terminal escape sequences (a shell glob over a stick
+# someone else wrote) is printed with its control characters replaced.
+evil=$(printf '%s/x\033]0;owned\007\033[2J.png' "$T")
+cp "$T/blank.png" "$evil"
+"$OFF" qr decode -o "$T/x2.out" "$evil" "$T"/fr2/*.png >"$T/dec.out" 2>&1
+if grep -q "x?]0;owned??\[2J.png: no QR code found" "$T/dec.out" && ! LC_ALL=C grep -q "$(printf '\033')" "$T/dec.out"; then
+    ok "control characters in file names are not printed"
+else
+    bad "control characters in a file name reach the terminal"
+    od -c "$T/dec.out" | head
+fi
+
 # Degraded pictures (made by Pillow, independently of our C helpers) decode at
 # the default settings: scaled to half, blurred, noisy, rotated 3 degrees.
 rm -rf "$T/deg"
