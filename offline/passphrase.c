@@ -69,8 +69,8 @@ static ob_err from_tty(const char *prompt, char **out, size_t *n, ob_diag *d)
     size_t len = 0;
     int fd = -1, restore = 0;
     ob_err e = OB_ERR_IO;
-    char c;
-    ssize_t r;
+    char c = 0;
+    ssize_t r = 0;
 
     fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
@@ -123,6 +123,7 @@ static ob_err from_tty(const char *prompt, char **out, size_t *n, ob_diag *d)
     p = NULL;
     e = OB_OK;
 out:
+    ob_wipe(&c, sizeof(c)); /* the last character read, on every path */
     if (restore) {
         (void)tcsetattr(fd, TCSAFLUSH, &saved);
         (void)!write(fd, "\n", 1); /* echo was off: end the prompt line */
