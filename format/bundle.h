@@ -49,12 +49,12 @@ enum ob_bundle_kind {
 #define OB_BUNDLE_MAX_SIZE        (256u * 1024 * 1024) /* whole file */
 #define OB_BUNDLE_MAX_FIELD       (1024u * 1024)       /* any non-record field */
 #define OB_BUNDLE_MAX_TEXT        512                  /* origin, name, reason, note */
-#define OB_BUNDLE_MAX_SERVICES    1024
-#define OB_BUNDLE_MAX_PERIODS     8     /* per service */
-#define OB_BUNDLE_MAX_INSTANCES   4096  /* per service */
-#define OB_BUNDLE_MAX_DESCRIPTORS 65535 /* per response */
-#define OB_BUNDLE_MAX_GROUPS      256   /* group_count */
-#define OB_BUNDLE_MAX_EXT         64    /* unknown fields kept per record */
+#define OB_BUNDLE_MAX_SERVICES    20000                /* as many as a config may name */
+#define OB_BUNDLE_MAX_PERIODS     8                    /* per service */
+#define OB_BUNDLE_MAX_INSTANCES   4096                 /* per service */
+#define OB_BUNDLE_MAX_DESCRIPTORS 65535                /* per response */
+#define OB_BUNDLE_MAX_GROUPS      256                  /* group_count */
+#define OB_BUNDLE_MAX_EXT         64                   /* unknown fields kept per record */
 
 /* An unknown non-critical field, kept verbatim for the round trip. */
 typedef struct ob_bundle_ext {
