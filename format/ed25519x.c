@@ -67,6 +67,9 @@ int ob_ed25519_sign_expanded(uint8_t sig[64], const uint8_t *m, size_t mlen, con
     crypto_core_ed25519_scalar_mul(ka, k, exp);
     memcpy(sig, R, 32);
     crypto_core_ed25519_scalar_add(sig + 32, r, ka);
+    /* Self-check (style.md habit 8); also refuses a pk that is not a's. */
+    if (ob_ed25519_verify(sig, m, mlen, pk) != 0)
+        goto out;
     ret = 0;
 out:
     ob_wipe(wide, sizeof(wide));

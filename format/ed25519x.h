@@ -37,7 +37,10 @@ int ob_ed25519_pub_from_expanded(uint8_t pk[32], const uint8_t exp[64]);
  * Ed25519 signature from an expanded key (a | RH), as tor does:
  * r = SHA512(RH|M) mod l, R = rB, k = SHA512(R|A|M) mod l, S = r + k a.
  * pk must be the public key of exp (it is hashed, not recomputed).
- * Deterministic.  Wipes r and every other secret intermediate.
+ * Deterministic.  Wipes r and every other secret intermediate.  The
+ * signature is verified against pk before it is returned: a pk that does not
+ * belong to exp gives -1 and a zeroed sig, never a signature (two signatures
+ * of one message under different pk share r and would give away a).
  */
 int ob_ed25519_sign_expanded(uint8_t sig[64], const uint8_t *m, size_t mlen, const uint8_t exp[64],
                              const uint8_t pk[32]);

@@ -136,11 +136,11 @@ ob_err ob_ed_cert_create(uint8_t *out, size_t *len, uint8_t type, const uint8_t 
     *q++ = 0;
     memcpy(q, signer_pub, 32);
     q += 32;
-    if (ob_ed25519_sign_expanded(q, out, (size_t)(q - out), signer_exp, signer_pub) != 0)
-        return ob_fail(d, OB_ERR_CRYPTO, "certificate: signing failed");
-    /* Self-check: a wrong signer_pub/signer_exp pair would otherwise leave
-     * a certificate that every relay rejects. */
-    if (ob_ed25519_verify(q, out, (size_t)(q - out), signer_pub) != 0) {
+    /* The signer verifies its signature before returning it, so a failure
+     * here is in practice a signer_pub/signer_exp mismatch; checked again
+     * because a certificate every relay rejects must never leave. */
+    if (ob_ed25519_sign_expanded(q, out, (size_t)(q - out), signer_exp, signer_pub) != 0 ||
+        ob_ed25519_verify(q, out, (size_t)(q - out), signer_pub) != 0) {
         ob_wipe(out, OB_CERT_LEN);
         return ob_fail(d, OB_ERR_VERIFY,
                        "certificate: fresh signature does not verify (signer key pair mismatch)");

@@ -180,6 +180,24 @@ static void test_curve_edge_cases(void **state)
     assert_int_equal(ob_ed25519_pub_is_valid(ed), -1);
 }
 
+/* A public key that is not the signer's: no signature comes out (the
+ * self-check refuses it), so no two signatures of one message with one r. */
+static void test_sign_refuses_wrong_public_key(void **state)
+{
+    uint8_t exp[64], pk[32], exp2[64], pk2[32], sig[64], zero[64];
+    static const uint8_t msg[] = "descriptor";
+
+    (void)state;
+    memset(zero, 0, sizeof(zero));
+    assert_int_equal(ob_ed25519_keygen(exp, pk), 0);
+    assert_int_equal(ob_ed25519_keygen(exp2, pk2), 0);
+    assert_int_equal(ob_ed25519_sign_expanded(sig, msg, sizeof(msg), exp, pk), 0);
+    assert_int_equal(ob_ed25519_verify(sig, msg, sizeof(msg), pk), 0);
+    memset(sig, 0xaa, sizeof(sig));
+    assert_int_equal(ob_ed25519_sign_expanded(sig, msg, sizeof(msg), exp, pk2), -1);
+    assert_memory_equal(sig, zero, sizeof(sig));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_matches_libsodium),
         cmocka_unit_test(test_keygen_roundtrip_and_forgery),
         cmocka_unit_test(test_curve_edge_cases),
+        cmocka_unit_test(test_sign_refuses_wrong_public_key),
     };
     if (ob_secmem_init() != 0)
         return 1;
