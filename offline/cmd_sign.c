@@ -4,10 +4,12 @@
  *   ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign]
  *                   [--passphrase-file F]
  *
- * Order: read the request and the log (replay), unlock the keys (needed to
- * learn the master addresses the config names only by key file), check
- * everything, print the summary, ask, sign and re-verify, write the
- * response (never over an existing file), wipe the keys, log.  Any refusal
+ * Order: read the request and the log (replay), check everything, print
+ * the summary, ask, and only then unlock the keys, sign and re-verify,
+ * write the response (never over an existing file), wipe the keys, log.
+ * When a service the request needs names only its key file (no address:),
+ * its address is known only once the key is unlocked, so the keys are
+ * unlocked before the check and the summary's header says so.  Any refusal
  * happens before the response file is created.
  *
  * Exit: 0 signed; 1 refused (the message names service, instance and
@@ -44,7 +46,8 @@ static int confirm(size_t n_descriptors)
 int ofl_cmd_sign(int argc, char **argv)
 {
     const char *cfg_path = NULL, *in_path = NULL, *out_path = NULL, *pass_file = NULL;
-    int yes = 0, resign = 0, found = 0, rc = OB_EXIT_USAGE, i;
+    const ob_cfg_service *why = NULL;
+    int yes = 0, resign = 0, found = 0, rc = OB_EXIT_USAGE, early, i;
     char when[32], hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN];
     ob_config *cfg = NULL;
     ob_request *req = NULL;
@@ -125,10 +128,13 @@ int ofl_cmd_sign(int argc, char **argv)
     }
     if (found)
         printf("Note: request %s was signed before (%s); --resign given\n", shrt, when);
-    err = ofl_sign_unlock(cfg, pass_file, &keys, &d);
-    if (err != OB_OK) {
-        rc = ob_report(err, &d);
-        goto out;
+    early = ofl_sign_is_precheckable(cfg, req, &why);
+    if (!early) {
+        err = ofl_sign_unlock(cfg, NULL, pass_file, &keys, &d);
+        if (err != OB_OK) {
+            rc = ob_report(err, &d);
+            goto out;
+        }
     }
     err = ofl_sign_check(cfg, req, now, &plan, &d);
     if (err != OB_OK) {
@@ -136,6 +142,12 @@ int ofl_cmd_sign(int argc, char **argv)
         rc = ob_err_exit_status(err) == OB_EXIT_USAGE ? OB_EXIT_USAGE : OB_EXIT_BAD;
         goto out;
     }
+    if (!early)
+        ob_buf_printf(&summary,
+                      "Keys were unlocked before this summary: the service at %s:%d names only "
+                      "its key file (add address: to the offline config to see this summary "
+                      "before unlocking)\n\n",
+                      cfg->path, why->line);
     ofl_sign_summary(plan, cfg, &summary);
     if (!ob_buf_ok(&summary)) {
         ob_msg("out of memory");
@@ -153,6 +165,14 @@ int ofl_cmd_sign(int argc, char **argv)
         if (c == 0) {
             ob_msg("not confirmed; nothing was signed");
             rc = OB_EXIT_BAD;
+            goto out;
+        }
+    }
+    if (early) {
+        err = ofl_sign_unlock(cfg, plan, pass_file, &keys, &d);
+        if (err != OB_OK) {
+            ob_msg("refused: %s; nothing was signed", d.msg);
+            rc = ob_err_exit_status(err);
             goto out;
         }
     }

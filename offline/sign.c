@@ -37,25 +37,54 @@ void ofl_keyring_free(ofl_keyring *k)
     free(k);
 }
 
-ob_err ofl_sign_unlock(ob_config *cfg, const char *passphrase_file, ofl_keyring **out, ob_diag *d)
+int ofl_sign_is_precheckable(const ob_config *cfg, const ob_request *req,
+                             const ob_cfg_service **why)
+{
+    size_t i;
+
+    *why = NULL;
+    for (i = 0; i < cfg->n_services && *why == NULL; i++)
+        if (cfg->services[i].address == NULL)
+            *why = &cfg->services[i];
+    if (*why == NULL)
+        return 1; /* every service is known by address; an unknown one is refused */
+    for (i = 0; i < req->n_services; i++) {
+        const ob_cfg_service *s = ob_config_find_service(cfg, req->services[i].address);
+        if (s == NULL || s->key_path == NULL)
+            return 0; /* it may be the key of a service that names no address */
+    }
+    return 1;
+}
+
+ob_err ofl_sign_unlock(ob_config *cfg, const ofl_plan *only, const char *passphrase_file,
+                       ofl_keyring **out, ob_diag *d)
 {
     ofl_keyring *kr = NULL;
     keyfile *files = NULL;
+    unsigned char *need = NULL;
     size_t nf = 0, i, j;
     ob_err err = OB_OK;
 
     *out = NULL;
     kr = calloc(1, sizeof(*kr));
     files = calloc(cfg->n_services + 1, sizeof(*files));
-    if (kr == NULL || files == NULL ||
+    need = calloc(cfg->n_services + 1, 1);
+    if (kr == NULL || files == NULL || need == NULL ||
         (kr->by_service = calloc(cfg->n_services + 1, sizeof(*kr->by_service))) == NULL) {
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
         goto out;
     }
+    /* Only the services a checked plan signs: no passphrase for the others. */
+    for (i = 0; i < cfg->n_services; i++)
+        need[i] = only == NULL;
+    for (i = 0; only != NULL && i < only->n_svc; i++)
+        need[only->svc[i].cfg_index] = 1;
     for (i = 0; i < cfg->n_services; i++) {
         const ob_cfg_service *s = &cfg->services[i];
         const ofl_key *k = NULL;
         keyfile *f = NULL;
+        if (!need[i])
+            continue;
         if (s->key_path == NULL) {
             err = ob_fail(d, OB_ERR_MALFORMED,
                           "%s:%d: this service gives an address but no key: sign needs the "
@@ -93,8 +122,10 @@ ob_err ofl_sign_unlock(ob_config *cfg, const char *passphrase_file, ofl_keyring 
                 if (strcmp(ofl_key_address(kr->keys[j]), s->address) == 0)
                     k = kr->keys[j];
             if (k == NULL) {
-                err = ob_fail(d, OB_ERR_NOTFOUND, "%s:%d: %s holds no key for %s.onion", cfg->path,
-                              s->line, s->key_path, s->address);
+                err = ob_fail(d, OB_ERR_VERIFY,
+                              "%s:%d: %s holds %zu key(s), none for %s.onion (the address this "
+                              "service names): wrong key store, or a wrong address in the config",
+                              cfg->path, s->line, s->key_path, f->n, s->address);
                 goto out;
             }
         } else if (f->n == 1) {
@@ -107,14 +138,17 @@ ob_err ofl_sign_unlock(ob_config *cfg, const char *passphrase_file, ofl_keyring 
             goto out;
         }
         err = ob_config_bind_key(cfg, i, ofl_key_address(k), d);
-        if (err != OB_OK)
+        if (err != OB_OK) {
+            ob_diag_prefix(d, "key %s: ", s->key_path);
             goto out;
+        }
         kr->by_service[i] = k;
     }
     kr->n_files = nf;
     *out = kr;
     kr = NULL;
 out:
+    free(need);
     free(files);
     ofl_keyring_free(kr);
     return err;
@@ -752,9 +786,12 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
             int in = 0;
             for (j = 0; j < p->n_svc && !in; j++)
                 in = p->svc[j].cfg == &cfg->services[i];
-            if (!in)
-                ob_buf_printf(out, "  %s.onion (not signed)\n",
-                              cfg->services[i].address ? cfg->services[i].address : "?");
+            if (!in && cfg->services[i].address != NULL)
+                ob_buf_printf(out, "  %s.onion (not signed)\n", cfg->services[i].address);
+            else if (!in)
+                ob_buf_printf(out, "  line %d, key %s (not unlocked, not signed)\n",
+                              cfg->services[i].line,
+                              cfg->services[i].key_path ? cfg->services[i].key_path : "?");
         }
     }
     {

@@ -1,21 +1,22 @@
 /*
  * sign.h - the signing ceremony's logic (offline only; docs/signing.rst).
  *
- * Order (cmd_sign.c drives it):
- *   1. ofl_sign_unlock(): load every distinct key file of the config (the
- *      passphrase is asked once per file) and bind each service to its
- *      master address.  The offline config names keys, not addresses, and
- *      our store keeps the address inside its ciphertext, so the request's
- *      services can only be matched after this step.
- *   2. ofl_sign_check(): check the request against the OFFLINE config and
+ * Order (cmd_sign.c drives it), when ofl_sign_is_precheckable() (the
+ * offline config gives address: beside key: for what the request needs):
+ *   1. ofl_sign_check(): check the request against the OFFLINE config and
  *      the offline clock; build the plan.  Refusals (unknown service or
  *      instance, tampered descriptor, no valid instance, period outside the
  *      window, clocks that disagree) return OB_ERR_REFUSED/VERIFY with a
  *      message naming the service, instance and reason.
- *   3. ofl_sign_summary(): the text a person checks before confirming.
+ *   2. ofl_sign_summary(): the text a person checks before confirming.
+ *   3. ofl_sign_unlock(cfg, plan, ...): only now a passphrase is asked; each
+ *      key must have the address the config names.
  *   4. ofl_sign_execute(): build, sign and re-verify every descriptor into a
  *      response.
- *   5. ofl_sign_log_entry(): the services lines of the ceremony log.
+ *   5. ofl_sign_log_services(): the services lines of the ceremony log.
+ * When some needed service names only its key file, its address is inside
+ * the key (our store encrypts it), so ofl_sign_unlock(cfg, NULL, ...) comes
+ * first and the summary says why.
  */
 #ifndef OFL_SIGN_H
 #define OFL_SIGN_H
@@ -35,6 +36,8 @@
 /* A backend descriptor fetched longer ago than this is skipped as stale. */
 #define OFL_SIGN_MAX_DESC_AGE (6 * 3600)
 
+typedef struct ofl_plan ofl_plan;
+
 /* The master keys of a config, one per service (borrowed from keys[]). */
 typedef struct ofl_keyring {
     ofl_key **keys; /* every key loaded, owned */
@@ -43,7 +46,25 @@ typedef struct ofl_keyring {
     size_t n_files;             /* distinct key files opened */
 } ofl_keyring;
 
-ob_err ofl_sign_unlock(ob_config *cfg, const char *passphrase_file, ofl_keyring **out, ob_diag *d);
+/*
+ * Can the request be checked and summarised before any key is unlocked?  1
+ * when every service of cfg names its address:, or when every service the
+ * request names is found by an address: the config gives.  0 otherwise, and
+ * *why is the first service with only key: (for the summary's header).
+ */
+int ofl_sign_is_precheckable(const ob_config *cfg, const ob_request *req,
+                             const ob_cfg_service **why);
+
+/*
+ * Load the keys and bind each service to its master address.  only NULL:
+ * every service of cfg; else only the services that plan signs.  Each
+ * distinct key file is opened once (one passphrase), a multi-key store
+ * picks its keys by the address: of each service.  A key whose address
+ * differs from the config's address:, or a store without the address, is
+ * OB_ERR_VERIFY (exit 1) naming the config line and the key file.
+ */
+ob_err ofl_sign_unlock(ob_config *cfg, const ofl_plan *only, const char *passphrase_file,
+                       ofl_keyring **out, ob_diag *d);
 void ofl_keyring_free(ofl_keyring *k); /* wipes; NULL-tolerant */
 
 typedef enum {
@@ -74,7 +95,7 @@ typedef struct ofl_plan_service {
     size_t n_descriptors; /* to sign */
 } ofl_plan_service;
 
-typedef struct ofl_plan {
+struct ofl_plan {
     uint64_t now;
     uint64_t skew; /* the config's max_clock_skew, seconds */
     ob_tp_params tpp;
@@ -83,7 +104,7 @@ typedef struct ofl_plan {
     size_t n_svc;
     size_t n_not_requested; /* config services the request does not name */
     size_t n_descriptors;
-} ofl_plan;
+};
 
 /*
  * Check req (parsed, digest checked) against cfg (keys bound) at the offline
