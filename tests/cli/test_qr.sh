@@ -330,7 +330,8 @@ rc=$?
 # Usage errors exit 2; scan without a camera says so and exits 2.
 for args in "qr" "qr frob" "qr decode x.png" "qr encode $T/one.bin" "qr show" \
     "qr show $T/one.bin --fps 0" "qr show $T/one.bin --fps 31" "qr encode $T/one.bin -o $T/q --level X" \
-    "qr scan" "qr scan -o $T/s.out extra"; do
+    "qr scan" "qr scan -o $T/s.out extra" "qr scan -o $T/s.out --expect 12345" \
+    "qr scan -o $T/s.out --expect" "qr encode $T/one.bin -o $T/q --expect abcdabcdabcdabcd"; do
     # shellcheck disable=SC2086
     "$ON" $args >/dev/null 2>&1
     rc=$?
