@@ -121,6 +121,15 @@ ob_err ofl_sign_unlock(ob_config *cfg, const ofl_plan *only, const char *passphr
             for (j = f->start; j < f->start + f->n && k == NULL; j++)
                 if (strcmp(ofl_key_address(kr->keys[j]), s->address) == 0)
                     k = kr->keys[j];
+            if (k == NULL && f->n == 1) {
+                err = ob_fail(d, OB_ERR_VERIFY,
+                              "%s:%d: %s is the key of %s.onion, not of %s.onion (the address "
+                              "this service names): wrong key file, or a wrong address in the "
+                              "config",
+                              cfg->path, s->line, s->key_path, ofl_key_address(kr->keys[f->start]),
+                              s->address);
+                goto out;
+            }
             if (k == NULL) {
                 err = ob_fail(d, OB_ERR_VERIFY,
                               "%s:%d: %s holds %zu key(s), none for %s.onion (the address this "

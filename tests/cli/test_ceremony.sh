@@ -285,5 +285,111 @@ ok
 [ "$(wc -l <"$tmp/out")" -le 60 ] || bad "many: summary has $(wc -l <"$tmp/out") lines for 40 services"
 grep -q "Totals: 40 service(s) (40 v3, 0 v2), 80 descriptors to sign" "$tmp/out" || bad "many: totals"
 
+# ---- address: in the offline config: the summary before any passphrase ---------------
+# Key-only config (above): the keys are unlocked first and the header says why.
+MASTER=$("$B/ob-offline" address "$D/master.key" --passphrase-file "$D/pass") || bad "address of D"
+MASTER=${MASTER%.onion}
+"$B/ob-offline" sign "${S[@]}" --resign -i "$D/req.obb" -o "$tmp/keyonly.obb" >"$tmp/out" 2>"$tmp/err"
+ok
+grep -qF "names only its key file (add address: to the offline config to see this summary before unlocking)" "$tmp/out" ||
+    bad "key only: no header saying why the keys came first: $(head -3 "$tmp/out")"
+sed -e "s|^ceremony_log: .*|ceremony_log: addr.log|" -e "s|^  - key: master.key$|&\n    address: $MASTER.onion|" \
+    "$D/offline.yaml" >"$D/offline-addr.yaml"
+grep -q "^    address: $MASTER.onion" "$D/offline-addr.yaml" || bad "address config not edited"
+# "no" on the terminal: the summary and the question, never a passphrase prompt.
+cer_pty "$tmp/pty" "Type 'yes' to sign: =>no" "$B/ob-offline" sign -c "$D/offline-addr.yaml" \
+    -i "$D/req.obb" -o "$tmp/addr-no.obb"
+rc=$?
+ok
+[ $rc -eq 1 ] || bad "address, no: exit $rc, want 1: $(cat "$tmp/pty")"
+grep -q "Totals: .*Sign these 4 descriptors? Type 'yes' to sign" <(tr -d '\r' <"$tmp/pty" | tr '\n' ' ') ||
+    bad "address, no: summary then question expected: $(cat "$tmp/pty")"
+grep -q "not confirmed; nothing was signed" "$tmp/pty" || bad "address, no: $(cat "$tmp/pty")"
+grep -qi "passphrase" "$tmp/pty" && bad "address, no: a passphrase was asked: $(cat "$tmp/pty")"
+grep -q "Keys were unlocked" "$tmp/pty" && bad "address, no: the keys-first header shown"
+[ -e "$tmp/addr-no.obb" ] && bad "address, no: response written"
+[ -e "$D/addr.log" ] && bad "address, no: logged"
+# "yes": then, and only then, the passphrase; signed.
+cer_pty "$tmp/pty" "Type 'yes' to sign: =>yes|Passphrase for =>correct horse battery staple" \
+    "$B/ob-offline" sign -c "$D/offline-addr.yaml" -i "$D/req.obb" -o "$tmp/addr-yes.obb"
+rc=$?
+ok
+[ $rc -eq 0 ] && [ -s "$tmp/addr-yes.obb" ] || bad "address, yes: exit $rc: $(cat "$tmp/pty")"
+order=$(tr -d '\r' <"$tmp/pty" | grep -n -e "^Signing request" -e "^Totals: " -e "Type 'yes' to sign" -e "Passphrase for" -e "^Signed 4 descriptors" | cut -d: -f1 | tr '\n' ' ')
+n=$(echo "$order" | wc -w)
+[ "$n" -eq 5 ] && [ "$order" = "$(echo "$order" | tr ' ' '\n' | sed '/^$/d' | sort -n | tr '\n' ' ')" ] ||
+    bad "address, yes: want request, totals, question, passphrase, signed in this order (lines $order): $(cat "$tmp/pty")"
+[ "$(grep -c "Passphrase for" "$tmp/pty")" -eq 1 ] || bad "address, yes: passphrase asked more than once"
+grep -q "^request $want$" "$D/addr.log" || bad "address, yes: not logged"
+# A wrong passphrase after the summary: exit 1, nothing written.
+expect_refusal addrpass 1 "passphrase" -- -c "$D/offline-addr.yaml" --passphrase-file "$tmp/wrongpass" --yes --resign -i "$D/req.obb"
+grep -q "^Totals: " "$tmp/out" || bad "addrpass: the summary should come before the passphrase is read"
+# The config names another address than the key has: refused after the summary, exit 1.
+sed "s|^    address: $MASTER.onion|    address: $other.onion|" "$D/offline-addr.yaml" >"$D/offline-wrongaddr.yaml"
+expect_refusal wrongaddr 1 "master.key is the key of $MASTER.onion, not of $other.onion" -- \
+    -c "$D/offline-wrongaddr.yaml" --passphrase-file "$D/pass" --yes --resign -i "$tmp/other.obb"
+grep -q "^Totals: " "$tmp/out" || bad "wrongaddr: the summary should come before the key is read"
+[ -e "$D/addr.log" ] && [ "$(grep -c '^ceremony ' "$D/addr.log")" -ne 1 ] && bad "wrongaddr: logged"
+
+# ---- shared hosting: one encrypted store for many services ------------------------------
+# NSTORE services from ONE multi-key store (built with keygen + import), plus
+# one service with its own encrypted key file and one with an unencrypted
+# one, every service naming its address; two backends shared by all.
+NSTORE=${OB_TEST_STORE_SERVICES:-50}
+K=$tmp/store
+mkdir -p "$K/descs"
+OB_CEREMONY_GEN=$K/descs OB_CEREMONY_N=2 "$B/tests/test_ceremony_fixture" || bad "store: fixture"
+printf 'correct horse battery staple\n' >"$K/pass"
+printf 'ceremony_log: ceremony.log\nservices:\n' >"$K/offline.yaml"
+echo "services:" >"$K/online.yaml"
+add_service() { # KEYPATH ADDRESS
+    printf '  - key: %s\n    address: %s\n    instances:\n' "$1" "$2" >>"$K/offline.yaml"
+    printf '  - address: %s\n    instances:\n' "$2" >>"$K/online.yaml"
+    for b in $(cat "$K/descs/instances.txt"); do
+        printf '      - address: %s.onion\n' "$b" | tee -a "$K/offline.yaml" >>"$K/online.yaml"
+    done
+}
+a=$("$B/ob-offline" keygen --version 3 -o "$K/hosted.key" --passphrase-file "$K/pass" 2>/dev/null | head -n1)
+add_service hosted.key "$a"
+for i in $(seq 2 "$NSTORE"); do
+    "$B/ob-offline" keygen --version 3 -o "$K/plain$i" --no-passphrase >/dev/null 2>&1 || bad "store: keygen $i"
+    a=$("$B/ob-offline" import "$K/plain$i" -o "$K/hosted.key" --passphrase-file "$K/pass" 2>/dev/null | head -n1)
+    rm -f "$K/plain$i"
+    case $a in *.onion) add_service hosted.key "$a" ;; *) bad "store: import $i: '$a'" ;; esac
+done
+a=$("$B/ob-offline" keygen --version 3 -o "$K/own.key" --passphrase-file "$K/pass" 2>/dev/null | head -n1)
+add_service own.key "$a"
+a=$("$B/ob-offline" keygen --version 3 -o "$K/open.key" --no-passphrase 2>/dev/null | head -n1)
+add_service open.key "$a"
+ntot=$((NSTORE + 2))
+[ "$("$B/ob-offline" address "$K/hosted.key" --passphrase-file "$K/pass" | wc -l)" -eq "$NSTORE" ] ||
+    bad "store: $NSTORE keys expected in the store"
+"$B/ob-online" collect -c "$K/online.yaml" --descriptors-from "$K/descs" -o "$K/req.obb" >"$tmp/out" 2>&1 || bad "store: collect: $(tail -3 "$tmp/out")"
+# On a terminal, no passphrase file: the summary, the question, then exactly
+# two passphrases (the store once, own.key once; open.key needs none).
+cer_pty "$tmp/pty" "Type 'yes' to sign: =>yes|Passphrase for $K/hosted.key: =>correct horse battery staple|Passphrase for $K/own.key: =>correct horse battery staple" \
+    "$B/ob-offline" sign -c "$K/offline.yaml" -i "$K/req.obb" -o "$K/resp.obb"
+rc=$?
+ok
+tr -d '\r' <"$tmp/pty" >"$tmp/out"
+[ $rc -eq 0 ] && [ -s "$K/resp.obb" ] || bad "store: exit $rc: $(tail -5 "$tmp/out")"
+[ "$(grep -c "Passphrase for" "$tmp/out")" -eq 2 ] || bad "store: $(grep -c "Passphrase for" "$tmp/out") passphrase prompts, want 2"
+[ "$(grep -c "Passphrase for $K/hosted.key" "$tmp/out")" -eq 1 ] || bad "store: the store's passphrase not asked exactly once"
+q=$(grep -n "Type 'yes' to sign" "$tmp/out" | head -n1 | cut -d: -f1)
+p1=$(grep -n "Passphrase for" "$tmp/out" | head -n1 | cut -d: -f1)
+[ -n "$q" ] && [ -n "$p1" ] && [ "$q" -lt "$p1" ] || bad "store: the question must come before any passphrase"
+[ "$(grep -c '\.onion v3  2/0/0  6 intro points  2 descriptors' "$tmp/out")" -eq "$ntot" ] || bad "store: $ntot service lines expected"
+[ "$(wc -l <"$tmp/out")" -le $((ntot + 25)) ] || bad "store: summary has $(wc -l <"$tmp/out") lines for $ntot services"
+grep -q "Totals: $ntot service(s) ($ntot v3, 0 v2), $((2 * ntot)) descriptors to sign" "$tmp/out" || bad "store: totals"
+grep -q "Keys were unlocked" "$tmp/out" && bad "store: keys-first header with address: everywhere"
+[ "$(grep -c '^service ' "$K/ceremony.log")" -eq "$ntot" ] || bad "store: log lines"
+[ "$("$B/ob-online" inspect "$K/resp.obb" | grep -c '\.onion v3 period ')" -eq $((2 * ntot)) ] || bad "store: descriptors in the response"
+# A service whose address the store does not hold: refused, exit 1, nothing written.
+sed "s|key: open.key|key: hosted.key|" "$K/offline.yaml" >"$K/offline-missing.yaml"
+grep -q "key: open.key" "$K/offline-missing.yaml" && bad "store: config not edited"
+expect_refusal storemissing 1 "holds $NSTORE key(s), none for ${a%.onion}.onion" -- -c "$K/offline-missing.yaml" \
+    --passphrase-file "$K/pass" --yes --resign -i "$K/req.obb"
+[ "$(grep -c '^ceremony ' "$K/ceremony.log")" -eq 1 ] || bad "storemissing: logged"
+
 echo "$checks checks, $fails failures"
 [ $fails -eq 0 ]
