@@ -11,6 +11,7 @@
 #   e2e_collect OUT          ob-online collect until every instance is ok
 #   e2e_sign IN OUT          ob-offline sign with the passphrase file, --yes
 #   e2e_publish RESP         ob-online publish
+#   e2e_forget               the client drops its descriptor of the master
 #   e2e_reach SECS           fetch the master address until a backend's page
 #                            comes back; REACH_SECS is how long it took
 #   e2e_ctl NAME CMD         one control command to tor NAME (cookie auth)
@@ -117,7 +118,7 @@ e2e_onl_tor() { ONL_TOR=(-i 127.0.0.1 -p "$MGMT_PORT" -s ''); }
 # try again (collect itself exits 0 as soon as one instance per service is
 # valid, which is right for an operator and too little for this test).
 e2e_collect() {
-    local out=$1 tries=${2:-6} want=${3:-2} i n
+    local out=$1 tries=${2:-6} want=${3:-${E2E_WANT:-2}} i n
     for i in $(seq 1 "$tries"); do
         rm -f "$out"
         if "$ONL" collect -c "$CFG/online/config.yaml" -o "$out" "${ONL_TOR[@]}" >"$out.log" 2>&1; then
@@ -131,9 +132,29 @@ e2e_collect() {
     return 1
 }
 
+# e2e_sign IN OUT: returns 0 signed, 3 refused because the request names a
+# period the signer's clock holds over (see docs/e2e.rst, known problems:
+# right at a period boundary the two sides can disagree; a fresh collect is
+# the operator's answer), 1 otherwise.
 e2e_sign() {
     OB_INSECURE_TEST_KDF=1 "$OFF" sign -c "$CFG/master/config.yaml" -i "$1" -o "$2" --yes \
-        --passphrase-file "$LAB/passphrase" >"$2.log" 2>&1 || { cat "$2.log" >&2; return 1; }
+        --passphrase-file "$LAB/passphrase" >"$2.log" 2>&1 && return 0
+    cat "$2.log" >&2
+    grep -q "refused: .* is over: by this machine's clock" "$2.log" && return 3
+    return 1
+}
+
+# e2e_ceremony REQ RESP: collect and sign; once more with a fresh request
+# when the signer finds a period over (e2e_sign returns 3).
+e2e_ceremony() {
+    local round rc
+    for round in 1 2; do
+        e2e_collect "$1" || return 1
+        e2e_sign "$1" "$2"
+        rc=$?
+        [ $rc -eq 3 ] && [ $round -eq 1 ] && { lab_log "sign: a period is over at the boundary; collecting again"; continue; }
+        return $rc
+    done
 }
 
 e2e_publish() {
@@ -141,12 +162,27 @@ e2e_publish() {
         cat "$1.publish.log" >&2; return 1; }
 }
 
+# e2e_forget: the client forgets what it learnt about the master address.
+# SIGNAL NEWNYM purges its onion service descriptor cache and its record of
+# HSDirs asked recently (without that, an HSDir that answered 404 once is not
+# asked again for 15 minutes).  Tor delays a NEWNYM that comes within 10 s of
+# the last one, so wait until the cached descriptor is really gone.
+e2e_forget() {
+    local a=${MASTER%.onion} i
+    e2e_ctl client "SIGNAL NEWNYM" >/dev/null 2>&1
+    for i in $(seq 1 40); do
+        e2e_ctl client "GETINFO hs/client/desc/id/$a" 2>/dev/null | grep -q '^250+' || return 0
+        sleep 0.5
+    done
+    lab_log "the client still holds a descriptor of $MASTER after NEWNYM"
+    return 1
+}
+
 # e2e_reach SECS [EXPECT]: fetch http://MASTER/ through the client until the
 # page contains EXPECT (default "hello from backend").  Before each try the
-# client forgets what it learnt about onion services (SIGNAL NEWNYM purges its
-# descriptor cache and its record of HSDirs asked recently, which otherwise
-# keeps it from asking again for 15 minutes), and each try uses a fresh
-# circuit (its own SOCKS user name).  Sets REACH_SECS and PAGE.
+# client forgets (e2e_forget), so every answer comes from a descriptor
+# fetched from the HSDirs now; each try uses its own SOCKS user name, so its
+# own circuits.  Sets REACH_SECS and PAGE.
 E2E_TRY=0
 e2e_reach() {
     local secs=$1 want=${2:-hello from backend} start end
@@ -154,7 +190,7 @@ e2e_reach() {
     end=$(($(date +%s) + secs))
     while [ "$(date +%s)" -lt "$end" ]; do
         E2E_TRY=$((E2E_TRY + 1))
-        e2e_ctl client "SIGNAL NEWNYM" >/dev/null 2>&1
+        e2e_forget
         PAGE=$(LAB_FETCH_TIMEOUT=30 lab_fetch "http://$MASTER/" "try$E2E_TRY-$$")
         if printf '%s' "$PAGE" | grep -q "$want"; then
             REACH_SECS=$(e2e_since "$start")
