@@ -109,7 +109,7 @@ static size_t mix_set(const uint8_t msgid[OB_QR_MSGID_LEN], size_t n, size_t len
         if ((word >> (31 - i % 32)) & 1)
             idx[deg++] = (uint16_t)i;
     }
-    if (deg == 0)
+    if (deg == 0 && n > 0)                /* n >= 1 for every parsed or split message */
         idx[deg++] = (uint16_t)(seq % n); /* an empty mix would carry nothing */
     return deg;
 }
@@ -469,6 +469,8 @@ static void drop_mix(ob_qr_assembler *a, size_t i)
     free(a->mix[i].idx);
     free(a->mix[i].data);
     a->mix[i] = a->mix[--a->nmix];
+    /* No stale pointers past nmix (also when i was the last). */
+    memset(&a->mix[a->nmix], 0, sizeof(a->mix[a->nmix]));
 }
 
 static int is_zero(const uint8_t *p, size_t n)
