@@ -143,6 +143,34 @@ signer_loop() {
 }
 
 start_daemon() {
+    mkdir -p "$RUN/inbox" "$RUN/outbox" "$RUN/signed"
+    if [ ! -f "$RUN/run.yaml" ]; then
+        # A short refresh so failover does not wait 10 minutes.
+        { cat "$CFG/online/config.yaml"; echo "REFRESH_INTERVAL: 20"; echo "PUBLISH_CHECK_INTERVAL: 20"
+          echo "STATUS_SOCKET_LOCATION: $RUN/status.sock"; } >"$RUN/run.yaml"
+    fi
+    "$ONL" run -c "$RUN/run.yaml" --inbox "$RUN/inbox" --outbox "$RUN/outbox" "${ONL_TOR[@]}" \
+        >>"$RUN/daemon.log" 2>&1 &
+    lab_record $! daemon
+    if ! grep -q ' signer$' "$LAB/pids"; then
+        signer_loop &
+        lab_record $! signer
+    fi
+}
+
+# wait_grep FILE PATTERN SECS: until FILE has a line matching PATTERN; with
+# COUNT set, until it has more than COUNT such lines.
+wait_grep() {
+    local i n
+    for i in $(seq 1 $(($3 * 2))); do
+        n=$(grep -c -- "$2" "$1" 2>/dev/null)
+        [ "${n:-0}" -gt "${COUNT:-0}" ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+daemon() {
     local tp0 left maxp
     start_daemon
     wait_grep "$RUN/daemon.log" "picked up response" 90 || { note "no response picked up"; return 1; }
@@ -154,11 +182,11 @@ start_daemon() {
     # carry other introduction points, so the daemon must write a new
     # request, the signer answer it, and the daemon publish a descriptor for
     # a period later than any it published before the change.
+    maxp=$(sed -n 's/.* published .* period \([0-9]*\) .*/\1/p' "$RUN/daemon.log" | sort -n | tail -n1)
     left=$(e2e_tp_left)
-    note "waiting ${left}s for the next time period"
+    note "waiting ${left}s for the next time period (latest period published: $maxp)"
     sleep "$left"
     while [ "$(e2e_tp_now)" -eq "$tp0" ]; do sleep 1; done
-    maxp=$(sed -n 's/.* published .* period \([0-9]*\) .*/\1/p' "$RUN/daemon.log" | sort -n | tail -n1)
     wait_grep "$RUN/daemon.log" "published .* period $((maxp + 1)) .* to [1-9]" 120 || {
         note "no descriptor for period $((maxp + 1)) published after the change; daemon log:"
         grep -v refreshed "$RUN/daemon.log" | tail -n 8 | sed 's/^/       /'
