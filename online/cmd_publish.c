@@ -7,7 +7,8 @@
  * Exit status: 0 when every descriptor in force reached at least one HSDir
  * (--dry-run: when at least one descriptor is in force and has HSDirs);
  * 1 for a response that is bad, not for this config, or has nothing in
- * force; 2 for usage errors, tor unreachable, tor without a consensus, or
+ * force (v2 descriptors count as not in force through a tor without v2,
+ * which is named); 2 for usage errors, tor unreachable, tor without a consensus, or
  * a descriptor in force that no HSDir took.
  */
 #include "cli.h"
@@ -112,6 +113,19 @@ int onl_cmd_publish(int argc, char **argv)
         ob_msg("%s: %s", resp_path, d.msg);
         rc = OB_EXIT_BAD;
         goto out;
+    }
+    for (k = 0; k < plan->n; k++) {
+        char ver[64], why[160];
+        if (plan->items[k].status != ONL_PUB_SEND || resp->descriptors[k].version != 2)
+            continue;
+        /* A tor without v2 would not even answer a v2 HSPOST. */
+        if (onl_fetch_tor_has_v2(ctl, ver, sizeof(ver)) == 0) {
+            snprintf(why, sizeof(why),
+                     "this tor (%.40s) has no v2 support (0.4.6+, 0.4.5.11+, 0.3.5.17+)", ver);
+            ob_msg("%zu v2 descriptor(s) cannot be published: %s",
+                   onl_publish_skip_v2(resp, plan, why), why);
+        }
+        break;
     }
     onl_publish_counts(plan, &in_force, &reached);
     if (c == NULL || dry) {

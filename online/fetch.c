@@ -109,6 +109,40 @@ static void on_event(onl_fetch_item *items, size_t n, const onl_ctl_event *ev, u
     }
 }
 
+static int is_v2addr(const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < 16; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '2' && s[i] <= '7')))
+            return 0;
+    return s[16] == '\0';
+}
+
+/*
+ * HSFETCH by a 16-char v2 address, as tor <= 0.4.5 took it (control-spec
+ * 3.26; tor 0.4.5.10 control_cmd.c).  onl_ctl_hsfetch takes v3 only.
+ */
+static ob_err hsfetch_v2(onl_ctl *ctl, const char *addr16, ob_diag *d)
+{
+    onl_ctl_reply r = { 0 };
+    char cmd[32], msg[160];
+    ob_err err;
+
+    if (!is_v2addr(addr16))
+        return ob_fail(d, OB_ERR_MALFORMED, "HSFETCH: not a v2 onion address");
+    snprintf(cmd, sizeof(cmd), "HSFETCH %s", addr16);
+    err = onl_ctl_command(ctl, cmd, &r, 0, d);
+    if (err == OB_OK && r.code != 250) {
+        snprintf(msg, sizeof(msg), "%.150s",
+                 r.n > 0 && r.lines[r.n - 1].text != NULL ? r.lines[r.n - 1].text : "");
+        onl_ctl_sanitize(msg);
+        err = ob_fail(d, OB_ERR_REFUSED, "%d %s", r.code, msg);
+    }
+    onl_ctl_reply_free(&r);
+    return err;
+}
+
 static ob_err reconnect(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fetch_opts *o,
                         ob_diag *d)
 {
@@ -166,7 +200,10 @@ ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fe
             onl_fetch_item *it = &items[i];
             if (it->state != ONL_FETCH_IDLE)
                 continue;
-            err = onl_ctl_hsfetch(ctl, it->address, NULL, 0, &ld);
+            if (strlen(it->address) == 16)
+                err = hsfetch_v2(ctl, it->address, &ld);
+            else
+                err = onl_ctl_hsfetch(ctl, it->address, NULL, 0, &ld);
             if (err == OB_ERR_NET) {
                 err = reconnect(ctl, items, n, o, d);
                 if (err != OB_OK)
@@ -178,8 +215,13 @@ ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fe
             it->attempts++;
             if (err != OB_OK) {
                 /* Tor refused the command (e.g. 552 for an address it
-                 * does not take): asking again will not help. */
-                snprintf(it->why, sizeof(it->why), "tor refused HSFETCH: %.200s", ld.msg);
+                 * does not take): asking again will not help.  A v2
+                 * address answered 513 means a tor without v2. */
+                if (strlen(it->address) == 16 && onl_ctl_last_code(ctl) == 513)
+                    snprintf(it->why, sizeof(it->why), "%s (tor said: %.80s)", ONL_FETCH_NO_V2,
+                             ld.msg);
+                else
+                    snprintf(it->why, sizeof(it->why), "tor refused HSFETCH: %.200s", ld.msg);
                 it->state = ONL_FETCH_FAILED;
                 continue;
             }
@@ -261,6 +303,7 @@ typedef struct fetch_table {
     onl_fetch_item *items;
     size_t n;
     const char *why_all; /* non-NULL: every instance is missing for this reason */
+    const char *why_v2;  /* non-NULL: every v2 instance is missing for this reason */
 } fetch_table;
 
 static ob_err table_fetch(void *ctx, const ob_cfg_service *s, const ob_cfg_instance *in,
@@ -276,8 +319,8 @@ static ob_err table_fetch(void *ctx, const ob_cfg_service *s, const ob_cfg_insta
         snprintf(why, why_len, "%s", t->why_all);
         return OB_ERR_NOTFOUND;
     }
-    if (in->version != 3) {
-        snprintf(why, why_len, "v2: tor 0.4.6 and later cannot fetch v2 descriptors");
+    if (in->version != 3 && t->why_v2 != NULL) {
+        snprintf(why, why_len, "%s", t->why_v2);
         return OB_ERR_NOTFOUND;
     }
     for (i = 0; i < t->n; i++) {
@@ -303,6 +346,59 @@ static ob_err table_fetch(void *ctx, const ob_cfg_service *s, const ob_cfg_insta
     return OB_ERR_NOTFOUND;
 }
 
+int onl_fetch_version_has_v2(const char *ver)
+{
+    unsigned long v[4] = { 0, 0, 0, 0 };
+    const char *p = ver;
+    char *end = NULL;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v[i] = strtoul(p, &end, 10);
+        p = end;
+        if (i < 3) {
+            if (*p != '.')
+                return -1;
+            p++;
+        }
+    }
+    if (*p != '\0' && *p != '-' && *p != ' ')
+        return -1;
+    if (v[0] != 0)
+        return 0;
+    if (v[1] < 3 || (v[1] == 3 && v[2] < 5))
+        return 1;
+    if (v[1] == 3 && v[2] == 5)
+        return v[3] < 17;
+    if (v[1] == 4 && v[2] <= 4)
+        return 1;
+    if (v[1] == 4 && v[2] == 5)
+        return v[3] < 11;
+    return 0;
+}
+
+int onl_fetch_tor_has_v2(onl_ctl *ctl, char *ver, size_t ver_len)
+{
+    const char *pv = onl_ctl_tor_version(ctl);
+    char *val = NULL;
+    size_t len = 0;
+    int r;
+
+    if (pv != NULL && pv[0] != '\0') {
+        snprintf(ver, ver_len, "%s", pv);
+    } else if (onl_ctl_getinfo(ctl, "version", &val, &len, NULL) == OB_OK && len > 0) {
+        snprintf(ver, ver_len, "%s", val);
+        onl_ctl_sanitize(ver);
+    } else {
+        snprintf(ver, ver_len, "unknown");
+    }
+    free(val);
+    r = onl_fetch_version_has_v2(ver);
+    return r;
+}
+
 ob_err onl_fetch_collect(onl_ctl *ctl, const ob_config *cfg, const onl_fetch_opts *o,
                          ob_request **out, onl_collect_stats *stats, int *consensus_ok, ob_diag *d)
 {
@@ -311,7 +407,9 @@ ob_err onl_fetch_collect(onl_ctl *ctl, const ob_config *cfg, const onl_fetch_opt
     fetch_table t;
     ob_consensus_facts f;
     uint64_t now = (uint64_t)time(NULL);
-    size_t i, j, k, n = 0, total = 0;
+    size_t i, j, k, n = 0, total = 0, n_v2 = 0;
+    char ver[64], why_v2[OB_BUNDLE_MAX_TEXT];
+    int has_v2 = -1;
     ob_err err;
 
     *out = NULL;
@@ -336,17 +434,32 @@ ob_err onl_fetch_collect(onl_ctl *ctl, const ob_config *cfg, const onl_fetch_opt
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
         goto out;
     }
+    for (i = 0; i < cfg->n_services; i++)
+        for (j = 0; j < cfg->services[i].n_instances; j++)
+            n_v2 += cfg->services[i].instances[j].version == 2;
+    if (n_v2 > 0) {
+        has_v2 = onl_fetch_tor_has_v2(ctl, ver, sizeof(ver));
+        if (!onl_ctl_is_connected(ctl)) {
+            err = ob_fail(d, OB_ERR_NET, "lost tor asking for its version");
+            goto out;
+        }
+        if (has_v2 == 0) {
+            snprintf(why_v2, sizeof(why_v2), "%s (tor %.40s)", ONL_FETCH_NO_V2, ver);
+            t.why_v2 = why_v2;
+        }
+    }
     for (i = 0; i < cfg->n_services; i++) {
         for (j = 0; j < cfg->services[i].n_instances; j++) {
             const ob_cfg_instance *in = &cfg->services[i].instances[j];
             int dup = 0;
-            if (in->version != 3 || strlen(in->address) != 56)
+            if (!(in->version == 3 && strlen(in->address) == 56) &&
+                !(in->version == 2 && strlen(in->address) == 16 && has_v2 != 0))
                 continue;
             for (k = 0; k < n && !dup; k++)
                 dup = strcmp(items[k].address, in->address) == 0;
             if (dup)
                 continue;
-            memcpy(items[n].address, in->address, 57);
+            memcpy(items[n].address, in->address, strlen(in->address) + 1);
             n++;
         }
     }

@@ -58,7 +58,7 @@ void onl_fetch_opts_init(onl_fetch_opts *o);
 enum onl_fetch_state { ONL_FETCH_IDLE = 0, ONL_FETCH_OUT, ONL_FETCH_OK, ONL_FETCH_FAILED };
 
 typedef struct onl_fetch_item {
-    char address[57]; /* v3 address without ".onion"; set by the caller */
+    char address[57]; /* v3 (56) or v2 (16 chars) address without ".onion"; set by the caller */
     int state;        /* enum onl_fetch_state; ONL_FETCH_IDLE to fetch it */
     unsigned attempts;
     uint8_t *desc; /* ONL_FETCH_OK: malloc()ed body, freed by onl_fetch_items_clear */
@@ -92,11 +92,30 @@ ob_err onl_fetch_ctl_opts(const ob_config *cfg, int argc, char **argv, onl_ctl_o
 void onl_fetch_facts(const onl_consensus *c, ob_consensus_facts *f);
 
 /*
+ * Can this tor fetch and post v2 descriptors?  Tor took v2 out of HSFETCH
+ * and HSPOST in 0.4.6.1-alpha, 0.4.5.11 and 0.3.5.17 (tor commits
+ * ef7a64e3b8, fb0c949df6); older tors still speak it.  The version comes
+ * from PROTOCOLINFO, else GETINFO version.  Returns 1 (v2), 0 (no v2) or -1
+ * (version unknown: try, and take a 513 to HSFETCH as the answer); ver gets
+ * the version text ("unknown" when there is none).
+ */
+int onl_fetch_tor_has_v2(onl_ctl *ctl, char *ver, size_t ver_len);
+/* 1 if the version text (e.g. "0.4.5.10" or "0.4.5.10 (git-...)") has v2, 0 if not, -1 unparsable.
+ */
+int onl_fetch_version_has_v2(const char *ver);
+
+/* What an instance that cannot be fetched on a tor without v2 is told. */
+#define ONL_FETCH_NO_V2 \
+    "this tor has no v2 support (0.4.6+, 0.4.5.11+, 0.3.5.17+); v2 instances cannot be fetched"
+
+/*
  * The whole live collection: consensus from tor (when tor has none, every
  * instance is recorded as missing with that reason, and the clock stands in
- * for the facts), HSFETCH of every v3 instance (v2 instances are missing:
- * tor 0.4.6+ fetches no v2), then onl_collect_build().  *consensus_ok says
- * whether tor had a consensus.  Prints nothing.
+ * for the facts), HSFETCH of every v3 instance and, through a tor that
+ * still has v2 (onl_fetch_tor_has_v2), of every v2 instance by its 16-char
+ * address (v2 instances are missing with ONL_FETCH_NO_V2 otherwise), then
+ * onl_collect_build().  *consensus_ok says whether tor had a consensus.
+ * Prints nothing.
  */
 ob_err onl_fetch_collect(onl_ctl *ctl, const ob_config *cfg, const onl_fetch_opts *o,
                          ob_request **out, onl_collect_stats *stats, int *consensus_ok, ob_diag *d);

@@ -64,6 +64,9 @@ void onl_consensus_free(onl_consensus *c)
     if (c == NULL)
         return;
     free(c->nodes);
+    free(c->v2_ids);
+    free(c->v2_flags);
+    free(c->v2_nicks);
     free(c);
 }
 
@@ -353,6 +356,22 @@ ob_err onl_consensus_parse(const char *doc, size_t len, int testing, onl_consens
     c->spread_store = (unsigned)clamp_param(store, 1, 128);
     c->spread_fetch = (unsigned)clamp_param(fetch, 1, 128);
     c->n_relays = nrs;
+    if (nrs > 0) {
+        /* v2 HSDirs need only the flag (tor 0.4.5 rendcommon.c,
+         * hid_serv_get_responsible_directories). */
+        c->v2_ids = calloc(nrs, sizeof(*c->v2_ids));
+        c->v2_flags = calloc(nrs, sizeof(*c->v2_flags));
+        c->v2_nicks = calloc(nrs, sizeof(*c->v2_nicks));
+        if (c->v2_ids == NULL || c->v2_flags == NULL || c->v2_nicks == NULL) {
+            e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        for (i = 0; i < nrs; i++) {
+            memcpy(c->v2_ids[i], rs[i].id, 20);
+            c->v2_flags[i] = rs[i].flag;
+            memcpy(c->v2_nicks[i], rs[i].nick, sizeof(rs[i].nick));
+        }
+    }
     for (i = 0; i < nrs; i++)
         if (rs[i].flag && rs[i].proto)
             c->n_nodes++;

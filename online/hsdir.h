@@ -54,6 +54,14 @@ typedef struct onl_consensus {
     size_t n_relays; /* every router in the consensus */
     size_t n_nodes;  /* entries in nodes[]: routers with is_hsdir */
     onl_hsdir_node *nodes;
+    /*
+     * v2 (tor <= 0.4.5, rend-spec-v2 1.4): every router of the consensus in
+     * its order (sorted by RSA identity), with its HSDir flag alone; the
+     * v2 ring of ob_hsv2_responsible_hsdirs().  n_relays entries.
+     */
+    uint8_t (*v2_ids)[20];
+    int *v2_flags;
+    char (*v2_nicks)[20];
 } onl_consensus;
 
 /*

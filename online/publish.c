@@ -4,6 +4,8 @@
 #include "publish.h"
 
 #include "encode.h"
+#include "fetch.h"
+#include "hsv2.h"
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "onion.h"
@@ -43,7 +45,7 @@ const char *onl_pub_status_name(onl_pub_status s)
     case ONL_PUB_SKIP_EXPIRED:
         return "expired";
     case ONL_PUB_SKIP_V2:
-        return "v2, not published";
+        return "v2, not through this tor";
     case ONL_PUB_SKIP_NO_HSDIRS:
         return "no HSDirs";
     }
@@ -128,6 +130,100 @@ static ob_err check_v3(const ob_resp_descriptor *rd, const ob_tp_params *tpp, ui
     return err;
 }
 
+/*
+ * A v2 descriptor: verified for its own (period, replica) and address,
+ * judged by the clock, given its HSDirs.  Returns an error only for a
+ * descriptor that is bad (the response is refused); skips go in it.
+ */
+static ob_err plan_v2(const ob_resp_descriptor *rd, const onl_consensus *c, uint64_t now,
+                      onl_pub_item *it, ob_diag *d)
+{
+    ob_hsv2_desc *desc = NULL;
+    size_t hs[3], nhs = 0, k;
+    int64_t start;
+    ob_err err;
+
+    it->slot = rd->slot;
+    if (rd->tp > UINT32_MAX || rd->slot >= OB_HSV2_REPLICAS ||
+        (rd->group_count != 1 && rd->group_count != OB_HSV2_HSDIRS_PER_REP) ||
+        rd->group >= rd->group_count)
+        return ob_fail(d, OB_ERR_MALFORMED, "v2 period %llu replica %u group %u/%u is impossible",
+                       (unsigned long long)rd->tp, rd->slot, rd->group + 1u,
+                       (unsigned)rd->group_count);
+    err = ob_hsv2_desc_parse((const char *)rd->descriptor, rd->descriptor_len, &desc, d);
+    if (err != OB_OK)
+        goto out;
+    if (strcmp(desc->onion, rd->service) != 0) {
+        err = ob_fail(d, OB_ERR_VERIFY, "the descriptor is for %s.onion", desc->onion);
+        goto out;
+    }
+    err = ob_hsv2_desc_verify_for(desc, (int64_t)now, NULL, (uint32_t)rd->tp, rd->slot, d);
+    if (err == OB_ERR_EXPIRED) {
+        it->status = ONL_PUB_SKIP_EXPIRED;
+        snprintf(it->why, sizeof(it->why), "%.190s", d->msg);
+        err = OB_OK;
+        goto out;
+    }
+    if (err != OB_OK)
+        goto out;
+    /* Clients look up the period their clock is in; tor uploads the next
+     * one during the last hour (REND_TIME_PERIOD_OVERLAPPING_V2_DESCS). */
+    start = ob_hsv2_period_start((uint32_t)rd->tp, desc->permanent_id);
+    if ((int64_t)now < start - OB_HSV2_OVERLAP || (int64_t)now >= start + OB_HSV2_PERIOD) {
+        it->status = ONL_PUB_SKIP_PERIOD;
+        snprintf(it->why, sizeof(it->why),
+                 "v2 period %llu is in use from %lld until %lld, now %llu",
+                 (unsigned long long)rd->tp, (long long)(start - OB_HSV2_OVERLAP),
+                 (long long)(start + OB_HSV2_PERIOD), (unsigned long long)now);
+        goto out;
+    }
+    if (now < rd->valid_from || now >= rd->valid_until) {
+        it->status = ONL_PUB_SKIP_WINDOW;
+        snprintf(it->why, sizeof(it->why), "signed for use from %llu until %llu, now %llu",
+                 (unsigned long long)rd->valid_from, (unsigned long long)rd->valid_until,
+                 (unsigned long long)now);
+        goto out;
+    }
+    it->status = ONL_PUB_SEND;
+    if (c == NULL)
+        goto out;
+    if (c->n_relays > 0)
+        err = ob_hsv2_responsible_hsdirs(desc->desc_id, (const uint8_t(*)[20])c->v2_ids,
+                                         c->v2_flags, c->n_relays, hs, &nhs, d);
+    if (err != OB_OK)
+        goto out;
+    for (k = 0; k < nhs; k++) {
+        /* distinct descriptors: slot k goes to the k-th responsible HSDir */
+        if (rd->group_count > 1 && k != rd->group)
+            continue;
+        it->hsdirs[it->n_hsdirs++] = hs[k];
+    }
+    if (it->n_hsdirs == 0) {
+        it->status = ONL_PUB_SKIP_NO_HSDIRS;
+        snprintf(it->why, sizeof(it->why), "%s",
+                 nhs == 0 ? "the consensus has no relay with the HSDir flag"
+                          : "fewer responsible HSDirs than this descriptor's slot");
+    }
+out:
+    ob_hsv2_desc_free(desc);
+    return err;
+}
+
+size_t onl_publish_skip_v2(const ob_response *r, onl_pub_plan *p, const char *why)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < p->n; i++) {
+        onl_pub_item *it = &p->items[i];
+        if (it->status != ONL_PUB_SEND || r->descriptors[it->desc].version != 2)
+            continue;
+        it->status = ONL_PUB_SKIP_V2;
+        snprintf(it->why, sizeof(it->why), "%s", why);
+        n++;
+    }
+    return n;
+}
+
 ob_err onl_publish_check_services(const ob_config *cfg, const ob_response *r, ob_diag *d)
 {
     size_t i;
@@ -178,10 +274,13 @@ ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_co
 
         it->desc = i;
         it->slot = -1;
-        if (rd->version != 3) {
-            it->status = ONL_PUB_SKIP_V2;
-            snprintf(it->why, sizeof(it->why),
-                     "v2 descriptors cannot be uploaded through tor 0.4.6 or later");
+        if (rd->version == 2) {
+            err = plan_v2(rd, c, now, it, d);
+            if (err != OB_OK) {
+                ob_diag_prefix(d, "descriptor %zu (%s.onion, v2 period %llu): ", i, rd->service,
+                               (unsigned long long)rd->tp);
+                goto out;
+            }
             continue;
         }
         err = check_v3(rd, &tpp, now, it, d);
@@ -279,6 +378,54 @@ static void fp_upper(char out[41], const uint8_t id[20])
         out[i] = (char)toupper((unsigned char)out[i]);
 }
 
+/* HSDir j of an item: v3 items index nodes[], v2 items the v2 ring. */
+static const uint8_t *item_hsdir_id(const ob_resp_descriptor *rd, const onl_consensus *c,
+                                    const onl_pub_item *it, size_t j)
+{
+    return rd->version == 2 ? c->v2_ids[it->hsdirs[j]] : c->nodes[it->hsdirs[j]].rsa_id;
+}
+
+static const char *item_hsdir_nick(const ob_resp_descriptor *rd, const onl_consensus *c,
+                                   const onl_pub_item *it, size_t j)
+{
+    return rd->version == 2 ? c->v2_nicks[it->hsdirs[j]] : c->nodes[it->hsdirs[j]].nick;
+}
+
+/*
+ * v2: "+HSPOST SERVER=$fp..." and no HSADDRESS -- tor <= 0.4.5 parsed the
+ * body as a v2 descriptor then (tor 0.4.5.10 control_cmd.c).
+ */
+static ob_err hspost_v2(onl_ctl *ctl, const ob_resp_descriptor *rd, const char *const *srv,
+                        size_t n, ob_diag *d)
+{
+    onl_ctl_reply r = { 0 };
+    ob_buf cmd;
+    char msg[160];
+    size_t j;
+    ob_err err;
+
+    ob_buf_init(&cmd);
+    ob_buf_put_str(&cmd, "+HSPOST");
+    for (j = 0; j < n; j++)
+        ob_buf_printf(&cmd, " SERVER=%s", srv[j]);
+    ob_buf_nul(&cmd);
+    if (!ob_buf_ok(&cmd)) {
+        ob_buf_free(&cmd);
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    }
+    err = onl_ctl_command_data(ctl, (const char *)cmd.p, rd->descriptor, rd->descriptor_len, &r, 0,
+                               d);
+    if (err == OB_OK && r.code != 250) {
+        snprintf(msg, sizeof(msg), "%.150s",
+                 r.n > 0 && r.lines[r.n - 1].text != NULL ? r.lines[r.n - 1].text : "");
+        onl_ctl_sanitize(msg);
+        err = ob_fail(d, OB_ERR_REFUSED, "HSPOST: %d %s", r.code, msg);
+    }
+    ob_buf_free(&cmd);
+    onl_ctl_reply_free(&r);
+    return err;
+}
+
 /* Send one attempt: the HSDirs of it not yet holding it. */
 static ob_err post_one(onl_ctl *ctl, const ob_resp_descriptor *rd, const onl_consensus *c,
                        onl_pub_item *it, ob_diag *d)
@@ -291,10 +438,12 @@ static ob_err post_one(onl_ctl *ctl, const ob_resp_descriptor *rd, const onl_con
         if (it->result[j] == ONL_PUB_UPLOADED)
             continue;
         it->result[j] = ONL_PUB_PENDING;
-        fp_upper(fps[n], c->nodes[it->hsdirs[j]].rsa_id);
+        fp_upper(fps[n], item_hsdir_id(rd, c, it, j));
         srv[n] = fps[n];
         n++;
     }
+    if (rd->version == 2)
+        return hspost_v2(ctl, rd, srv, n, d);
     return onl_ctl_hspost(ctl, rd->descriptor, rd->descriptor_len, srv, n, rd->service, d);
 }
 
@@ -329,35 +478,75 @@ static void on_event(const ob_response *r, const onl_consensus *c, onl_pub_plan 
         return;
     for (i = 0; i < p->n; i++) {
         onl_pub_item *it = &p->items[i];
-        if (!it->outstanding || strcmp(r->descriptors[it->desc].service, ev->address) != 0)
+        const ob_resp_descriptor *rd = &r->descriptors[it->desc];
+        int hit = 0;
+        if (!it->outstanding || strcmp(rd->service, ev->address) != 0)
             continue;
         for (j = 0; j < it->n_hsdirs; j++) {
             if (it->result[j] != ONL_PUB_PENDING)
                 continue;
-            fp_upper(fp, c->nodes[it->hsdirs[j]].rsa_id);
+            fp_upper(fp, item_hsdir_id(rd, c, it, j));
             if (strcmp(fp, ev->hsdir) != 0)
                 continue;
+            hit = 1;
             it->result[j] = ev->action == ONL_HSA_UPLOADED ? ONL_PUB_UPLOADED : ONL_PUB_FAILED;
             snprintf(it->reason[j], sizeof(it->reason[j]), "%s",
                      ev->action == ONL_HSA_FAILED ? (ev->reason[0] ? ev->reason : "FAILED") : "");
         }
         if (!item_open(it))
             it->outstanding = 0;
-        return; /* one outstanding item per service */
+        /* v3: one outstanding item per service; v2: several whose pending
+         * HSDirs differ, so the one that had this HSDir pending is it. */
+        if (rd->version != 2 || hit)
+            return;
     }
 }
 
-/* Another item of the same service outstanding?  Then events would be ambiguous. */
-static int service_busy(const ob_response *r, const onl_pub_plan *p, size_t k)
+/* Do the HSDirs a and b would wait for overlap? */
+static int pending_overlap(const ob_response *r, const onl_consensus *c, const onl_pub_item *a,
+                           const onl_pub_item *b)
+{
+    size_t i, j;
+
+    for (i = 0; i < a->n_hsdirs; i++) {
+        if (a->result[i] != ONL_PUB_PENDING)
+            continue;
+        for (j = 0; j < b->n_hsdirs; j++)
+            if (b->result[j] != ONL_PUB_UPLOADED &&
+                memcmp(item_hsdir_id(&r->descriptors[a->desc], c, a, i),
+                       item_hsdir_id(&r->descriptors[b->desc], c, b, j), 20) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* Another item of the same service outstanding?  Then events would be ambiguous
+ * (v2: only if it waits for one of the same HSDirs). */
+static int service_busy(const ob_response *r, const onl_consensus *c, const onl_pub_plan *p,
+                        size_t k)
 {
     size_t i;
 
     for (i = 0; i < p->n; i++)
         if (i != k && p->items[i].outstanding &&
             strcmp(r->descriptors[p->items[i].desc].service,
-                   r->descriptors[p->items[k].desc].service) == 0)
+                   r->descriptors[p->items[k].desc].service) == 0 &&
+            (r->descriptors[p->items[k].desc].version != 2 ||
+             pending_overlap(r, c, &p->items[i], &p->items[k])))
             return 1;
     return 0;
+}
+
+/* v2 items cannot go through a tor without v2: it would not even answer. */
+static void fail_v2(onl_pub_item *it, const char *reason)
+{
+    size_t j;
+
+    for (j = 0; j < it->n_hsdirs; j++)
+        if (it->result[j] != ONL_PUB_UPLOADED) {
+            it->result[j] = ONL_PUB_FAILED;
+            snprintf(it->reason[j], sizeof(it->reason[j]), "%s", reason);
+        }
 }
 
 ob_err onl_publish_run(onl_ctl *ctl, const ob_response *r, const onl_consensus *c, onl_pub_plan *p,
@@ -367,6 +556,7 @@ ob_err onl_publish_run(onl_ctl *ctl, const ob_response *r, const onl_consensus *
     ob_diag ld;
     ob_err err;
     size_t i, j;
+    int has_v2 = -2; /* not asked yet */
 
     err = onl_ctl_setevents(ctl, "HS_DESC", d);
     if (err == OB_ERR_NET)
@@ -397,8 +587,18 @@ ob_err onl_publish_run(onl_ctl *ctl, const ob_response *r, const onl_consensus *
         for (i = 0; i < p->n && active < o->window; i++) {
             onl_pub_item *it = &p->items[i];
             if (it->status != ONL_PUB_SEND || it->outstanding || it->n_hsdirs == 0 ||
-                item_done(it) || it->attempts >= o->tries || service_busy(r, p, i))
+                item_done(it) || it->attempts >= o->tries || service_busy(r, c, p, i))
                 continue;
+            if (r->descriptors[it->desc].version == 2) {
+                char ver[64];
+                if (has_v2 == -2)
+                    has_v2 = onl_fetch_tor_has_v2(ctl, ver, sizeof(ver));
+                if (has_v2 == 0) {
+                    fail_v2(it, "NO_V2_IN_TOR");
+                    it->attempts = o->tries;
+                    continue;
+                }
+            }
             err = post_one(ctl, &r->descriptors[it->desc], c, it, &ld);
             if (err == OB_ERR_NET) {
                 err = onl_ctl_reconnect(ctl, o->reconnect_ms, d);
@@ -481,7 +681,27 @@ void onl_publish_describe(const ob_response *r, const onl_consensus *c, const on
             line(ctx, buf);
             continue;
         }
-        if (c == NULL) {
+        if (rd->version == 2) {
+            char grp[48] = "";
+            if (rd->group_count > 1)
+                snprintf(grp, sizeof(grp), ", HSDir slot %u of %u", rd->group + 1u,
+                         (unsigned)rd->group_count);
+            if (c == NULL)
+                snprintf(buf, sizeof(buf),
+                         "%s.onion v2 period %llu replica %u%s: in force; HSDirs unknown (no "
+                         "consensus)",
+                         rd->service, (unsigned long long)rd->tp, rd->slot, grp);
+            else if (results)
+                snprintf(buf, sizeof(buf),
+                         "%s.onion v2 period %llu replica %u%s: uploaded to %zu of %zu HSDirs",
+                         rd->service, (unsigned long long)rd->tp, rd->slot, grp, ok, it->n_hsdirs);
+            else
+                snprintf(buf, sizeof(buf), "%s.onion v2 period %llu replica %u%s: %zu HSDirs",
+                         rd->service, (unsigned long long)rd->tp, rd->slot, grp, it->n_hsdirs);
+            line(ctx, buf);
+            if (c == NULL)
+                continue;
+        } else if (c == NULL) {
             snprintf(buf, sizeof(buf),
                      "%s.onion v3 period %llu group %u/%u: in force as the %s descriptor; "
                      "HSDirs unknown (no consensus)",
@@ -490,7 +710,9 @@ void onl_publish_describe(const ob_response *r, const onl_consensus *c, const on
             line(ctx, buf);
             continue;
         }
-        if (results)
+        if (rd->version == 2)
+            ; /* said above */
+        else if (results)
             snprintf(buf, sizeof(buf),
                      "%s.onion v3 period %llu group %u/%u (%s descriptor): uploaded to %zu of %zu "
                      "HSDirs",
@@ -503,16 +725,17 @@ void onl_publish_describe(const ob_response *r, const onl_consensus *c, const on
                      (unsigned)rd->group_count, it->slot ? "second" : "first",
                      it->slot ? "current" : "previous", it->disaster_srv ? ", disaster value" : "",
                      it->n_hsdirs);
-        line(ctx, buf);
+        if (rd->version != 2)
+            line(ctx, buf);
         for (j = 0; j < it->n_hsdirs; j++) {
-            const onl_hsdir_node *nd = &c->nodes[it->hsdirs[j]];
-            fp_upper(fp, nd->rsa_id);
+            const char *nick = item_hsdir_nick(rd, c, it, j);
+            fp_upper(fp, item_hsdir_id(rd, c, it, j));
             if (!results)
-                snprintf(buf, sizeof(buf), "  -> $%s~%s", fp, nd->nick);
+                snprintf(buf, sizeof(buf), "  -> $%s~%s", fp, nick);
             else if (it->result[j] == ONL_PUB_UPLOADED)
-                snprintf(buf, sizeof(buf), "  uploaded $%s~%s", fp, nd->nick);
+                snprintf(buf, sizeof(buf), "  uploaded $%s~%s", fp, nick);
             else
-                snprintf(buf, sizeof(buf), "  FAILED   $%s~%s: %s", fp, nd->nick,
+                snprintf(buf, sizeof(buf), "  FAILED   $%s~%s: %s", fp, nick,
                          it->result[j] == ONL_PUB_FAILED ? it->reason[j] : "no answer");
             line(ctx, buf);
         }

@@ -21,13 +21,26 @@
  *      spread_fetch, G) == g (docs/v3-descriptors.rst).  Position p is the
  *      index in the upload list modulo spread_store, exact unless the ring
  *      is smaller than replicas * spread_store.
- *   v2 descriptors are planned as skipped: tor 0.4.6+ uploads no v2.
+ *   v2 (publish_v2 in publish.c, docs/online.rst "v2"): the descriptor
+ *   parses and verifies for its (time period, replica) with the master
+ *   address of the response (ob_hsv2_desc_verify_for; publication-time
+ *   older than 3 days: expired, skipped), the clock is inside its
+ *   [valid_from, valid_until) and inside its period's upload interval
+ *   [start - 1 h, start + 1 day); HSDirs: ob_hsv2_responsible_hsdirs over
+ *   the consensus' v2 ring (HSDir flag only), all 3 for a descriptor of
+ *   group_count 1, the group-th one (slot k -> k-th HSDir) for distinct
+ *   descriptors (group_count 3).
  *
  * Uploading: one +HSPOST per descriptor with SERVER= for each of its HSDirs
  * and HSADDRESS=<service>; tor answers per HSDir with HS_DESC UPLOADED or
  * FAILED naming only address and HSDir, so two descriptors of one service
  * are never outstanding together.  Missing or failed HSDirs are retried
- * (bounded); each attempt waits at most timeout_ms.
+ * (bounded); each attempt waits at most timeout_ms.  v2 descriptors go as
+ * +HSPOST SERVER=... without HSADDRESS (how tor <= 0.4.5 took v2), only
+ * through a tor that still has v2 (onl_fetch_tor_has_v2; otherwise their
+ * HSDirs fail with NO_V2_IN_TOR: a tor without v2 never answers such an
+ * HSPOST); v2 descriptors of one service may be outstanding together when
+ * their pending HSDirs differ, since the events name address and HSDir.
  */
 #ifndef ONL_PUBLISH_H
 #define ONL_PUBLISH_H
@@ -54,7 +67,7 @@ typedef enum onl_pub_status {
     ONL_PUB_SKIP_PERIOD,   /* its time period is not a publish slot now */
     ONL_PUB_SKIP_WINDOW,   /* the clock is outside [valid_from, valid_until) */
     ONL_PUB_SKIP_EXPIRED,  /* the signing-key cert has expired */
-    ONL_PUB_SKIP_V2,       /* v2: tor no longer uploads these */
+    ONL_PUB_SKIP_V2,       /* v2: this tor has no v2 (0.4.6+, 0.4.5.11+, 0.3.5.17+) */
     ONL_PUB_SKIP_NO_HSDIRS /* the consensus has no HSDir for it */
 } onl_pub_status;
 
@@ -68,7 +81,8 @@ typedef struct onl_pub_item {
     int disaster_srv;    /* the consensus lacked the SRV; the disaster value was used */
     uint8_t blinded[32]; /* A' from the verified 08 cert */
     size_t n_hsdirs;
-    size_t hsdirs[ONL_PUB_MAX_HSDIRS]; /* indexes into the consensus' nodes[] */
+    size_t hsdirs[ONL_PUB_MAX_HSDIRS]; /* indexes into the consensus' nodes[] (v3)
+                                          or v2_ids[] (v2) */
     uint8_t result[ONL_PUB_MAX_HSDIRS];
     char reason[ONL_PUB_MAX_HSDIRS][32]; /* FAILED: tor's REASON= */
     unsigned attempts;
@@ -150,6 +164,12 @@ void onl_publish_counts(const onl_pub_plan *p, size_t *in_force, size_t *reached
 typedef void (*onl_pub_line_fn)(void *ctx, const char *text);
 void onl_publish_describe(const ob_response *r, const onl_consensus *c, const onl_pub_plan *p,
                           int results, onl_pub_line_fn line, void *ctx);
+
+/*
+ * Mark every v2 item still to be sent as ONL_PUB_SKIP_V2 with why (e.g.
+ * "this tor (0.4.9.11) has no v2 support"); returns how many.
+ */
+size_t onl_publish_skip_v2(const ob_response *r, onl_pub_plan *p, const char *why);
 
 /* Short words for reports: "in force", "not in force", ... */
 const char *onl_pub_status_name(onl_pub_status s);

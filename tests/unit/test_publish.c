@@ -270,11 +270,16 @@ static void test_plan_checks(void **state)
     ob_diag d;
 
     (void)state;
-    /* v2 only: planned as skipped, nothing in force */
+    /* a garbage v2 descriptor: refused like a bad v3 one (v2 publishing:
+     * tests/unit/test_online_v2.c) */
     add(r, ADDR_V2, 2, "rendezvous-service-descriptor x\n");
+    assert_int_not_equal(onl_publish_plan(cfg, r, c, T_MORNING, &p, &d), OB_OK);
+    assert_null(p);
+    assert_non_null(strstr(d.msg, "descriptor 0 (" ADDR_V2 ".onion, v2 period "));
+    ob_response_free(r);
+    r = ob_response_new();
+    /* nothing in the response: nothing in force */
     assert_int_equal(onl_publish_plan(cfg, r, c, T_MORNING, &p, &d), OB_OK);
-    assert_int_equal(p->n, 1);
-    assert_int_equal(p->items[0].status, ONL_PUB_SKIP_V2);
     onl_publish_counts(p, &in_force, &reached);
     assert_int_equal(in_force, 0);
     assert_int_equal(reached, 0);
@@ -284,7 +289,7 @@ static void test_plan_checks(void **state)
     add(r, ADDR_A, 3, "hs-descriptor 3\ngarbage\n");
     assert_int_not_equal(onl_publish_plan(cfg, r, c, T_MORNING, &p, &d), OB_OK);
     assert_null(p);
-    assert_non_null(strstr(d.msg, "descriptor 1 (" ADDR_A ".onion, period "));
+    assert_non_null(strstr(d.msg, "descriptor 0 (" ADDR_A ".onion, period "));
     ob_response_free(r);
     /* a service this config does not have: refused, naming it, without looking further */
     r = ob_response_new();
