@@ -732,8 +732,15 @@ static void test_publish_v2(void **state)
             assert_memory_equal(c->v2_ids[it->hsdirs[0]], fx.ids[want[i - 1]], 20);
         }
         if (ef != NULL) {
+            char path[600];
+            FILE *df;
+            snprintf(path, sizeof(path), "%s/desc%zu", emit, i);
+            df = fopen(path, "w");
+            assert_non_null(df);
+            assert_int_equal(fwrite(texts[i], 1, lens[i], df), lens[i]);
+            fclose(df);
             ob_base32_encode(b32, desc->desc_id, 20);
-            fprintf(ef, "%s %u", b32, (unsigned)resp->descriptors[i].group_count);
+            fprintf(ef, "desc%zu %s %u", i, b32, (unsigned)resp->descriptors[i].group_count);
             fprintf(ef, " %u", (unsigned)resp->descriptors[i].group);
             for (j = 0; j < it->n_hsdirs; j++) {
                 hexup(fp, c->v2_ids[it->hsdirs[j]]);
