@@ -705,6 +705,50 @@ static const char *state_word(ofl_inst_state s)
     }
 }
 
+/*
+ * Which key files sign what: the person learns how many passphrases to
+ * expect, and a shared host sees its store's services counted.  The three
+ * files serving most services are named; the rest are counted.
+ */
+static void key_files_line(const ofl_plan *p, ob_buf *out)
+{
+    const char **path = NULL;
+    size_t *count = NULL, nf = 0, i, j, top[3] = { SIZE_MAX, SIZE_MAX, SIZE_MAX };
+
+    path = calloc(p->n_svc + 1, sizeof(*path));
+    count = calloc(p->n_svc + 1, sizeof(*count));
+    if (path == NULL || count == NULL)
+        goto out; /* the line is a convenience; the summary stands without it */
+    for (i = 0; i < p->n_svc; i++) {
+        const char *kp = p->svc[i].cfg->key_path ? p->svc[i].cfg->key_path : "?";
+        for (j = 0; j < nf && strcmp(path[j], kp) != 0; j++)
+            ;
+        if (j == nf)
+            path[nf++] = kp;
+        count[j]++;
+    }
+    for (j = 0; j < nf; j++) {
+        size_t t = j, k, tmp;
+        for (k = 0; k < 3; k++)
+            if (top[k] == SIZE_MAX || count[t] > count[top[k]]) {
+                tmp = top[k];
+                top[k] = t;
+                t = tmp;
+                if (t == SIZE_MAX)
+                    break;
+            }
+    }
+    ob_buf_printf(out, "\nKey files: %zu for %zu service(s):", nf, p->n_svc);
+    for (i = 0; i < 3 && top[i] != SIZE_MAX; i++)
+        ob_buf_printf(out, "%s %s (%zu)", i ? "," : "", path[top[i]], count[top[i]]);
+    if (nf > 3)
+        ob_buf_printf(out, " and %zu more", nf - 3);
+    ob_buf_printf(out, "\n");
+out:
+    free(path);
+    free(count);
+}
+
 void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
 {
     const ob_request *r = p->req;
@@ -788,6 +832,7 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
             }
         }
     }
+    key_files_line(p, out);
     if (p->n_not_requested > 0) {
         ob_buf_printf(out, "\nServices in this machine's config but not in the request (%zu):\n",
                       p->n_not_requested);

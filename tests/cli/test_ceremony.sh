@@ -282,8 +282,9 @@ rc=$?
 ok
 [ $rc -eq 0 ] || bad "many: exit $rc: $(cat "$tmp/err")"
 [ "$(grep -c '\.onion v3  2/0/0  6 intro points  2 descriptors' "$tmp/out")" -eq 40 ] || bad "many: 40 service lines expected"
-[ "$(wc -l <"$tmp/out")" -le 60 ] || bad "many: summary has $(wc -l <"$tmp/out") lines for 40 services"
+[ "$(wc -l <"$tmp/out")" -le 62 ] || bad "many: summary has $(wc -l <"$tmp/out") lines for 40 services"
 grep -q "Totals: 40 service(s) (40 v3, 0 v2), 80 descriptors to sign" "$tmp/out" || bad "many: totals"
+grep -qE "^Key files: 40 for 40 service\(s\): .*/k1 \(1\), .*/k2 \(1\), .*/k3 \(1\) and 37 more$" "$tmp/out" || bad "many: key files line: $(grep 'Key files' "$tmp/out")"
 
 # ---- address: in the offline config: the summary before any passphrase ---------------
 # Key-only config (above): the keys are unlocked first and the header says why.
@@ -382,6 +383,8 @@ p1=$(grep -n "Passphrase for" "$tmp/out" | head -n1 | cut -d: -f1)
 [ "$(wc -l <"$tmp/out")" -le $((ntot + 25)) ] || bad "store: summary has $(wc -l <"$tmp/out") lines for $ntot services"
 grep -q "Totals: $ntot service(s) ($ntot v3, 0 v2), $((2 * ntot)) descriptors to sign" "$tmp/out" || bad "store: totals"
 grep -q "Keys were unlocked" "$tmp/out" && bad "store: keys-first header with address: everywhere"
+grep -qF "Key files: 3 for $ntot service(s): $K/hosted.key ($NSTORE), $K/own.key (1), $K/open.key (1)" "$tmp/out" ||
+    bad "store: key files line: $(grep 'Key files' "$tmp/out")"
 [ "$(grep -c '^service ' "$K/ceremony.log")" -eq "$ntot" ] || bad "store: log lines"
 [ "$("$B/ob-online" inspect "$K/resp.obb" | grep -c '\.onion v3 period ')" -eq $((2 * ntot)) ] || bad "store: descriptors in the response"
 # A service whose address the store does not hold: refused, exit 1, nothing written.
