@@ -171,8 +171,8 @@ int ofl_cmd_sign(int argc, char **argv)
     if (early) {
         err = ofl_sign_unlock(cfg, plan, pass_file, &keys, &d);
         if (err != OB_OK) {
-            ob_msg("refused: %s; nothing was signed", d.msg);
             rc = ob_err_exit_status(err);
+            ob_msg("%s%s; nothing was signed", rc == OB_EXIT_BAD ? "refused: " : "", d.msg);
             goto out;
         }
     }

@@ -325,6 +325,16 @@ grep -q "^request $want$" "$D/addr.log" || bad "address, yes: not logged"
 # A wrong passphrase after the summary: exit 1, nothing written.
 expect_refusal addrpass 1 "passphrase" -- -c "$D/offline-addr.yaml" --passphrase-file "$tmp/wrongpass" --yes --resign -i "$D/req.obb"
 grep -q "^Totals: " "$tmp/out" || bad "addrpass: the summary should come before the passphrase is read"
+# --yes but neither a terminal nor --passphrase-file: the summary, then exit 2.
+setsid -w "$B/ob-offline" sign -c "$D/offline-addr.yaml" --yes --resign -i "$D/req.obb" \
+    -o "$tmp/addr-notty.obb" </dev/null >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 2 ] && grep -q "no terminal to ask for the passphrase.*; nothing was signed" "$tmp/err" ||
+    bad "address, no tty: exit $rc: $(cat "$tmp/err")"
+grep -q "refused:" "$tmp/err" && bad "address, no tty: an operational error called a refusal"
+grep -q "^Totals: " "$tmp/out" || bad "address, no tty: no summary first"
+[ -e "$tmp/addr-notty.obb" ] && bad "address, no tty: response written"
 # The config names another address than the key has: refused after the summary, exit 1.
 sed "s|^    address: $MASTER.onion|    address: $other.onion|" "$D/offline-addr.yaml" >"$D/offline-wrongaddr.yaml"
 expect_refusal wrongaddr 1 "master.key is the key of $MASTER.onion, not of $other.onion" -- \
