@@ -710,23 +710,24 @@ void onl_publish_describe(const ob_response *r, const onl_consensus *c, const on
             line(ctx, buf);
             continue;
         }
-        if (rd->version == 2)
-            ; /* said above */
-        else if (results)
-            snprintf(buf, sizeof(buf),
-                     "%s.onion v3 period %llu group %u/%u (%s descriptor): uploaded to %zu of %zu "
-                     "HSDirs",
-                     rd->service, (unsigned long long)rd->tp, rd->group + 1u,
-                     (unsigned)rd->group_count, it->slot ? "second" : "first", ok, it->n_hsdirs);
-        else
-            snprintf(buf, sizeof(buf),
-                     "%s.onion v3 period %llu group %u/%u (%s descriptor, %s SRV%s): %zu HSDirs",
-                     rd->service, (unsigned long long)rd->tp, rd->group + 1u,
-                     (unsigned)rd->group_count, it->slot ? "second" : "first",
-                     it->slot ? "current" : "previous", it->disaster_srv ? ", disaster value" : "",
-                     it->n_hsdirs);
-        if (rd->version != 2)
+        if (rd->version != 2) { /* v2: its line is out above */
+            if (results)
+                snprintf(buf, sizeof(buf),
+                         "%s.onion v3 period %llu group %u/%u (%s descriptor): uploaded to %zu of "
+                         "%zu HSDirs",
+                         rd->service, (unsigned long long)rd->tp, rd->group + 1u,
+                         (unsigned)rd->group_count, it->slot ? "second" : "first", ok,
+                         it->n_hsdirs);
+            else
+                snprintf(
+                    buf, sizeof(buf),
+                    "%s.onion v3 period %llu group %u/%u (%s descriptor, %s SRV%s): %zu HSDirs",
+                    rd->service, (unsigned long long)rd->tp, rd->group + 1u,
+                    (unsigned)rd->group_count, it->slot ? "second" : "first",
+                    it->slot ? "current" : "previous", it->disaster_srv ? ", disaster value" : "",
+                    it->n_hsdirs);
             line(ctx, buf);
+        }
         for (j = 0; j < it->n_hsdirs; j++) {
             const char *nick = item_hsdir_nick(rd, c, it, j);
             fp_upper(fp, item_hsdir_id(rd, c, it, j));

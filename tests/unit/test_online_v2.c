@@ -771,8 +771,24 @@ static void test_publish_v2(void **state)
     for (i = 0; i < 4; i++)
         for (j = 0; j < plan->items[i].n_hsdirs; j++)
             assert_int_equal(plan->items[i].result[j], ONL_PUB_UPLOADED);
-    assert_int_equal(plan->items[1].attempts, 2);
-    assert_int_equal(plan->items[0].attempts, 1);
+    {
+        /* the first descriptor posted to the rejecting HSDir took 2 attempts
+         * (replica 0's HSDirs may include it: the consensus is random) */
+        unsigned sum = 0, twice = 0;
+        for (i = 0; i < 4; i++) {
+            int has = 0;
+            sum += plan->items[i].attempts;
+            for (j = 0; j < plan->items[i].n_hsdirs; j++)
+                has |= memcmp(c->v2_ids[plan->items[i].hsdirs[j]],
+                              c->v2_ids[plan->items[1].hsdirs[0]], 20) == 0;
+            if (plan->items[i].attempts == 2) {
+                assert_true(has);
+                twice++;
+            }
+        }
+        assert_int_equal(sum, 5);
+        assert_int_equal(twice, 1);
+    }
     onl_publish_counts(plan, &in_force, &reached);
     assert_int_equal(in_force, 4);
     assert_int_equal(reached, 4);
