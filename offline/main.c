@@ -22,8 +22,8 @@ static const char *const usage[] = {
     "ob-offline inspect FILE",
     "ob-offline qr show FILE [--fps N]",
     "ob-offline qr encode FILE -o DIR [--gif FILE]",
-    "ob-offline qr decode -o FILE IMAGE...",
-    "ob-offline qr scan -o FILE [--device /dev/videoN]",
+    "ob-offline qr decode -o FILE [--expect ID] IMAGE...",
+    "ob-offline qr scan -o FILE [--device /dev/videoN] [--expect ID]",
     "ob-offline version",
     NULL,
 };

@@ -23,8 +23,8 @@ static const char *const usage[] = {
     "ob-online inspect [--extract DIR] FILE",
     "ob-online qr show FILE [--fps N]",
     "ob-online qr encode FILE -o DIR [--gif FILE]",
-    "ob-online qr decode -o FILE IMAGE...",
-    "ob-online qr scan -o FILE [--device /dev/videoN]",
+    "ob-online qr decode -o FILE [--expect ID] IMAGE...",
+    "ob-online qr scan -o FILE [--device /dev/videoN] [--expect ID]",
     "ob-online version",
     NULL,
 };
