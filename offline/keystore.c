@@ -57,7 +57,7 @@
 #define STORE_TAG_LEN   16
 #define ENTRY_ED25519   1
 #define ED_ENTRY_LEN    96
-#define KEYFILE_MAX     (1024 * 1024)
+#define KEYFILE_MAX     (4 * 1024 * 1024) /* 20000 keys of 156 bytes fit */
 /* Refuse absurd costs from a crafted header before allocating anything. */
 #define KDF_OPS_MAX 64
 #define KDF_MEM_MAX (4ULL * 1024 * 1024 * 1024)

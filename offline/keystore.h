@@ -30,7 +30,7 @@
 typedef struct ofl_key ofl_key; /* opaque */
 
 /* How many keys one store may hold (shared hosting: one store, many services). */
-#define OFL_STORE_MAX_KEYS 256
+#define OFL_STORE_MAX_KEYS 20000 /* as many services as a config may name */
 
 /*
  * Load the one key in path (file or tor HiddenServiceDir).  passphrase_file
