@@ -325,5 +325,5 @@ if want daemon || want torrestart || want failover; then
     want failover && scenario failover failover
 fi
 echo "total $(e2e_since "$T0")s; network ${NET_SECS:-?}s; cold start to reachable: ours ${COLD_SECS:-?}s," \
-    "onionbalance ${REF_COLD:-?}s; failover: page again ${FAILOVER_SECS:-?}s after the stop"
+    "onionbalance $(case ${REF_COLD:-?} in never | '?') echo "${REF_COLD:-?}" ;; *) echo "${REF_COLD}s" ;; esac); failover: page again ${FAILOVER_SECS:-?}s after the stop"
 [ $fails -eq 0 ]
