@@ -1,0 +1,46 @@
+/*
+ * reqstore.h - the online side's copies of the signing requests it sent.
+ *
+ * A compact response (hsv3_compact.h) carries only what the offline side
+ * alone can make; the descriptor bytes are rebuilt from the request it
+ * answers.  So collect and the daemon keep every request they write, in
+ * <config dir>/requests/<64 hex digest>.obb (0644, written atomically,
+ * never overwritten: a name is its content's digest), and publish, the
+ * daemon and inspect --extract find it there by the response's request
+ * digest.  docs/online.rst, "Request store".
+ */
+#ifndef ONL_REQSTORE_H
+#define ONL_REQSTORE_H
+
+#include "bundle.h"
+#include "config.h"
+#include "diag.h"
+
+#define ONL_REQSTORE_DIR "requests"
+
+/* The store's directory for cfg: malloc'd "<cfg->dir>/requests". */
+char *onl_reqstore_dir(const ob_config *cfg);
+
+/* Keep a copy of req (creating the store directory, 0755, if missing).  A
+ * copy already there is left as it is (same name, same digest). */
+ob_err onl_reqstore_save(const ob_config *cfg, ob_request *req, ob_diag *d);
+
+/* The stored request with this digest; OB_ERR_NOTFOUND when not there.
+ * *req is owned by the caller. */
+ob_err onl_reqstore_find(const ob_config *cfg, const uint8_t digest[OB_BUNDLE_DIGEST_LEN],
+                         ob_request **req, ob_diag *d);
+
+/*
+ * Read and parse the response at path, find the request it answers
+ * (request_path when not NULL, else the store) and expand its compact
+ * records (ob_response_expand: rebuilt and verified).  OB_ERR_REFUSED with
+ * "response answers request <short>, which this machine did not send ..."
+ * when the request is nowhere.  *resp is owned by the caller.
+ */
+ob_err onl_response_load(const ob_config *cfg, const char *path, const char *request_path,
+                         ob_response **resp, ob_diag *d);
+
+/* Whether any record of resp is still compact (needs its request). */
+int onl_response_is_compact(const ob_response *resp);
+
+#endif
