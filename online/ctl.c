@@ -686,6 +686,13 @@ static onl_ctl_event *event_from(onl_ctl_reply *r)
         ev->body = r->lines[0].data;
         ev->body_len = r->lines[0].data_len;
         r->lines[0].data = NULL;
+        /* Tor's write_escaped_data ends every block with CRLF, so empty
+         * content (a failed fetch: tor passes NULL, made "") arrives as
+         * one empty line, "\r\n.\r\n".  That is no descriptor. */
+        if (ev->body_len == 1 && ev->body[0] == '\n') {
+            ev->body[0] = '\0';
+            ev->body_len = 0;
+        }
     }
     return ev;
 }

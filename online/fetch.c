@@ -61,6 +61,20 @@ static onl_fetch_item *find_out(onl_fetch_item *items, size_t n, const char *add
     return NULL;
 }
 
+/*
+ * Whether an HS_DESC_CONTENT body begins as a descriptor of the address's
+ * version does (rend-spec-v3 2.4 "hs-descriptor", rend-spec-v2 1.3
+ * "rendezvous-service-descriptor").  Anything else is no descriptor, and
+ * the instance is missing rather than invalid.
+ */
+static int looks_like_desc(const char *addr, const char *body, size_t len)
+{
+    const char *kw = strlen(addr) == 16 ? "rendezvous-service-descriptor " : "hs-descriptor ";
+    size_t kl = strlen(kw);
+
+    return len >= kl && memcmp(body, kw, kl) == 0;
+}
+
 /* An attempt ended without a descriptor: try again or give up. */
 static void attempt_failed(onl_fetch_item *it, unsigned tries, const char *why)
 {
@@ -82,6 +96,15 @@ static void on_event(onl_fetch_item *items, size_t n, const onl_ctl_event *ev, u
     if (ev->kind == ONL_EV_HS_DESC_CONTENT) {
         if (ev->body_len == 0) {
             attempt_failed(it, tries, it->failed_seen ? NULL : "no HSDir had it");
+            return;
+        }
+        if (!looks_like_desc(it->address, ev->body, ev->body_len)) {
+            /* Not a descriptor at all: the fetch failed, it is not a
+             * descriptor that fails verification ("invalid"). */
+            snprintf(why, sizeof(why), "HSDir %s sent no descriptor (%zu bytes not starting %s)",
+                     ev->hsdir[0] ? ev->hsdir : "(unknown)", ev->body_len,
+                     strlen(it->address) == 16 ? "rendezvous-service-descriptor" : "hs-descriptor");
+            attempt_failed(it, tries, why);
             return;
         }
         it->desc = malloc(ev->body_len);

@@ -460,6 +460,22 @@ static void test_hs_desc_content(void **state)
     assert_string_equal(ev->body, "");
     onl_ctl_event_free(ev);
 
+    /* a failed fetch as tor really sends it: write_escaped_data ends the
+     * empty content with CRLF, so the block is one empty line */
+    ev = one_event(f,
+                   "650+HS_DESC_CONTENT " ADDR " " A_B64 " $" FP "~relay1\r\n\r\n.\r\n650 OK\r\n");
+    assert_int_equal(ev->kind, ONL_EV_HS_DESC_CONTENT);
+    assert_false(ev->malformed);
+    assert_int_equal(ev->body_len, 0);
+    assert_string_equal(ev->body, "");
+    onl_ctl_event_free(ev);
+
+    /* two empty lines are content, not the empty one */
+    ev = one_event(f, "650+HS_DESC_CONTENT " ADDR " " A_B64 " $" FP "\r\n\r\n\r\n.\r\n650 OK\r\n");
+    assert_false(ev->malformed);
+    assert_int_equal(ev->body_len, 2);
+    onl_ctl_event_free(ev);
+
     /* the closing line must be 650 OK */
     ev = one_event(f, "650+HS_DESC_CONTENT " ADDR " " A_B64 " $" FP "\r\nx\r\n.\r\n650 NOPE\r\n");
     assert_true(ev->malformed);

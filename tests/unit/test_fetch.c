@@ -66,8 +66,9 @@ static void say(int fd, const char *s)
 }
 
 /*
- * The fetch script, by the address's index: 0 serves "body-0", 1 fails once
- * (FAILED and an empty HS_DESC_CONTENT) then serves, 2 stays silent, 3 is refused (552), others
+ * The fetch script, by the address's index: 0 serves "hs-descriptor 3 / body-0", 1 fails
+ * once (FAILED and an empty HS_DESC_CONTENT in tor's exact bytes), then sends a body that is
+ * no descriptor, then serves, 2 stays silent, 3 is refused (552), others
  * stay silent. Exits with the largest number of silent HSFETCHes seen at once (a silent fetch
  * counts until the next one, when the client must have timed it out if the window is full).
  */
@@ -99,18 +100,28 @@ static void fetch_tor(int fd, char addrs[][57], int n)
             continue;
         }
         say(fd, "250 OK\r\n");
-        if (i == 0 || (i == 1 && tries[i] > 1)) {
+        if (i == 0 || (i == 1 && tries[i] > 2)) {
             snprintf(ev, sizeof(ev),
-                     "650+HS_DESC_CONTENT %s " A_B64 " $" FP1 "~r1\r\nbody-%d\r\n.\r\n650 OK\r\n",
+                     "650+HS_DESC_CONTENT %s " A_B64 " $" FP1
+                     "~r1\r\nhs-descriptor 3\r\nbody-%d\r\n.\r\n650 OK\r\n",
                      addrs[i], i);
             say(fd, ev);
-        } else if (i == 1) {
-            /* as tor does: the failure, then an empty content event */
+        } else if (i == 1 && tries[i] == 1) {
+            /* As tor sends a 404 (control_events.c, control_proto.c):
+             * FAILED, then the content event whose empty body
+             * write_escaped_data turns into one empty line. */
             snprintf(ev, sizeof(ev),
                      "650 HS_DESC FAILED %s NO_AUTH $" FP1 "~r1 " A_B64
                      " REASON=NOT_FOUND\r\n650+HS_DESC_CONTENT %s " A_B64 " $" FP1
-                     "~r1\r\n.\r\n650 OK\r\n",
+                     "~r1\r\n\r\n.\r\n650 OK\r\n",
                      addrs[i], addrs[i]);
+            say(fd, ev);
+        } else if (i == 1) {
+            /* a body that is no descriptor at all */
+            snprintf(ev, sizeof(ev),
+                     "650+HS_DESC_CONTENT %s " A_B64 " $" FP1
+                     "~r1\r\n<html>busy</html>\r\n.\r\n650 OK\r\n",
+                     addrs[i]);
             say(fd, ev);
         }
     }
@@ -161,26 +172,65 @@ static void test_fetch_outcomes(void **state)
         memcpy(items[i].address, addrs[i], 57);
     onl_fetch_opts_init(&o);
     o.timeout_ms = 300;
-    o.tries = 2;
+    o.tries = 3;
     o.reconnect_ms = 100;
     assert_int_equal(onl_fetch_run(ctl, items, 4, &o, &d), OB_OK);
     assert_int_equal(items[0].state, ONL_FETCH_OK);
-    assert_int_equal(items[0].len, 7);
-    assert_memory_equal(items[0].desc, "body-0\n", 7);
+    assert_int_equal(items[0].len, 23);
+    assert_memory_equal(items[0].desc, "hs-descriptor 3\nbody-0\n", 23);
     assert_int_equal(items[0].attempts, 1);
-    /* failed once (NOT_FOUND), served at the retry */
+    /* NOT_FOUND with tor's empty block, then no descriptor: neither is
+     * taken for one; served at the third try */
     assert_int_equal(items[1].state, ONL_FETCH_OK);
-    assert_int_equal(items[1].attempts, 2);
-    assert_memory_equal(items[1].desc, "body-1\n", 7);
-    /* silent: both attempts time out */
+    assert_int_equal(items[1].attempts, 3);
+    assert_memory_equal(items[1].desc, "hs-descriptor 3\nbody-1\n", 23);
+    /* silent: every attempt times out */
     assert_int_equal(items[2].state, ONL_FETCH_FAILED);
-    assert_int_equal(items[2].attempts, 2);
+    assert_int_equal(items[2].attempts, 3);
     assert_string_equal(items[2].why, "no answer from tor within 1 s");
     /* refused by tor: not retried */
     assert_int_equal(items[3].state, ONL_FETCH_FAILED);
     assert_int_equal(items[3].attempts, 1);
     assert_non_null(strstr(items[3].why, "tor refused HSFETCH"));
     onl_fetch_items_clear(items, 4);
+    onl_ctl_close(ctl);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+/* A fetch that never yields a descriptor ends failed with the reason (the
+ * instance is then "missing"), never with the empty line or junk as its body. */
+static void test_fetch_no_descriptor(void **state)
+{
+    char addrs[2][57];
+    onl_fetch_item items[1];
+    onl_fetch_opts o;
+    onl_ctl *ctl = NULL;
+    ob_diag d;
+    int fd, i, st;
+    pid_t pid;
+
+    (void)state;
+    for (i = 0; i < 2; i++)
+        addr_of(addrs[i], i);
+    pid = spawn(&fd, fetch_tor, addrs, 2);
+    assert_int_equal(onl_ctl_from_fd(fd, &ctl, &d), OB_OK);
+    memset(items, 0, sizeof(items));
+    memcpy(items[0].address, addrs[1], 57);
+    onl_fetch_opts_init(&o);
+    o.timeout_ms = 2000;
+    o.tries = 1;
+    assert_int_equal(onl_fetch_run(ctl, items, 1, &o, &d), OB_OK);
+    assert_int_equal(items[0].state, ONL_FETCH_FAILED);
+    assert_null(items[0].desc);
+    assert_string_equal(items[0].why, "HSDir " FP1 ": NOT_FOUND");
+    o.tries = 2; /* the second try gets junk */
+    items[0].state = ONL_FETCH_IDLE;
+    assert_int_equal(onl_fetch_run(ctl, items, 1, &o, &d), OB_OK);
+    assert_int_equal(items[0].state, ONL_FETCH_FAILED);
+    assert_int_equal(items[0].attempts, 2);
+    assert_null(items[0].desc);
+    assert_string_equal(items[0].why,
+                        "HSDir " FP1 " sent no descriptor (18 bytes not starting hs-descriptor)");
     onl_ctl_close(ctl);
     assert_int_equal(waitpid(pid, &st, 0), pid);
 }
@@ -450,9 +500,9 @@ static void test_publish_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fetch_outcomes), cmocka_unit_test(test_fetch_window),
-        cmocka_unit_test(test_fetch_cancel),   cmocka_unit_test(test_fetch_tor_dies),
-        cmocka_unit_test(test_publish_run),
+        cmocka_unit_test(test_fetch_outcomes), cmocka_unit_test(test_fetch_no_descriptor),
+        cmocka_unit_test(test_fetch_window),   cmocka_unit_test(test_fetch_cancel),
+        cmocka_unit_test(test_fetch_tor_dies), cmocka_unit_test(test_publish_run),
     };
 
     signal(SIGPIPE, SIG_IGN);
