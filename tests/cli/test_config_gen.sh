@@ -275,7 +275,7 @@ bad "no host names" --service-target 127.0.0.1:0
 bad "no host names" --service-target "$(printf '127.0.0.1:80\nControlPort 9999')"
 bad "absolute path" --service-target unix:relative.sock
 bad "unquoted" --service-target 'unix:/run/my app.sock'
-bad "minutes, 30 to 14400" --time-period-length 29
+bad "minutes, 2 to 14400" --time-period-length 1
 bad "3 or 2" --version 4
 bad "given twice" --version 3 --hs-version v3
 bad "command line" -p hunter2
