@@ -113,7 +113,9 @@ e2e: all
 bench: all
 	OB_BUILD=$(BUILD) ./tests/bench/run.sh
 
-demo: all
+# On a fresh machine the packages come first, then the build.
+demo: deps
+	$(MAKE) all
 	./tests/demo.sh
 
 # `make fuzz`: one libFuzzer program per tests/fuzz/fuzz_*.c, built with clang
