@@ -11,6 +11,7 @@
 #include "bundle.h"
 #include "cli.h"
 #include "fileio.h"
+#include "hsv3_compact.h"
 #include "inspect.h"
 
 #include <stdarg.h>
@@ -157,10 +158,12 @@ static void put_response(const ob_response *r)
     printf("descriptors: %zu\n", r->n_descriptors);
     for (i = 0; i < r->n_descriptors; i++) {
         const ob_resp_descriptor *x = &r->descriptors[i];
-        printf("  %s.onion v%u period %llu %s %u group %u of %u revision %llu, %zu bytes\n",
+        printf("  %s.onion v%u period %llu %s %u group %u of %u revision %llu, %zu bytes%s\n",
                x->service, (unsigned)x->version, (unsigned long long)x->tp,
                x->version == 2 ? "replica" : "slot", (unsigned)x->slot, (unsigned)x->group,
-               (unsigned)x->group_count, (unsigned long long)x->revision, x->descriptor_len);
+               (unsigned)x->group_count, (unsigned long long)x->revision,
+               x->compact != NULL ? x->compact_len : x->descriptor_len,
+               x->compact != NULL ? " compact (rebuilt from the request it answers)" : "");
         printf("    valid %s .. %s\n", fmt_time(x->valid_from, t1, sizeof(t1)),
                fmt_time(x->valid_until, t2, sizeof(t2)));
         put_exts(&x->ext, "descriptor", "    ");
@@ -270,9 +273,75 @@ out:
     return rc;
 }
 
+static int response_is_compact(const ob_response *s)
+{
+    size_t i;
+    for (i = 0; i < s->n_descriptors; i++)
+        if (s->descriptors[i].compact != NULL)
+            return 1;
+    return 0;
+}
+
+/*
+ * Rebuild the compact records of s from the request it answers: the file
+ * given with --request, else the request store of a config kept beside the
+ * response (<response dir>/requests/<digest>.obb, where collect saves it;
+ * docs/online.rst).  The bytes extracted are then exactly those publish
+ * uploads.
+ */
+static int expand(const char *resp_path, const char *rq_path, ob_response *s)
+{
+    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], *store = NULL, *slash;
+    ob_request *q = NULL;
+    ob_diag d = { "" };
+    size_t len;
+    ob_err err;
+    int rc;
+
+    ob_bundle_digest_hex(s->request_digest, hex);
+    ob_bundle_digest_short(s->request_digest, shrt);
+    if (rq_path == NULL) {
+        len = strlen(resp_path) + sizeof("/requests/") + OB_BUNDLE_HEX_LEN + 8;
+        store = malloc(len);
+        if (store == NULL) {
+            ob_msg("out of memory");
+            return OB_EXIT_USAGE;
+        }
+        snprintf(store, len, "%s", resp_path);
+        slash = strrchr(store, '/');
+        if (slash != NULL)
+            slash[1] = '\0';
+        else
+            store[0] = '\0';
+        len -= strlen(store);
+        snprintf(store + strlen(store), len, "requests/%s.obb", hex);
+        if (!ob_path_exists(store)) {
+            ob_msg("%s is compact: it answers request %s (%s), which is not in the request store "
+                   "beside it (%s); pass --request FILE",
+                   resp_path, shrt, hex, store);
+            free(store);
+            return OB_EXIT_BAD;
+        }
+        rq_path = store;
+    }
+    err = ob_request_read_file(rq_path, &q, &d);
+    if (err == OB_OK)
+        err = ob_response_expand(s, q, &d);
+    if (err != OB_OK) {
+        ob_diag_prefix(&d, "%s: ", resp_path);
+        rc = ob_report(err, &d);
+    } else {
+        printf("rebuilt:     from request %s (%s)\n", shrt, rq_path);
+        rc = OB_EXIT_OK;
+    }
+    ob_request_free(q);
+    free(store);
+    return rc;
+}
+
 int ob_cmd_inspect(int argc, char **argv)
 {
-    const char *path = NULL, *xdir = NULL;
+    const char *path = NULL, *xdir = NULL, *rq_path = NULL;
     uint8_t digest[OB_BUNDLE_DIGEST_LEN];
     ob_request *q = NULL;
     ob_response *s = NULL;
@@ -286,6 +355,9 @@ int ob_cmd_inspect(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (can_extract && strcmp(argv[i], "--extract") == 0 && i + 1 < argc && xdir == NULL)
             xdir = argv[++i];
+        else if (can_extract && strcmp(argv[i], "--request") == 0 && i + 1 < argc &&
+                 rq_path == NULL)
+            rq_path = argv[++i];
         else if (strcmp(argv[i], "--") == 0 && i + 2 == argc && path == NULL)
             path = argv[++i];
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
@@ -321,6 +393,11 @@ int ob_cmd_inspect(int argc, char **argv)
         goto bad;
     }
     fflush(stdout);
+    if (xdir != NULL && s != NULL && (rq_path != NULL || response_is_compact(s))) {
+        rc = expand(path, rq_path, s);
+        if (rc != OB_EXIT_OK)
+            goto out;
+    }
     rc = xdir != NULL ? extract(xdir, q, s) : OB_EXIT_OK;
     goto out;
 bad:

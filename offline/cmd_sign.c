@@ -47,7 +47,7 @@ int ofl_cmd_sign(int argc, char **argv)
 {
     const char *cfg_path = NULL, *in_path = NULL, *out_path = NULL, *pass_file = NULL;
     const ob_cfg_service *why = NULL;
-    int yes = 0, resign = 0, found = 0, rc = OB_EXIT_USAGE, early, i;
+    int yes = 0, resign = 0, full = 0, found = 0, rc = OB_EXIT_USAGE, early, i;
     char when[32], hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN];
     ob_config *cfg = NULL;
     ob_request *req = NULL;
@@ -58,7 +58,7 @@ int ofl_cmd_sign(int argc, char **argv)
     uint64_t now = (uint64_t)time(NULL);
     ob_diag d;
     ob_err err;
-    size_t k;
+    size_t k, wire_len = 0, n_compact = 0, frames = 0, n_v3 = 0;
 
     ob_buf_init(&summary);
     ob_buf_init(&log);
@@ -70,6 +70,10 @@ int ofl_cmd_sign(int argc, char **argv)
         }
         if (strcmp(a, "--resign") == 0) {
             resign = 1;
+            continue;
+        }
+        if (strcmp(a, "--full") == 0) {
+            full = 1;
             continue;
         }
         if (i + 1 >= argc) {
@@ -176,10 +180,16 @@ int ofl_cmd_sign(int argc, char **argv)
             goto out;
         }
     }
+    plan->full = full;
     err = ofl_sign_execute(plan, keys, &resp, &d);
     /* The keys are not needed any more, whatever happened. */
     ofl_keyring_free(keys);
     keys = NULL;
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
+        goto out;
+    }
+    err = ofl_sign_selfcheck(resp, req, &wire_len, &n_compact, &frames, &d);
     if (err != OB_OK) {
         rc = ob_report(err, &d);
         goto out;
@@ -201,8 +211,19 @@ int ofl_cmd_sign(int argc, char **argv)
     }
     ob_bundle_digest_hex(resp->digest, hex);
     ob_bundle_digest_short(resp->digest, shrt);
-    printf("\nSigned %zu descriptors; response %s written, digest %s\n  (%s)\nLogged in %s\n",
-           resp->n_descriptors, out_path, shrt, hex, cfg->ceremony_log);
+    n_v3 = 0;
+    for (k = 0; k < resp->n_descriptors; k++)
+        n_v3 += resp->descriptors[k].version == 3;
+    /* Size and frame count are for the person planning a QR transfer; on
+     * the lines already printed, so the output stays as short. */
+    printf("\nSigned %zu descriptors (%zu of %zu v3 compact%s); response %s written, %zu bytes = "
+           "%zu QR frame%s, digest %s\n  (%s)\nLogged in %s\n",
+           resp->n_descriptors, n_compact, n_v3, full ? ": --full" : "", out_path, wire_len, frames,
+           frames == 1 ? "" : "s", shrt, hex, cfg->ceremony_log);
+    if (!full && n_compact < n_v3)
+        printf("Note: %zu v3 descriptor%s sent in full: client authorization (the online side "
+               "cannot rebuild them)\n",
+               n_v3 - n_compact, n_v3 - n_compact == 1 ? "" : "s");
     rc = OB_EXIT_OK;
 out:
     ofl_keyring_free(keys);

@@ -17,7 +17,8 @@ static const char *const usage[] = {
     "ob-offline address FILE [--passphrase-file F]",
     "ob-offline passwd KEY [--passphrase-file F] [--new-passphrase-file F]",
     "ob-offline import SOURCE -o FILE [--passphrase-file F] [--source-passphrase-file F]",
-    "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--passphrase-file F]",
+    "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] "
+    "[--passphrase-file F]",
     "ob-offline config-gen [-n N] [--version 3|2] [--output DIR] [--key FILE] [options]",
     "ob-offline inspect FILE",
     "ob-offline qr show FILE [--fps N]",

@@ -12,6 +12,8 @@
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
 #include "onion.h"
+#include "qrframe.h"
+#include "qrimage.h"
 #include "secmem.h"
 
 #include <stdio.h>
@@ -907,10 +909,13 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
             ob_resp_descriptor rd;
             ob_hsv3_desc *check = NULL;
             ob_hsv3_verify_opts o;
-            uint8_t *text = NULL;
-            size_t len = 0;
+            ob_hsv3_compact c;
+            uint8_t *text = NULL, *entry = NULL;
+            size_t len = 0, elen = 0;
             uint64_t rev = 0;
             memset(&in, 0, sizeof(in));
+            memset(&c, 0, sizeof(c));
+            in.compact = p->full ? NULL : &c;
             in.master_exp = ofl_key_ed25519_expanded(key);
             in.master_pk = ofl_key_ed25519_public(key);
             in.tp = tp;
@@ -951,8 +956,26 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
             rd.revision = rev;
             rd.descriptor = text;
             rd.descriptor_len = len;
+            if (!p->full) {
+                /* Compact unless the online side could not rebuild it
+                 * (client authorization): then the full bytes go. */
+                err =
+                    ob_hsv3_compact_make(&c, p->req, &rd, in.intros, in.n_intros, &entry, &elen, d);
+                if (err == OB_OK) {
+                    rd.compact = entry;
+                    rd.compact_len = elen;
+                } else if (err == OB_ERR_UNSUPPORTED) {
+                    err = OB_OK;
+                } else {
+                    free(text);
+                    ob_diag_prefix(d, "%s.onion period %llu: compact form: ", cs->address,
+                                   (unsigned long long)tp);
+                    goto out;
+                }
+            }
             err = ob_response_add_descriptor(resp, &rd);
             free(text);
+            free(entry);
             if (err != OB_OK)
                 goto out;
         }
@@ -1092,4 +1115,63 @@ void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *o
         ob_buf_printf(out, " descriptors %zu instances %zu ok %zu missing %zu stale\n", n, ps->n_ok,
                       ps->n_missing, ps->n_stale);
     }
+}
+
+ob_err ofl_sign_selfcheck(ob_response *resp, const ob_request *req, size_t *wire_len,
+                          size_t *n_compact, size_t *frames, ob_diag *d)
+{
+    ob_response *back = NULL;
+    ob_qr_frames *f = NULL;
+    ob_buf wire;
+    size_t i, cap = 0;
+    ob_err err;
+
+    ob_buf_init(&wire);
+    *wire_len = 0;
+    *n_compact = 0;
+    *frames = 0;
+    err = ob_response_serialize(resp, &wire, d);
+    if (err != OB_OK)
+        goto out;
+    if (!ob_buf_ok(&wire)) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* What the online side will do with the file: parse, rebuild, verify.
+     * It must give back exactly the bytes signed here. */
+    err = ob_response_parse(wire.p, wire.len, &back, d);
+    if (err == OB_OK)
+        err = ob_response_expand(back, req, d);
+    if (err != OB_OK) {
+        ob_diag_prefix(d, "self-check of the response: ");
+        goto out;
+    }
+    if (back->n_descriptors != resp->n_descriptors) {
+        err = ob_fail(d, OB_ERR_INTERNAL, "self-check: %zu descriptors read back, %zu signed",
+                      back->n_descriptors, resp->n_descriptors);
+        goto out;
+    }
+    for (i = 0; i < resp->n_descriptors; i++) {
+        const ob_resp_descriptor *a = &resp->descriptors[i], *b = &back->descriptors[i];
+        if (b->descriptor == NULL || a->descriptor_len != b->descriptor_len ||
+            memcmp(a->descriptor, b->descriptor, a->descriptor_len) != 0) {
+            err = ob_fail(d, OB_ERR_INTERNAL,
+                          "self-check: descriptor %zu (%s.onion) does not expand to the bytes "
+                          "signed",
+                          i, a->service);
+            goto out;
+        }
+        *n_compact += a->compact != NULL;
+    }
+    *wire_len = wire.len;
+    err = ob_qrimage_capacity(OB_QR_DEFAULT_VERSION, OB_QR_DEFAULT_LEVEL, &cap, d);
+    if (err == OB_OK)
+        err = ob_qr_split(wire.p, wire.len, cap, &f, d);
+    if (err == OB_OK)
+        *frames = f->n;
+out:
+    ob_qr_frames_free(f);
+    ob_response_free(back);
+    ob_buf_free(&wire);
+    return err;
 }

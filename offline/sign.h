@@ -104,6 +104,7 @@ struct ofl_plan {
     size_t n_svc;
     size_t n_not_requested; /* config services the request does not name */
     size_t n_descriptors;
+    int full; /* v3: write full descriptors, not compact entries (sign --full) */
 };
 
 /*
@@ -124,6 +125,16 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out);
 ob_err ofl_sign_execute(const ofl_plan *p, const ofl_keyring *keys, ob_response **out, ob_diag *d);
 
 /* The "service ..." lines of this ceremony's log entry. */
+/*
+ * Before the response is written: serialize it, parse it back, expand it
+ * against req as the online side will (ob_response_expand) and check every
+ * descriptor is exactly the bytes signed.  Outputs the response's size in
+ * bytes, how many records are compact, and its QR frame count at the
+ * default QR version and level.  OB_ERR_INTERNAL when the bytes differ.
+ */
+ob_err ofl_sign_selfcheck(ob_response *resp, const ob_request *req, size_t *wire_len,
+                          size_t *n_compact, size_t *frames, ob_diag *d);
+
 void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *out);
 
 /* When the online side runs out of signed descriptors (unix seconds). */

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "collect.h"
 #include "commands.h"
+#include "reqstore.h"
 #include "config.h"
 #include "fetch.h"
 #include "fileio.h"
@@ -151,6 +152,12 @@ int onl_cmd_collect(int argc, char **argv)
     err = ob_request_write_file(out_path, req, OB_WRITE_EXCL, &d);
     if (err != OB_OK) {
         rc = err == OB_ERR_EXISTS ? (ob_msg("%s", d.msg), OB_EXIT_USAGE) : ob_report(err, &d);
+        goto out;
+    }
+    /* Kept so a compact response to it can be rebuilt (reqstore.h). */
+    err = onl_reqstore_save(cfg, req, &d);
+    if (err != OB_OK) {
+        rc = ob_report(err, &d);
         goto out;
     }
     print_request(req, out_path);

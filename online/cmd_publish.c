@@ -2,7 +2,7 @@
  * cmd_publish.c - "ob-online publish": upload a signed response's
  * descriptors to their responsible HSDirs (publish.h, docs/online.rst).
  *
- *   ob-online publish -c CONFIG RESPONSE [--dry-run] [-i IP] [-p PORT] [-s SOCKET]
+ *   ob-online publish -c CONFIG RESPONSE [--dry-run] [--request FILE] [-i IP] [-p PORT] [-s SOCKET]
  *
  * Exit status: 0 when every descriptor in force reached at least one HSDir
  * (--dry-run: when at least one descriptor is in force and has HSDirs);
@@ -17,6 +17,7 @@
 #include "fetch.h"
 #include "hsdir.h"
 #include "publish.h"
+#include "reqstore.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static void print_line(void *ctx, const char *text)
 
 int onl_cmd_publish(int argc, char **argv)
 {
-    const char *cfg_path = NULL, *resp_path = NULL;
+    const char *cfg_path = NULL, *resp_path = NULL, *req_path = NULL;
     char *tor_args[MAX_TOR_ARGS + 1];
     int n_tor = 0, i, dry = 0, rc = OB_EXIT_USAGE;
     ob_config *cfg = NULL;
@@ -51,6 +52,8 @@ int onl_cmd_publish(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--dry-run") == 0) {
             dry = 1;
+        } else if (strcmp(a, "--request") == 0 && i + 1 < argc) {
+            req_path = argv[++i];
         } else if (strcmp(a, "-c") == 0 && i + 1 < argc) {
             cfg_path = argv[++i];
         } else if ((strcmp(a, "-i") == 0 || strcmp(a, "-p") == 0 || strcmp(a, "-s") == 0 ||
@@ -95,6 +98,13 @@ int onl_cmd_publish(int argc, char **argv)
     if (err != OB_OK) {
         ob_msg("%s: %s", resp_path, d.msg);
         rc = OB_EXIT_BAD;
+        goto out;
+    }
+    /* A compact response is rebuilt from its request (reqstore.h). */
+    err = onl_response_expand_for(cfg, resp, req_path, &d);
+    if (err != OB_OK) {
+        ob_msg("%s: %s", resp_path, d.msg);
+        rc = ob_err_exit_status(err);
         goto out;
     }
     err = onl_ctl_connect(&co, &ctl, &d);

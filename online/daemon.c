@@ -3,6 +3,7 @@
  * publish and republish, status socket, signals, reconnects.
  */
 #include "daemon.h"
+#include "reqstore.h"
 
 #include "bundle.h"
 #include "cli.h"
@@ -420,6 +421,9 @@ static void write_request(dstate *s, ob_request *req, const char *why)
     }
     s->last_request = (uint64_t)now;
     dlog(L_INFO, "outbox: wrote signing request %s (%s)", path, why);
+    /* Kept so its compact response can be rebuilt (reqstore.h). */
+    if (onl_reqstore_save(s->cfg, req, &d) != OB_OK)
+        dlog(L_ERROR, "request store: %s", d.msg);
 out:
     ob_buf_free(&b);
 }
@@ -696,6 +700,8 @@ static void take_response(dstate *s, const char *path, const char *name)
         goto out;
     }
     err = ob_response_parse(p, n, &r, &d);
+    if (err == OB_OK)
+        err = onl_response_expand_for(s->cfg, r, NULL, &d);
     /* Without a consensus the period length is unknown on a test network:
      * the signatures are then checked when publishing. */
     if (err == OB_OK)

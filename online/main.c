@@ -14,13 +14,14 @@
 /* Identical to the SYNOPSIS of man/ob-online.1 (tests/cli/test_usage.sh). */
 static const char *const usage[] = {
     "ob-online collect -c CONFIG -o REQUEST [--descriptors-from DIR] [-i IP] [-p PORT] [-s SOCKET]",
-    "ob-online publish -c CONFIG RESPONSE [--dry-run] [-i IP] [-p PORT] [-s SOCKET]",
+    "ob-online publish -c CONFIG RESPONSE [--dry-run] [--request FILE] [-i IP] [-p PORT] [-s "
+    "SOCKET]",
     "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-i IP] [-p PORT] [-s SOCKET]",
     "ob-online status [--socket PATH]",
     "ob-online tor-check [-i IP] [-p PORT] [-s SOCKET] [--password-file FILE] [--auth METHOD] "
     "[--fetch ADDRESS | --post FILE --address ADDRESS] [--hsdirs ADDRESS] [--server FP]... "
     "[--timeout SECONDS] [--repeat N] [--retry SECONDS]",
-    "ob-online inspect [--extract DIR] FILE",
+    "ob-online inspect [--extract DIR] [--request FILE] FILE",
     "ob-online qr show FILE [--fps N]",
     "ob-online qr encode FILE -o DIR [--gif FILE]",
     "ob-online qr decode -o FILE [--expect ID] IMAGE...",

@@ -108,21 +108,16 @@ int onl_response_is_compact(const ob_response *resp)
     return 0;
 }
 
-ob_err onl_response_load(const ob_config *cfg, const char *path, const char *request_path,
-                         ob_response **out, ob_diag *d)
+ob_err onl_response_expand_for(const ob_config *cfg, ob_response *resp, const char *request_path,
+                               ob_diag *d)
 {
-    ob_response *resp = NULL;
     ob_request *req = NULL;
     char shrt[OB_BUNDLE_SHORT_LEN];
     char *dir = NULL;
     ob_err err;
 
-    *out = NULL;
-    err = ob_response_read_file(path, &resp, d);
-    if (err != OB_OK)
-        goto out;
     if (!onl_response_is_compact(resp) && request_path == NULL)
-        goto done; /* full descriptors: nothing to rebuild */
+        return OB_OK; /* full descriptors: nothing to rebuild */
     ob_bundle_digest_short(resp->request_digest, shrt);
     if (request_path != NULL) {
         err = ob_request_read_file(request_path, &req, d);
@@ -136,17 +131,27 @@ ob_err onl_response_load(const ob_config *cfg, const char *path, const char *req
                           shrt, dir != NULL ? dir : ONL_REQSTORE_DIR);
         }
     }
-    if (err != OB_OK)
-        goto out;
-    err = ob_response_expand(resp, req, d);
-    if (err != OB_OK)
-        goto out;
-done:
-    *out = resp;
-    resp = NULL;
-out:
+    if (err == OB_OK)
+        err = ob_response_expand(resp, req, d);
     free(dir);
     ob_request_free(req);
+    return err;
+}
+
+ob_err onl_response_load(const ob_config *cfg, const char *path, const char *request_path,
+                         ob_response **out, ob_diag *d)
+{
+    ob_response *resp = NULL;
+    ob_err err;
+
+    *out = NULL;
+    err = ob_response_read_file(path, &resp, d);
+    if (err == OB_OK)
+        err = onl_response_expand_for(cfg, resp, request_path, d);
+    if (err == OB_OK) {
+        *out = resp;
+        resp = NULL;
+    }
     ob_response_free(resp);
     return err;
 }

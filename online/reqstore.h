@@ -40,6 +40,11 @@ ob_err onl_reqstore_find(const ob_config *cfg, const uint8_t digest[OB_BUNDLE_DI
 ob_err onl_response_load(const ob_config *cfg, const char *path, const char *request_path,
                          ob_response **resp, ob_diag *d);
 
+/* The same for a response already read: the second half of
+ * onl_response_load, for callers that check the response first. */
+ob_err onl_response_expand_for(const ob_config *cfg, ob_response *resp, const char *request_path,
+                               ob_diag *d);
+
 /* Whether any record of resp is still compact (needs its request). */
 int onl_response_is_compact(const ob_response *resp);
 
