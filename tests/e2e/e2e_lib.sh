@@ -144,6 +144,17 @@ e2e_sign() {
     return 1
 }
 
+# e2e_wait_consensus FILE: until the management tor holds a consensus newer
+# than FILE (a request made from the previous one).
+e2e_wait_consensus() {
+    local i
+    for i in $(seq 1 80); do
+        [ "$LAB/mgmt/cached-microdesc-consensus" -nt "$1" ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
 # e2e_ceremony REQ RESP: collect and sign; once more with a fresh request
 # when the signer finds a period over (e2e_sign returns 3).
 e2e_ceremony() {
@@ -152,7 +163,11 @@ e2e_ceremony() {
         e2e_collect "$1" || return 1
         e2e_sign "$1" "$2"
         rc=$?
-        [ $rc -eq 3 ] && [ $round -eq 1 ] && { lab_log "sign: a period is over at the boundary; collecting again"; continue; }
+        [ $rc -eq 3 ] && [ $round -eq 1 ] && {
+            lab_log "sign: a period is over at the boundary; collecting again on the next consensus"
+            e2e_wait_consensus "$1"
+            continue
+        }
         return $rc
     done
 }

@@ -107,7 +107,11 @@ qr() {
         cmp -s "$a/online/request.obb" "$a/offline/request.obb" || { note "request changed in transit"; return 1; }
         e2e_sign "$a/offline/request.obb" "$a/offline/response.obb"
         rc=$?
-        [ $rc -eq 3 ] && [ $round -eq 1 ] && { note "sign: a period is over at the boundary; again"; continue; }
+        [ $rc -eq 3 ] && [ $round -eq 1 ] && {
+            note "sign: a period is over at the boundary; again on the next consensus"
+            e2e_wait_consensus "$a/online/request.obb"
+            continue
+        }
         [ $rc -eq 0 ] || return 1
         break
     done
@@ -288,6 +292,12 @@ reference() {
         echo "MasterOnionAddress $refaddr" >>"$CFG/node$n/hidden_service/ob_config"
         e2e_ctl "hs$n" "SIGNAL RELOAD" | grep -q "^250 OK" || { note "hs$n did not reload"; return 1; }
     done
+    # Ours from a cold start under the same conditions (backends long up):
+    # collect, sign, publish, page.
+    t=$(e2e_now)
+    e2e_ceremony "$RUN/req-ref.obb" "$RUN/resp-ref.obb" && e2e_publish "$RUN/resp-ref.obb" && e2e_reach 120 || {
+        note "our ceremony before the reference failed"; return 1; }
+    OURS_COLD=$(e2e_since "$t")
     t=$(e2e_now)
     onionbalance --is-testnet -i 127.0.0.1 -p "$MGMT_PORT" -s "$RUN/no-such-socket" -c "$RUN/ref/config.yaml" \
         -v info >"$RUN/onionbalance.log" 2>&1 &
@@ -299,11 +309,11 @@ reference() {
     MASTER=$saved
     if [ $rc -eq 0 ]; then
         REF_COLD=$(e2e_since "$t")
-        note "onionbalance 0.2.2: cold start to reachable ${REF_COLD}s (ours: ${COLD_SECS:-?}s)"
+        note "onionbalance 0.2.2: cold start to reachable ${REF_COLD}s (ours: ${OURS_COLD}s)"
     else
         REF_COLD=never
         note "onionbalance 0.2.2: its master $refaddr NOT reachable within ${REACH_SECS}s of its start" \
-            "($(grep -c 'Uploading' "$RUN/onionbalance.log") uploads in its log; ours: ${COLD_SECS:-?}s)"
+            "($(grep -c 'Uploading' "$RUN/onionbalance.log") uploads in its log; ours: ${OURS_COLD}s)"
     fi
     theirs=$(desc_shape ref "$refaddr") || { note "stem could not read onionbalance's descriptor"; lab_stop onionbalance; return 1; }
     ours=$(desc_shape ours "$MASTER") || { note "stem could not read our descriptor"; lab_stop onionbalance; return 1; }
@@ -311,7 +321,7 @@ reference() {
     lab_stop onionbalance
     [ "${ours%% *}" -ge 1 ] && [ "${theirs%% *}" -ge 1 ] && [ "${ours#* }" = "${theirs#* }" ] || {
         note "the descriptors differ in shape"; return 1; }
-    [ "$REF_COLD" = never ] || awk -v a="${COLD_SECS:-1e9}" -v b="$REF_COLD" 'BEGIN { exit !(a <= b) }' || {
+    [ "$REF_COLD" = never ] || awk -v a="$OURS_COLD" -v b="$REF_COLD" 'BEGIN { exit !(a <= b) }' || {
         note "ours was slower from a cold start"; return 1; }
 }
 
@@ -324,6 +334,6 @@ if want daemon || want torrestart || want failover; then
     want torrestart && scenario torrestart torrestart
     want failover && scenario failover failover
 fi
-echo "total $(e2e_since "$T0")s; network ${NET_SECS:-?}s; cold start to reachable: ours ${COLD_SECS:-?}s," \
+echo "total $(e2e_since "$T0")s; network ${NET_SECS:-?}s; cold start to reachable: ours ${OURS_COLD:-${COLD_SECS:-?}}s," \
     "onionbalance $(case ${REF_COLD:-?} in never | '?') echo "${REF_COLD:-?}" ;; *) echo "${REF_COLD}s" ;; esac); failover: page again ${FAILOVER_SECS:-?}s after the stop"
 [ $fails -eq 0 ]
