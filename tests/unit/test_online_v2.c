@@ -160,7 +160,7 @@ static void tor_main(int fd, const faketor *t)
                          "650 HS_DESC FAILED %s NO_AUTH $" FP_Q
                          "~hsdir1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa REASON=NOT_FOUND\r\n"
                          "650+HS_DESC_CONTENT %s aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa $" FP_Q
-                         "~hsdir1\r\n.\r\n650 OK\r\n",
+                         "~hsdir1\r\n\r\n.\r\n650 OK\r\n",
                          a, a, a);
                 say(fd, ev);
             }

@@ -99,7 +99,7 @@ def serve(conn):
             send("650 HS_DESC REQUESTED %s NO_AUTH %s %s\r\n" % (a, hd, did))
             if a == missing or not os.path.exists(path):
                 send("650 HS_DESC FAILED %s NO_AUTH %s %s REASON=NOT_FOUND\r\n" % (a, hd, did))
-                send("650+HS_DESC_CONTENT %s %s %s\r\n.\r\n650 OK\r\n" % (a, did, hd))
+                send("650+HS_DESC_CONTENT %s %s %s\r\n\r\n.\r\n650 OK\r\n" % (a, did, hd))
             else:
                 body = open(path).read()
                 send("650 HS_DESC RECEIVED %s NO_AUTH %s %s\r\n" % (a, hd, did))
