@@ -175,7 +175,7 @@ wait_grep() {
 }
 
 daemon() {
-    local tp0 left maxp
+    local tp0 left n_req n_pub
     start_daemon
     wait_grep "$RUN/daemon.log" "picked up response" 90 || { note "no response picked up"; return 1; }
     wait_grep "$RUN/daemon.log" "published .* to [1-9]" 60 || { note "no publishing"; return 1; }
@@ -184,20 +184,23 @@ daemon() {
     note "reachable with the daemon in ${REACH_SECS}s (period $tp0)"
     # Across the period change: the backends' descriptors for the new period
     # carry other introduction points, so the daemon must write a new
-    # request, the signer answer it, and the daemon publish a descriptor for
-    # a period later than any it published before the change.
-    maxp=$(sed -n 's/.* published .* period \([0-9]*\) .*/\1/p' "$RUN/daemon.log" | sort -n | tail -n1)
+    # request, the signer answer it, and the daemon publish the new period's
+    # descriptor from it.
+    n_req=$(grep -c "outbox: wrote signing request" "$RUN/daemon.log")
+    n_pub=$(grep -c "published .* period $((tp0 + 1)) .* to [1-9]" "$RUN/daemon.log")
     left=$(e2e_tp_left)
-    note "waiting ${left}s for the next time period (latest period published: $maxp)"
+    note "waiting ${left}s for the next time period"
     sleep "$left"
     while [ "$(e2e_tp_now)" -eq "$tp0" ]; do sleep 1; done
-    wait_grep "$RUN/daemon.log" "published .* period $((maxp + 1)) .* to [1-9]" 120 || {
-        note "no descriptor for period $((maxp + 1)) published after the change; daemon log:"
+    COUNT=$n_req wait_grep "$RUN/daemon.log" "outbox: wrote signing request" 90 || {
+        note "no new request after the change"; return 1; }
+    COUNT=$n_pub wait_grep "$RUN/daemon.log" "published .* period $((tp0 + 1)) .* to [1-9]" 60 || {
+        note "no descriptor for period $((tp0 + 1)) published; daemon log:"
         grep -v refreshed "$RUN/daemon.log" | tail -n 8 | sed 's/^/       /'
         return 1
     }
     note "after the change: requests written $(ls "$RUN/outbox" | wc -l), answered $(ls "$RUN/inbox" | wc -l)," \
-        "period $((maxp + 1)) published"
+        "period $((tp0 + 1)) published"
     e2e_reach 120 || { note "not reachable after the period change (period $(e2e_tp_now))"; return 1; }
     note "reachable after the period change (period $(e2e_tp_now)) in ${REACH_SECS}s"
 }
