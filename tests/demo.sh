@@ -88,7 +88,8 @@ for round in 1 2; do
     # Right at a period boundary the two sides can disagree (docs/e2e.rst);
     # the operator's answer is a fresh request.
     [ $rc -eq 3 ] && [ $round -eq 1 ] || die "sign failed"
-    role offline "refused at a time period boundary: the online side collects a fresh request"
+    role offline "refused at a time period boundary: the online side collects a fresh request on tor's next consensus"
+    e2e_wait_consensus "$RUN/online/request.obb"
 done
 
 say "The response crosses back as QR codes"
