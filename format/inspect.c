@@ -284,42 +284,37 @@ static int response_is_compact(const ob_response *s)
 
 /*
  * Rebuild the compact records of s from the request it answers: the file
- * given with --request, else the request store of a config kept beside the
- * response (<response dir>/requests/<digest>.obb, where collect saves it;
- * docs/online.rst).  The bytes extracted are then exactly those publish
- * uploads.
+ * given with --request, else the online side's request store (the same
+ * place as online/reqstore.c: $OB_REQUEST_STORE, $XDG_STATE_HOME/ob-online/
+ * requests, ~/.local/state/ob-online/requests; inspect has no config).
+ * The bytes extracted are then exactly those publish uploads.
  */
 static int expand(const char *resp_path, const char *rq_path, ob_response *s)
 {
-    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], *store = NULL, *slash;
+    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], store[4200];
+    const char *env = getenv("OB_REQUEST_STORE"), *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
     ob_request *q = NULL;
     ob_diag d = { "" };
-    size_t len;
     ob_err err;
     int rc;
 
     ob_bundle_digest_hex(s->request_digest, hex);
     ob_bundle_digest_short(s->request_digest, shrt);
     if (rq_path == NULL) {
-        len = strlen(resp_path) + sizeof("/requests/") + OB_BUNDLE_HEX_LEN + 8;
-        store = malloc(len);
-        if (store == NULL) {
-            ob_msg("out of memory");
-            return OB_EXIT_USAGE;
-        }
-        snprintf(store, len, "%s", resp_path);
-        slash = strrchr(store, '/');
-        if (slash != NULL)
-            slash[1] = '\0';
+        if (env != NULL && env[0] == '/')
+            snprintf(store, sizeof(store), "%.4000s/%s.obb", env, hex);
+        else if (xdg != NULL && xdg[0] == '/')
+            snprintf(store, sizeof(store), "%.4000s/ob-online/requests/%s.obb", xdg, hex);
+        else if (home != NULL && home[0] == '/')
+            snprintf(store, sizeof(store), "%.4000s/.local/state/ob-online/requests/%s.obb", home,
+                     hex);
         else
-            store[0] = '\0';
-        len -= strlen(store);
-        snprintf(store + strlen(store), len, "requests/%s.obb", hex);
+            snprintf(store, sizeof(store), "requests/%s.obb", hex);
         if (!ob_path_exists(store)) {
-            ob_msg("%s is compact: it answers request %s (%s), which is not in the request store "
-                   "beside it (%s); pass --request FILE",
-                   resp_path, shrt, hex, store);
-            free(store);
+            ob_msg("%s is compact: it answers request %s, which this machine did not send (not "
+                   "in the request store: %s); pass --request FILE",
+                   resp_path, shrt, store);
             return OB_EXIT_BAD;
         }
         rq_path = store;
@@ -335,7 +330,6 @@ static int expand(const char *resp_path, const char *rq_path, ob_response *s)
         rc = OB_EXIT_OK;
     }
     ob_request_free(q);
-    free(store);
     return rc;
 }
 

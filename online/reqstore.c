@@ -13,13 +13,49 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/*
+ * One store per user, not per config: collect, publish and the daemon of
+ * one operator often run with different config files (a test config, the
+ * daemon's), and each must find the requests the others wrote.
+ * OB_REQUEST_STORE overrides it (tests); else $XDG_STATE_HOME/ob-online/
+ * requests, else $HOME/.local/state/ob-online/requests, else
+ * <config dir>/requests.
+ */
 char *onl_reqstore_dir(const ob_config *cfg)
 {
-    size_t n = strlen(cfg->dir) + sizeof(ONL_REQSTORE_DIR) + 1;
+    const char *env = getenv("OB_REQUEST_STORE"), *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    size_t n = OB_CFG_MAX_PATH + 64;
     char *p = malloc(n);
-    if (p != NULL)
+
+    if (p == NULL)
+        return NULL;
+    if (env != NULL && env[0] == '/')
+        snprintf(p, n, "%s", env);
+    else if (xdg != NULL && xdg[0] == '/')
+        snprintf(p, n, "%s/ob-online/%s", xdg, ONL_REQSTORE_DIR);
+    else if (home != NULL && home[0] == '/')
+        snprintf(p, n, "%s/.local/state/ob-online/%s", home, ONL_REQSTORE_DIR);
+    else
         snprintf(p, n, "%s/%s", cfg->dir, ONL_REQSTORE_DIR);
     return p;
+}
+
+/* mkdir -p, 0755: the store's parents may not exist yet. */
+static int make_dirs(char *path)
+{
+    char *s;
+    for (s = path + 1; *s != '\0'; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            *s = '/';
+            return -1;
+        }
+        *s = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 static char *entry_path(const char *dir, const uint8_t digest[OB_BUNDLE_DIGEST_LEN])
@@ -45,7 +81,7 @@ ob_err onl_reqstore_save(const ob_config *cfg, ob_request *req, ob_diag *d)
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (make_dirs(dir) != 0) {
         err = ob_fail(d, OB_ERR_IO, "request store %s: cannot create: %s", dir, strerror(errno));
         goto out;
     }

@@ -3,11 +3,13 @@
  *
  * A compact response (hsv3_compact.h) carries only what the offline side
  * alone can make; the descriptor bytes are rebuilt from the request it
- * answers.  So collect and the daemon keep every request they write, in
- * <config dir>/requests/<64 hex digest>.obb (0644, written atomically,
- * never overwritten: a name is its content's digest), and publish, the
- * daemon and inspect --extract find it there by the response's request
- * digest.  docs/online.rst, "Request store".
+ * answers.  So collect and the daemon keep every request they write in the
+ * user's request store, <store>/<64 hex digest>.obb (0644, written
+ * atomically, never overwritten: a name is its content's digest), and
+ * publish, the daemon and inspect --extract find it there by the
+ * response's request digest.  <store> is $OB_REQUEST_STORE, else
+ * $XDG_STATE_HOME/ob-online/requests, else
+ * ~/.local/state/ob-online/requests.  docs/online.rst.
  */
 #ifndef ONL_REQSTORE_H
 #define ONL_REQSTORE_H
@@ -18,7 +20,7 @@
 
 #define ONL_REQSTORE_DIR "requests"
 
-/* The store's directory for cfg: malloc'd "<cfg->dir>/requests". */
+/* The store's directory (malloc'd); <cfg->dir>/requests only without $HOME. */
 char *onl_reqstore_dir(const ob_config *cfg);
 
 /* Keep a copy of req (creating the store directory, 0755, if missing).  A

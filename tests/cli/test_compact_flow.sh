@@ -17,6 +17,8 @@ done
 . tests/cli/lib/ceremony.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# the online side's request store (reqstore.h), here away from $HOME
+export OB_REQUEST_STORE=$tmp/store
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
@@ -27,11 +29,11 @@ cer_setup 3 10 2 "$D" || { echo "fixture failed"; exit 1; }
 "$B/ob-online" collect -c "$D/online.yaml" --descriptors-from "$D/descs" -o "$D/req.obb" >"$tmp/out" 2>&1 ||
     bad "collect: $(cat "$tmp/out")"
 rd=$(grep -o 'digest [0-9a-f]\{8\} [0-9a-f]\{8\}' "$tmp/out" | head -n1)
-n=$(ls "$D/requests"/*.obb 2>/dev/null | wc -l)
-[ "$n" -eq 1 ] && cmp -s "$D/req.obb" "$D/requests"/*.obb && ok || bad "collect: request store has $n copies, want 1 equal to req.obb"
-st=$(stat -c %a "$D/requests"/*.obb 2>/dev/null)
+n=$(ls "$OB_REQUEST_STORE"/*.obb 2>/dev/null | wc -l)
+[ "$n" -eq 1 ] && cmp -s "$D/req.obb" "$OB_REQUEST_STORE"/*.obb && ok || bad "collect: request store has $n copies, want 1 equal to req.obb"
+st=$(stat -c %a "$OB_REQUEST_STORE"/*.obb 2>/dev/null)
 [ "$st" = 644 ] && ok || bad "store copy mode $st, want 644"
-base=$(basename "$D/requests"/*.obb .obb)
+base=$(basename "$OB_REQUEST_STORE"/*.obb .obb)
 [ ${#base} -eq 64 ] && ok || bad "store name '$base' is not a 64 hex digest"
 
 "$B/ob-offline" sign -c "$D/offline.yaml" --passphrase-file "$D/pass" --yes -i "$D/req.obb" -o "$D/resp.obb" >"$tmp/out" 2>&1
@@ -56,7 +58,7 @@ said=$(sed -n 's/.* bytes = \([0-9]*\) QR frames.*/\1/p' "$tmp/out")
 [ "$(grep -c 'bytes compact (rebuilt from the request it answers)' "$tmp/out")" -eq 2 ] &&
     ok || bad "inspect does not show 2 compact records: $(cat "$tmp/out")"
 
-# --extract through the store beside the response
+# --extract through the store
 mkdir "$D/x"
 "$B/ob-online" inspect --extract "$D/x" "$D/resp.obb" >"$tmp/out" 2>&1
 rc=$?
@@ -75,9 +77,9 @@ done
 # a response whose request is not there: inspect names it, publish refuses it
 cp "$D/resp.obb" "$tmp/resp.obb"
 mkdir "$tmp/x"
-"$B/ob-online" inspect --extract "$tmp/x" "$tmp/resp.obb" >"$tmp/out" 2>&1
+OB_REQUEST_STORE=$tmp/empty "$B/ob-online" inspect --extract "$tmp/x" "$tmp/resp.obb" >"$tmp/out" 2>&1
 rc=$?
-[ $rc -eq 1 ] && grep -q "answers request .*pass --request FILE" "$tmp/out" && ok ||
+[ $rc -eq 1 ] && grep -q "answers request $(echo "$rd" | sed 's/digest //'), which this machine did not send (not in the request store: $tmp/empty/.*); pass --request FILE" "$tmp/out" && ok ||
     bad "inspect without the request: exit $rc: $(cat "$tmp/out")"
 [ -z "$(ls "$tmp/x")" ] && ok || bad "inspect wrote files without the request"
 "$B/ob-online" inspect --extract "$tmp/x" --request "$D/req.obb" "$tmp/resp.obb" >"$tmp/out" 2>&1 &&
@@ -87,21 +89,21 @@ for f in "$D/x"/*.desc; do
 done
 mkdir "$tmp/o"
 cp "$D/online.yaml" "$tmp/o/online.yaml"
-"$B/ob-online" publish -c "$tmp/o/online.yaml" "$D/resp.obb" --dry-run -s "$tmp/no-socket" >"$tmp/out" 2>&1
+OB_REQUEST_STORE=$tmp/empty "$B/ob-online" publish -c "$tmp/o/online.yaml" "$D/resp.obb" --dry-run -s "$tmp/no-socket" >"$tmp/out" 2>&1
 rc=$?
-[ $rc -eq 1 ] && grep -q "response answers request $(echo "$rd" | sed 's/digest //'), which this machine did not send (not in $tmp/o/requests); pass --request FILE" "$tmp/out" &&
+[ $rc -eq 1 ] && grep -q "response answers request $(echo "$rd" | sed 's/digest //'), which this machine did not send (not in $tmp/empty); pass --request FILE" "$tmp/out" &&
     ok || bad "publish without the request: exit $rc: $(cat "$tmp/out")"
 # with --request (or the store) the response is accepted; only tor is missing
-"$B/ob-online" publish -c "$tmp/o/online.yaml" "$D/resp.obb" --dry-run --request "$D/req.obb" -s "$tmp/no-socket" >"$tmp/out" 2>&1
+OB_REQUEST_STORE=$tmp/empty "$B/ob-online" publish -c "$tmp/o/online.yaml" "$D/resp.obb" --dry-run --request "$D/req.obb" -s "$tmp/no-socket" >"$tmp/out" 2>&1
 rc=$?
 [ $rc -eq 2 ] && grep -q "cannot reach tor" "$tmp/out" && ok || bad "publish --request: exit $rc: $(cat "$tmp/out")"
-"$B/ob-online" publish -c "$D/online.yaml" "$D/resp.obb" --dry-run -s "$tmp/no-socket" >"$tmp/out" 2>&1
+"$B/ob-online" publish -c "$tmp/o/online.yaml" "$D/resp.obb" --dry-run -s "$tmp/no-socket" >"$tmp/out" 2>&1
 rc=$?
 [ $rc -eq 2 ] && grep -q "cannot reach tor" "$tmp/out" && ok || bad "publish via the store: exit $rc: $(cat "$tmp/out")"
 # the wrong request is refused
 cer_setup 3 2 2 "$tmp/w" >/dev/null 2>&1
 "$B/ob-online" collect -c "$tmp/w/online.yaml" --descriptors-from "$tmp/w/descs" -o "$tmp/w/req.obb" >/dev/null 2>&1
-"$B/ob-online" publish -c "$tmp/o/online.yaml" "$D/resp.obb" --dry-run --request "$tmp/w/req.obb" -s "$tmp/no-socket" >"$tmp/out" 2>&1
+OB_REQUEST_STORE=$tmp/empty "$B/ob-online" publish -c "$tmp/o/online.yaml" "$D/resp.obb" --dry-run --request "$tmp/w/req.obb" -s "$tmp/no-socket" >"$tmp/out" 2>&1
 rc=$?
 [ $rc -eq 1 ] && ok || bad "publish with another request: exit $rc: $(cat "$tmp/out")"
 
