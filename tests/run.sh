@@ -17,6 +17,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logdir=$OB_BUILD/test-logs
 mkdir -p "$logdir"
+# ob-online keeps copies of the requests it sends (docs/online.rst); tests
+# keep theirs here instead of under $HOME.
+export OB_REQUEST_STORE=${OB_REQUEST_STORE:-$PWD/$OB_BUILD/test-requests}
+rm -rf "$OB_REQUEST_STORE" && mkdir -p "$OB_REQUEST_STORE"
 
 tests=()
 for t in "$OB_BUILD"/tests/test_*; do [ -x "$t" ] && tests+=("$t"); done
