@@ -431,9 +431,24 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                 return ob_fail(d, OB_ERR_REFUSED, "%s.onion: period %llu is requested twice",
                                cs->address, (unsigned long long)rs->periods[i].tp);
     if (cs->version == 3) {
-        for (i = 0; i < rs->n_periods; i++)
+        ob_hsv3_slot slots[2];
+        /*
+         * A period that ended between collect and sign (a request carried
+         * across at 11:55, signed at 12:05) is skipped, not refused: it
+         * asks for nothing harmful, and the periods still ahead are what
+         * the online side needs.  Only a request with nothing left is
+         * refused.
+         */
+        ob_hsv3_publish_slots(p->now, &p->tpp, slots);
+        for (i = 0; i < rs->n_periods; i++) {
+            if (rs->periods[i].tp < slots[0].tp && ps->n_periods_over + 1 < rs->n_periods) {
+                ps->period_over[i] = 1;
+                ps->n_periods_over++;
+                continue;
+            }
             if ((err = v3_period_ok(p, cs, rs->periods[i].tp, d)) != OB_OK)
                 return err;
+        }
     } else {
         uint32_t tps[MAX_V2_SLOTS];
         size_t n = 0;
@@ -531,7 +546,7 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
         ps->n_groups = (total + OB_HSV3_MAX_INTROS - 1) / OB_HSV3_MAX_INTROS;
         if (ps->n_groups > OB_HSV3_MAX_GROUPS)
             ps->n_groups = OB_HSV3_MAX_GROUPS;
-        ps->n_descriptors = ps->n_groups * rs->n_periods;
+        ps->n_descriptors = ps->n_groups * (rs->n_periods - ps->n_periods_over);
     } else {
         /* Per period: 2 replicas, times 3 distinct ones with > 10 intro points. */
         ps->n_groups = ps->n_intros > OB_HSV2_MAX_INTROS ? OB_HSV2_HSDIRS_PER_REP : 1;
@@ -777,6 +792,8 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
         for (j = 0; j < rs->n_periods; j++) {
             int seen = 0;
             uint64_t from, until;
+            if (p->svc[i].period_over[j])
+                continue;
             for (k = 0; k < i && !seen; k++) {
                 size_t m;
                 const ob_req_service *o = p->svc[k].req;
@@ -796,6 +813,16 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
                 ob_buf_printf(out, "  v2 period %llu of %s.onion: %s .. %s\n",
                               (unsigned long long)rs->periods[j].tp, rs->address, a, b);
         }
+    }
+    for (i = 0, k = 0; i < p->n_svc; i++)
+        k += p->svc[i].n_periods_over;
+    if (k > 0) {
+        ob_buf_printf(out, "Skipped, already over by this machine's clock (not signed):\n");
+        for (i = 0; i < p->n_svc; i++)
+            for (j = 0; j < p->svc[i].req->n_periods; j++)
+                if (p->svc[i].period_over[j])
+                    ob_buf_printf(out, "  %s.onion period %llu\n", p->svc[i].cfg->address,
+                                  (unsigned long long)p->svc[i].req->periods[j].tp);
     }
     ob_buf_printf(out, "\nServices (instances ok/missing/stale, intro points, descriptors):\n");
     for (i = 0; i < p->n_svc; i++) {
@@ -856,6 +883,8 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
         for (i = 0; i < p->n_svc; i++) {
             const ob_req_service *rs = p->svc[i].req;
             for (j = 0; j < rs->n_periods; j++) {
+                if (p->svc[i].period_over[j])
+                    continue;
                 if (rs->version == 3) {
                     from = ob_hsv3_srv_run_start(rs->periods[j].tp, &p->tpp);
                     until = from + 2 * p->tpp.length_min * 60;
@@ -904,6 +933,8 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
     ob_hsv3_publish_slots(p->now, &p->tpp, slots);
     for (i = 0; i < ps->req->n_periods; i++) {
         uint64_t tp = ps->req->periods[i].tp, run = ob_hsv3_srv_run_start(tp, &p->tpp);
+        if (ps->period_over[i])
+            continue;
         for (g = 0; g < sel->n_groups; g++) {
             ofl_hsv3_sign_in in;
             ob_resp_descriptor rd;
@@ -1108,8 +1139,10 @@ void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *o
     for (i = 0; i < p->n_svc; i++) {
         const ofl_plan_service *ps = &p->svc[i];
         ob_buf_printf(out, "service %s v%d periods ", ps->cfg->address, ps->cfg->version);
-        for (j = 0; j < ps->req->n_periods; j++)
-            ob_buf_printf(out, "%s%llu", j ? "," : "", (unsigned long long)ps->req->periods[j].tp);
+        for (j = 0, n = 0; j < ps->req->n_periods; j++)
+            if (!ps->period_over[j])
+                ob_buf_printf(out, "%s%llu", n++ ? "," : "",
+                              (unsigned long long)ps->req->periods[j].tp);
         for (j = 0, n = 0; j < resp->n_descriptors; j++)
             n += strcmp(resp->descriptors[j].service, ps->cfg->address) == 0;
         ob_buf_printf(out, " descriptors %zu instances %zu ok %zu missing %zu stale\n", n, ps->n_ok,

@@ -93,6 +93,9 @@ typedef struct ofl_plan_service {
     size_t n_ok, n_missing, n_stale, n_intros;
     size_t n_groups;      /* v3: descriptors per period */
     size_t n_descriptors; /* to sign */
+    /* v3: requested periods already over by the offline clock, skipped. */
+    uint8_t period_over[OB_BUNDLE_MAX_PERIODS];
+    size_t n_periods_over;
 } ofl_plan_service;
 
 struct ofl_plan {

@@ -88,6 +88,10 @@ cer_mutate allmissing "$D/req.obb" "$tmp/allmissing.obb" || bad "mutate allmissi
 expect_refusal allmissing 1 "no valid instance" -- "${S[@]}" -i "$tmp/allmissing.obb"
 cer_mutate period "$D/req.obb" "$tmp/period.obb" || bad "mutate period"
 expect_refusal period 1 "after the presign window" -- "${S[@]}" -i "$tmp/period.obb"
+# A period that ended between collect and sign is skipped, the rest signed;
+# with every period over, the request is refused.
+cer_mutate allover "$D/req.obb" "$tmp/allover.obb" || bad "mutate allover"
+expect_refusal allover 1 "is over" -- "${S[@]}" -i "$tmp/allover.obb"
 cer_mutate clock "$D/req.obb" "$tmp/clock.obb" || bad "mutate clock"
 expect_refusal clock 1 "the clocks disagree" -- "${S[@]}" -i "$tmp/clock.obb"
 cer_mutate old "$D/req.obb" "$tmp/old.obb" || bad "mutate old"
@@ -144,6 +148,19 @@ grep -qx "request $want" "$L" || bad "log: request digest"
 grep -qx "response $rwant" "$L" || bad "log: response digest"
 grep -qE "^service $MASTER v3 periods [0-9]+,[0-9]+ descriptors 4 instances 10 ok 0 missing 0 stale$" "$L" || bad "log: service line: $(cat "$L")"
 [ "$(tail -n1 "$L")" = end ] || bad "log: no end line"
+# One period over (collect long before sign): skipped and named, the period
+# still ahead signed.  Its own config, so the ceremony log above stays as it is.
+cer_mutate overperiod "$D/req.obb" "$tmp/over.obb" || bad "mutate overperiod"
+sed "s/^ceremony_log: .*/ceremony_log: over.log/" "$D/offline.yaml" >"$D/over.yaml"
+if "$B/ob-offline" sign -c "$D/over.yaml" --passphrase-file "$D/pass" --yes -i "$tmp/over.obb" \
+    -o "$tmp/over-resp.obb" >"$tmp/over.out" 2>&1; then
+    grep -q "Skipped, already over by this machine's clock" "$tmp/over.out" || bad "over: no skipped note"
+    n=$("$B/ob-online" inspect "$tmp/over-resp.obb" | grep -c "$MASTER.onion v3 period ")
+    [ "$n" -eq 2 ] || bad "over: $n descriptors (want the 2 of the period still ahead)"
+    grep -qE "^service $MASTER v3 periods [0-9]+ descriptors 2 " "$D/over.log" || bad "over: log names only the signed period"
+else
+    bad "over: sign refused a request with one period over: $(tail -n 3 "$tmp/over.out")"
+fi
 ok
 
 # Replay: refused, then accepted with --resign (and logged again).

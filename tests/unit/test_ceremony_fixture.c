@@ -17,6 +17,8 @@
  *       recomputed, so only the offline checks can catch it).  WHAT:
  *       tamper (one digit of the first ok descriptor's revision-counter or
  *       publication-time), period (last period of the first service + 10),
+ *       overperiod (first period of the first service 5 periods back),
+ *       allover (every period of the first service 5 periods back),
  *       clock (created 2 h ahead), old (created 7 h ago), stale (first ok
  *       instance fetched 7 h ago), allmissing (no descriptor at all).
  *   neither: cmocka tests of offline/ceremony_log.c and of the generator.
@@ -348,6 +350,13 @@ static int mutate_main(const char *what)
         if (s->n_periods == 0)
             goto out;
         s->periods[s->n_periods - 1].tp += 10;
+    } else if (strcmp(what, "overperiod") == 0 || strcmp(what, "allover") == 0) {
+        /* Periods that ended before the ceremony (collect long before sign). */
+        if (s->n_periods == 0)
+            goto out;
+        for (i = 0; i < s->n_periods; i++)
+            if (i == 0 || what[0] == 'a')
+                s->periods[i].tp -= 5;
     } else if (strcmp(what, "clock") == 0) {
         r->created = now + 7200;
     } else if (strcmp(what, "old") == 0) {
