@@ -14,6 +14,8 @@
 #
 # Every process started is recorded in $LAB/pids and stopped by lab_stop_all
 # (TERM, then KILL after a grace period); callers install it in a trap.
+# Should the driver itself be killed (SIGKILL: no trap runs), every tor
+# exits on its own: __OwningControllerProcess names the driver's pid.
 # Ports: $LAB_BASE (default picked from the run's pid) + fixed offsets, all on
 # 127.0.0.1.  Nothing listens on or talks to any other address.
 # Facts and pitfalls: ../shared/docs/torlab.md.
@@ -71,6 +73,7 @@ TestingDirAuthVoteGuard *
 TestingDirAuthVoteHSDir *
 ClientUseIPv6 0
 CookieAuthentication 1
+__OwningControllerProcess ${LAB_OWNER:-$$}
 EOT
     cat "$LAB/dirauthorities"
 }
