@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t mono_ms(void)
+uint64_t onl_mono_ms(void)
 {
     struct timespec ts;
 
@@ -19,12 +19,20 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void onl_fetch_opts_init(onl_fetch_opts *o)
+int onl_env_timeout_ms(const char *name, int dflt)
 {
-    const char *env = getenv("OB_FETCH_TIMEOUT_MS");
+    const char *env = getenv(name);
     char *end = NULL;
     long v;
 
+    if (env == NULL || env[0] == '\0')
+        return dflt;
+    v = strtol(env, &end, 10);
+    return *end == '\0' && v > 0 && v <= 3600000 ? (int)v : dflt;
+}
+
+void onl_fetch_opts_init(onl_fetch_opts *o)
+{
     o->window = ONL_FETCH_WINDOW;
     o->timeout_ms = ONL_FETCH_TIMEOUT_MS;
     o->tries = ONL_FETCH_TRIES;
@@ -32,11 +40,7 @@ void onl_fetch_opts_init(onl_fetch_opts *o)
     o->cancel = NULL;
     o->tick = NULL;
     o->tick_ctx = NULL;
-    if (env != NULL && env[0] != '\0') {
-        v = strtol(env, &end, 10);
-        if (*end == '\0' && v > 0 && v <= 3600000)
-            o->timeout_ms = (int)v;
-    }
+    o->timeout_ms = onl_env_timeout_ms("OB_FETCH_TIMEOUT_MS", o->timeout_ms);
 }
 
 void onl_fetch_items_clear(onl_fetch_item *items, size_t n)
@@ -122,7 +126,7 @@ static void on_event(onl_fetch_item *items, size_t n, const onl_ctl_event *ev, u
          * failure with an empty HS_DESC_CONTENT: that ends the attempt, so
          * it is not taken for the answer to the next one.  Should it not
          * come, the attempt ends soon anyway. */
-        uint64_t soon = mono_ms() + 2000;
+        uint64_t soon = onl_mono_ms() + 2000;
         snprintf(why, sizeof(why), "HSDir %s: %s", ev->hsdir[0] ? ev->hsdir : "(unknown)",
                  ev->reason[0] ? ev->reason : "failed");
         snprintf(it->why, sizeof(it->why), "%s", why);
@@ -195,7 +199,7 @@ ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fe
     if (err != OB_OK)
         return err;
     for (;;) {
-        uint64_t now = mono_ms(), next = UINT64_MAX;
+        uint64_t now = onl_mono_ms(), next = UINT64_MAX;
         size_t active = 0, open = 0;
         int wait;
 
@@ -250,7 +254,7 @@ ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fe
             }
             it->state = ONL_FETCH_OUT;
             it->failed_seen = 0;
-            it->deadline = mono_ms() + (uint64_t)o->timeout_ms;
+            it->deadline = onl_mono_ms() + (uint64_t)o->timeout_ms;
             active++;
         }
         for (i = 0; i < n; i++) {
@@ -261,7 +265,7 @@ ob_err onl_fetch_run(onl_ctl *ctl, onl_fetch_item *items, size_t n, const onl_fe
         }
         if (open == 0)
             return OB_OK;
-        now = mono_ms();
+        now = onl_mono_ms();
         wait = next == UINT64_MAX ? 100
                : next <= now      ? 0
                                   : (int)(next - now > 1000 ? 1000 : next - now);

@@ -53,6 +53,10 @@ typedef struct onl_fetch_opts {
 
 /* The defaults above; the environment variable OB_FETCH_TIMEOUT_MS (tests)
  * overrides the per-attempt timeout. */
+/* Milliseconds on the monotonic clock (deadlines of fetches and uploads). */
+uint64_t onl_mono_ms(void);
+/* The environment's NAME as a timeout in 1..3600000 ms, else dflt (tests shorten waits). */
+int onl_env_timeout_ms(const char *name, int dflt);
 void onl_fetch_opts_init(onl_fetch_opts *o);
 
 enum onl_fetch_state { ONL_FETCH_IDLE = 0, ONL_FETCH_OUT, ONL_FETCH_OK, ONL_FETCH_FAILED };

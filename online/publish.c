@@ -17,14 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 void onl_pub_plan_free(onl_pub_plan *p)
 {
     if (p == NULL)
@@ -334,10 +326,6 @@ out:
 
 void onl_pub_opts_init(onl_pub_opts *o)
 {
-    const char *env = getenv("OB_PUBLISH_TIMEOUT_MS");
-    char *end = NULL;
-    long v;
-
     o->window = ONL_PUB_WINDOW;
     o->timeout_ms = ONL_PUB_TIMEOUT_MS;
     o->tries = ONL_PUB_TRIES;
@@ -345,11 +333,7 @@ void onl_pub_opts_init(onl_pub_opts *o)
     o->cancel = NULL;
     o->tick = NULL;
     o->tick_ctx = NULL;
-    if (env != NULL && env[0] != '\0') {
-        v = strtol(env, &end, 10);
-        if (*end == '\0' && v > 0 && v <= 3600000)
-            o->timeout_ms = (int)v;
-    }
+    o->timeout_ms = onl_env_timeout_ms("OB_PUBLISH_TIMEOUT_MS", o->timeout_ms);
 }
 
 void onl_publish_counts(const onl_pub_plan *p, size_t *in_force, size_t *reached)
@@ -564,7 +548,7 @@ ob_err onl_publish_run(onl_ctl *ctl, const ob_response *r, const onl_consensus *
     if (err != OB_OK)
         return err;
     for (;;) {
-        uint64_t now = mono_ms(), next = UINT64_MAX;
+        uint64_t now = onl_mono_ms(), next = UINT64_MAX;
         size_t active = 0, open = 0;
         int wait;
 
@@ -623,7 +607,7 @@ ob_err onl_publish_run(onl_ctl *ctl, const ob_response *r, const onl_consensus *
                 continue;
             }
             it->outstanding = 1;
-            it->deadline = mono_ms() + (uint64_t)o->timeout_ms;
+            it->deadline = onl_mono_ms() + (uint64_t)o->timeout_ms;
             active++;
         }
         for (i = 0; i < p->n; i++) {
@@ -639,7 +623,7 @@ ob_err onl_publish_run(onl_ctl *ctl, const ob_response *r, const onl_consensus *
         }
         if (open == 0)
             return OB_OK;
-        now = mono_ms();
+        now = onl_mono_ms();
         wait = next == UINT64_MAX ? 100
                : next <= now      ? 0
                                   : (int)(next - now > 1000 ? 1000 : next - now);
