@@ -7,8 +7,9 @@
 #   make demo            the main job, end to end
 #   make install PREFIX=/usr/local
 #
-# Sources are picked up by directory: format/*.c is shared, online/*.c and
-# offline/*.c belong to one program each (their main.c holds main()).  The
+# Sources are picked up by directory: format/*/*.c is shared (its folders are
+# listed in docs/architecture.rst), online/*.c and offline/*.c belong to one
+# program each (their main.c holds main()).  The
 # programs link against static libraries, so a program only contains the
 # shared objects it calls; tests/unit/test_symbols.sh checks the separation.
 
@@ -17,6 +18,11 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 SAN     ?= 0
 PKG_CONFIG ?= pkg-config
+
+# format/ is grouped by concern; every folder is on the include path so that
+# includes stay short ("bundle.h", not "../bundle/bundle.h").
+FORMAT_DIRS := core hs bundle config transfer verbs
+FORMAT_INC  := $(addprefix -Iformat/,$(FORMAT_DIRS))
 
 PKGS      := libcrypto libsodium yaml-0.1 libqrencode zbar zlib libpng
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -37,10 +43,13 @@ LDSAN :=
 endif
 CFLAGS ?=
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(WARN) \
-              -fstack-protector-strong -fPIE -Iformat -Ionline -Ioffline $(PKG_CFLAGS) $(CFLAGS)
+              -fstack-protector-strong -fPIE $(FORMAT_INC) -Ionline -Ioffline $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDSAN) $(LDFLAGS)
 
-FORMAT_SRC  := $(sort $(wildcard format/*.c))
+ifneq ($(wildcard format/*.c),)
+$(error format/ holds sources only in its folders ($(FORMAT_DIRS)): move $(wildcard format/*.c))
+endif
+FORMAT_SRC  := $(sort $(foreach d,$(FORMAT_DIRS),$(wildcard format/$(d)/*.c)))
 ONLINE_SRC  := $(sort $(filter-out online/main.c,$(wildcard online/*.c)))
 OFFLINE_SRC := $(sort $(filter-out offline/main.c,$(wildcard offline/*.c)))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
@@ -127,7 +136,7 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
 FUZZ_OBJ   := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FORMAT_SRC))
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer \
-              -fsanitize=fuzzer-no-link,address,undefined $(WARN) -Iformat $(PKG_CFLAGS)
+              -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(FORMAT_INC) $(PKG_CFLAGS)
 
 fuzz: $(FUZZ_BIN)
 

@@ -2,7 +2,7 @@
  * hsv2_sign.h - signing v2 master descriptors with the master RSA key.
  *
  * Only ob-offline links this: the master key never reaches the online side.
- * The text to sign always comes from ob_hsv2_build_unsigned() (format/hsv2.h)
+ * The text to sign always comes from ob_hsv2_build_unsigned() (format/hs/hsv2.h)
  * and every signature is checked with our own verifier before the caller
  * gets the descriptor (a signature we cannot verify is never handed out).
  *

@@ -3,7 +3,7 @@
  *
  * For one time period: blind the master key, make a fresh descriptor
  * signing key and its type-08 certificate, build the descriptor with
- * format/hsv3_build.c, then parse and verify the result with our own
+ * format/hs/hsv3_build.c, then parse and verify the result with our own
  * verifier (hsv3_desc.c) before handing it out.  Every secret (blinded key,
  * signing key) lives in guarded memory and is wiped on every path.
  *

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent reference for the QR frame layout and the fountain rule, written
-from docs/qr-transfer.rst alone (not from format/qrframe.c).
+from docs/qr-transfer.rst alone (not from format/transfer/qrframe.c).
 
   qr_fountain_ref.py BUNDLE CAPACITY SEQ    print SHA-256 of the sender's frame SEQ
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_bundle.c - fuzz entry point for the bundle parser (format/bundle.c).
+ * fuzz_bundle.c - fuzz entry point for the bundle parser (format/bundle/bundle.c).
  *
  *   make fuzz && build/fuzz/fuzz_bundle -max_len=65536 CORPUS_DIR
  *

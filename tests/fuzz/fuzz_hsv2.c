@@ -1,7 +1,7 @@
 /*
  * fuzz_hsv2.c - fuzz entry point for the v2 descriptor parser, the
  * introduction-points decoder (plain and, with a fixed cookie, basic and
- * stealth decryption) and the intro-point plaintext parser (format/hsv2.c).
+ * stealth decryption) and the intro-point plaintext parser (format/hs/hsv2.c).
  *
  * libFuzzer (the parser sources are compiled in for coverage):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE -Iformat \

@@ -1,6 +1,6 @@
 /*
  * fuzz_hsv3_cert.c - fuzz entry point for the Ed25519 certificate parser
- * (format/hsv3_cert.c), both binary and PEM text forms.
+ * (format/hs/hsv3_cert.c), both binary and PEM text forms.
  *
  * libFuzzer (the parser sources are compiled in so they get coverage
  * instrumentation):

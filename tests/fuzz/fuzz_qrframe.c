@@ -1,6 +1,6 @@
 /*
  * fuzz_qrframe.c - fuzz entry point for the QR frame parser and assembler
- * (format/qrframe.c).
+ * (format/transfer/qrframe.c).
  *
  *   make fuzz && build/fuzz/fuzz_qrframe -max_len=8192 CORPUS_DIR
  *

@@ -63,8 +63,8 @@ static void *t_secalloc(size_t n)
 #define calloc      t_calloc
 #define realloc     t_realloc
 #define ob_secalloc t_secalloc
-#include "../../format/buf.c"
-#include "../../format/hsv3_desc.c"
+#include "../../format/core/buf.c"
+#include "../../format/hs/hsv3_desc.c"
 #undef malloc
 #undef calloc
 #undef realloc

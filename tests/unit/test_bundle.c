@@ -74,7 +74,7 @@ static char *t_strdup(const char *s)
 #define calloc  t_calloc
 #define realloc t_realloc
 #define strdup  t_strdup
-#include "../../format/bundle.c"
+#include "../../format/bundle/bundle.c"
 #undef malloc
 #undef calloc
 #undef realloc

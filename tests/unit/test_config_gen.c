@@ -1,6 +1,6 @@
 /*
  * test_config_gen.c - ob-offline config-gen's output read back by the real
- * readers: both config.yaml files through format/config.c (no warnings, the
+ * readers: both config.yaml files through format/config/config.c (no warnings, the
  * same instances), the master key through the keystore and
  * ob_config_bind_key(), every instance HiddenServiceDir through the
  * keystore's tor loader (which cross-checks hostname and the public key).

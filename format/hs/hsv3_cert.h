@@ -14,7 +14,7 @@
  *
  * With the single 04 extension the cert is 140 bytes and the signed part 76.
  * In descriptors it appears as "-----BEGIN ED25519 CERT-----" PEM (base64,
- * 64-char lines); use format/encode.h ob_pem_encode/ob_pem_decode with the
+ * 64-char lines); use format/core/encode.h ob_pem_encode/ob_pem_decode with the
  * tag "ED25519 CERT".
  */
 #ifndef OB_HSV3_CERT_H
