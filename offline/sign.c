@@ -14,6 +14,7 @@
 #include "onion.h"
 #include "qrframe.h"
 #include "qrimage.h"
+#include "compact.h"
 #include "secmem.h"
 
 #include <stdio.h>

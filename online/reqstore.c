@@ -5,7 +5,7 @@
 #include "reqstore.h"
 
 #include "fileio.h"
-#include "hsv3_compact.h"
+#include "compact.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * reqstore.h - the online side's copies of the signing requests it sent.
  *
- * A compact response (hsv3_compact.h) carries only what the offline side
+ * A compact response (compact.h) carries only what the offline side
  * alone can make; the descriptor bytes are rebuilt from the request it
  * answers.  So collect and the daemon keep every request they write in the
  * user's request store, <store>/<64 hex digest>.obb (0644, written

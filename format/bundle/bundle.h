@@ -137,7 +137,7 @@ typedef struct ob_resp_descriptor {
     size_t descriptor_len;
     /*
      * v3 only: the compact entry (hsv3_compact.h) the online side rebuilds
-     * the bytes from (ob_response_expand).  On the wire a record has exactly
+     * the bytes from (ob_response_expand, compact.h).  On the wire a record has exactly
      * one of descriptor and compact; in memory the signer may set both, and
      * then the serializer writes only compact.
      */

@@ -33,7 +33,7 @@
  * Only for services without client authorization: then the seed's values
  * protect nothing (hsv3_build.h).  With client authorization, or when a
  * backend descriptor cannot be read without a client key, the full bytes
- * are sent (ob_hsv3_compact_make returns OB_ERR_UNSUPPORTED).
+ * are sent (ob_hsv3_compact_make in bundle/compact.h returns OB_ERR_UNSUPPORTED).
  */
 #ifndef OB_HSV3_COMPACT_H
 #define OB_HSV3_COMPACT_H
@@ -41,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bundle.h"
+#include "buf.h"
 #include "diag.h"
 #include "hsv3_cert.h"
 #include "hsv3_desc.h"
@@ -73,39 +73,5 @@ ob_err ob_hsv3_compact_encode(const ob_hsv3_compact *c, ob_buf *out, ob_diag *d)
 ob_err ob_hsv3_compact_decode(const uint8_t *p, size_t n, ob_hsv3_compact *c, ob_diag *d);
 /* The same checks without keeping the result (the bundle parser). */
 ob_err ob_hsv3_compact_check(const uint8_t *p, size_t n, ob_diag *d);
-
-/*
- * Rebuild the exact descriptor of rd (service, tp, revision taken from rd;
- * the entry from rd->compact) from the request it answers, then verify it
- * with ob_hsv3_desc_verify (strict enc certs, no expiry check: the caller
- * checks times with its own clock).  *out is malloc'd, NUL-terminated (the
- * NUL not counted).  OB_ERR_VERIFY when a signature does not match,
- * OB_ERR_NOTFOUND/RANGE when the entry names an instance or intro point the
- * request does not have.
- */
-ob_err ob_hsv3_compact_rebuild(const ob_request *req, const ob_resp_descriptor *rd, uint8_t **out,
-                               size_t *out_len, ob_diag *d);
-
-/*
- * Offline side: complete c (lifetime, seed, cert, flow control, signatures
- * and n_intros set by ofl_hsv3_sign_descriptor) with the request indices of
- * intros[0..n) (found by comparing every field with the request's backend
- * descriptors), encode it, and check that rebuilding it from req gives
- * exactly rd->descriptor.  *out is the entry (malloc'd).  OB_ERR_UNSUPPORTED
- * when the online side could not rebuild it (a backend descriptor needs a
- * client key, an intro point is not in the request, the rebuild differs):
- * send the full bytes then.
- */
-ob_err ob_hsv3_compact_make(ob_hsv3_compact *c, const ob_request *req, const ob_resp_descriptor *rd,
-                            const ob_hsv3_intro *const *intros, size_t n, uint8_t **out,
-                            size_t *out_len, ob_diag *d);
-
-/*
- * Turn every compact entry of resp into full descriptor bytes (rd->descriptor
- * set, rd->compact freed), rebuilt from req and verified as above.  Refuses
- * (OB_ERR_REFUSED) a request whose digest is not resp->request_digest.  On
- * failure resp may be partly expanded; the message names the descriptor.
- */
-ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d);
 
 #endif

@@ -11,7 +11,7 @@
 #include "bundle.h"
 #include "cli.h"
 #include "fileio.h"
-#include "hsv3_compact.h"
+#include "compact.h"
 #include "inspect.h"
 
 #include <stdarg.h>

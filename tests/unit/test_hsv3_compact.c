@@ -25,7 +25,7 @@
 #include "hsv3_build.h"
 #include "hsv3_cert.h"
 #include "hsv3_common.h"
-#include "hsv3_compact.h"
+#include "compact.h"
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
