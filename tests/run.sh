@@ -12,7 +12,8 @@ set -u
 cd "$(dirname "$0")/.."
 export OB_BUILD=${OB_BUILD:-build/san}
 export OB_ROOT=$PWD
-export OB_SHARED=${OB_SHARED:-$PWD/../shared}
+# The test vectors the project carries (tests/data/vectors/README.rst).
+export OB_TESTDATA=${OB_TESTDATA:-$PWD/tests/data/vectors}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logdir=$OB_BUILD/test-logs

@@ -62,7 +62,7 @@ done
 
 # Real files: the example bundles (both kinds) and a tor-made v3 descriptor.
 for f in tests/data/bundle/example-request.obb tests/data/bundle/example-response.obb \
-    "${OB_SHARED:-../shared}/testdata/v3/hidden_service_v3"; do
+    "${OB_TESTDATA:-tests/data/vectors}/v3/hidden_service_v3"; do
     [ -f "$f" ] || { echo "skip $f (absent)"; continue; }
     rm -rf "$T/fr" "$T/real.out"
     if "$ON" qr encode "$f" -o "$T/fr" >/dev/null 2>&1 &&

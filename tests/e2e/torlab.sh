@@ -18,7 +18,7 @@
 # exits on its own: __OwningControllerProcess names the driver's pid.
 # Ports: $LAB_BASE (default picked from the run's pid) + fixed offsets, all on
 # 127.0.0.1.  Nothing listens on or talks to any other address.
-# Facts and pitfalls: ../shared/docs/torlab.md.
+# Facts and pitfalls: docs/e2e.rst.
 
 LAB_TOR=${LAB_TOR:-/usr/sbin/tor}
 LAB_GENCERT=${LAB_GENCERT:-/usr/bin/tor-gencert}

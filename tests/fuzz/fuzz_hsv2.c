@@ -8,7 +8,7 @@
  *     tests/fuzz/fuzz_hsv2.c format/{hsv2,onion,buf,encode,diag,secmem,crypto,ed25519x}.c \
  *     -lcrypto -lsodium -o fuzz_hsv2
  * Replay without libFuzzer (any compiler): add -DOB_FUZZ_MAIN and pass files;
- * the v2 samples in ../shared/testdata/v2 (annotation line removed) make a
+ * the v2 samples in tests/data/vectors/v2 (annotation line removed) make a
  * good seed corpus.
  *
  * Beyond "no crash": a descriptor that parses keeps an owned copy equal to

@@ -15,7 +15,7 @@
  *     format/{hsv3_desc,hsv3_cert,hsv3_common,ed25519x,buf,encode,crypto,secmem,diag}.c \
  *     -lcrypto -lsodium -o fuzz_hsv3_desc
  *   ./fuzz_hsv3_desc -max_len=60000 CORPUS_DIR
- * Seed corpus: the files of $OB_SHARED/testdata/v3 with a target byte prepended.
+ * Seed corpus: the files of $OB_TESTDATA/v3 with a target byte prepended.
  * (90 s here, 1.1 M runs from that corpus: no findings.)
  */
 #include <stddef.h>

@@ -14,10 +14,8 @@ TOR=${TOR:-/usr/sbin/tor}
 [ -x "$TOR" ] || { echo "tor not installed at $TOR"; exit 77; }
 BIN=${OB_BUILD:-build/san}/ob-online
 [ -x "$BIN" ] || { echo "no $BIN (build first)"; exit 77; }
-SHARED=${OB_SHARED:-$(dirname "$0")/../../../shared}
-DESC_OK=$SHARED/testdata/v3/known_key_v3_descriptor
-DESC_OLD=$SHARED/testdata/v3/hidden_service_v3
-ADDR_OK=pg2vmlup4zkpsqdywejorkmlu6ib7bj242k35v7a4oiqxlieszspudyd
+VEC=${OB_TESTDATA:-$(dirname "$0")/../data/vectors}
+DESC_OLD=$VEC/v3/hidden_service_v3
 ADDR_OLD=sltib6sxkuxh2scmtuvd5w2g7pahnzkovefxpo4e4ptnkzl5kkq5h2ad
 
 T=$(mktemp -d /tmp/ob-torctl-XXXXXX)
@@ -123,15 +121,18 @@ check "HSFETCH unknown HSDir refused" 1 "552 Server .* not found" -- "${NOSOCK[@
     --fetch "$ADDR_OLD" --server 9695DFC35FFEB861329B9F1AB04C46397020CE31
 check "HSFETCH v2 address refused locally" 1 "not a v3 onion address" -- "${NOSOCK[@]}" -p "$PORT" --fetch 3g2upl4pq6kufc4m
 
-# HSPOST with no consensus: a fresh descriptor is accepted, an expired one is not
-if [ -f "$DESC_OK" ]; then
+# HSPOST with no consensus: a fresh descriptor is accepted, an expired one is
+# not.  The fresh one is made now by stem (a recorded one expires).
+if /usr/bin/python3 "$(dirname "$0")/helpers/v3_stem.py" fresh "$T" >"$T/fresh.log" 2>&1; then
+    DESC_OK=$T/fresh.desc
+    ADDR_OK=$(cat "$T/fresh.addr")
     check "HSPOST accepted (250), no upload without consensus" 1 \
         "tor accepted the descriptor \(250\)" -- "${NOSOCK[@]}" -p "$PORT" \
         --post "$DESC_OK" --address "$ADDR_OK" --timeout 2
     check "HSPOST expired descriptor refused" 1 "554 Invalid descriptor" -- "${NOSOCK[@]}" \
         -p "$PORT" --post "$DESC_OLD" --address "$ADDR_OLD" --timeout 1
 else
-    echo "skip HSPOST checks: $DESC_OK missing"
+    bad "stem could not make a fresh descriptor: $(tail -n 3 "$T/fresh.log")"
 fi
 
 # --- restart: tor killed and started again on the same port -----------------

@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 OB_BUILD=${OB_BUILD:-build/san}
-OB_SHARED=${OB_SHARED:-$PWD/../shared}
+OB_TESTDATA=${OB_TESTDATA:-$PWD/tests/data/vectors}
 bin=$OB_BUILD/tests/test_hsv2
 py=/usr/bin/python3
 if ! "$py" -c 'import stem.descriptor.hidden_service, cryptography' 2>/dev/null; then
@@ -19,4 +19,4 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 OB_HSV2_EMIT_DIR=$tmp "$bin"
-"$py" tests/interop/lib/v2_stem_check.py "$tmp" "$OB_SHARED/testdata/v2" "$bin"
+"$py" tests/interop/lib/v2_stem_check.py "$tmp" "$OB_TESTDATA/v2" "$bin"

@@ -76,11 +76,11 @@ static void *t_secalloc(size_t n)
 static uint8_t *load(const char *name, size_t *n)
 {
     char path[1024];
-    const char *shared = getenv("OB_SHARED");
+    const char *shared = getenv("OB_TESTDATA");
     uint8_t *p = NULL;
     ob_diag d;
 
-    snprintf(path, sizeof(path), "%s/testdata/v3/%s", shared ? shared : "../shared", name);
+    snprintf(path, sizeof(path), "%s/v3/%s", shared ? shared : "tests/data/vectors", name);
     if (ob_file_read(path, 1 << 20, &p, n, &d) != OB_OK)
         fail_msg("%s: %s", path, d.msg);
     return p;

@@ -5,7 +5,7 @@
  * the command is sent, and what the client sent is read back and checked),
  * or, for authentication, a forked child listening on a unix socket that
  * plays tor 0.4.9.11's part of the recorded session
- * (../shared/testdata/control/live_transcript_tor_0.4.9.11.txt).
+ * (tests/data/vectors/control/live_transcript_tor_0.4.9.11.txt).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -107,15 +107,15 @@ static int vec_get(const char *text, const char *key, uint8_t out[32])
 
 static void test_safecookie_vector(void **state)
 {
-    const char *dir = getenv("OB_SHARED");
+    const char *dir = getenv("OB_TESTDATA");
     char path[1024], *text = NULL;
     uint8_t cookie[32], cn[32], sn[32], want_s[32], want_c[32], s[32], c[32];
     FILE *fp;
     long n;
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/testdata/control/safecookie_vector.txt",
-             dir ? dir : "../shared");
+    snprintf(path, sizeof(path), "%s/control/safecookie_vector.txt",
+             dir ? dir : "tests/data/vectors");
     fp = fopen(path, "r");
     if (fp == NULL)
         skip();

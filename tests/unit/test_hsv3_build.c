@@ -184,7 +184,7 @@ static void test_known_key_cert_and_build(void **state)
     ob_hsv3_outer outer;
     ob_diag d;
     char path[1024];
-    const char *shared = getenv("OB_SHARED");
+    const char *shared = getenv("OB_TESTDATA");
 
     (void)state;
     assert_int_equal(
@@ -215,8 +215,8 @@ static void test_known_key_cert_and_build(void **state)
     assert_memory_equal(cert, want, 140);
 
     /* Rebuild the sample's intro points under the same keys, and read them back. */
-    snprintf(path, sizeof(path), "%s/testdata/v3/known_key_v3_descriptor",
-             shared ? shared : "../shared");
+    snprintf(path, sizeof(path), "%s/v3/known_key_v3_descriptor",
+             shared ? shared : "tests/data/vectors");
     assert_int_equal(ob_file_read(path, 100000, &kk, &kn, &d), OB_OK);
     memset(&o, 0, sizeof(o));
     assert_int_equal(ob_hsv3_desc_verify(kk, kn, A, 19000, &OB_TP_LIVE, &o, &src, &d), OB_OK);

@@ -1,6 +1,6 @@
 /*
  * test_hsv3_desc.c - v3 descriptor verification against the samples in
- * $OB_SHARED/testdata/v3 (a tor-made descriptor and one with known keys),
+ * $OB_TESTDATA/v3 (a tor-made descriptor and one with known keys),
  * the layer key vectors in expected_values.txt, the exact decrypted layers,
  * and one regression per rejection reason.
  */
@@ -30,11 +30,11 @@
 static uint8_t *load(const char *name, size_t *n)
 {
     char path[1024];
-    const char *shared = getenv("OB_SHARED");
+    const char *shared = getenv("OB_TESTDATA");
     uint8_t *p = NULL;
     ob_diag d;
 
-    snprintf(path, sizeof(path), "%s/testdata/v3/%s", shared ? shared : "../shared", name);
+    snprintf(path, sizeof(path), "%s/v3/%s", shared ? shared : "tests/data/vectors", name);
     if (ob_file_read(path, 1 << 20, &p, n, &d) != OB_OK)
         fail_msg("%s: %s", path, d.msg);
     return p;

@@ -2,7 +2,7 @@
  * test_keystore.c - key loading in every format, the encrypted store
  * (round trip, wrong passphrase, tampering), RSA checks, passphrase files.
  *
- * Ed25519 expectations come from tor's vectors ($OB_SHARED/testdata/ed25519/
+ * Ed25519 expectations come from tor's vectors ($OB_TESTDATA/ed25519/
  * tor_ed25519_blinding_vectors.txt); the test only builds the input files.
  */
 #include <stdarg.h>

@@ -8,7 +8,7 @@
 #include "encode.h"
 #include "onion.h"
 
-/* From /work/shared/testdata/v3/tor_hs_common_vectors.txt [onion_address_1], [onion_address_2]. */
+/* From tests/data/vectors/v3/tor_hs_common_vectors.txt [onion_address_1], [onion_address_2]. */
 static const struct {
     const char *pk_hex, *addr;
 } v3_vec[] = {

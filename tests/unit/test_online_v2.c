@@ -406,7 +406,7 @@ static void test_recorded_hsfetch(void **state)
     char *recv = read_all("tests/data/v2-control/hsfetch_v2.recv", &n);
     char *sample = NULL, *body;
     char path[600];
-    const char *shared = getenv("OB_SHARED");
+    const char *shared = getenv("OB_TESTDATA");
     onl_fetch_item it;
     onl_fetch_opts o;
     onl_ctl *ctl = NULL;
@@ -437,8 +437,8 @@ static void test_recorded_hsfetch(void **state)
     assert_int_equal(it.state, ONL_FETCH_OK);
     assert_int_equal(it.attempts, 1);
     /* the body is the shared sample without its @type line */
-    snprintf(path, sizeof(path), "%s/testdata/v2/hidden_service_duckduckgo",
-             shared != NULL ? shared : "../shared");
+    snprintf(path, sizeof(path), "%s/v2/hidden_service_duckduckgo",
+             shared != NULL ? shared : "tests/data/vectors");
     sample = read_all(path, &sn);
     if (sample != NULL) {
         body = strchr(sample, '\n') + 1;

@@ -1,8 +1,8 @@
 /*
- * vecfile.h - read the shared test-vector files ($OB_SHARED/testdata/...)
+ * vecfile.h - read the test-vector files the project carries ($OB_TESTDATA/...)
  * at test time, so no expected value is pasted into C.
  *
- * Format (testdata/README.md): "[section]" headers, "key = value" lines,
+ * Format (tests/data/vectors/README.rst): "[section]" headers, "key = value" lines,
  * "#" comment lines and trailing " # ..." comments; keys may repeat (an
  * ordered list).  A missing or unreadable file fails the test: vectors that
  * silently vanish must not turn into passing tests.
@@ -32,12 +32,12 @@ typedef struct vec_file {
 
 static inline void vec_path(char *out, size_t outlen, const char *rel)
 {
-    const char *base = getenv("OB_SHARED");
+    const char *base = getenv("OB_TESTDATA");
     if (rel[0] == '/') {
         snprintf(out, outlen, "%s", rel);
         return;
     }
-    snprintf(out, outlen, "%s/testdata/%s", base && *base ? base : "../shared", rel);
+    snprintf(out, outlen, "%s/%s", base && *base ? base : "tests/data/vectors", rel);
 }
 
 /* Strip leading/trailing blanks in place; returns the start. */
@@ -62,7 +62,7 @@ static inline int vec_copy(char *dst, size_t dsz, const char *src)
     return 0;
 }
 
-/* Load rel (relative to $OB_SHARED/testdata, or an absolute path) or return NULL. */
+/* Load rel (relative to $OB_TESTDATA, default tests/data/vectors, or an absolute path) or return NULL. */
 static inline vec_file *vec_load(const char *rel)
 {
     char path[1024], line[2048], section[64] = "";

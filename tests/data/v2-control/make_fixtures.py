@@ -1,16 +1,16 @@
 #!/usr/bin/python3
-# Regenerate the v2 control-port fixtures in this folder from the shared v2
-# samples (run from this folder; OB_SHARED defaults to ../../../../shared).
+# Regenerate the v2 control-port fixtures in this folder from the v2
+# samples in ../vectors/v2 (OB_TESTDATA overrides ../vectors).
 # The shapes follow protocol-digest.md C.5/C.6 for tor <= 0.4.5 (the last
 # tor with v2): raw bytes, CRLF line ends, descriptors dot-encoded.
 import os
 
-shared = os.environ.get("OB_SHARED", os.path.join(os.path.dirname(__file__), "../../../../shared"))
+vectors = os.environ.get("OB_TESTDATA", os.path.join(os.path.dirname(__file__), "../vectors"))
 HSDIR = "$9695DFC35FFEB861329B9F1AB04C46397020CE31~hsdir1"
 
 
 def sample(name):
-    with open(os.path.join(shared, "testdata/v2", name), "rb") as f:
+    with open(os.path.join(vectors, "v2", name), "rb") as f:
         text = f.read().decode("ascii")
     assert text.startswith("@type ")
     return text[text.index("\n") + 1:]

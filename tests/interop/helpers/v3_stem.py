@@ -17,6 +17,11 @@
                         each (250), and refuse one with a flipped signature byte (554).  tor
                         checks the outer layer here: certificate, expiry, signature, size.
 
+  v3_stem.py fresh DIR  write DIR/fresh.desc, a descriptor stem builds now for the current
+                        period (its certificate valid for 54 hours), and its address in
+                        DIR/fresh.addr.  A recorded descriptor cannot serve: its certificate
+                        expires (known_key_v3_descriptor's did on 2026-11-24).
+
 Exit status: 0 pass, 1 fail, 77 when stem or cryptography (or, for "tor", tor) is missing.
 """
 import base64
@@ -262,8 +267,14 @@ def tor(d):
         proc.wait()
 
 
+def fresh(d):
+    address, text, _ = backend(current_tp())
+    open(os.path.join(d, 'fresh.desc'), 'wb').write(text)
+    open(os.path.join(d, 'fresh.addr'), 'w').write(address + '\n')
+
+
 if __name__ == '__main__':
-    modes = {'gen': gen, 'check': check, 'tor': tor}
+    modes = {'gen': gen, 'check': check, 'tor': tor, 'fresh': fresh}
     if len(sys.argv) != 3 or sys.argv[1] not in modes:
         print(__doc__)
         sys.exit(2)
