@@ -62,7 +62,8 @@ static inline int vec_copy(char *dst, size_t dsz, const char *src)
     return 0;
 }
 
-/* Load rel (relative to $OB_TESTDATA, default tests/data/vectors, or an absolute path) or return NULL. */
+/* Load rel (relative to $OB_TESTDATA, default tests/data/vectors, or an absolute path) or return
+ * NULL. */
 static inline vec_file *vec_load(const char *rel)
 {
     char path[1024], line[2048], section[64] = "";
