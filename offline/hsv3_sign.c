@@ -69,7 +69,7 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
                                 uint64_t *revision, ob_diag *d)
 {
     uint8_t *blinded_exp = NULL, *sign_exp = NULL, *text = NULL;
-    uint8_t Ab[32], Ab_check[32], sign_pk[32], cert[OB_CERT_LEN];
+    uint8_t Ab[32], Ab_check[32], sign_pk[32], cert[OB_CERT_LEN], rev_key[32];
     uint8_t sigs[OB_HSV3_MAX_INTROS][2][64], desc_sig[64], seed[OB_HSV3_LAYOUT_SEED_LEN];
     size_t cert_len = 0, text_len = 0;
     uint64_t run_start, use_end, rev = 0;
@@ -115,7 +115,8 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
                                  ofl_hsv3_cert_expiry_hours(in->tp, in->tpp, lifetime), blinded_exp,
                                  Ab, d)) != OB_OK)
         goto out;
-    if (ob_hsv3_rev_counter(&rev, blinded_exp, in->now + in->rev_offset, run_start) != 0) {
+    if (ofl_hsv3_rev_counter_key(rev_key, blinded_exp) != 0 ||
+        ob_hsv3_rev_counter_from_key(&rev, rev_key, in->now + in->rev_offset, run_start) != 0) {
         err = ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
         goto out;
     }
@@ -174,6 +175,7 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
     text = NULL;
     err = OB_OK;
 out:
+    ob_wipe(rev_key, sizeof(rev_key));
     ob_secfree(blinded_exp);
     ob_secfree(sign_exp);
     ob_hsv3_desc_free(desc);

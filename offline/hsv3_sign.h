@@ -58,11 +58,10 @@ uint32_t ofl_hsv3_cert_expiry_hours(uint64_t tp, const ob_tp_params *p, unsigned
  * Sign a master descriptor for in->tp.  Refuses (OB_ERR_REFUSED) when now
  * is outside [run_start, run_start + 2 * length): too early for a
  * time-based revision counter, or too late to be of use.  The revision
- * counter is tor's (ob_hsv3_rev_counter) at now + rev_offset, so it grows
- * with the offline clock across ceremonies and needs no stored state; give
- * each descriptor of one ceremony and period its own rev_offset (0, 1, ...)
- * so that their counters differ too.  On success *out (malloc'd,
- * NUL-terminated) has passed ob_hsv3_desc_verify with the master address,
+ * counter is tor's (ofl_hsv3_rev_counter_key, ob_hsv3_rev_counter_from_key) at now + rev_offset, so
+ * it grows with the offline clock across ceremonies and needs no stored state; give each descriptor
+ * of one ceremony and period its own rev_offset (0, 1, ...) so that their counters differ too.  On
+ * success *out (malloc'd, NUL-terminated) has passed ob_hsv3_desc_verify with the master address,
  * now as the clock, and carries exactly the given intro points in order.
  * *revision (if not NULL) receives the counter.
  */

@@ -79,11 +79,15 @@ uint64_t ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p);
 /*
  * Revision counter as tor computes it (B.5 errata): T = now - run_start + 1
  * (capped at 2^18), counter = T + sum_{i<T} w_i, w_i the little-endian
- * uint16 words of AES-256-CTR(key, IV = 0) keystream with
- * key = SHA3-256("rev-counter-generation\0" | blinded expanded key (64)).
- * -1 if now < run_start or the library fails.  The key is wiped.
+ * uint16 words of AES-256-CTR(key, IV = 0) keystream, where key is the
+ * period's revision-counter key
+ *     key = SHA3-256("rev-counter-generation\0" | blinded expanded key (64))
+ * (offline/hsv3_blind.h ofl_hsv3_rev_counter_key: only the offline side
+ * holds the blinded secret; the delegated mode carries the key itself to the
+ * online side, so both modes count on one scale).  -1 if now < run_start or
+ * the library fails.
  */
-int ob_hsv3_rev_counter(uint64_t *out, const uint8_t blinded_exp[64], uint64_t now,
-                        uint64_t run_start);
+int ob_hsv3_rev_counter_from_key(uint64_t *out, const uint8_t key[32], uint64_t now,
+                                 uint64_t run_start);
 
 #endif
