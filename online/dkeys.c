@@ -13,6 +13,7 @@
 #include "ed25519x.h"
 #include "encode.h"
 #include "fileio.h"
+#include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "reqstore.h"
 #include "secmem.h"
@@ -200,7 +201,10 @@ static void dkey_clear_listing(onl_dkey *k)
 
 static uint64_t use_until(uint64_t tp, const ob_tp_params *tpp)
 {
-    return ob_hsv3_srv_run_start(tp, tpp) + 2 * tpp->length_min * 60;
+    uint64_t from = 0, until = 0;
+
+    ob_hsv3_desc_window(tp, tpp, &from, &until);
+    return until;
 }
 
 /* Period numbers and parameters this store can do arithmetic on without wrapping. */

@@ -90,8 +90,8 @@ typedef struct onl_dkey {
     uint8_t cert[OB_CERT_MAX_LEN]; /* type-08 cert of sign_pk by the blinded key */
     size_t cert_len;
     uint64_t cert_expires; /* unix seconds (the cert's expiration hours * 3600) */
-    uint64_t use_until;    /* when this period's descriptors stop being published:
-                              srv run start + 2 * length */
+    uint64_t use_until;    /* when this period's descriptors stop being published
+                              (the end of ob_hsv3_desc_window) */
 } onl_dkey;
 
 /* The store directory (malloc'd), or NULL when out of memory. */

@@ -21,7 +21,7 @@
 #include "fileio.h"
 #include "hsv3_blind.h"
 #include "hsv3_cert.h"
-#include "hsv3_sign.h"
+#include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "secmem.h"
 
@@ -90,7 +90,7 @@ static void certify_as_offline(uint64_t tp, const ob_tp_params *tpp, const uint8
     assert_int_equal(ofl_hsv3_blind_secret(bexp, id_exp, id_pk, tp, tpp->length_min), 0);
     assert_int_equal(ob_hsv3_blind_public(Ab, id_pk, tp, tpp->length_min), 0);
     assert_int_equal(ob_ed_cert_create(cert, cert_len, OB_CERT_DESC_SIGNING, sign_pk,
-                                       ofl_hsv3_cert_expiry_hours(tp, tpp, 180), bexp, Ab, NULL),
+                                       ob_hsv3_cert_expiry_hours(tp, tpp, 180), bexp, Ab, NULL),
                      OB_OK);
     assert_int_equal(ofl_hsv3_rev_counter_key(rev, bexp), 0);
     if (bexp_out != NULL)
@@ -172,7 +172,7 @@ static void test_round_trip(void **state)
     assert_memory_equal(l->rev_key, rev, 32);
     assert_int_equal(l->cert_len, cert_len);
     assert_memory_equal(l->cert, cert, cert_len);
-    assert_int_equal(l->cert_expires, (uint64_t)ofl_hsv3_cert_expiry_hours(tp, tpp, 180) * 3600);
+    assert_int_equal(l->cert_expires, (uint64_t)ob_hsv3_cert_expiry_hours(tp, tpp, 180) * 3600);
     assert_int_equal(l->tpp.length_min, 1440);
     assert_int_equal(l->tpp.offset_min, 720);
     onl_dkey_free(l);
@@ -217,7 +217,7 @@ static void test_certify_refusals(void **state)
     assert_int_equal(ob_hsv3_blind_public(Ab, id_pk, tp, 1440), 0);
     assert_int_equal(ob_ed25519_keygen(bexp, other_pk), 0);
     assert_int_equal(ob_ed_cert_create(cert, &cert_len, OB_CERT_DESC_SIGNING, k->sign_pk,
-                                       ofl_hsv3_cert_expiry_hours(tp, tpp, 180), bexp, other_pk,
+                                       ob_hsv3_cert_expiry_hours(tp, tpp, 180), bexp, other_pk,
                                        NULL),
                      OB_OK);
     memcpy(cert + 40 + 4, Ab, 32); /* ext 04: the signer the cert claims */
@@ -225,8 +225,7 @@ static void test_certify_refusals(void **state)
     /* Expired at install. */
     certify_as_offline(tp, tpp, k->sign_pk, cert, &cert_len, rev, NULL);
     assert_int_equal(onl_dkey_certify(k, cert, cert_len, rev,
-                                      (uint64_t)ofl_hsv3_cert_expiry_hours(tp, tpp, 180) * 3600,
-                                      &d),
+                                      (uint64_t)ob_hsv3_cert_expiry_hours(tp, tpp, 180) * 3600, &d),
                      OB_ERR_EXPIRED);
     /* Damaged. */
     cert[100] ^= 1;

@@ -317,6 +317,15 @@ static void test_rev_counter(void **state)
     key[7] ^= 1;
     assert_int_equal(ob_hsv3_rev_counter_from_key(&c, key, start + 1000, start), 0);
     assert_int_not_equal(c, prev);
+    /* T and the OPE alone, as the delegated builder searches them */
+    assert_int_equal(ob_hsv3_rev_t(start + 1000, start), 1001);
+    assert_int_equal(ob_hsv3_rev_t(start - 1, start), 0);
+    assert_int_equal(ob_hsv3_rev_t(start + (1u << 20), start), OB_HSV3_REV_T_MAX);
+    assert_int_equal(ob_hsv3_rev_ope(&prev, key, 1001), 0);
+    assert_int_equal(c, prev);
+    assert_int_equal(ob_hsv3_rev_ope(&c, key, 0), -1);
+    assert_int_equal(ob_hsv3_rev_ope(&c, key, OB_HSV3_REV_T_MAX + 1), -1);
+    assert_int_equal(ob_hsv3_rev_ope(&c, key, OB_HSV3_REV_T_MAX), 0);
     ob_wipe(key, sizeof(key));
     ob_secfree(bexp);
 }
