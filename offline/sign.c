@@ -12,6 +12,7 @@
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
+#include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "qrframe.h"
 #include "qrimage.h"
@@ -190,46 +191,6 @@ static void span(char out[32], uint64_t a, uint64_t b)
         snprintf(out, 32, "%.1f h", (double)s / 3600.0);
 }
 
-/* ---- client authorization key ------------------------------------------ */
-
-/*
- * The x25519 private key of an authorized client: 44 chars of base64 (as
- * docs/config.rst says), or tor's "<address>:descriptor:x25519:<52 base32>"
- * .auth_private line.  sk must be secure memory.
- */
-static ob_err read_client_key(const char *path, uint8_t sk[32], ob_diag *d)
-{
-    uint8_t *text = NULL;
-    size_t len = 0, got = 0;
-    const char *p;
-    ob_err err;
-    int bad;
-
-    err = ob_file_read_secret(path, 1024, &text, &len, d);
-    if (err != OB_OK)
-        return err;
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-        len--;
-    p = memchr(text, ':', len) ? strrchr((const char *)text, ':') : NULL;
-    if (p != NULL && (size_t)(p - (const char *)text) < len &&
-        strstr((const char *)text, ":descriptor:x25519:") != NULL) {
-        size_t off = (size_t)(p + 1 - (const char *)text);
-        bad = ob_base32_decode(sk, 32, &got, p + 1, len - off) != 0 || got != 32;
-    } else {
-        bad = ob_base64_decode(sk, 32, &got, (const char *)text, len, OB_B64_EITHER) != 0 ||
-              got != 32;
-    }
-    ob_secfree(text);
-    if (bad) {
-        ob_wipe(sk, 32);
-        return ob_fail(d, OB_ERR_MALFORMED,
-                       "%s: not a client key (44 base64 characters, or tor's "
-                       "<address>:descriptor:x25519:<key> line)",
-                       path);
-    }
-    return OB_OK;
-}
-
 /* ---- checks -------------------------------------------------------------- */
 
 void ofl_plan_free(ofl_plan *p)
@@ -306,61 +267,28 @@ static ob_err v2_periods_allowed(const ofl_plan *p, const ob_cfg_service *cs, ui
     return OB_OK;
 }
 
-static ob_err check_v3_instance(const ofl_plan *p, const ob_cfg_service *cs, ofl_plan_inst *pi,
-                                ob_diag *d)
+/* The same checks as the delegated signer online (ob_hsv3_instance_verify). */
+static ob_err check_v3_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d)
 {
     const ob_req_instance *ri = pi->req;
-    uint8_t A[32], *sk = NULL;
-    uint64_t cur = ob_hsv3_tp_num(p->now, &p->tpp), tps[3];
-    size_t which = 0;
-    ob_hsv3_verify_opts o;
-    ob_hsv3_reason reason = OB_HSV3_OK;
     ob_hsv3_desc *desc = NULL;
+    uint64_t tp = 0;
     ob_err err;
 
-    err = ob_onion_v3_decode(A, pi->cfg->address, strlen(pi->cfg->address), d);
-    if (err != OB_OK)
-        return err;
-    tps[0] = cur - 1;
-    tps[1] = cur;
-    tps[2] = cur + 1;
-    err = ob_hsv3_desc_find_tp(ri->descriptor, ri->descriptor_len, A, tps, 3, &p->tpp, &which, d);
-    if (err != OB_OK)
-        goto out;
-    memset(&o, 0, sizeof(o));
-    o.now = p->now;
-    o.reason = &reason;
-    if (pi->cfg->client_auth_key_path != NULL) {
-        sk = ob_secalloc(32);
-        if (sk == NULL) {
-            err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        err = read_client_key(pi->cfg->client_auth_key_path, sk, d);
-        if (err != OB_OK)
-            goto out;
-        o.client_auth_x25519_sk = sk;
-    }
-    err = ob_hsv3_desc_verify(ri->descriptor, ri->descriptor_len, A, tps[which], &p->tpp, &o, &desc,
-                              d);
-    if (err == OB_ERR_EXPIRED || reason == OB_HSV3_EXPIRED) {
+    err = ob_hsv3_instance_verify(pi->cfg->address, pi->cfg->client_auth_key_path, ri->descriptor,
+                                  ri->descriptor_len, &p->tpp, p->now, &desc, &tp, d);
+    if (err == OB_ERR_EXPIRED) {
         pi->state = OFL_INST_STALE;
         snprintf(pi->note, sizeof(pi->note), "certificate expired: %.200s", d->msg);
-        err = OB_OK;
-        goto out;
+        return OB_OK;
     }
     if (err != OB_OK)
-        goto out;
+        return err;
     pi->state = OFL_INST_OK;
-    pi->tp = tps[which];
+    pi->tp = tp;
     pi->n_intros = desc->n_intros;
     pi->desc = desc;
-    desc = NULL;
-out:
-    (void)cs;
-    ob_hsv3_desc_free(desc);
-    ob_secfree(sk);
-    return err;
+    return OB_OK;
 }
 
 static ob_err check_v2_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d)
@@ -517,7 +445,7 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                      OFL_SIGN_MAX_DESC_AGE / 3600);
             continue;
         }
-        err = cs->version == 3 ? check_v3_instance(p, cs, pi, d) : check_v2_instance(p, pi, d);
+        err = cs->version == 3 ? check_v3_instance(p, pi, d) : check_v2_instance(p, pi, d);
         if (err != OB_OK) {
             ob_diag_prefix(d, "%s.onion: instance %s.onion: descriptor refused: ", cs->address,
                            ri->address);

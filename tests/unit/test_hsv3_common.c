@@ -317,6 +317,20 @@ static void test_rev_counter(void **state)
     bexp[40] ^= 1;
     assert_int_equal(ob_hsv3_rev_counter(&c, bexp, start + 1000, start), 0);
     assert_int_not_equal(c, prev);
+    /* the split form: the key alone gives the same counter (the delegated mode) */
+    {
+        uint8_t k2[OB_HSV3_REV_KEY_LEN];
+        assert_int_equal(ob_hsv3_rev_key(k2, bexp), 0);
+        assert_int_equal(ob_hsv3_rev_counter(&prev, bexp, start + 1000, start), 0);
+        assert_int_equal(ob_hsv3_rev_ope(&c, k2, ob_hsv3_rev_t(start + 1000, start)), 0);
+        assert_int_equal(c, prev);
+        assert_int_equal(ob_hsv3_rev_t(start + 1000, start), 1001);
+        assert_int_equal(ob_hsv3_rev_t(start - 1, start), 0);
+        assert_int_equal(ob_hsv3_rev_t(start + (1u << 20), start), OB_HSV3_REV_T_MAX);
+        assert_int_equal(ob_hsv3_rev_ope(&c, k2, 0), -1);
+        assert_int_equal(ob_hsv3_rev_ope(&c, k2, OB_HSV3_REV_T_MAX + 1), -1);
+        ob_wipe(k2, sizeof(k2));
+    }
     ob_wipe(key, sizeof(key));
     ob_secfree(bexp);
 }
