@@ -605,7 +605,7 @@ static void v3_next_ceremony(const ofl_plan *p, const ofl_plan_service *ps, ob_h
         c[n].tp = rs->periods[j].tp;
         c[n].from = ob_hsv3_srv_run_start(c[n].tp, &p->tpp);
         c[n].until = c[n].from + 2 * p->tpp.length_min * 60;
-        exp = (uint64_t)ofl_hsv3_cert_expiry_hours(c[n].tp, &p->tpp, ps->cfg->descriptor_lifetime) *
+        exp = (uint64_t)ob_hsv3_cert_expiry_hours(c[n].tp, &p->tpp, ps->cfg->descriptor_lifetime) *
               3600;
         if (exp < c[n].until)
             c[n].until = exp;
