@@ -14,7 +14,7 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
                                 uint64_t *revision, ob_diag *d)
 {
     uint8_t *blinded_exp = NULL, *sign_exp = NULL;
-    uint8_t Ab[32], Ab_check[32], sign_pk[32], cert[OB_CERT_LEN];
+    uint8_t Ab[32], Ab_check[32], sign_pk[32], cert[OB_CERT_LEN], rev_key[OB_HSV3_REV_KEY_LEN];
     size_t cert_len = 0;
     uint64_t from, until, rev = 0;
     unsigned lifetime = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
@@ -56,7 +56,8 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
                                  ob_hsv3_cert_expiry_hours(in->tp, in->tpp, lifetime), blinded_exp,
                                  Ab, d)) != OB_OK)
         goto out;
-    if (ob_hsv3_rev_counter(&rev, blinded_exp, in->now + in->rev_offset, from) != 0) {
+    if (ofl_hsv3_rev_counter_key(rev_key, blinded_exp) != 0 ||
+        ob_hsv3_rev_counter_from_key(&rev, rev_key, in->now + in->rev_offset, from) != 0) {
         err = ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
         goto out;
     }
@@ -83,6 +84,7 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
     if (revision != NULL)
         *revision = rev;
 out:
+    ob_wipe(rev_key, sizeof(rev_key));
     ob_secfree(blinded_exp);
     ob_secfree(sign_exp);
     return err;

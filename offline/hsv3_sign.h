@@ -48,9 +48,10 @@ typedef struct ofl_hsv3_sign_in {
 /*
  * Sign a master descriptor for in->tp.  Refuses (OB_ERR_REFUSED) when now
  * is outside ob_hsv3_desc_window(tp): too early for a time-based revision
- * counter, or too late to be of use.  The revision
- * counter is tor's (ob_hsv3_rev_counter) at now + rev_offset, so it grows
- * with the offline clock across ceremonies and needs no stored state; give
+ * counter, or too late to be of use.  The revision counter is tor's
+ * (ofl_hsv3_rev_counter_key, ob_hsv3_rev_counter_from_key) at now +
+ * rev_offset, so it grows with the offline clock across ceremonies and
+ * needs no stored state; give
  * each descriptor of one ceremony and period its own rev_offset (0, 1, ...)
  * so that their counters differ too.  On success *out (malloc'd,
  * NUL-terminated) has passed ob_hsv3_desc_verify with the master address,

@@ -180,14 +180,6 @@ uint64_t ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p)
     return start >= off ? start - off : 0;
 }
 
-int ob_hsv3_rev_key(uint8_t key[OB_HSV3_REV_KEY_LEN], const uint8_t blinded_exp[64])
-{
-    static const char prefix[] = "rev-counter-generation"; /* the NUL is hashed too */
-    ob_iov v[2] = { { prefix, sizeof(prefix) }, { blinded_exp, 64 } };
-
-    return ob_sha3_256(key, v, 2) == 0 ? 0 : -1;
-}
-
 uint64_t ob_hsv3_rev_t(uint64_t now, uint64_t run_start)
 {
     uint64_t t;
@@ -233,16 +225,10 @@ out:
     return ret;
 }
 
-int ob_hsv3_rev_counter(uint64_t *out, const uint8_t blinded_exp[64], uint64_t now,
-                        uint64_t run_start)
+int ob_hsv3_rev_counter_from_key(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN],
+                                 uint64_t now, uint64_t run_start)
 {
-    uint8_t key[OB_HSV3_REV_KEY_LEN];
     uint64_t t = ob_hsv3_rev_t(now, run_start);
-    int ret;
 
-    if (t == 0 || ob_hsv3_rev_key(key, blinded_exp) != 0)
-        return -1;
-    ret = ob_hsv3_rev_ope(out, key, t);
-    ob_wipe(key, sizeof(key));
-    return ret;
+    return t == 0 ? -1 : ob_hsv3_rev_ope(out, key, t);
 }

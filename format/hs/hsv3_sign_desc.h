@@ -9,7 +9,7 @@
  *     the revision counter from the blinded key;
  *   - the delegated mode (online/delegated.c) holds a signing key the
  *     offline side certified for the period in advance, with the period's
- *     revision-counter key (hsv3_common.h: ob_hsv3_rev_key).
+ *     revision-counter key (hsv3_common.h, offline/hsv3_blind.h).
  *
  * Both then call ob_hsv3_sign_desc(): it builds the descriptor with
  * hsv3_build.c and passes it through the verifier a client runs before it

@@ -412,7 +412,7 @@ static void test_sign_delegated(void **state)
     uint8_t *bexp = ob_secalloc(64), Ab[32], cert[OB_CERT_LEN], other[OB_CERT_LEN];
     uint8_t revkey[OB_HSV3_REV_KEY_LEN], *t1 = NULL, *t2 = NULL;
     size_t cl, ol, n1, n2, i;
-    uint64_t tp = ob_hsv3_tp_num(T0 + 3600, &OB_TP_LIVE), from, until, r1, r2, want;
+    uint64_t tp = ob_hsv3_tp_num(T0 + 3600, &OB_TP_LIVE), from, until, r1, r2;
     const ob_hsv3_intro *ptr[3];
     ob_hsv3_sign_desc_in in;
     ob_hsv3_compact c;
@@ -437,8 +437,7 @@ static void test_sign_delegated(void **state)
                                        ob_hsv3_cert_expiry_hours(tp, &OB_TP_LIVE, 180), bexp, Ab,
                                        &d),
                      OB_OK);
-    assert_int_equal(ob_hsv3_rev_key(revkey, bexp), 0);
-    assert_int_equal(ob_hsv3_rev_counter(&want, bexp, T0 + 3600, from), 0);
+    assert_int_equal(ofl_hsv3_rev_counter_key(revkey, bexp), 0);
     assert_int_equal(ofl_hsv3_blind_secret(bexp, m.exp, m.pk, tp + 1, OB_TP_LIVE.length_min), 0);
     assert_int_equal(ob_ed25519_pub_from_expanded(Ab, bexp), 0);
     assert_int_equal(ob_ed_cert_create(other, &ol, OB_CERT_DESC_SIGNING, sk.pk,
@@ -458,7 +457,6 @@ static void test_sign_delegated(void **state)
     in.signing_cert = cert;
     in.signing_cert_len = cl;
     assert_int_equal(ob_hsv3_rev_ope(&r1, revkey, ob_hsv3_rev_t(in.now, from)), 0);
-    assert_int_equal(r1, want); /* one scale with the ceremony */
     in.revision = r1;
     in.intros = ptr;
     in.n_intros = 3;
