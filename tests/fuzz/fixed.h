@@ -23,9 +23,9 @@
 #include "hsv3_common.h"
 #include "onion.h"
 
-#define FZ_TP       19000u     /* a live-network time period */
-#define FZ_REVISION 4242u      /* revision counter of every built descriptor */
-#define FZ_EXPIRY   0x7fffffff /* hours: the certs never expire */
+#define FZ_TP       19000u    /* a live-network time period */
+#define FZ_REVISION 4242u     /* revision counter of every built descriptor */
+#define FZ_EXPIRY   70000000u /* hours: the certs expire in year 9955 (below the year 9999 bound) */
 
 typedef struct fz_keys {
     uint8_t id_exp[64], id_pk[32];       /* identity (the onion address key A) */

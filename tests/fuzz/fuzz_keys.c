@@ -1,7 +1,7 @@
 /*
- * fuzz_keys.c - every key format ob-offline reads (offline/keystore.c and
- * the client-key reader of offline/sign.c), through the same calls the
- * programs make on files.
+ * fuzz_keys.c - every key format the programs read (offline/keystore.c and
+ * the client-key reader, ob_hsv3_client_key_read in format/hs), through the
+ * same calls the programs make on files.
  *
  * The readers take paths (a tor HiddenServiceDir is a directory), so the
  * target writes the input to files in a private temporary directory and
@@ -31,8 +31,6 @@
  * the one its public key gives; a v3 key's expanded secret gives its
  * public key; a store yields as many keys as its count says.
  */
-#include "../../offline/sign.c"
-
 #include <dirent.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -45,8 +43,10 @@
 #include "buf.h"
 #include "ed25519x.h"
 #include "fzutil.h"
+#include "hsv3_sign_desc.h"
 #include "keystore.h"
 #include "onion.h"
+#include "secmem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -252,7 +252,7 @@ static void mode_client(const uint8_t *p, size_t n)
 
     write_file("client", p, n);
     snprintf(path, sizeof(path), "%s/client", dir);
-    e = read_client_key(path, sk, &d);
+    e = ob_hsv3_client_key_read(path, sk, &d);
     fz_note("client key", e, &d);
 }
 
