@@ -38,6 +38,7 @@ done
 "$B/fuzz-replay/seedgen" layers "$C/fuzz_hsv3_layers"
 "$B/fuzz-replay/seedgen" compact "$C/fuzz_compact"
 "$B/fuzz-replay/seedgen" keys "$C/fuzz_keys"
+"$B/fuzz-replay/seedgen" keybundles "$C/fuzz_bundle"
 
 # Ceremonies: v3 (3 backends, 2 intro points each) and v2 (2 backends).
 cer_setup 3 3 2 "$tmp/v3" >/dev/null

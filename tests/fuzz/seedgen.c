@@ -11,6 +11,9 @@
  *   seedgen keys DIR      fuzz_keys: a store sealed with the cheapest
  *                         Argon2id (whole file and plaintext), tor's
  *                         hs_ed25519_secret_key alone and in a directory
+ *   seedgen keybundles DIR
+ *                         fuzz_bundle: a key-certification request and
+ *                         response (kinds 3 and 4)
  *   seedgen qrframe DIR B1 B2
  *                         fuzz_qrframe: the frames of two bundles in each
  *                         mode (one assembler, the decode reader, split)
@@ -22,6 +25,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "bundle.h"
 #include "fileio.h"
 #include "fixed.h"
 #include "hsv3_build.h"
@@ -277,6 +281,66 @@ static void put_frames(ob_buf *b, const ob_qr_frames *f, uint32_t from, uint32_t
     free(fr);
 }
 
+/* fuzz_bundle: kinds 3 and 4 (key certification) for two services of three periods. */
+static int gen_keybundles(const char *dir)
+{
+    ob_keyrequest *q = ob_keyrequest_new();
+    ob_keyresponse *r = ob_keyresponse_new();
+    ob_buf b;
+    ob_diag d;
+    size_t i, j;
+    int rc = -1;
+
+    d.msg[0] = '\0';
+    ob_buf_init(&b);
+    if (q == NULL || r == NULL)
+        goto out;
+    q->created = r->created = ob_hsv3_tp_start(FZ_TP, &OB_TP_LIVE) + 100;
+    q->tp_length_min = r->tp_length_min = (uint32_t)OB_TP_LIVE.length_min;
+    q->tp_offset_min = r->tp_offset_min = (uint32_t)OB_TP_LIVE.offset_min;
+    if (ob_bundle_set_text(&q->origin, "ob-online (fuzz seed)") != OB_OK ||
+        ob_bundle_set_text(&r->note, "a note") != OB_OK)
+        goto out;
+    for (i = 0; i < 2; i++) {
+        fz_keys k;
+        char addr[OB_ONION_V3_LEN + 1];
+        ob_keyreq_service *qs = NULL;
+        ob_keyresp_service *rs = NULL;
+        if (fz_keys_init_tag(&k, (uint8_t)(1 + 40 * i)) != 0)
+            goto out;
+        ob_onion_v3_encode(addr, k.id_pk);
+        if (ob_keyrequest_add_service(q, addr, &qs) != OB_OK ||
+            ob_keyresponse_add_service(r, addr, &rs) != OB_OK)
+            goto out;
+        for (j = 0; j < 3; j++) {
+            uint64_t tp = FZ_TP + j;
+            uint8_t rev[32], seed[32], exp[64], spk[32];
+            fz_fill(rev, sizeof(rev), (uint8_t)(30 + j));
+            fz_fill(seed, sizeof(seed), (uint8_t)(90 + 3 * i + j));
+            if (ob_ed25519_expand_seed(exp, seed) != 0 || ob_ed25519_pub_from_expanded(spk, exp))
+                goto out;
+            if (ob_keyreq_service_add_period(qs, tp, ob_hsv3_tp_start(tp, &OB_TP_LIVE),
+                                             ob_hsv3_tp_start(tp + 1, &OB_TP_LIVE), spk) != OB_OK ||
+                ob_keyresp_service_add_cert(rs, tp, k.cert, k.cert_len, (uint64_t)FZ_EXPIRY * 3600,
+                                            rev) != OB_OK)
+                goto out;
+        }
+    }
+    if (ob_keyrequest_serialize(q, &b, &d) != OB_OK || write_buf(dir, "keycert-request.obb", &b))
+        goto out;
+    memcpy(r->request_digest, q->digest, sizeof(r->request_digest));
+    if (ob_keyresponse_serialize(r, &b, &d) != OB_OK || write_buf(dir, "keycert-response.obb", &b))
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
+        fprintf(stderr, "seedgen: key-certification bundles: %s\n", d.msg);
+    ob_buf_free(&b);
+    ob_keyrequest_free(q);
+    ob_keyresponse_free(r);
+    return rc;
+}
+
 /* fuzz_qrframe: frames of the bundles given, in each mode. */
 static int gen_qrframe(const char *dir, int nb, char **bundles)
 {
@@ -351,10 +415,13 @@ int main(int argc, char **argv)
         return gen_layers(argv[2]) == 0 ? 0 : 1;
     if (argc == 3 && strcmp(argv[1], "compact") == 0)
         return gen_compact(argv[2]) == 0 ? 0 : 1;
+    if (argc == 3 && strcmp(argv[1], "keybundles") == 0)
+        return gen_keybundles(argv[2]) == 0 ? 0 : 1;
     if (argc == 3 && strcmp(argv[1], "keys") == 0)
         return gen_keys(argv[2]) == 0 ? 0 : 1;
     if (argc >= 3 && strcmp(argv[1], "qrframe") == 0)
         return gen_qrframe(argv[2], argc - 3, argv + 3) == 0 ? 0 : 1;
-    fprintf(stderr, "usage: seedgen layers|compact|keys DIR | qrframe DIR BUNDLE1 BUNDLE2\n");
+    fprintf(stderr,
+            "usage: seedgen layers|compact|keys|keybundles DIR | qrframe DIR BUNDLE1 BUNDLE2\n");
     return 2;
 }
