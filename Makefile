@@ -252,7 +252,9 @@ uninstall:
 # and ob-offline_*.deb.  Not part of `make check`: it builds from scratch.
 OB_DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
 # dpkg-buildpackage writes beside the source tree; the results are moved to
-# $(BUILD)/debs so that nothing lands in the parent folder.
+# $(BUILD)/debs so that nothing lands in the parent folder.  SHA256SUMS there
+# holds the packages' digests and the programs' own (as installed, for
+# `sha256sum -c` on the offline machine: docs/offline-machine.rst).
 deb:
 	dpkg-buildpackage -us -uc -b
 	mkdir -p $(BUILD)/debs
@@ -260,7 +262,11 @@ deb:
 	   ../ob-online-dbgsym_$(OB_DEB_VERSION)_* ../ob-offline-dbgsym_$(OB_DEB_VERSION)_* \
 	   ../onionbalance-offline_$(OB_DEB_VERSION)_*.buildinfo \
 	   ../onionbalance-offline_$(OB_DEB_VERSION)_*.changes $(BUILD)/debs/
-	@ls -l $(BUILD)/debs
+	cd $(BUILD)/debs && sha256sum ob-online_$(OB_DEB_VERSION)_*.deb ob-offline_$(OB_DEB_VERSION)_*.deb \
+	    >SHA256SUMS && for p in ob-online ob-offline; do \
+	    dpkg-deb --fsys-tarfile $${p}_$(OB_DEB_VERSION)_*.deb | tar -xO ./usr/bin/$$p | \
+	        sha256sum | sed "s|-\$$|/usr/bin/$$p|" >>SHA256SUMS; done
+	@ls -l $(BUILD)/debs && cat $(BUILD)/debs/SHA256SUMS
 
 clean:
 	rm -rf $(BUILD)
