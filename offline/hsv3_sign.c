@@ -15,7 +15,7 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
 {
     uint8_t *blinded_exp = NULL, *sign_exp = NULL;
     uint8_t Ab[32], Ab_check[32], sign_pk[32], cert[OB_CERT_LEN], rev_key[OB_HSV3_REV_KEY_LEN];
-    size_t cert_len = 0;
+    size_t cert_len = 0, i;
     uint64_t from, until, rev = 0;
     unsigned lifetime = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
     ob_hsv3_sign_desc_in s;
@@ -61,6 +61,14 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
         err = ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
         goto out;
     }
+    for (i = 0; i < in->revs_n; i++) {
+        uint64_t t = in->revs_first + (uint64_t)i * in->revs_step + in->rev_offset;
+        if (t < in->revs_first ||
+            ob_hsv3_rev_counter_from_key(&in->revs_counters[i], rev_key, t, from) != 0) {
+            err = ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
+            goto out;
+        }
+    }
     ob_secfree(blinded_exp);
     blinded_exp = NULL;
 
@@ -79,6 +87,9 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
     s.n_intros = in->n_intros;
     s.flow_control = in->flow_control;
     s.compact = in->compact;
+    s.n_more = in->revs_n;
+    s.more_revisions = in->revs_counters;
+    s.more_sigs = in->revs_sigs;
     if ((err = ob_hsv3_sign_desc(&s, out, out_len, d)) != OB_OK)
         goto out;
     if (revision != NULL)

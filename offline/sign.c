@@ -12,11 +12,13 @@
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
+#include "hsv3_revs.h"
 #include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "qrframe.h"
 #include "qrimage.h"
 #include "compact.h"
+#include "revisions.h"
 #include "secmem.h"
 
 #include <stdio.h>
@@ -898,9 +900,26 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
             uint8_t *text = NULL, *entry = NULL;
             size_t len = 0, elen = 0;
             uint64_t rev = 0;
+            ob_buf revs;
             memset(&in, 0, sizeof(in));
             memset(&c, 0, sizeof(c));
+            ob_buf_init(&revs);
             in.compact = p->full ? NULL : &c;
+            /* Revisions for the HSDirs to take until the window ends (hsv3_revs.h). */
+            if (!p->full)
+                in.revs_n = ob_hsv3_revs_plan(p->now, run, run + 2 * p->tpp.length_min * 60,
+                                              cs->descriptor_lifetime, (unsigned)g, &in.revs_first,
+                                              &in.revs_step);
+            if (in.revs_n > 0) {
+                in.revs_counters = calloc(in.revs_n, sizeof(*in.revs_counters));
+                in.revs_sigs = calloc(in.revs_n, sizeof(*in.revs_sigs));
+                if (in.revs_counters == NULL || in.revs_sigs == NULL) {
+                    free(in.revs_counters);
+                    free(in.revs_sigs);
+                    err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+                    goto out;
+                }
+            }
             in.master_exp = ofl_key_ed25519_expanded(key);
             in.master_pk = ofl_key_ed25519_public(key);
             in.tp = tp;
@@ -912,7 +931,14 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
             in.n_intros = sel->groups[g].n;
             in.flow_control = ob_hsv3_group_flow_control(sel, g, descs);
             err = ofl_hsv3_sign_descriptor(&in, &text, &len, &rev, d);
+            if (err == OB_OK && in.revs_n > 0)
+                err = ob_hsv3_revs_encode(in.revs_first, in.revs_step, in.revs_counters,
+                                          (const uint8_t(*)[64])in.revs_sigs, in.revs_n, &revs, d);
+            free(in.revs_counters);
+            free(in.revs_sigs);
             if (err != OB_OK) {
+                free(text);
+                ob_buf_free(&revs);
                 ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
                 goto out;
             }
@@ -925,6 +951,7 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
             ob_hsv3_desc_free(check);
             if (err != OB_OK) {
                 free(text);
+                ob_buf_free(&revs);
                 ob_diag_prefix(d, "%s.onion period %llu: own descriptor: ", cs->address,
                                (unsigned long long)tp);
                 goto out;
@@ -949,10 +976,14 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
                 if (err == OB_OK) {
                     rd.compact = entry;
                     rd.compact_len = elen;
+                    /* Revisions are rebuilt from the entry: none without it. */
+                    rd.revisions = revs.p;
+                    rd.revisions_len = revs.len;
                 } else if (err == OB_ERR_UNSUPPORTED) {
                     err = OB_OK;
                 } else {
                     free(text);
+                    ob_buf_free(&revs);
                     ob_diag_prefix(d, "%s.onion period %llu: compact form: ", cs->address,
                                    (unsigned long long)tp);
                     goto out;
@@ -961,6 +992,7 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
             err = ob_response_add_descriptor(resp, &rd);
             free(text);
             free(entry);
+            ob_buf_free(&revs);
             if (err != OB_OK)
                 goto out;
         }
@@ -1109,6 +1141,7 @@ ob_err ofl_sign_selfcheck(ob_response *resp, const ob_request *req, size_t *wire
 {
     ob_response *back = NULL;
     ob_qr_frames *f = NULL;
+    ob_tp_params tpp;
     ob_buf wire;
     size_t i, cap = 0;
     ob_err err;
@@ -1149,6 +1182,14 @@ ob_err ofl_sign_selfcheck(ob_response *resp, const ob_request *req, size_t *wire
             goto out;
         }
         *n_compact += a->compact != NULL;
+    }
+    /* Every further revision verified as a client will verify it (the online
+     * side, rebuilding it the same way, checks its signature only). */
+    tpp.length_min = req->consensus.tp_length_min;
+    tpp.offset_min = req->consensus.tp_offset_min;
+    if ((err = ob_response_check_revisions(back, &tpp, 1, d)) != OB_OK) {
+        ob_diag_prefix(d, "self-check of the response: ");
+        goto out;
     }
     *wire_len = wire.len;
     err = ob_qrimage_capacity(OB_QR_DEFAULT_VERSION, OB_QR_DEFAULT_LEVEL, &cap, d);

@@ -9,6 +9,7 @@
 #include "hsv3_build.h"
 #include "hsv3_common.h"
 #include "onion.h"
+#include "revisions.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,7 @@ out:
 ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d)
 {
     char want[OB_BUNDLE_SHORT_LEN], got[OB_BUNDLE_SHORT_LEN];
+    ob_tp_params tpp;
     uint8_t *text = NULL;
     size_t i, len = 0;
     ob_err err;
@@ -308,9 +310,13 @@ ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d)
         free(rd->descriptor);
         rd->descriptor = text;
         rd->descriptor_len = len;
+        if (rd->revisions != NULL && rd->revisions_len != 0)
+            continue; /* its further revisions are rebuilt from the entry (revisions.h) */
         free(rd->compact);
         rd->compact = NULL;
         rd->compact_len = 0;
     }
-    return OB_OK;
+    tpp.length_min = req->consensus.tp_length_min;
+    tpp.offset_min = req->consensus.tp_offset_min;
+    return ob_response_check_revisions(resp, &tpp, 0, d);
 }

@@ -44,7 +44,9 @@ ob_err ob_hsv3_compact_make(ob_hsv3_compact *c, const ob_request *req, const ob_
 
 /*
  * Turn every compact entry of resp into full descriptor bytes (rd->descriptor
- * set, rd->compact freed), rebuilt from req and verified as above.  Refuses
+ * set, rd->compact freed unless the record has further revisions, which are
+ * rebuilt from it: revisions.h), rebuilt from req and verified as above;
+ * every further revision is rebuilt and verified too.  Refuses
  * (OB_ERR_REFUSED) a request whose digest is not resp->request_digest.  On
  * failure resp may be partly expanded; the message names the descriptor.
  */

@@ -69,6 +69,17 @@ typedef struct ob_hsv3_sign_desc_in {
      * ob_hsv3_compact_make.
      */
     ob_hsv3_compact *compact;
+    /*
+     * Further revisions of the same descriptor (hsv3_revs.h), compact only:
+     * n_more counters, strictly increasing above revision.  Each is built
+     * with the same layout seed, signing key and intro point certificates
+     * (checked equal), and only its descriptor signature is kept, in
+     * more_sigs[i].  Not verified here: whoever rebuilds them verifies them
+     * (the signer's round trip through ob_response_expand).
+     */
+    size_t n_more;
+    const uint64_t *more_revisions;
+    uint8_t (*more_sigs)[64];
 } ob_hsv3_sign_desc_in;
 
 /*
