@@ -19,6 +19,7 @@ static const char *const usage[] = {
     "ob-offline import SOURCE -o FILE [--passphrase-file F] [--source-passphrase-file F]",
     "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] "
     "[--passphrase-file F]",
+    "ob-offline certify -c CONFIG -i REQUEST -o RESPONSE [--yes] [--passphrase-file F]",
     "ob-offline config-gen [-n N] [--version 3|2] [--output DIR] [--key FILE] [options]",
     "ob-offline config-gen --from-onionbalance CONFIG [--output DIR] [--source-passphrase-file F] "
     "[options]",
@@ -37,6 +38,7 @@ static const ob_cmd commands[] = {
     { "passwd", ofl_cmd_passwd },
     { "import", ofl_cmd_import },
     { "sign", ofl_cmd_sign },
+    { "certify", ofl_cmd_certify },
     { "config-gen", ofl_cmd_config_gen },
     { "inspect", ob_cmd_inspect },
     { "qr", ob_cmd_qr },
