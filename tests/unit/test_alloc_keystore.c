@@ -87,7 +87,12 @@ typedef ob_err (*load_fn)(const char *path, ofl_key ***keys, size_t *n, ob_diag 
 
 static ob_err open_store(const char *path, ofl_key ***keys, size_t *n, ob_diag *d)
 {
-    return ofl_keystore_open(path, "correct horse", 13, keys, n, d);
+    ofl_store *st = NULL;
+    ob_err e = ofl_keystore_open(path, "correct horse", 13, keys, n, &st, d);
+
+    assert_true((e == OB_OK) == (st != NULL));
+    ofl_store_free(st);
+    return e;
 }
 
 static ob_err load_any(const char *path, ofl_key ***keys, size_t *n, ob_diag *d)

@@ -224,7 +224,8 @@ static void test_store_roundtrip(void **state)
     assert_int_equal(ofl_key_load(tpath("store"), tpath("pass"), &one, &d), OB_ERR_REFUSED);
 
     /* Open with a passphrase already in hand. */
-    assert_int_equal(ofl_keystore_open(tpath("store"), "correct horse", 13, &got, &n, &d), OB_OK);
+    assert_int_equal(ofl_keystore_open(tpath("store"), "correct horse", 13, &got, &n, NULL, &d),
+                     OB_OK);
     assert_int_equal(n, 3);
     ofl_keys_free(got, n);
     got = NULL;
