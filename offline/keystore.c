@@ -325,10 +325,8 @@ ob_err ofl_key_generate(int version, ofl_key **out, ob_diag *d)
         ob_random(k->sec + SEC_SEED, 32);
         e = ed_from_seed(k, d);
     } else {
-        if (ofl_keystore_init_openssl() != 0) {
-            e = ob_fail(d, OB_ERR_NOMEM, "cannot set up OpenSSL's secure heap");
+        if ((e = ofl_secure_heap_init(d)) != OB_OK)
             goto out;
-        }
         if ((pk = EVP_RSA_gen(1024)) == NULL) {
             e = ob_fail(d, OB_ERR_CRYPTO, "RSA key generation failed");
             goto out;
@@ -731,6 +729,7 @@ ob_err ofl_keystore_kdf(const char *path, ofl_kdf *kdf, ob_diag *d)
         kdf->memlimit = ob_load_u64(f + 20);
         kdf->insecure_test = store_is_test(f);
     }
+    ob_wipe(f, len); /* only the header was wanted; the path might have held a key */
     free(f);
     return e;
 }
@@ -1107,8 +1106,8 @@ static ob_err pem_load(const char *path, const uint8_t *file, size_t len, const 
     if ((e = pem_try_ed25519_plain(&s, &handled, d)) != OB_OK)
         return e;
     if (!handled) {
-        if (ofl_keystore_init_openssl() != 0)
-            return ob_fail(d, OB_ERR_NOMEM, "cannot set up OpenSSL's secure heap");
+        if ((e = ofl_secure_heap_init(d)) != OB_OK)
+            return e;
         if (contains(file, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
             contains(file, len, "Proc-Type: 4,ENCRYPTED"))
             e = with_passphrase(path, passfile, pem_try, &s, d);
