@@ -198,6 +198,20 @@ expect 0 "" "config-gen --from-onionbalance with a tor key"
 run "$OFF" address "$D/newtor/master/${TORADDR%.onion}.key" --passphrase-file "$T/pass"
 check "the tor key keeps its address ($TORADDR)" [ "$(cat "$T/out")" = "$TORADDR" ]
 
+# OnionBalance 0.2's status-socket-location: carried as STATUS_SOCKET_LOCATION
+# once the config reader knows the key; until then named as not carried.
+sed 's|^services:|status-socket-location: /run/onionbalance/status.sock\nservices:|' "$D/ob/config.yaml" >"$D/ob/status.yaml"
+run "$OFF" config-gen --from-onionbalance "$D/ob/status.yaml" --output "$D/status" --no-passphrase
+if grep -q "unknown key 'status-socket-location'" "$T/err"; then
+    [ $rc -eq 0 ] && grep -qF "(not carried over)" "$T/err" && ! grep -qi "status.socket" "$D/status/online/config.yaml" &&
+        ok "status-socket-location: unknown to the reader, said so, not carried" ||
+        fail "status-socket-location (unknown): exit $rc: $(cat "$T/err")"
+else
+    [ $rc -eq 0 ] && grep -qxF 'STATUS_SOCKET_LOCATION: "/run/onionbalance/status.sock"' "$D/status/online/config.yaml" &&
+        ok "status-socket-location carried as STATUS_SOCKET_LOCATION" ||
+        fail "status-socket-location: exit $rc: $(cat "$T/err" "$D/status/online/config.yaml")"
+fi
+
 # Refusals: nothing written, the OnionBalance files untouched.
 run "$OFF" config-gen --from-onionbalance "$D/ob/config.yaml" --output "$D/new" --passphrase-file "$T/pass"
 expect 2 "already exists" "an existing output folder is refused"
