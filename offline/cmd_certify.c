@@ -3,7 +3,7 @@
  * (docs/delegation.rst).
  *
  *   ob-offline certify -c CONFIG -i REQUEST -o RESPONSE [--yes]
- *                      [--passphrase-file F]
+ *                      [--passphrase-file F] [--allow-swap]
  *
  * The same order as sign (cmd_sign.c): read the key request and the log,
  * check everything, print the summary, ask, and only then unlock the keys,
@@ -43,6 +43,10 @@ static void parse_args(int argc, char **argv, certify_args *a)
         const char *s = argv[i];
         if (strcmp(s, "--yes") == 0) {
             a->yes = 1;
+            continue;
+        }
+        if (strcmp(s, "--allow-swap") == 0) {
+            ofl_allow_swap();
             continue;
         }
         if (i + 1 >= argc) {
@@ -121,8 +125,8 @@ int ofl_cmd_certify(int argc, char **argv)
     ob_buf_init(&summary);
     ob_buf_init(&log);
     parse_args(argc, argv, &a);
-    if (ofl_keystore_init_openssl() != 0) {
-        ob_msg("cannot set up OpenSSL's secure heap");
+    if ((err = ofl_secure_heap_init(&d)) != OB_OK) {
+        rc = ob_report(err, &d);
         goto out;
     }
     if ((err = ob_config_load(a.cfg_path, &cfg, &d)) != OB_OK) {
