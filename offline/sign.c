@@ -8,6 +8,7 @@
 #include "fileio.h"
 #include "hsv2.h"
 #include "hsv2_sign.h"
+#include "hsv3_cover.h"
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
@@ -210,12 +211,16 @@ void ofl_plan_free(ofl_plan *p)
     free(p);
 }
 
-/* Is tp a period a ceremony at now may sign for this v3 service? */
+/*
+ * Is tp a period a ceremony at now may sign for this v3 service?  Only the
+ * publish slots in force: one before them is over, one after them has no
+ * revision-counter run yet.  (presign_window is v2 only: a v3 period can
+ * never be signed before its run starts, docs/signing.rst.)
+ */
 static ob_err v3_period_ok(const ofl_plan *p, const ob_cfg_service *cs, uint64_t tp, ob_diag *d)
 {
     ob_hsv3_slot slots[2];
     uint64_t start = ob_hsv3_tp_start(tp, &p->tpp), run = ob_hsv3_srv_run_start(tp, &p->tpp);
-    uint64_t horizon = p->now + (uint64_t)cs->presign_window * 60;
     char a[32], b[32];
 
     ob_hsv3_publish_slots(p->now, &p->tpp, slots);
@@ -225,19 +230,12 @@ static ob_err v3_period_ok(const ofl_plan *p, const ob_cfg_service *cs, uint64_t
                        "%s.onion: period %llu (starting %s) is over: by this machine's clock the "
                        "oldest period still published is %llu",
                        cs->address, (unsigned long long)tp, a, (unsigned long long)slots[0].tp);
-    if (start > horizon) {
-        utc(b, horizon);
-        return ob_fail(d, OB_ERR_REFUSED,
-                       "%s.onion: period %llu starts %s, after the presign window (%u min) ends "
-                       "at %s",
-                       cs->address, (unsigned long long)tp, a, cs->presign_window, b);
-    }
     if (p->now < run) {
         utc(b, run);
         return ob_fail(d, OB_ERR_REFUSED,
-                       "%s.onion: period %llu cannot be signed before %s (its revision counter "
-                       "starts then)",
-                       cs->address, (unsigned long long)tp, b);
+                       "%s.onion: period %llu (starting %s) cannot be signed before %s (its "
+                       "revision counter starts then)",
+                       cs->address, (unsigned long long)tp, a, b);
     }
     return OB_OK;
 }
@@ -591,32 +589,47 @@ static void period_dates(const ofl_plan *p, int version, const char *addr, uint6
     }
 }
 
-uint64_t ofl_sign_next_ceremony(const ofl_plan *p)
+/* v3: the first moment a slot the HSDirs need has nothing this ceremony signs. */
+static void v3_next_ceremony(const ofl_plan *p, const ofl_plan_service *ps, ob_hsv3_gap *g)
+{
+    ob_hsv3_cover c[OB_BUNDLE_MAX_PERIODS];
+    const ob_req_service *rs = ps->req;
+    size_t j, n = 0;
+
+    for (j = 0; j < rs->n_periods && n < OB_BUNDLE_MAX_PERIODS; j++) {
+        uint64_t exp;
+        if (ps->period_over[j])
+            continue;
+        /* What sign_v3 gives each descriptor: valid from the SRV run start
+         * for two periods, and its certificate's expiry. */
+        c[n].tp = rs->periods[j].tp;
+        c[n].from = ob_hsv3_srv_run_start(c[n].tp, &p->tpp);
+        c[n].until = c[n].from + 2 * p->tpp.length_min * 60;
+        exp = (uint64_t)ob_hsv3_cert_expiry_hours(c[n].tp, &p->tpp, ps->cfg->descriptor_lifetime) *
+              3600;
+        if (exp < c[n].until)
+            c[n].until = exp;
+        n++;
+    }
+    ob_hsv3_cover_gap(&p->tpp, c, n, p->now, g);
+}
+
+uint64_t ofl_sign_next_ceremony(const ofl_plan *p, ob_hsv3_gap *why)
 {
     uint64_t best = UINT64_MAX;
     size_t i, j;
 
+    if (why != NULL)
+        why->slot = -1;
+
     for (i = 0; i < p->n_svc; i++) {
         const ob_req_service *rs = p->svc[i].req;
-        uint64_t t, limit = p->now + 14 * 86400, need = limit;
+        ob_hsv3_gap g;
+        uint64_t need;
+        g.slot = -1;
         if (p->svc[i].cfg->version == 3) {
-            /* First hour at which the online side would publish a period
-             * this ceremony did not sign. */
-            for (t = p->now - p->now % 3600; t < limit; t += 3600) {
-                ob_hsv3_slot s[2];
-                int k, have = 1;
-                ob_hsv3_publish_slots(t, &p->tpp, s);
-                for (k = 0; k < 2; k++) {
-                    int f = 0;
-                    for (j = 0; j < rs->n_periods; j++)
-                        f |= rs->periods[j].tp == s[k].tp;
-                    have &= f;
-                }
-                if (!have) {
-                    need = t < p->now ? p->now : t;
-                    break;
-                }
-            }
+            v3_next_ceremony(p, &p->svc[i], &g);
+            need = g.at;
         } else {
             uint64_t end = 0, from, until;
             for (j = 0; j < rs->n_periods; j++) {
@@ -629,8 +642,11 @@ uint64_t ofl_sign_next_ceremony(const ofl_plan *p)
                 end = p->now + (uint64_t)OB_HSV2_PRESIGN_MAX_WINDOW;
             need = end;
         }
-        if (need < best)
+        if (need < best) {
             best = need;
+            if (why != NULL)
+                *why = g;
+        }
     }
     return best;
 }
@@ -701,6 +717,7 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
     char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], a[32], b[32], c[32];
     size_t i, j, k, nv3 = 0, nv2 = 0, ok = 0, miss = 0, stale = 0, problems = 0;
     uint64_t next;
+    ob_hsv3_gap gap;
 
     ob_bundle_digest_hex(r->digest, hex);
     ob_bundle_digest_short(r->digest, shrt);
@@ -830,13 +847,21 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
         ob_buf_printf(out, "\nValidity: the signed descriptors may be published from %s until %s\n",
                       a, b);
     }
-    next = ofl_sign_next_ceremony(p);
+    next = ofl_sign_next_ceremony(p, &gap);
     utc(a, next);
     ob_buf_printf(out,
                   "Totals: %zu service(s) (%zu v3, %zu v2), %zu descriptors to sign; instances "
                   "%zu ok, %zu missing or invalid, %zu stale\n",
                   p->n_svc, nv3, nv2, p->n_descriptors, ok, miss, stale);
-    ob_buf_printf(out, "Next ceremony needed by: %s\n", a);
+    ob_buf_printf(out, "Next ceremony needed by: %s", a);
+    if (gap.slot >= 0)
+        /* v3: the next period cannot be signed before its SRV run starts,
+         * which is the moment the second slot needs it. */
+        ob_buf_printf(out,
+                      " (the %s descriptor then needs period %llu, which can be signed from "
+                      "then on)",
+                      gap.slot ? "second" : "first", (unsigned long long)gap.tp);
+    ob_buf_put_str(out, "\n");
 }
 
 /* ---- signing --------------------------------------------------------------- */
