@@ -493,6 +493,23 @@ out:
     return err;
 }
 
+ob_err onl_deleg_check(const onl_deleg_in *in, onl_deleg_out *out, ob_diag *d)
+{
+    ob_hsv3_desc **descs = NULL;
+    size_t i, n = in->svc->n_instances;
+    ob_err err;
+
+    memset(out, 0, sizeof(*out));
+    descs = calloc(n + 1, sizeof(*descs));
+    if (descs == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    err = check_instances(in, descs, out, d);
+    for (i = 0; i < n; i++)
+        ob_hsv3_desc_free(descs[i]);
+    free(descs);
+    return err;
+}
+
 /* ---- renewal ------------------------------------------------------------- */
 
 #define DAY 86400

@@ -138,6 +138,13 @@ typedef struct onl_deleg_out {
  */
 ob_err onl_deleg_build(const onl_deleg_in *in, ob_response *resp, onl_deleg_out *out, ob_diag *d);
 
+/*
+ * Only the instance checks of onl_deleg_build (periods, key and counters
+ * unused): out->n_ok, n_skipped, skipped and intro_digest, to tell whether
+ * the backends changed since the last build.
+ */
+ob_err onl_deleg_check(const onl_deleg_in *in, onl_deleg_out *out, ob_diag *d);
+
 /* The periods at consensus time valid_after (both publish slots), as collect proposes them. */
 void onl_deleg_slots(uint64_t valid_after, const ob_tp_params *tpp, onl_deleg_period out[2]);
 
