@@ -75,6 +75,9 @@ static const gkey gkeys[] = {
     { "delegate_renew_days", K_UINT, CFG_OFF(delegate_renew_days), 0, OB_CFG_RENEW_DAYS_MAX },
 };
 
+/* ob_config.given has one bit per global key. */
+_Static_assert(sizeof(gkeys) / sizeof(gkeys[0]) <= 64, "too many global keys for ob_config.given");
+
 static const char *const service_keys[] = {
     "key", "address", "version", "instances", "descriptor_lifetime", "presign_window", NULL
 };
@@ -823,6 +826,8 @@ static ob_err parse_root(pctx *p, const yaml_node_t *root)
             if (strcmp(gkeys[i].name, "presign_window") == 0)
                 p->presign_line = (int)mline(v);
             err = set_global(p, &gkeys[i], v);
+            if (err == OB_OK && !is_null(v))
+                p->c->given |= 1ull << i;
         } else {
             static const char *const top[] = { "services", NULL };
             err = unknown_key(p, k, "the top level", top, gkeys, ng);
@@ -1309,4 +1314,14 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
         return err;
     }
     return OB_OK;
+}
+
+int ob_config_given(const ob_config *c, const char *name)
+{
+    size_t i, ng = sizeof(gkeys) / sizeof(gkeys[0]);
+
+    for (i = 0; i < ng; i++)
+        if (strcmp(gkeys[i].name, name) == 0)
+            return (c->given >> i) & 1u;
+    return 0;
 }
