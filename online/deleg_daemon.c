@@ -550,9 +550,10 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
         }
         if (env->cert_request == NULL || env->outbox == NULL) {
             env->log(ONL_DD_WARNING,
-                     "%s.onion: the delegated certification runs out at %s UTC: renew it "
-                     "(ob-online delegate request; no outbox to write it to)",
-                     cs->address, until);
+                     "%s.onion: the delegated certification runs out at %s UTC: renew it with "
+                     "ob-online delegate request%s",
+                     cs->address, until,
+                     env->outbox == NULL ? " (no outbox to write it to: --outbox, outbox:)" : "");
             onl_renew_done(&sv->renew, 1, now);
             continue;
         }
