@@ -55,6 +55,8 @@
 #define OB_CFG_DELEGATION_DEFAULT 31 /* days: certify signs periods starting this soon */
 #define OB_CFG_DELEGATION_MIN     1
 #define OB_CFG_DELEGATION_MAX     366
+#define OB_CFG_RENEW_DAYS_DEFAULT 7 /* delegated mode: ask for certificates this early */
+#define OB_CFG_RENEW_DAYS_MAX     366
 
 typedef struct ob_cfg_instance {
     char *address;              /* normalised: lower case, no ".onion" */
@@ -115,6 +117,7 @@ typedef struct ob_config {
     char *outbox;                 /* resolved, or NULL */
     unsigned max_clock_skew;      /* seconds, 900 */
     unsigned delegation_max_days; /* offline: certify refuses periods starting later, 31 */
+    unsigned delegate_renew_days; /* online, delegated mode: days, 7 */
 
     unsigned long long given; /* which global keys the file set (ob_config_given) */
 

@@ -187,11 +187,13 @@ for s in "Derive temporary signing key hash input" "rev-counter-generation" "OBK
 done
 echo "ob-online: checked the strings of blinding a secret key, the OPE key and the key store"
 
-# Not a failure: a shared signing primitive is not master-key code, but the
-# online program never signs, so it should not need to carry one.
+# Not a failure: the shared signing primitive is not master-key code.  In
+# the delegated mode (docs/online.rst) ob-online signs descriptors with
+# descriptor-signing keys the offline side certified; it never holds the
+# identity key or a blinded private key (no ofl_ symbol, checked above).
 for s in ob_ed25519_sign_expanded; do
     grep -qx "$s" "$tmp/ob-online.defined" &&
-        echo "note: ob-online links the shared signing primitive '$s'"
+        echo "note: ob-online links the shared signing primitive '$s' (the delegated mode)"
 done
 
 if [ $fail -eq 0 ]; then
