@@ -20,6 +20,8 @@ static const char *const usage[] = {
     "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] "
     "[--passphrase-file F]",
     "ob-offline config-gen [-n N] [--version 3|2] [--output DIR] [--key FILE] [options]",
+    "ob-offline config-gen --from-onionbalance CONFIG [--output DIR] [--source-passphrase-file F] "
+    "[options]",
     "ob-offline inspect FILE",
     "ob-offline qr show FILE [--fps N]",
     "ob-offline qr encode FILE -o DIR [--gif FILE]",

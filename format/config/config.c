@@ -74,6 +74,9 @@ static const gkey gkeys[] = {
     { "max_clock_skew", K_UINT, CFG_OFF(max_clock_skew), 0, OB_CFG_SKEW_MAX },
 };
 
+/* ob_config.given has one bit per global key. */
+_Static_assert(sizeof(gkeys) / sizeof(gkeys[0]) <= 64, "too many global keys for ob_config.given");
+
 static const char *const service_keys[] = {
     "key", "address", "version", "instances", "descriptor_lifetime", "presign_window", NULL
 };
@@ -822,6 +825,8 @@ static ob_err parse_root(pctx *p, const yaml_node_t *root)
             if (strcmp(gkeys[i].name, "presign_window") == 0)
                 p->presign_line = (int)mline(v);
             err = set_global(p, &gkeys[i], v);
+            if (err == OB_OK && !is_null(v))
+                p->c->given |= 1ull << i;
         } else {
             static const char *const top[] = { "services", NULL };
             err = unknown_key(p, k, "the top level", top, gkeys, ng);
@@ -1132,6 +1137,16 @@ ob_err ob_config_parse(const char *path, const char *text, size_t len, ob_config
         if (s->presign_line == 0)
             s->presign_window = c->presign_window;
         err = check_service(c, s, p.presign_line, d);
+        /* A v3 ceremony signs the periods in force, nothing ahead. */
+        if (err == OB_OK && s->version == 3 && s->presign_line != 0) {
+            char msg[200];
+            snprintf(msg, sizeof(msg),
+                     "%s:%d: presign_window applies to v2 services only; ignored for this v3 "
+                     "service (docs/config.rst)",
+                     path, s->presign_line);
+            if (add_warning(c, msg) != OB_OK)
+                err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        }
     }
     if (err == OB_OK)
         err = dup_services(&p);
@@ -1297,4 +1312,14 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
         return err;
     }
     return OB_OK;
+}
+
+int ob_config_given(const ob_config *c, const char *name)
+{
+    size_t i, ng = sizeof(gkeys) / sizeof(gkeys[0]);
+
+    for (i = 0; i < ng; i++)
+        if (strcmp(gkeys[i].name, name) == 0)
+            return (c->given >> i) & 1u;
+    return 0;
 }

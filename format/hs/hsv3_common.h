@@ -77,13 +77,31 @@ void ob_hsv3_publish_slots(uint64_t valid_after, const ob_tp_params *p, ob_hsv3_
 uint64_t ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p);
 
 /*
- * Revision counter as tor computes it (B.5 errata): T = now - run_start + 1
- * (capped at 2^18), counter = T + sum_{i<T} w_i, w_i the little-endian
- * uint16 words of AES-256-CTR(key, IV = 0) keystream with
- * key = SHA3-256("rev-counter-generation\0" | blinded expanded key (64)).
- * -1 if now < run_start or the library fails.  The key is wiped.
+ * Revision counter as tor computes it (B.5 errata; tor's crypto_ope.c):
+ *
+ *   T       = now - run_start + 1, capped at OB_HSV3_REV_T_MAX (2^18 s, 72.8 h)
+ *   counter = T + sum_{i<T} w_i, w_i the little-endian uint16 words of the
+ *             AES-256-CTR(key, IV = 0) keystream
+ *
+ * where key is the period's revision-counter key
+ *     key = SHA3-256("rev-counter-generation\0" | blinded expanded key (64))
+ * (offline/hsv3_blind.h ofl_hsv3_rev_counter_key: only the offline side
+ * holds the blinded secret; the delegated mode carries the key itself to
+ * the online side, so both modes count on one scale).  The key is one-way:
+ * whoever holds it can count, nothing more.  The counter grows strictly
+ * with T, one second at a time, up to the cap.
  */
-int ob_hsv3_rev_counter(uint64_t *out, const uint8_t blinded_exp[64], uint64_t now,
-                        uint64_t run_start);
+#define OB_HSV3_REV_KEY_LEN 32
+#define OB_HSV3_REV_T_MAX   (UINT64_C(1) << 18)
+
+/* T for now: 0 if now < run_start, else now - run_start + 1, capped. */
+uint64_t ob_hsv3_rev_t(uint64_t now, uint64_t run_start);
+
+/* The counter at T (1..OB_HSV3_REV_T_MAX) under key.  -1 for T out of range. */
+int ob_hsv3_rev_ope(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN], uint64_t t);
+
+/* ob_hsv3_rev_ope(key, ob_hsv3_rev_t(now, run_start)): -1 if now < run_start. */
+int ob_hsv3_rev_counter_from_key(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN],
+                                 uint64_t now, uint64_t run_start);
 
 #endif

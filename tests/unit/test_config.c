@@ -187,6 +187,30 @@ static void test_online_file(void **state)
     ob_config_free(c);
 }
 
+/* presign_window is v2 only: set on a v3 service it is named and ignored. */
+static void test_presign_window_v3_warned(void **state)
+{
+    ob_config *c;
+
+    (void)state;
+    c = parse_ok("presign_window: 2880\n"
+                 "services:\n"
+                 "  - address: " A1 "\n"
+                 "    presign_window: 600\n"
+                 "    instances: [{address: " A2 "}]\n");
+    assert_int_equal(c->n_warnings, 1);
+    assert_non_null(
+        strstr(c->warnings[0], "t/cfg.yaml:4: presign_window applies to v2 services only"));
+    ob_config_free(c);
+    /* The global value is a default for v2 services: no warning. */
+    c = parse_ok("presign_window: 2880\n"
+                 "services:\n"
+                 "  - address: " A1 "\n"
+                 "    instances: [{address: " A2 "}]\n");
+    assert_int_equal(c->n_warnings, 0);
+    ob_config_free(c);
+}
+
 static void test_offline_full_file(void **state)
 {
     char path[4300];
@@ -286,11 +310,36 @@ static void test_null_values(void **state)
     assert_int_equal(c->services[0].descriptor_lifetime, 180);
     assert_null(c->services[0].instances[0].name);
     assert_null(c->services[0].instances[0].client_auth_key_path);
+    /* A key without a value was not given: config-gen --from-onionbalance skips it. */
+    assert_int_equal(ob_config_given(c, "TOR_PORT"), 0);
+    assert_int_equal(ob_config_given(c, "LOG_LOCATION"), 0);
     ob_config_free(c);
     parse_err("services:\n  - address:\n    instances: [{address: " A2 "}]\n", OB_ERR_MALFORMED,
               "t/cfg.yaml:2:13:", "empty", NULL);
     parse_err("services:\n  - address: " A1 "\n    instances:\n", OB_ERR_MALFORMED,
               "t/cfg.yaml:3:15:", "expected a list", NULL);
+}
+
+/* ob_config_given: what the file set, not what it defaulted to, even when the values agree. */
+static void test_given(void **state)
+{
+    ob_config *c = parse_ok("REFRESH_INTERVAL: 600\n"
+                            "TOR_CONTROL_PASSWORD: pw\n"
+                            "inbox: in\n"
+                            "services:\n"
+                            "  - address: " A1 "\n"
+                            "    instances: [{address: " A2 "}]\n");
+
+    (void)state;
+    assert_int_equal(ob_config_given(c, "REFRESH_INTERVAL"), 1);
+    assert_int_equal(ob_config_given(c, "TOR_CONTROL_PASSWORD"), 1);
+    assert_int_equal(ob_config_given(c, "inbox"), 1);
+    assert_int_equal(ob_config_given(c, "PUBLISH_CHECK_INTERVAL"), 0);
+    assert_int_equal(ob_config_given(c, "TOR_PORT"), 0);
+    assert_int_equal(ob_config_given(c, "outbox"), 0);
+    assert_int_equal(ob_config_given(c, "services"), 0);
+    assert_int_equal(ob_config_given(c, "no such key"), 0);
+    ob_config_free(c);
 }
 
 static void test_unknown_keys_warn(void **state)
@@ -878,9 +927,11 @@ int main(void)
         cmocka_unit_test(test_onionbalance_v2_file),
         cmocka_unit_test(test_online_file),
         cmocka_unit_test(test_offline_full_file),
+        cmocka_unit_test(test_presign_window_v3_warned),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_inheritance_and_order),
         cmocka_unit_test(test_null_values),
+        cmocka_unit_test(test_given),
         cmocka_unit_test(test_unknown_keys_warn),
         cmocka_unit_test(test_warnings_capped),
         cmocka_unit_test(test_errors_types),
