@@ -224,3 +224,7 @@ echo "== QR: frames needed with plain parts in a loop (tests/bench/qr_loss_sim.c
 echo
 echo "== QR: transfer measurements (tests/bench/qr_measure.c)"
 "$out/qr_measure" "$@"
+
+echo
+echo "== Key stores at scale (tests/bench/keystore_scale.sh)"
+tests/bench/keystore_scale.sh "$@"
