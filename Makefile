@@ -142,7 +142,8 @@ reachability: all
 	OB_REACHABILITY=1 OB_BUILD=$(BUILD) REACH_LOG=$(BUILD)/reachability.log \
 	    bash tests/e2e/test_reachability.sh
 
-bench: all
+# The ceremonies it measures are made by the test fixture's generator.
+bench: all $(BUILD)/tests/test_ceremony_fixture
 	OB_BUILD=$(BUILD) ./tests/bench/run.sh
 
 # On a fresh machine the packages come first, then the build.

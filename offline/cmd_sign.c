@@ -2,7 +2,7 @@
  * cmd_sign.c - "ob-offline sign": the signing ceremony (docs/signing.rst).
  *
  *   ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign]
- *                   [--passphrase-file F]
+ *                   [--passphrase-file F] [--allow-swap]
  *
  * Order: read the request and the log (replay), check everything, print
  * the summary, ask, and only then unlock the keys, sign and re-verify,
@@ -18,8 +18,10 @@
 #include "ceremony_log.h"
 #include "cli.h"
 #include "commands.h"
+#include "confirm.h"
 #include "config.h"
 #include "fileio.h"
+#include "keystore.h"
 #include "sign.h"
 
 #include <stdio.h>
@@ -30,17 +32,10 @@
 /* Ask on the terminal; 1 confirmed, 0 declined, -1 no terminal. */
 static int confirm(size_t n_descriptors)
 {
-    FILE *tty = fopen("/dev/tty", "r+");
-    char line[64];
-    int yes;
+    char q[64];
 
-    if (tty == NULL)
-        return -1;
-    fprintf(tty, "Sign these %zu descriptors? Type 'yes' to sign: ", n_descriptors);
-    fflush(tty);
-    yes = fgets(line, sizeof(line), tty) != NULL && strcmp(line, "yes\n") == 0;
-    fclose(tty);
-    return yes;
+    snprintf(q, sizeof(q), "Sign these %zu descriptors?", n_descriptors);
+    return ofl_confirm(q, "sign");
 }
 
 int ofl_cmd_sign(int argc, char **argv)
@@ -76,6 +71,10 @@ int ofl_cmd_sign(int argc, char **argv)
             full = 1;
             continue;
         }
+        if (strcmp(a, "--allow-swap") == 0) {
+            ofl_allow_swap();
+            continue;
+        }
         if (i + 1 >= argc) {
             ob_msg("sign: unexpected argument '%s'", a);
             ob_usage_verb(argv[0]);
@@ -97,8 +96,8 @@ int ofl_cmd_sign(int argc, char **argv)
         ob_msg("sign needs -c CONFIG, -i REQUEST and -o RESPONSE");
         ob_usage_verb(argv[0]);
     }
-    if (ofl_keystore_init_openssl() != 0) {
-        ob_msg("cannot set up OpenSSL's secure heap");
+    if ((err = ofl_secure_heap_init(&d)) != OB_OK) {
+        rc = ob_report(err, &d);
         goto out;
     }
     err = ob_config_load(cfg_path, &cfg, &d);
@@ -189,7 +188,7 @@ int ofl_cmd_sign(int argc, char **argv)
         rc = ob_report(err, &d);
         goto out;
     }
-    err = ofl_sign_selfcheck(resp, req, &wire_len, &n_compact, &frames, &d);
+    err = ofl_sign_selfcheck(plan, resp, &wire_len, &n_compact, &frames, &d);
     if (err != OB_OK) {
         rc = ob_report(err, &d);
         goto out;

@@ -14,9 +14,13 @@
 /* Identical to the SYNOPSIS of man/ob-online.1 (tests/cli/test_usage.sh). */
 static const char *const usage[] = {
     "ob-online collect -c CONFIG -o REQUEST [--descriptors-from DIR] [-i IP] [-p PORT] [-s SOCKET]",
+    "ob-online build -c CONFIG [--descriptors-from DIR] -o OUTDIR [-i IP] [-p PORT] [-s SOCKET]",
     "ob-online publish -c CONFIG RESPONSE [--dry-run] [--request FILE] [-i IP] [-p PORT] [-s "
     "SOCKET]",
     "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-i IP] [-p PORT] [-s SOCKET]",
+    "ob-online delegate request -c CONFIG -o REQUEST [--days N]",
+    "ob-online delegate install -c CONFIG RESPONSE",
+    "ob-online delegate status -c CONFIG",
     "ob-online status [--socket PATH]",
     "ob-online tor-check [-i IP] [-p PORT] [-s SOCKET] [--password-file FILE] [--auth METHOD] "
     "[--fetch ADDRESS | --post FILE --address ADDRESS] [--hsdirs ADDRESS] [--server FP]... "
@@ -32,9 +36,11 @@ static const char *const usage[] = {
 
 static const ob_cmd commands[] = {
     { "collect", onl_cmd_collect },
+    { "build", onl_cmd_build },
     { "publish", onl_cmd_publish },
     { "run", onl_cmd_run },
     { "status", onl_cmd_status },
+    { "delegate", onl_cmd_delegate },
     { "tor-check", onl_cmd_tor_check },
     { "inspect", ob_cmd_inspect },
     { "qr", ob_cmd_qr },

@@ -149,7 +149,6 @@ ob_err ob_hsv3_revbase_new(const uint8_t *base, size_t base_len, const uint8_t A
                            ob_hsv3_revbase **out, ob_diag *d)
 {
     ob_hsv3_revbase *b;
-    ob_hsv3_verify_opts o;
     size_t i;
     ob_err err;
 
@@ -164,9 +163,9 @@ ob_err ob_hsv3_revbase_new(const uint8_t *base, size_t base_len, const uint8_t A
         ob_diag_prefix(d, "compact entry: ");
         goto fail;
     }
-    memset(&o, 0, sizeof(o));
-    o.strict_enc_cert = 1;
-    if ((err = ob_hsv3_desc_verify(base, base_len, A, tp, tpp, &o, &b->desc, d)) != OB_OK) {
+    /* Read, not judged: whoever expanded (or signed) it verified it, and
+     * every revision built from it is checked as a whole. */
+    if ((err = ob_hsv3_desc_read(base, base_len, A, &b->desc, d)) != OB_OK) {
         ob_diag_prefix(d, "revision 0: ");
         goto fail;
     }
@@ -212,6 +211,7 @@ ob_err ob_hsv3_revbase_build(const ob_hsv3_revbase *b, uint64_t counter, const u
     ob_hsv3_verify_opts o;
     ob_hsv3_reason why = OB_HSV3_OK;
     ob_hsv3_desc *check = NULL;
+    ob_hsv3_period_key cand;
     ob_ed_cert cert;
     size_t i;
     ob_err err;
@@ -224,6 +224,7 @@ ob_err ob_hsv3_revbase_build(const ob_hsv3_revbase *b, uint64_t counter, const u
         memcpy(sigs[i], b->c.intros[i].sigs, sizeof(sigs[i]));
     memset(&in, 0, sizeof(in));
     in.identity_pk = b->A;
+    in.blinded_pk = b->desc->blinded_key; /* revision 0's, verified with it */
     in.tp = b->tp;
     in.tpp = &b->tpp;
     in.signing_cert = b->c.cert;
@@ -251,7 +252,13 @@ ob_err ob_hsv3_revbase_build(const ob_hsv3_revbase *b, uint64_t counter, const u
     memset(&o, 0, sizeof(o));
     o.reason = &why;
     o.strict_enc_cert = 1;
-    err = ob_hsv3_desc_verify(*out, *out_len, b->A, b->tp, &b->tpp, &o, &check, d);
+    /* Its 08 cert is revision 0's, whose signer was checked to be
+     * blind(A, tp) when revision 0 was verified: no blinding again. */
+    memset(&cand, 0, sizeof(cand));
+    cand.tp = b->tp;
+    cand.known = 1;
+    memcpy(cand.blinded, b->desc->blinded_key, 32);
+    err = ob_hsv3_desc_verify_any(*out, *out_len, b->A, &cand, 1, &b->tpp, &o, &check, d);
     if (err != OB_OK)
         ob_diag_prefix(d, "revision %llu does not verify (%s): ", (unsigned long long)counter,
                        ob_hsv3_reason_name(why));

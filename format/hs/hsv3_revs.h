@@ -92,10 +92,11 @@ size_t ob_hsv3_revs_plan(uint64_t now, uint64_t run_start, uint64_t until, unsig
                          unsigned rev_offset, uint64_t *first, uint32_t *step);
 
 /*
- * Rebuilding revision i from revision 0.  ob_hsv3_revbase_new verifies the
- * base (the expanded bytes of the record, as the online side holds them;
- * no clock) for address key A and period tp, and decodes the compact entry
- * it was rebuilt from; ob_hsv3_revbase_build then builds the revision with
+ * Rebuilding revision i from revision 0.  ob_hsv3_revbase_new reads the
+ * base (the expanded bytes of the record, as the online side holds them
+ * after verifying them, or the signer made them: read, not judged again)
+ * for address key A and period tp, and decodes the compact entry it was
+ * rebuilt from; ob_hsv3_revbase_build then builds the revision with
  * counter and sig and checks it: with full, as a client would (every
  * signature, both layers, intro points; no clock), the signer's check of
  * what it hands out; without, the counter, the 08 cert and the descriptor

@@ -52,11 +52,15 @@ static ob_err check_result(const ob_hsv3_sign_desc_in *in, const ob_hsv3_desc *d
     return OB_OK;
 }
 
-/* Revisions 1..n: the same build with other counters; only their signatures are kept. */
+/*
+ * Revisions 1..n: the same build with other counters.  The intro point
+ * certs do not depend on the counter, so revision 0's signatures are
+ * assembled into them and only the document is signed again.
+ */
 static ob_err sign_more(const ob_hsv3_sign_desc_in *in, ob_hsv3_build_in *b,
                         const uint8_t (*sigs0)[2][64], ob_diag *d)
 {
-    uint8_t sigs[OB_HSV3_MAX_INTROS][2][64], *text = NULL;
+    uint8_t *text = NULL;
     uint64_t prev = in->revision;
     size_t k, len = 0;
     ob_err err;
@@ -64,6 +68,9 @@ static ob_err sign_more(const ob_hsv3_sign_desc_in *in, ob_hsv3_build_in *b,
     if (in->n_more > 0 &&
         (in->compact == NULL || in->more_revisions == NULL || in->more_sigs == NULL))
         return ob_fail(d, OB_ERR_INTERNAL, "further revisions need the compact form");
+    b->intro_sigs = sigs0;
+    b->intro_sigs_out = NULL;
+    b->desc_sig = NULL;
     for (k = 0; k < in->n_more; k++) {
         if (in->more_revisions[k] <= prev)
             return ob_fail(d, OB_ERR_INTERNAL, "revision %zu: counter %llu does not exceed %llu",
@@ -71,19 +78,14 @@ static ob_err sign_more(const ob_hsv3_sign_desc_in *in, ob_hsv3_build_in *b,
                            (unsigned long long)prev);
         prev = in->more_revisions[k];
         b->revision = prev;
-        b->intro_sigs_out = sigs;
         b->desc_sig_out = in->more_sigs[k];
         if ((err = ob_hsv3_build(b, &text, &len, d)) != OB_OK)
             return err;
         free(text);
         text = NULL;
-        /* The compact entry carries revision 0's: they must serve every revision. */
-        if (in->n_intros > 0 && memcmp(sigs, sigs0, in->n_intros * sizeof(sigs[0])) != 0)
-            return ob_fail(d, OB_ERR_INTERNAL,
-                           "revision %zu: the intro point certificates differ from revision 0's",
-                           k + 1);
     }
     b->revision = in->revision;
+    b->intro_sigs = NULL;
     return OB_OK;
 }
 
@@ -116,6 +118,7 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     uint8_t *text = NULL;
     size_t text_len = 0;
     uint64_t from, until;
+    ob_hsv3_period_key cand;
     ob_hsv3_build_in b;
     ob_hsv3_desc *desc = NULL;
     ob_hsv3_reason why = OB_HSV3_OK;
@@ -137,6 +140,7 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     b.tpp = in->tpp;
     b.signing_cert = in->signing_cert;
     b.signing_cert_len = in->signing_cert_len;
+    b.blinded_pk = in->blinded_pk;
     b.sign_exp = in->sign_exp;
     b.sign_pk = in->sign_pk;
     b.lifetime_min = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
@@ -148,7 +152,10 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
         if (in->n_intros > OB_HSV3_MAX_INTROS)
             return ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
                            in->n_intros, OB_HSV3_MAX_INTROS);
-        ob_random(seed, sizeof(seed));
+        if (in->layout_seed != NULL)
+            memcpy(seed, in->layout_seed, sizeof(seed));
+        else
+            ob_random(seed, sizeof(seed));
         b.layout_seed = seed;
         b.intro_sigs_out = sigs;
         b.desc_sig_out = desc_sig;
@@ -156,13 +163,23 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     if ((err = ob_hsv3_build(&b, &text, &text_len, d)) != OB_OK)
         goto out;
 
-    /* Self-check: what we hand out must pass our own verifier, as clients will run theirs. */
+    /*
+     * Self-check, the one verification of every signature made: what we
+     * hand out must pass our own verifier, as clients will run theirs;
+     * strict about 0B certs, with the period's blinded key when known.
+     */
     memset(&vo, 0, sizeof(vo));
     vo.now = in->now;
     vo.reason = &why;
     vo.strict_enc_cert = 1;
-    if ((err = ob_hsv3_desc_verify(text, text_len, in->identity_pk, in->tp, in->tpp, &vo, &desc,
-                                   d)) != OB_OK) {
+    memset(&cand, 0, sizeof(cand));
+    cand.tp = in->tp;
+    if (in->blinded_pk != NULL) {
+        cand.known = 1;
+        memcpy(cand.blinded, in->blinded_pk, 32);
+    }
+    if ((err = ob_hsv3_desc_verify_any(text, text_len, in->identity_pk, &cand, 1, in->tpp, &vo,
+                                       &desc, d)) != OB_OK) {
         ob_diag_prefix(
             d, "self-check of the signed descriptor failed (%s): ", ob_hsv3_reason_name(why));
         err = OB_ERR_INTERNAL;
@@ -222,8 +239,8 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
                                uint64_t *tp, ob_diag *d)
 {
     uint8_t A[32], *sk = NULL;
-    uint64_t cur = ob_hsv3_tp_num(now, tpp), tps[3];
-    size_t which = 0;
+    uint64_t cur = ob_hsv3_tp_num(now, tpp);
+    ob_hsv3_period_key cands[3];
     ob_hsv3_verify_opts o;
     ob_hsv3_reason reason = OB_HSV3_OK;
     ob_err err;
@@ -232,12 +249,11 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
     err = ob_onion_v3_decode(A, address, strlen(address), d);
     if (err != OB_OK)
         return err;
-    tps[0] = cur - 1;
-    tps[1] = cur;
-    tps[2] = cur + 1;
-    err = ob_hsv3_desc_find_tp(p, n, A, tps, 3, tpp, &which, d);
-    if (err != OB_OK)
-        return err;
+    /* The likeliest first: the others are blinded only if it does not match. */
+    memset(cands, 0, sizeof(cands));
+    cands[0].tp = cur;
+    cands[1].tp = cur + 1;
+    cands[2].tp = cur - 1;
     memset(&o, 0, sizeof(o));
     o.now = now;
     o.reason = &reason;
@@ -250,11 +266,11 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
             goto out;
         o.client_auth_x25519_sk = sk;
     }
-    err = ob_hsv3_desc_verify(p, n, A, tps[which], tpp, &o, out, d);
+    err = ob_hsv3_desc_verify_any(p, n, A, cands, 3, tpp, &o, out, d);
     if (err != OB_OK && reason == OB_HSV3_EXPIRED)
         err = OB_ERR_EXPIRED;
     if (err == OB_OK)
-        *tp = tps[which];
+        *tp = (*out)->tp;
 out:
     ob_secfree(sk);
     return err;
