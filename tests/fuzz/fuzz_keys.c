@@ -14,8 +14,8 @@
  *           opened (the header check itself caps the cost at what a real
  *           store may ask, seconds per try).
  *   mode 1  the plaintext of an encrypted store: sealed with the cheapest
- *           Argon2id the format allows, so the entry parser gets fuzzed
- *           bytes past the AEAD
+ *           Argon2id the format allows (a store marked as made with the test
+ *           KDF), so the entry parser gets fuzzed bytes past the AEAD
  *   mode 2  a v3 HiddenServiceDir: u16 length | hs_ed25519_secret_key |
  *           u16 length | hs_ed25519_public_key | hostname (length 0xffff
  *           or, for the hostname, nothing: no such file)
@@ -208,7 +208,8 @@ static void mode_store(const uint8_t *pt, size_t n, const char *passfile)
 
     if (file == NULL)
         abort();
-    memcpy(file, "OBKSTORE\x01\x01\x01\x00", 12);
+    /* flags 1: a test store, the only kind allowed a cheap Argon2id */
+    memcpy(file, "OBKSTORE\x01\x01\x01\x01", 12);
     ob_store_u64(file + 12, CHEAP_OPS);
     ob_store_u64(file + 20, CHEAP_MEM);
     memcpy(file + 28, store_salt, 16);

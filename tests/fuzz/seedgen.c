@@ -245,7 +245,8 @@ static int gen_keys(const char *dir)
     /* the same three keys as a whole store file, sealed as fuzz_keys.c does */
     if (!ob_buf_ok(&pt) || (file = malloc(72 + pt.len + 16)) == NULL)
         return -1;
-    memcpy(file, "OBKSTORE\x01\x01\x01\x00", 12);
+    /* flags 1: a test store, the only kind allowed a cheap Argon2id */
+    memcpy(file, "OBKSTORE\x01\x01\x01\x01", 12);
     ob_store_u64(file + 12, 1);
     ob_store_u64(file + 20, 8192);
     memcpy(file + 28, salt, 16);
