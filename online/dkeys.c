@@ -825,7 +825,8 @@ ob_err onl_dkeys_list(const ob_config *cfg, const char *address, const ob_tp_par
         out->v[out->n++] = *k;
         free(k); /* its secret is already gone (dkey_clear_listing) */
     }
-    qsort(out->v, out->n, sizeof(*out->v), by_tp);
+    if (out->n > 1) /* out->v is NULL when only pending keys are there */
+        qsort(out->v, out->n, sizeof(*out->v), by_tp);
     compute_until(out, tpp, now);
 out:
     if (dh != NULL)
