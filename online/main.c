@@ -18,7 +18,7 @@
 static const char *const usage[] = {
     "ob-online collect -c CONFIG -o REQUEST [--descriptors-from DIR] " CTL_OPTS,
     "ob-online publish -c CONFIG RESPONSE [--dry-run] [--request FILE] " CTL_OPTS,
-    "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] " CTL_OPTS,
+    "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-v|--verbosity LEVEL] " CTL_OPTS,
     "ob-online status [--socket PATH]",
     "ob-online tor-check " CTL_OPTS " [--auth METHOD] "
     "[--fetch ADDRESS | --post FILE --address ADDRESS] [--hsdirs ADDRESS] [--server FP]... "
