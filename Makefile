@@ -5,7 +5,9 @@
 #   make CC=clang        the same with clang
 #   make deps            install the Debian packages the build and tests need
 #   make demo            the main job, end to end
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   both programs, man pages, completion, docs, the unit
+#   make install-offline             ob-offline alone (the offline machine)
+#   make deb                         the Debian packages ob-online and ob-offline (../*.deb)
 #
 # Sources are picked up by directory: format/*/*.c is shared (its folders are
 # listed in docs/architecture.rst), online/*.c and offline/*.c belong to one
@@ -15,6 +17,15 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+# Install locations (docs/packaging.rst).  The systemd unit names BINDIR in its
+# ExecStart; systemd, sysusers and tmpfiles also search /usr/local/lib.
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/onionbalance-offline
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 BUILD   ?= build
 SAN     ?= 0
 PKG_CONFIG ?= pkg-config
@@ -44,7 +55,9 @@ endif
 CFLAGS ?=
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(WARN) \
               -fstack-protector-strong -fPIE $(FORMAT_INC) -Ionline -Ioffline $(PKG_CFLAGS) $(CFLAGS)
-ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDSAN) $(LDFLAGS)
+# --as-needed: a program records only the libraries it calls into, so the
+# packages' dependencies (dpkg-shlibdeps) follow what each really uses.
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDSAN) $(LDFLAGS)
 
 ifneq ($(wildcard format/*.c),)
 $(error format/ holds sources only in its folders ($(FORMAT_DIRS)): move $(wildcard format/*.c))
@@ -69,7 +82,8 @@ OFFLINE_LIB := $(BUILD)/liboboffline.a
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .SECONDARY:
-.PHONY: all check unit lint fmt deps install uninstall demo e2e bench fuzz clean
+.PHONY: all check unit lint fmt deps install install-online install-offline uninstall deb demo e2e \
+        bench fuzz clean
 all: $(BUILD)/ob-online $(BUILD)/ob-offline
 
 $(BUILD)/obj/%.o: %.c
@@ -147,14 +161,53 @@ $(FUZZ_DIR)/obj/%.o: %.c
 $(FUZZ_BIN): $(FUZZ_DIR)/%: $(FUZZ_DIR)/obj/tests/fuzz/%.o $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(BUILD)/ob-online $(BUILD)/ob-offline $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 man/ob-online.1 man/ob-offline.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+# The unit, sysusers.d and tmpfiles.d files come with ob-online; as root,
+# after `make install`: systemd-sysusers; systemd-tmpfiles --create;
+# systemctl daemon-reload (the Debian package does this itself).
+install: install-online install-offline
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 README.rst docs/*.rst $(DESTDIR)$(DOCDIR)/
+	install -m 0644 dist/examples/ob-online.yaml $(DESTDIR)$(DOCDIR)/examples/
+
+install-online: $(BUILD)/ob-online
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 0755 $(BUILD)/ob-online $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/ob-online.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 dist/bash-completion/onionbalance-offline $(DESTDIR)$(BASHCOMPDIR)/ob-online
+	sed 's|/usr/bin/ob-online|$(BINDIR)/ob-online|' dist/systemd/ob-online.service \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/ob-online.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ob-online.service
+	install -m 0644 dist/systemd/ob-online.sysusers $(DESTDIR)$(SYSUSERSDIR)/ob-online.conf
+	install -m 0644 dist/systemd/ob-online.tmpfiles $(DESTDIR)$(TMPFILESDIR)/ob-online.conf
+
+install-offline: $(BUILD)/ob-offline
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(BUILD)/ob-offline $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/ob-offline.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 dist/bash-completion/onionbalance-offline $(DESTDIR)$(BASHCOMPDIR)/ob-offline
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/ob-online $(DESTDIR)$(PREFIX)/bin/ob-offline \
-	      $(DESTDIR)$(PREFIX)/share/man/man1/ob-online.1 $(DESTDIR)$(PREFIX)/share/man/man1/ob-offline.1
+	rm -f $(DESTDIR)$(BINDIR)/ob-online $(DESTDIR)$(BINDIR)/ob-offline \
+	      $(DESTDIR)$(MANDIR)/man1/ob-online.1 $(DESTDIR)$(MANDIR)/man1/ob-offline.1 \
+	      $(DESTDIR)$(BASHCOMPDIR)/ob-online $(DESTDIR)$(BASHCOMPDIR)/ob-offline \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/ob-online.service $(DESTDIR)$(SYSUSERSDIR)/ob-online.conf \
+	      $(DESTDIR)$(TMPFILESDIR)/ob-online.conf
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# The Debian packages (debian/, docs/packaging.rst): $(BUILD)/debs/ob-online_*.deb
+# and ob-offline_*.deb.  Not part of `make check`: it builds from scratch.
+OB_DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+# dpkg-buildpackage writes beside the source tree; the results are moved to
+# $(BUILD)/debs so that nothing lands in the parent folder.
+deb:
+	dpkg-buildpackage -us -uc -b
+	mkdir -p $(BUILD)/debs
+	mv ../ob-online_$(OB_DEB_VERSION)_* ../ob-offline_$(OB_DEB_VERSION)_* \
+	   ../ob-online-dbgsym_$(OB_DEB_VERSION)_* ../ob-offline-dbgsym_$(OB_DEB_VERSION)_* \
+	   ../onionbalance-offline_$(OB_DEB_VERSION)_*.buildinfo \
+	   ../onionbalance-offline_$(OB_DEB_VERSION)_*.changes $(BUILD)/debs/
+	@ls -l $(BUILD)/debs
 
 clean:
 	rm -rf $(BUILD)

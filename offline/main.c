@@ -23,6 +23,9 @@ static const char *const usage[] = {
     "[--key FILE [--source-passphrase-file F]] [-t|--tag TAG] [--service-virtual-port PORT] "
     "[--service-target HOST:PORT] [--time-period-length MINUTES] [--passphrase-file F | "
     "--no-passphrase] [--interactive | --no-interactive]",
+    "ob-offline config-gen --from-onionbalance CONFIG [-o|--output DIR] [--source-passphrase-file "
+    "F] [--passphrase-file F | --no-passphrase] [--time-period-length MINUTES] "
+    "[--no-interactive]",
     "ob-offline inspect FILE",
     "ob-offline qr show FILE [--fps N] [--qr-version N] [--level L|M|Q|H]",
     "ob-offline qr encode FILE -o DIR [--qr-version N] [--level L|M|Q|H] [--scale N]",

@@ -76,6 +76,9 @@ static const gkey gkeys[] = {
     { "max_clock_skew", K_UINT, CFG_OFF(max_clock_skew), 0, OB_CFG_SKEW_MAX },
 };
 
+/* ob_config.given has one bit per global key. */
+_Static_assert(sizeof(gkeys) / sizeof(gkeys[0]) <= 64, "too many global keys for ob_config.given");
+
 static const char *const service_keys[] = {
     "key", "address", "version", "instances", "descriptor_lifetime", "presign_window", NULL
 };
@@ -829,6 +832,8 @@ static ob_err parse_root(pctx *p, const yaml_node_t *root)
                             "STATUS_SOCKET_LOCATION and status-socket-location name the same "
                             "setting: give one");
             err = set_global(p, &gkeys[i], v);
+            if (err == OB_OK && !is_null(v))
+                p->c->given |= 1ull << i;
         } else {
             static const char *const top[] = { "services", NULL };
             err = unknown_key(p, k, "the top level", top, gkeys, ng);
@@ -1315,4 +1320,14 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
         return err;
     }
     return OB_OK;
+}
+
+int ob_config_given(const ob_config *c, const char *name)
+{
+    size_t i, ng = sizeof(gkeys) / sizeof(gkeys[0]);
+
+    for (i = 0; i < ng; i++)
+        if (strcmp(gkeys[i].name, name) == 0)
+            return (c->given >> i) & 1u;
+    return 0;
 }

@@ -112,6 +112,8 @@ typedef struct ob_config {
     char *outbox;                 /* resolved, or NULL */
     unsigned max_clock_skew;      /* seconds, 900 */
 
+    unsigned long long given; /* which global keys the file set (ob_config_given) */
+
     char **warnings; /* "FILE:LINE:COL: ..." lines for the caller to print */
     size_t n_warnings;
 } ob_config;
@@ -128,6 +130,14 @@ ob_err ob_config_load(const char *path, ob_config **out, ob_diag *d);
  * messages and to resolve relative paths; it is not opened.
  */
 ob_err ob_config_parse(const char *path, const char *text, size_t len, ob_config **out, ob_diag *d);
+
+/*
+ * 1 when the file gave the global key name (spelled as in docs/config.rst,
+ * e.g. "REFRESH_INTERVAL", "inbox") a value; 0 when it kept its default (not
+ * written, or written without a value) and for names that are no global key.
+ * config-gen --from-onionbalance carries over only what the file said.
+ */
+int ob_config_given(const ob_config *c, const char *name);
 
 /* NULL-tolerant; wipes the secrets. */
 void ob_config_free(ob_config *c);

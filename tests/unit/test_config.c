@@ -340,11 +340,36 @@ static void test_null_values(void **state)
     assert_int_equal(c->services[0].descriptor_lifetime, 180);
     assert_null(c->services[0].instances[0].name);
     assert_null(c->services[0].instances[0].client_auth_key_path);
+    /* A key without a value was not given: config-gen --from-onionbalance skips it. */
+    assert_int_equal(ob_config_given(c, "TOR_PORT"), 0);
+    assert_int_equal(ob_config_given(c, "LOG_LOCATION"), 0);
     ob_config_free(c);
     parse_err("services:\n  - address:\n    instances: [{address: " A2 "}]\n", OB_ERR_MALFORMED,
               "t/cfg.yaml:2:13:", "empty", NULL);
     parse_err("services:\n  - address: " A1 "\n    instances:\n", OB_ERR_MALFORMED,
               "t/cfg.yaml:3:15:", "expected a list", NULL);
+}
+
+/* ob_config_given: what the file set, not what it defaulted to, even when the values agree. */
+static void test_given(void **state)
+{
+    ob_config *c = parse_ok("REFRESH_INTERVAL: 600\n"
+                            "TOR_CONTROL_PASSWORD: pw\n"
+                            "inbox: in\n"
+                            "services:\n"
+                            "  - address: " A1 "\n"
+                            "    instances: [{address: " A2 "}]\n");
+
+    (void)state;
+    assert_int_equal(ob_config_given(c, "REFRESH_INTERVAL"), 1);
+    assert_int_equal(ob_config_given(c, "TOR_CONTROL_PASSWORD"), 1);
+    assert_int_equal(ob_config_given(c, "inbox"), 1);
+    assert_int_equal(ob_config_given(c, "PUBLISH_CHECK_INTERVAL"), 0);
+    assert_int_equal(ob_config_given(c, "TOR_PORT"), 0);
+    assert_int_equal(ob_config_given(c, "outbox"), 0);
+    assert_int_equal(ob_config_given(c, "services"), 0);
+    assert_int_equal(ob_config_given(c, "no such key"), 0);
+    ob_config_free(c);
 }
 
 static void test_unknown_keys_warn(void **state)
@@ -937,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_inheritance_and_order),
         cmocka_unit_test(test_null_values),
+        cmocka_unit_test(test_given),
         cmocka_unit_test(test_unknown_keys_warn),
         cmocka_unit_test(test_warnings_capped),
         cmocka_unit_test(test_errors_types),
