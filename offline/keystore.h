@@ -112,6 +112,13 @@ typedef enum {
 } ofl_keyfile_kind;
 ofl_keyfile_kind ofl_keyfile_detect(const char *path);
 
+/*
+ * 1 when path holds a key anyone who reads the file can use: tor's
+ * hs_ed25519_secret_key or HiddenServiceDir, a PEM key not marked
+ * ENCRYPTED; 0 for our store, an encrypted PEM, or what is not a key.
+ */
+int ofl_keyfile_is_plain(const char *path);
+
 /* Set up OpenSSL's secure heap once; 0 or -1. */
 int ofl_keystore_init_openssl(void);
 

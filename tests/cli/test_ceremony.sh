@@ -80,6 +80,35 @@ ok
 
 # ---- refusals before signing ----------------------------------------------------
 S=(-c "$D/offline.yaml" --passphrase-file "$D/pass" --yes)
+# The output must be creatable before the summary (and the passphrase):
+# a missing folder, a file where the folder should be, a folder where no
+# file can be made (/proc, even for root).
+for o in "$tmp/no/such/dir/resp.obb" "$D/req.obb/resp.obb" /proc/ob-test-resp.obb; do
+    "$B/ob-offline" sign "${S[@]}" -i "$D/req.obb" -o "$o" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    ok
+    [ $rc -eq 2 ] && grep -q "does not exist\|is not a folder\|cannot create a file in" "$tmp/err" &&
+        grep -q "nothing was signed" "$tmp/err" && ! grep -q "Totals\|Signing request" "$tmp/out" ||
+        bad "output $o: exit $rc, before the summary? $(cat "$tmp/err" "$tmp/out" | head -n 5)"
+done
+ls /proc/ob-test-resp.obb* >/dev/null 2>&1 && bad "a probe file was left in /proc"
+# The online config given by mistake: refused before the summary.
+"$B/ob-offline" sign -c "$D/online.yaml" --passphrase-file "$D/pass" --yes -i "$D/req.obb" -o "$tmp/online-cfg.obb" \
+    >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 1 ] && grep -q "no service names a key: file; this looks like the online machine's config" "$tmp/err" &&
+    ! grep -q "Totals" "$tmp/out" && [ ! -e "$tmp/online-cfg.obb" ] ||
+    bad "online config: exit $rc: $(cat "$tmp/err" "$tmp/out" | head -n 5)"
+{ cat "$D/offline.yaml"; printf '  - address: %s.onion\n    instances:\n      - address: %s.onion\n' "$MASTER" \
+    "$(sed -n 1p "$D/descs/instances.txt")"; } >"$tmp/mixed.yaml"
+sed -i "s|^ceremony_log: .*|ceremony_log: $D/ceremony.log|; s|^  - key: master.key|  - key: $D/master.key|" "$tmp/mixed.yaml"
+"$B/ob-offline" sign -c "$tmp/mixed.yaml" --passphrase-file "$D/pass" --yes -i "$D/req.obb" -o "$tmp/mixed.obb" \
+    >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 1 ] && grep -q "mixed.yaml:[0-9]*: service $MASTER.onion names no key: file" "$tmp/err" ||
+    bad "a service without key: exit $rc: $(cat "$tmp/err" | head -n 3)"
 expect_refusal noinstances 1 "$MASTER.onion: no valid instance" -- "${S[@]}" -i "$tmp/empty.obb"
 cer_mutate tamper "$D/req.obb" "$tmp/tamper.obb" || bad "mutate tamper"
 expect_refusal tamper 1 "descriptor refused" -- "${S[@]}" -i "$tmp/tamper.obb"
@@ -164,6 +193,7 @@ else
     bad "over: sign refused a request with one period over: $(tail -n 3 "$tmp/over.out")"
 fi
 ok
+grep -q "stored unencrypted" "$tmp/err" && bad "an encrypted store was warned of as unencrypted"
 
 # Replay: refused, then accepted with --resign (and logged again).
 expect_refusal replay 1 "was already signed in the ceremony of 20" -- "${S[@]}" -i "$D/req.obb"
@@ -304,6 +334,9 @@ ok
 [ "$(wc -l <"$tmp/out")" -le 62 ] || bad "many: summary has $(wc -l <"$tmp/out") lines for 40 services"
 grep -q "Totals: 40 service(s) (40 v3, 0 v2), 80 descriptors to sign" "$tmp/out" || bad "many: totals"
 grep -qE "^Key files: 40 for 40 service\(s\): .*/k1 \(1\), .*/k2 \(1\), .*/k3 \(1\) and 37 more$" "$tmp/out" || bad "many: key files line: $(grep 'Key files' "$tmp/out")"
+# keygen --no-passphrase wrote plain PEM keys: each named once, before the summary.
+[ "$(grep -c "warning: .*/k[0-9]* (service at .*offline.yaml:[0-9]*) is stored unencrypted" "$tmp/err")" -eq 40 ] ||
+    bad "many: unencrypted keys not warned of: $(head -n 3 "$tmp/err")"
 
 # ---- address: in the offline config: the summary before any passphrase ---------------
 # Key-only config (above): the keys are unlocked first and the header says why.
