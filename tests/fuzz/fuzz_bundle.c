@@ -23,6 +23,30 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Kinds 3 and 4: the same round-trip promise. */
+static void check_keys(const uint8_t *p, size_t n, int kind, const uint8_t digest[32])
+{
+    ob_keyrequest *q = NULL;
+    ob_keyresponse *s = NULL;
+    ob_diag d;
+    ob_buf b;
+
+    ob_buf_init(&b);
+    if (ob_keyrequest_parse(p, n, &q, &d) == OB_OK) {
+        if (kind != OB_BUNDLE_CERT_REQUEST || memcmp(q->digest, digest, 32) != 0 ||
+            ob_keyrequest_serialize(q, &b, &d) != OB_OK || b.len != n || memcmp(b.p, p, n) != 0)
+            abort();
+    }
+    if (ob_keyresponse_parse(p, n, &s, &d) == OB_OK) {
+        if (kind != OB_BUNDLE_CERT_RESPONSE || memcmp(s->digest, digest, 32) != 0 ||
+            ob_keyresponse_serialize(s, &b, &d) != OB_OK || b.len != n || memcmp(b.p, p, n) != 0)
+            abort();
+    }
+    ob_buf_free(&b);
+    ob_keyrequest_free(q);
+    ob_keyresponse_free(s);
+}
+
 static void check_one(const uint8_t *p, size_t n)
 {
     uint8_t digest[OB_BUNDLE_DIGEST_LEN];
@@ -57,6 +81,7 @@ static void check_one(const uint8_t *p, size_t n)
             memcmp(s->digest, digest, sizeof(digest)) != 0)
             abort();
     }
+    check_keys(p, n, kind, digest);
     ob_buf_free(&b);
     ob_request_free(q);
     ob_response_free(s);
