@@ -176,10 +176,11 @@ static void print_summary(const char *path, const ob_qr_frames *f, const qr_opts
 {
     char dg[20];
 
-    ob_qr_short_digest(f->digest, dg);
-    printf("%s: %zu bytes, sha256 %s..., %zu frame%s of %zu bytes (QR %d-%s, %s)\n", path,
-           f->bundle_len, dg, f->n, f->n == 1 ? "" : "s", f->frame_len, o->version,
-           level_name(o->level), f->compressed ? "zlib" : "not compressed");
+    ob_qr_short_digest(f->msgid, dg);
+    /* A bundle is named by its digest, as inspect, collect and sign name it. */
+    printf("%s: %zu bytes, %s %s, %zu frame%s of %zu bytes (QR %d-%s, %s)\n", path, f->bundle_len,
+           f->self_digest ? "digest" : "id", dg, f->n, f->n == 1 ? "" : "s", f->frame_len,
+           o->version, level_name(o->level), f->compressed ? "zlib" : "not compressed");
 }
 
 /* The QR symbol of the sender's frame with sequence number seq. */
@@ -347,7 +348,7 @@ static int cmd_show(int argc, char **argv)
     e = load_frames(o.pos[0], &o, &f, &d);
     if (e != OB_OK)
         goto out;
-    ob_qr_short_digest(f->digest, dg);
+    ob_qr_short_digest(f->msgid, dg);
 
     if (!isatty(STDOUT_FILENO)) {
         /* Not a terminal (a pipe, a file, a test): the n parts, once. */
@@ -410,12 +411,12 @@ static int cmd_show(int argc, char **argv)
         fputs("\x1b[H", stdout);
         fwrite(pic.p, 1, pic.len, stdout);
         if (seq < f->n)
-            printf("\x1b[K part %u/%zu  sha256 %s...  %u/s  any key or Ctrl-C stops\x1b[K\n",
-                   seq + 1, f->n, dg, o.fps);
+            printf("\x1b[K part %u/%zu  %s %s  %u/s  any key or Ctrl-C stops\x1b[K\n", seq + 1,
+                   f->n, f->self_digest ? "digest" : "id", dg, o.fps);
         else
-            printf("\x1b[K mixed frame %u (%zu parts)  sha256 %s...  %u/s  any key or Ctrl-C "
+            printf("\x1b[K mixed frame %u (%zu parts)  %s %s  %u/s  any key or Ctrl-C "
                    "stops\x1b[K\n",
-                   seq + 1, f->n, dg, o.fps);
+                   seq + 1, f->n, f->self_digest ? "digest" : "id", dg, o.fps);
         fflush(stdout);
         if (poll(&pfd, 1, (int)(1000 / o.fps)) > 0 && (pfd.revents & (POLLIN | POLLHUP)))
             break;
@@ -432,7 +433,8 @@ out:
         sigaction(SIGTERM, &old_term, NULL);
     }
     if (screen && f != NULL)
-        printf("showed %s: sha256 %s..., %zu parts\n", o.pos[0], dg, f->n);
+        printf("showed %s: %s %s, %zu parts\n", o.pos[0], f->self_digest ? "digest" : "id", dg,
+               f->n);
     if (e != OB_OK)
         rc = ob_report(e, &d);
     ob_qrcode_free(first);
@@ -477,11 +479,7 @@ typedef struct reader {
 
 static void msgid_text(const uint8_t id[OB_QR_MSGID_LEN], char out[20])
 {
-    uint8_t dig[32];
-
-    memset(dig, 0, sizeof(dig));
-    memcpy(dig, id, OB_QR_MSGID_LEN);
-    ob_qr_short_digest(dig, out);
+    ob_qr_short_digest(id, out);
 }
 
 /* Count a frame of a message not being read; 1 the first time its id is
@@ -695,8 +693,10 @@ static int reader_finish(reader *r, const char *out)
     }
     e = ob_file_write_atomic(out, bundle, len, 0644, OB_WRITE_EXCL, &d);
     if (e == OB_OK) {
-        msgid_text(ob_qr_assembler_msgid(r->a[k]), dg);
-        printf("wrote %s: %zu bytes, sha256 %s... (checked)\n", out, len, dg);
+        uint8_t id[OB_QR_MSGID_LEN];
+        int self = ob_qr_message_id(bundle, len, id);
+        ob_qr_short_digest(id, dg);
+        printf("wrote %s: %zu bytes, %s %s (checked)\n", out, len, self ? "digest" : "id", dg);
     }
     free(bundle);
     return ob_report(e, &d);

@@ -21,8 +21,8 @@ check() { # check DESC CMD...: CMD must succeed
     shift
     if "$@"; then ok "$d"; else bad "$d"; fi
 }
-short_digest() { # first 8 bytes of SHA-256, as the programs print it
-    sha256sum "$1" | cut -c1-16 | sed 's/\(....\)\(....\)\(....\)\(....\)/\1 \2 \3 \4/'
+short_digest() { # first 8 bytes of SHA-256, as the programs print it for a file not a bundle
+    sha256sum "$1" | cut -c1-16 | sed 's/\(........\)\(........\)/\1 \2/'
 }
 
 # Round trips: online encodes, offline decodes the frames shuffled and each
@@ -41,7 +41,7 @@ for f in empty byte one two many text; do
         cat "$T/enc.out"
         continue
     fi
-    grep -q "sha256 $(short_digest "$T/$f.bin")\.\.\." "$T/enc.out" || bad "$f: encode prints the digest"
+    grep -q "id $(short_digest "$T/$f.bin")," "$T/enc.out" || bad "$f: encode prints the id"
     n=$(ls "$T/fr" | wc -l)
     case $f in
     empty | byte | one) [ "$n" -eq 1 ] || bad "$f: expected 1 frame, got $n" ;;
@@ -57,7 +57,31 @@ for f in empty byte one two many text; do
         bad "$f: round trip"
         cat "$T/dec.out"
     fi
-    grep -q "sha256 $(short_digest "$T/$f.bin")\.\.\." "$T/dec.out" || bad "$f: decode prints the digest"
+    grep -q "id $(short_digest "$T/$f.bin") (checked)" "$T/dec.out" || bad "$f: decode prints the id"
+done
+
+# One fingerprint per bundle: a bundle's QR message id is the short digest
+# inspect prints, on encode, show, decode's progress and result, and
+# --expect takes it (and the full digest collect and sign print).
+for f in tests/data/bundle/example-request.obb tests/data/bundle/example-response.obb; do
+    want=$("$ON" inspect "$f" | sed -n 's/^digest: *\([0-9a-f]\{8\} [0-9a-f]\{8\}\)$/\1/p')
+    full=$("$ON" inspect "$f" | sed -n '/^digest:/{n;s/^ *\([0-9a-f]\{64\}\)$/\1/p}')
+    [ -n "$want" ] && [ ${#full} -eq 64 ] || { bad "$f: inspect gave no digest"; continue; }
+    [ "$want" != "$(short_digest "$f")" ] || bad "$f: the test cannot tell the digest from the SHA-256"
+    rm -rf "$T/fb" "$T/fb.out"
+    "$ON" qr encode "$f" -o "$T/fb" >"$T/enc.out" 2>&1
+    grep -q ": [0-9]* bytes, digest $want, " "$T/enc.out" && ok "$f: encode names it by its digest $want" ||
+        bad "$f: encode: $(cat "$T/enc.out"), want $want"
+    "$ON" qr show "$f" >"$T/show.out" 2>&1
+    grep -q "digest $want," "$T/show.out" && ok "$f: show names it $want" || bad "$f: show: $(head -n 1 "$T/show.out")"
+    "$OFF" qr decode -o "$T/fb.out" --expect "$want" "$T"/fb/*.png >"$T/dec.out" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] && cmp -s "$f" "$T/fb.out" && grep -q ": $want [0-9]*/[0-9]*" "$T/dec.out" &&
+        grep -q "digest $want (checked)" "$T/dec.out" && ok "$f: decode --expect $want, progress and result name it" ||
+        bad "$f: decode: exit $rc: $(cat "$T/dec.out")"
+    rm -f "$T/fb.out"
+    "$OFF" qr decode -o "$T/fb.out" --expect "$full" "$T"/fb/*.png >"$T/dec.out" 2>&1 &&
+        cmp -s "$f" "$T/fb.out" && ok "$f: --expect takes the full digest" || bad "$f: --expect full: $(cat "$T/dec.out")"
 done
 
 # Real files: the example bundles (both kinds) and a tor-made v3 descriptor.
@@ -226,7 +250,7 @@ rc=$?
 rc=$?
 [ $rc -eq 0 ] && [ "$(grep -c '^frame ' "$T/show.out")" -eq 2 ] && ok "show prints 2 frames off a terminal" ||
     bad "show: exit $rc"
-grep -q "sha256 $(short_digest "$T/two.bin")\.\.\." "$T/show.out" || bad "show prints the digest"
+grep -q "id $(short_digest "$T/two.bin")," "$T/show.out" || bad "show prints the id"
 rm -rf "$T/term"
 mkdir "$T/term"
 $PY - "$T/show.out" "$T/term" <<'EOF'
