@@ -985,7 +985,9 @@ static void put_global(ob_buf *b, const ob_config *c, const cg_opts *o, const ch
         ob_buf_printf(b, "%s: %u\n", name, o->tp_length);
         return;
     }
-    if (!ob_config_given(c, name))
+    /* OnionBalance 0.2 spells the status socket status-socket-location. */
+    if (!ob_config_given(c, name) && !(strcmp(name, "STATUS_SOCKET_LOCATION") == 0 &&
+                                       ob_config_given(c, "status-socket-location")))
         return;
     if (strcmp(name, "REFRESH_INTERVAL") == 0)
         num = c->refresh_interval;

@@ -14,7 +14,8 @@
 # result must be a working pair: `ob-online collect` with the online config,
 # `ob-offline sign` with the offline one, for the SAME master address, which
 # python (cryptography, stem, openssl) derives from OnionBalance's key
-# without our code.  Refusals leave nothing behind.
+# without our code; stem validates and decrypts the signed master
+# descriptors with that address.  Refusals leave nothing behind.
 set -u
 cd "$(dirname "$0")/../.."
 B=${OB_BUILD:-build/san}
@@ -179,6 +180,12 @@ grep -qF "$OBADDR v3  3/0/0" "$T/out" && ok "the summary names the OnionBalance 
 run "$ONL" inspect --request "$D/req.obb" "$D/resp.obb"
 [ $rc -eq 0 ] && [ "$(grep -c "$OBADDR v3 period " "$T/out")" -ge 2 ] &&
     ok "the response carries descriptors of $OBADDR" || fail "inspect: $(cat "$T/out" "$T/err")"
+# stem, not our code: the master descriptors validate, decrypt with the
+# OnionBalance address and carry the 9 intro points of the 3 backends.
+mkdir "$D/extract"
+"$ONL" inspect --request "$D/req.obb" --extract "$D/extract" "$D/resp.obb" >/dev/null 2>&1 &&
+    $PY tests/interop/lib/ceremony_stem_check.py v3 "${OBADDR%.onion}" "$D/descs" "$D/extract" 9 >"$T/stem" 2>&1 &&
+    ok "stem: the descriptors signed after the migration are valid for $OBADDR" || fail "stem: $(cat "$T/stem")"
 
 # The same with the old tor key (onionbalance-config --key copies tor's file).
 $PY - "$D/tor_secret" <<'PYEOF'
@@ -197,6 +204,20 @@ run "$OFF" config-gen --from-onionbalance "$D/obtor/config.yaml" --output "$D/ne
 expect 0 "" "config-gen --from-onionbalance with a tor key"
 run "$OFF" address "$D/newtor/master/${TORADDR%.onion}.key" --passphrase-file "$T/pass"
 check "the tor key keeps its address ($TORADDR)" [ "$(cat "$T/out")" = "$TORADDR" ]
+
+# OnionBalance 0.2's status-socket-location: carried as STATUS_SOCKET_LOCATION
+# once the config reader knows the key; until then named as not carried.
+sed 's|^services:|status-socket-location: /run/onionbalance/status.sock\nservices:|' "$D/ob/config.yaml" >"$D/ob/status.yaml"
+run "$OFF" config-gen --from-onionbalance "$D/ob/status.yaml" --output "$D/status" --no-passphrase
+if grep -q "unknown key 'status-socket-location'" "$T/err"; then
+    [ $rc -eq 0 ] && grep -qF "(not carried over)" "$T/err" && ! grep -qi "status.socket" "$D/status/online/config.yaml" &&
+        ok "status-socket-location: unknown to the reader, said so, not carried" ||
+        fail "status-socket-location (unknown): exit $rc: $(cat "$T/err")"
+else
+    [ $rc -eq 0 ] && grep -qxF 'STATUS_SOCKET_LOCATION: "/run/onionbalance/status.sock"' "$D/status/online/config.yaml" &&
+        ok "status-socket-location carried as STATUS_SOCKET_LOCATION" ||
+        fail "status-socket-location: exit $rc: $(cat "$T/err" "$D/status/online/config.yaml")"
+fi
 
 # Refusals: nothing written, the OnionBalance files untouched.
 run "$OFF" config-gen --from-onionbalance "$D/ob/config.yaml" --output "$D/new" --passphrase-file "$T/pass"
@@ -291,6 +312,10 @@ expect 0 "" "ob-offline sign (v2) with the migrated offline config"
 run "$ONL" inspect "$D/resp.obb"
 [ "$(grep -c "$OBADDR v2 period" "$T/out")" -ge 1 ] && ok "the v2 response is for $OBADDR" ||
     fail "v2 inspect: $(cat "$T/out" "$T/err")"
+mkdir "$D/extract"
+"$ONL" inspect --extract "$D/extract" "$D/resp.obb" >/dev/null 2>&1 &&
+    $PY tests/interop/lib/ceremony_stem_check.py v2 "${OBADDR%.onion}" "$D/descs" "$D/extract" 6 >"$T/stem" 2>&1 &&
+    ok "stem: the v2 descriptors are valid for $OBADDR" || fail "stem v2: $(cat "$T/stem")"
 
 echo "$checks checks passed, $fails failed"
 [ $fails -eq 0 ]
