@@ -266,6 +266,9 @@ static void parse_opts(int argc, char **argv, cg_opts *o)
             o->interactive = 1;
             o->gen_only = a;
             takes = 0;
+        } else if (strcmp(a, "--allow-swap") == 0) {
+            ofl_allow_swap();
+            takes = 0;
         } else if (strcmp(a, "-p") == 0 || strcmp(a, "--password") == 0) {
             USAGE_ERROR("config-gen: %s: a passphrase is never given on the command line (it "
                         "would show in the process list and the shell history); use "

@@ -2,7 +2,7 @@
  * cmd_sign.c - "ob-offline sign": the signing ceremony (docs/signing.rst).
  *
  *   ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign]
- *                   [--passphrase-file F]
+ *                   [--passphrase-file F] [--allow-swap]
  *
  * Order: read the request and the log (replay), check everything, print
  * the summary, ask, and only then unlock the keys, sign and re-verify,
@@ -124,6 +124,10 @@ int ofl_cmd_sign(int argc, char **argv)
             full = 1;
             continue;
         }
+        if (strcmp(a, "--allow-swap") == 0) {
+            ofl_allow_swap();
+            continue;
+        }
         if (i + 1 >= argc) {
             ob_msg("sign: unexpected argument '%s'", a);
             ob_usage_verb(argv[0]);
@@ -145,8 +149,8 @@ int ofl_cmd_sign(int argc, char **argv)
         ob_msg("sign needs -c CONFIG, -i REQUEST and -o RESPONSE");
         ob_usage_verb(argv[0]);
     }
-    if (ofl_keystore_init_openssl() != 0) {
-        ob_msg("cannot set up OpenSSL's secure heap");
+    if ((err = ofl_secure_heap_init(&d)) != OB_OK) {
+        rc = ob_report(err, &d);
         goto out;
     }
     err = ob_config_load(cfg_path, &cfg, &d);

@@ -13,19 +13,21 @@
 
 /* Identical to the SYNOPSIS of man/ob-offline.1 (tests/cli/test_usage.sh). */
 static const char *const usage[] = {
-    "ob-offline keygen --version 3|2 -o FILE [--passphrase-file F | --no-passphrase]",
-    "ob-offline address FILE [--passphrase-file F]",
-    "ob-offline passwd KEY [--passphrase-file F] [--new-passphrase-file F]",
-    "ob-offline import SOURCE -o FILE [--passphrase-file F] [--source-passphrase-file F]",
+    "ob-offline keygen --version 3|2 -o FILE [--passphrase-file F | --no-passphrase] "
+    "[--allow-swap]",
+    "ob-offline address FILE [--passphrase-file F] [--allow-swap]",
+    "ob-offline passwd KEY [--passphrase-file F] [--new-passphrase-file F] [--allow-swap]",
+    "ob-offline import SOURCE -o FILE [--passphrase-file F] [--source-passphrase-file F] "
+    "[--allow-swap]",
     "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] "
-    "[--passphrase-file F]",
+    "[--passphrase-file F] [--allow-swap]",
     "ob-offline config-gen [-n N] [--version 3|2 | --hs-version v3|v2] [-o|--output DIR] "
     "[--key FILE [--source-passphrase-file F]] [-t|--tag TAG] [--service-virtual-port PORT] "
     "[--service-target HOST:PORT] [--time-period-length MINUTES] [--passphrase-file F | "
-    "--no-passphrase] [--interactive | --no-interactive]",
+    "--no-passphrase] [--interactive | --no-interactive] [--allow-swap]",
     "ob-offline config-gen --from-onionbalance CONFIG [-o|--output DIR] [--source-passphrase-file "
     "F] [--passphrase-file F | --no-passphrase] [--time-period-length MINUTES] "
-    "[--no-interactive]",
+    "[--no-interactive] [--allow-swap]",
     "ob-offline inspect FILE",
     "ob-offline qr show FILE [--fps N] [--qr-version N] [--level L|M|Q|H]",
     "ob-offline qr encode FILE -o DIR [--qr-version N] [--level L|M|Q|H] [--scale N]",
@@ -58,5 +60,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ob-offline: libsodium failed to initialise\n");
         return OB_EXIT_USAGE;
     }
+    /* How a refusal to run with unlocked secrets ends (format/core/secmem.c). */
+    ob_secmem_set_hint(", or give --allow-swap to accept that secrets may be written to swap");
     return ob_cli_main("ob-offline", commands, usage, argc, argv);
 }

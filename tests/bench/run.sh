@@ -20,3 +20,7 @@ echo
 echo "== QR: transfer measurements (tests/bench/qr_measure.c)"
 $CC $CF -o "$out/qr_measure" tests/bench/qr_measure.c "$B/libobformat.a" $LIBS
 "$out/qr_measure" "$@"
+
+echo
+echo "== Key stores at scale (tests/bench/keystore_scale.sh)"
+tests/bench/keystore_scale.sh "$@"
