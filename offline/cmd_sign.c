@@ -18,6 +18,7 @@
 #include "ceremony_log.h"
 #include "cli.h"
 #include "commands.h"
+#include "confirm.h"
 #include "config.h"
 #include "fileio.h"
 #include "keystore.h"
@@ -78,17 +79,10 @@ static void warn_plain_keys(const ob_config *cfg)
 /* Ask on the terminal; 1 confirmed, 0 declined, -1 no terminal. */
 static int confirm(size_t n_descriptors)
 {
-    FILE *tty = fopen("/dev/tty", "r+");
-    char line[64];
-    int yes;
+    char q[64];
 
-    if (tty == NULL)
-        return -1;
-    fprintf(tty, "Sign these %zu descriptors? Type 'yes' to sign: ", n_descriptors);
-    fflush(tty);
-    yes = fgets(line, sizeof(line), tty) != NULL && strcmp(line, "yes\n") == 0;
-    fclose(tty);
-    return yes;
+    snprintf(q, sizeof(q), "Sign these %zu descriptors?", n_descriptors);
+    return ofl_confirm(q, "sign");
 }
 
 int ofl_cmd_sign(int argc, char **argv)
@@ -253,7 +247,7 @@ int ofl_cmd_sign(int argc, char **argv)
         rc = ob_report(err, &d);
         goto out;
     }
-    err = ofl_sign_selfcheck(resp, req, &wire_len, &n_compact, &frames, &d);
+    err = ofl_sign_selfcheck(plan, resp, &wire_len, &n_compact, &frames, &d);
     if (err != OB_OK) {
         rc = ob_report(err, &d);
         goto out;

@@ -21,6 +21,8 @@ static const char *const usage[] = {
     "[--allow-swap]",
     "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] "
     "[--passphrase-file F] [--allow-swap]",
+    "ob-offline certify -c CONFIG -i REQUEST -o RESPONSE [--yes] [--passphrase-file F] "
+    "[--allow-swap]",
     "ob-offline config-gen [-n N] [--version 3|2 | --hs-version v3|v2] [-o|--output DIR] "
     "[--key FILE [--source-passphrase-file F]] [-t|--tag TAG] [--service-virtual-port PORT] "
     "[--service-target HOST:PORT] [--time-period-length MINUTES] [--passphrase-file F | "
@@ -43,6 +45,7 @@ static const ob_cmd commands[] = {
     { "passwd", ofl_cmd_passwd },
     { "import", ofl_cmd_import },
     { "sign", ofl_cmd_sign },
+    { "certify", ofl_cmd_certify },
     { "config-gen", ofl_cmd_config_gen },
     { "inspect", ob_cmd_inspect },
     { "qr", ob_cmd_qr },

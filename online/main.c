@@ -17,8 +17,12 @@
 /* Identical to the SYNOPSIS of man/ob-online.1 (tests/cli/test_usage.sh). */
 static const char *const usage[] = {
     "ob-online collect -c CONFIG -o REQUEST [--descriptors-from DIR] " CTL_OPTS,
+    "ob-online build -c CONFIG [--descriptors-from DIR] -o OUTDIR " CTL_OPTS,
     "ob-online publish -c CONFIG RESPONSE [--dry-run] [--request FILE] " CTL_OPTS,
     "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-v|--verbosity LEVEL] " CTL_OPTS,
+    "ob-online delegate request -c CONFIG -o REQUEST [--days N]",
+    "ob-online delegate install -c CONFIG RESPONSE",
+    "ob-online delegate status -c CONFIG",
     "ob-online status [--socket PATH]",
     "ob-online tor-check " CTL_OPTS " [--auth METHOD] "
     "[--fetch ADDRESS | --post FILE --address ADDRESS] [--hsdirs ADDRESS] [--server FP]... "
@@ -34,9 +38,11 @@ static const char *const usage[] = {
 
 static const ob_cmd commands[] = {
     { "collect", onl_cmd_collect },
+    { "build", onl_cmd_build },
     { "publish", onl_cmd_publish },
     { "run", onl_cmd_run },
     { "status", onl_cmd_status },
+    { "delegate", onl_cmd_delegate },
     { "tor-check", onl_cmd_tor_check },
     { "inspect", ob_cmd_inspect },
     { "qr", ob_cmd_qr },
