@@ -41,17 +41,19 @@
 #define OB_CFG_MAX_WARNINGS        100    /* then one "more warnings" line */
 
 /* Defaults and ranges of our additions (minutes unless stated). */
-#define OB_CFG_LIFETIME_DEFAULT  180 /* tor's own descriptor-lifetime */
-#define OB_CFG_LIFETIME_MIN      30  /* rend-spec-v3 2.4 */
-#define OB_CFG_LIFETIME_MAX      720 /* HS_DESC_MAX_LIFETIME: HSDirs refuse more */
-#define OB_CFG_PRESIGN_DEFAULT   1440
-#define OB_CFG_PRESIGN_MAX_V3    10080 /* our bound: a week of pre-signed periods */
-#define OB_CFG_PRESIGN_MAX_V2    4320  /* HSDirs drop publication-time < now - 3 days */
-#define OB_CFG_TP_LENGTH_DEFAULT 1440  /* hsdir_interval on the live network */
-#define OB_CFG_TP_LENGTH_MIN     2     /* test networks: 24 voting intervals of >= 5 s */
-#define OB_CFG_TP_LENGTH_MAX     14400
-#define OB_CFG_SKEW_DEFAULT      900 /* seconds */
-#define OB_CFG_SKEW_MAX          86400
+#define OB_CFG_LIFETIME_DEFAULT   180 /* tor's own descriptor-lifetime */
+#define OB_CFG_LIFETIME_MIN       30  /* rend-spec-v3 2.4 */
+#define OB_CFG_LIFETIME_MAX       720 /* HS_DESC_MAX_LIFETIME: HSDirs refuse more */
+#define OB_CFG_PRESIGN_DEFAULT    1440
+#define OB_CFG_PRESIGN_MAX_V3     10080 /* our bound: a week of pre-signed periods */
+#define OB_CFG_PRESIGN_MAX_V2     4320  /* HSDirs drop publication-time < now - 3 days */
+#define OB_CFG_TP_LENGTH_DEFAULT  1440  /* hsdir_interval on the live network */
+#define OB_CFG_TP_LENGTH_MIN      2     /* test networks: 24 voting intervals of >= 5 s */
+#define OB_CFG_TP_LENGTH_MAX      14400
+#define OB_CFG_SKEW_DEFAULT       900 /* seconds */
+#define OB_CFG_SKEW_MAX           86400
+#define OB_CFG_RENEW_DAYS_DEFAULT 7 /* delegated mode: ask for certificates this early */
+#define OB_CFG_RENEW_DAYS_MAX     366
 
 typedef struct ob_cfg_instance {
     char *address;              /* normalised: lower case, no ".onion" */
@@ -111,6 +113,7 @@ typedef struct ob_config {
     char *inbox;                  /* resolved, or NULL */
     char *outbox;                 /* resolved, or NULL */
     unsigned max_clock_skew;      /* seconds, 900 */
+    unsigned delegate_renew_days; /* online, delegated mode: days, 7 */
 
     unsigned long long given; /* which global keys the file set (ob_config_given) */
 

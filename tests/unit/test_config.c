@@ -115,6 +115,7 @@ static void test_onionbalance_v3_file(void **state)
     assert_int_equal(c->services[0].presign_window, 1440);
     assert_int_equal(c->time_period_length, 1440);
     assert_int_equal(c->max_clock_skew, 900);
+    assert_int_equal(c->delegate_renew_days, 7);
     assert_non_null(strstr(c->ceremony_log, "/ceremony.log"));
     assert_null(c->inbox);
     /* Until the key is loaded the service cannot be found by address. */
@@ -409,6 +410,13 @@ static void test_errors_types(void **state)
     parse_err("TOR_PORT: '9051'\n", OB_ERR_MALFORMED, "t/cfg.yaml:1:11:", "quoted", NULL);
     parse_err("TOR_PORT: 09051\n", OB_ERR_MALFORMED, "t/cfg.yaml:1:11:", NULL);
     parse_err("TOR_PORT: 70000\n", OB_ERR_RANGE, "t/cfg.yaml:1:11:", "1..65535", NULL);
+    parse_err("delegate_renew_days: 367\n", OB_ERR_RANGE, "t/cfg.yaml:1:22:", "0..366", NULL);
+    {
+        ob_config *c = parse_ok("delegate_renew_days: 14\nservices:\n  - address: " A1
+                                "\n    instances: [{address: " A2 "}]\n");
+        assert_int_equal(c->delegate_renew_days, 14);
+        ob_config_free(c);
+    }
     parse_err("TOR_PORT: -1\n", OB_ERR_MALFORMED, "1:11:", NULL);
     parse_err("TOR_PORT: 99999999999999999999\n", OB_ERR_MALFORMED, "1:11:", NULL);
     parse_err("TOR_PORT: [1]\n", OB_ERR_MALFORMED, "1:11:", "got a list", NULL);
