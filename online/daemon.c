@@ -4,6 +4,7 @@
  */
 #include "daemon.h"
 #include "deleg_daemon.h"
+#include "delegate.h"
 #include "reqstore.h"
 
 #include "bundle.h"
@@ -806,6 +807,35 @@ static void deleg_cycle(dstate *s)
         tor_lost(s, "an upload of the delegated mode was cut off");
 }
 
+/*
+ * A key-certification response in the inbox: installed as `delegate install`
+ * installs it (every certificate checked first; all or nothing), then the
+ * delegated mode is woken to build with the new keys.
+ */
+static void take_cert_response(dstate *s, const char *path, const char *name, const char *shrt)
+{
+    onl_install_report rep;
+    ob_diag d;
+
+    if (onl_delegate_install_file(s->cfg, path, (uint64_t)time(NULL), &rep, &d) != OB_OK) {
+        dlog(L_ERROR, "inbox: refusing key-certification response %s (digest %s): %s", name, shrt,
+             d.msg);
+        return;
+    }
+    if (rep.n_installed > 0)
+        dlog(L_INFO,
+             "inbox: installed key-certification response %s (digest %s): %zu certificates for "
+             "%zu service(s), periods %llu .. %llu",
+             name, shrt, rep.n_installed, rep.n_services, (unsigned long long)rep.first_tp,
+             (unsigned long long)rep.last_tp);
+    else
+        dlog(L_INFO,
+             "inbox: key-certification response %s (digest %s): nothing new (%zu installed "
+             "before, %zu periods over)",
+             name, shrt, rep.n_already, rep.n_over);
+    onl_dd_wake(s->dd);
+}
+
 static void take_response(dstate *s, const char *path, const char *name)
 {
     uint8_t *p = NULL, dg[32];
@@ -833,6 +863,10 @@ static void take_response(dstate *s, const char *path, const char *name)
     }
     seen_add(s, dg);
     ob_bundle_digest_short(dg, shrt);
+    if (kind == OB_BUNDLE_CERT_RESPONSE) {
+        take_cert_response(s, path, name, shrt);
+        goto out;
+    }
     if (kind != OB_BUNDLE_RESPONSE) {
         dlog(L_INFO, "inbox: ignoring %s (a %s, not a signed response)", name,
              ob_bundle_kind_name(kind));
