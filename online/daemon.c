@@ -780,6 +780,33 @@ static int held_has(void *ctx, const char *service, uint64_t tp)
     return 0;
 }
 
+/*
+ * Renewal (deleg_daemon.h cert_request): a key-certification request for one
+ * service, for ONL_DELEGATE_DAYS_DEFAULT days, written into the outbox as
+ * keyrequest-<service>-<UTC time>.obb with the consensus' period length.
+ */
+static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *service,
+                                 const char *outbox, char *written, size_t written_len, ob_diag *d)
+{
+    dstate *s = ctx;
+    uint64_t now = (uint64_t)time(NULL);
+    size_t n_keys = 0, n_v2 = 0;
+    char path[4096], ts[32];
+    time_t tt = (time_t)now;
+    struct tm tm;
+
+    if (s->c == NULL)
+        return ob_fail(d, OB_ERR_NOTFOUND, "no consensus: the period length is unknown");
+    if (gmtime_r(&tt, &tm) == NULL || strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm) == 0)
+        snprintf(ts, sizeof(ts), "%llu", (unsigned long long)now);
+    if ((size_t)snprintf(path, sizeof(path), "%s/keyrequest-%.16s-%s.obb", outbox, service, ts) >=
+        sizeof(path))
+        return ob_fail(d, OB_ERR_RANGE, "%s: outbox path too long", outbox);
+    snprintf(written, written_len, "%s", path);
+    return onl_delegate_request_write(cfg, service, &s->c->tp, now, ONL_DELEGATE_DAYS_DEFAULT, path,
+                                      NULL, &n_keys, &n_v2, d);
+}
+
 static void deleg_cycle(dstate *s)
 {
     onl_dd_env env;
@@ -802,6 +829,7 @@ static void deleg_cycle(dstate *s)
     env.log = dlog;
     env.ceremony_floor = held_floor;
     env.ceremony_has = held_has;
+    env.cert_request = deleg_cert_request;
     env.ctx = s;
     if (onl_dd_cycle(s->dd, &env, (uint64_t)time(NULL)) == OB_ERR_NET)
         tor_lost(s, "an upload of the delegated mode was cut off");
