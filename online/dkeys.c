@@ -43,30 +43,38 @@ _Static_assert(SECRET_LEN == ONL_DKEY_SECRET_LEN, "the secret's size is in dkeys
 
 char *onl_dkeys_dir(const ob_config *cfg)
 {
-    const char *env = getenv("OB_DELEGATED_STORE");
-    char *req = NULL, *p = NULL;
-    size_t n, rl;
+    const char *env = getenv("OB_DELEGATED_STORE"), *req_env = getenv("OB_REQUEST_STORE");
+    char *base = NULL, *p = NULL;
+    size_t n, bl, leaf = sizeof(ONL_REQSTORE_DIR) - 1;
 
     if (env != NULL && env[0] == '/')
         return strdup(env);
-    /* Beside the request store: its sibling when it is ".../requests", else inside it. */
-    req = onl_reqstore_dir(cfg);
-    if (req == NULL)
-        return NULL;
-    rl = strlen(req);
-    while (rl > 1 && req[rl - 1] == '/')
-        req[--rl] = '\0';
-    n = rl + sizeof(ONL_DKEYS_DIR) + 2;
-    p = malloc(n);
-    if (p != NULL) {
-        size_t leaf = sizeof(ONL_REQSTORE_DIR) - 1;
-        if (rl > leaf && req[rl - leaf - 1] == '/' &&
-            strcmp(req + rl - leaf, ONL_REQSTORE_DIR) == 0)
-            snprintf(p, n, "%.*s%s", (int)(rl - leaf), req, ONL_DKEYS_DIR);
-        else
-            snprintf(p, n, "%s/%s", req, ONL_DKEYS_DIR);
+    if (req_env == NULL || req_env[0] != '/') {
+        /* The state directory the request store is in (reqstore.h). */
+        if ((base = onl_state_dir(cfg)) == NULL)
+            return NULL;
+        n = strlen(base) + sizeof(ONL_DKEYS_DIR) + 2;
+        if ((p = malloc(n)) != NULL)
+            snprintf(p, n, "%s/%s", base, ONL_DKEYS_DIR);
+        free(base);
+        return p;
     }
-    free(req);
+    /* A request store moved by $OB_REQUEST_STORE (tests): beside it when it is
+     * ".../requests", else inside it. */
+    if ((base = strdup(req_env)) == NULL)
+        return NULL;
+    bl = strlen(base);
+    while (bl > 1 && base[bl - 1] == '/')
+        base[--bl] = '\0';
+    n = bl + sizeof(ONL_DKEYS_DIR) + 2;
+    if ((p = malloc(n)) != NULL) {
+        if (bl > leaf && base[bl - leaf - 1] == '/' &&
+            strcmp(base + bl - leaf, ONL_REQSTORE_DIR) == 0)
+            snprintf(p, n, "%.*s%s", (int)(bl - leaf), base, ONL_DKEYS_DIR);
+        else
+            snprintf(p, n, "%s/%s", base, ONL_DKEYS_DIR);
+    }
+    free(base);
     return p;
 }
 

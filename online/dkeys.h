@@ -31,7 +31,9 @@
  * directories mode 0700, files 0600, each written atomically
  * (ob_file_write_atomic), read with ob_file_read_secret (no symlinks, size
  * capped).  <store> is $OB_DELEGATED_STORE when set (an absolute path;
- * tests), else "delegated" beside the request store (reqstore.h).  The
+ * tests), else "delegated" beside the request store: <state>/delegated
+ * (onl_state_dir, reqstore.h: $STATE_DIRECTORY under systemd), or beside
+ * $OB_REQUEST_STORE when that moves the request store.  The
  * entry layout (all integers big-endian):
  *
  *     off  size  field
