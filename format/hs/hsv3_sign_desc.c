@@ -111,15 +111,17 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     b.intros = in->intros;
     b.n_intros = in->n_intros;
     b.flow_control = in->flow_control;
-    if (in->compact != NULL) {
-        if (in->n_intros > OB_HSV3_MAX_INTROS)
-            return ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
-                           in->n_intros, OB_HSV3_MAX_INTROS);
-        if (in->layout_seed != NULL)
-            memcpy(seed, in->layout_seed, sizeof(seed));
-        else
-            ob_random(seed, sizeof(seed));
+    if (in->compact != NULL && in->n_intros > OB_HSV3_MAX_INTROS)
+        return ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
+                       in->n_intros, OB_HSV3_MAX_INTROS);
+    if (in->layout_seed != NULL) {
+        memcpy(seed, in->layout_seed, sizeof(seed));
         b.layout_seed = seed;
+    } else if (in->compact != NULL) {
+        ob_random(seed, sizeof(seed));
+        b.layout_seed = seed;
+    }
+    if (in->compact != NULL) {
         b.intro_sigs_out = sigs;
         b.desc_sig_out = desc_sig;
     }

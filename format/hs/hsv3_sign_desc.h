@@ -63,9 +63,10 @@ typedef struct ob_hsv3_sign_desc_in {
      */
     const uint8_t *blinded_pk;
     /*
-     * The public layout seed of a compact descriptor (32 bytes), when the
-     * signer derives it (a ceremony, from its per-descriptor seed, so the
-     * output does not depend on scheduling); NULL: fresh randomness.
+     * The layout seed (32 bytes), when the signer derives it (a ceremony,
+     * from its per-descriptor seed, so the output does not depend on
+     * scheduling); used with or without compact.  NULL: fresh randomness
+     * (a fresh seed for a compact descriptor).
      */
     const uint8_t *layout_seed;
     uint64_t revision;
