@@ -337,8 +337,10 @@ static void backend_judge(const ofl_plan *p, backend *b)
 {
     ob_diag e;
 
-    b->err = ob_hsv3_instance_verify(b->ci->address, b->ci->client_auth_key_path, b->ri->descriptor,
-                                     b->ri->descriptor_len, &p->tpp, p->now, &b->desc, &b->tp, &e);
+    /* The config checked the address and kept its key: no decoding again. */
+    b->err =
+        ob_hsv3_instance_verify_key(b->ci->key, b->ci->client_auth_key_path, b->ri->descriptor,
+                                    b->ri->descriptor_len, &p->tpp, p->now, &b->desc, &b->tp, &e);
     if (b->err == OB_ERR_EXPIRED) {
         b->stale = 1;
         b->err = OB_OK;

@@ -33,6 +33,8 @@ struct ob_req_sources {
     ob_dedup *by_content;       /* (instance address, descriptor) -> index into reads */
     src_read *reads;
     size_t n_reads, cap_reads;
+    uint8_t (*svc_key)[32]; /* [service]: its address decoded, once (svc_key_ok) */
+    uint8_t *svc_key_ok;
 };
 
 void ob_req_sources_free(ob_req_sources *s)
@@ -50,6 +52,8 @@ void ob_req_sources_free(ob_req_sources *s)
     for (i = 0; i < s->n_reads; i++)
         ob_hsv3_desc_free(s->reads[i].desc);
     free(s->reads);
+    free(s->svc_key);
+    free(s->svc_key_ok);
     free(s->desc);
     free(s->read_ix);
     ob_dedup_free(s->by_address);
@@ -71,7 +75,10 @@ ob_err ob_req_sources_new(const ob_request *req, ob_req_sources **out, ob_diag *
     s->read_ix = calloc(req->n_services + 1, sizeof(*s->read_ix));
     s->by_address = ob_dedup_new();
     s->by_content = ob_dedup_new();
-    if (s->desc == NULL || s->read_ix == NULL || s->by_address == NULL || s->by_content == NULL)
+    s->svc_key = calloc(req->n_services + 1, sizeof(*s->svc_key));
+    s->svc_key_ok = calloc(req->n_services + 1, 1);
+    if (s->desc == NULL || s->read_ix == NULL || s->by_address == NULL || s->by_content == NULL ||
+        s->svc_key == NULL || s->svc_key_ok == NULL)
         goto nomem;
     for (i = 0; i < req->n_services; i++) {
         const ob_req_service *rs = &req->services[i];
@@ -333,8 +340,14 @@ static ob_err entry_prepare(ob_req_sources *s, const ob_resp_descriptor *rd, ob_
     if (rd->service == NULL || (*si = service_index(s, rd->service)) < 0)
         return ob_fail(d, OB_ERR_NOTFOUND, "the request has no v3 service %s.onion",
                        rd->service != NULL ? rd->service : "?");
-    if ((err = ob_onion_v3_decode(A, rd->service, strlen(rd->service), d)) != OB_OK)
-        return err;
+    /* Once per service, however many descriptors it has (entries are prepared in order). */
+    if (!s->svc_key_ok[*si]) {
+        if ((err = ob_onion_v3_decode(s->svc_key[*si], rd->service, strlen(rd->service), d)) !=
+            OB_OK)
+            return err;
+        s->svc_key_ok[*si] = 1;
+    }
+    memcpy(A, s->svc_key[*si], 32);
     for (i = 0; i < c->n_intros; i++)
         if (c->intros[i].instance < s->req->services[*si].n_instances &&
             (err = want(s, (size_t)*si, c->intros[i].instance, d)) != OB_OK)

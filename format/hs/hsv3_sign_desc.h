@@ -119,4 +119,9 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
                                size_t n, const ob_tp_params *tpp, uint64_t now, ob_hsv3_desc **out,
                                uint64_t *tp, ob_diag *d);
 
+/* The same for an address already decoded and checked (a config's: ob_cfg_instance.key). */
+ob_err ob_hsv3_instance_verify_key(const uint8_t A[32], const char *client_key_path,
+                                   const uint8_t *p, size_t n, const ob_tp_params *tpp,
+                                   uint64_t now, ob_hsv3_desc **out, uint64_t *tp, ob_diag *d);
+
 #endif
