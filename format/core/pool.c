@@ -11,9 +11,9 @@ typedef struct pool {
     size_t n;
     ob_pool_fn fn;
     void *ctx;
-    atomic_size_t next;     /* the next job to hand out */
-    atomic_size_t lowest;   /* lowest failed index so far, or n */
-    pthread_mutex_t lock;   /* guards err and d */
+    atomic_size_t next;   /* the next job to hand out */
+    atomic_size_t lowest; /* lowest failed index so far, or n */
+    pthread_mutex_t lock; /* guards err and d */
     ob_err err;
     ob_diag d;
 } pool;

@@ -13,7 +13,9 @@
  *     with exactly the Ed25519 verifications its signatures need; the
  *     response self-check reads and verifies nothing again.
  *
- * And that spreading the work over threads changes nothing: with the same
+ * That a backend shared by several services travels once in the request
+ * (20 services over 10 backends: at most twice one service's request), and
+ * still signs.  And that spreading the work over threads changes nothing: with the same
  * master seed, 1, 2 and 5 threads sign byte-identical responses (compact
  * and --full), and the checks give the same summary.
  */
@@ -42,7 +44,7 @@
 #include "sign.h"
 
 #define MAX_BACK 16
-#define MAX_SVC  8
+#define MAX_SVC  24
 
 typedef struct world {
     uint64_t now;
@@ -424,12 +426,75 @@ static void test_threads_same_bytes(void **state)
     world_free(&w);
 }
 
+/* The wire size of w's request (collected, written, parsed back, written again). */
+static size_t request_size(world *w)
+{
+    ob_buf b;
+    ob_diag d;
+    size_t n;
+
+    ob_buf_init(&b);
+    if (ob_request_serialize(w->req, &b, &d) != OB_OK)
+        fail_msg("serialize: %s", d.msg);
+    n = b.len;
+    ob_buf_free(&b);
+    return n;
+}
+
+static void test_request_shares_backends(void **state)
+{
+    unsigned use[20];
+    size_t one, twenty, i, j;
+    world w, w20;
+    ofl_plan *plan = NULL;
+    ofl_keyring *kr;
+    ob_response *resp = NULL;
+    ob_diag d;
+
+    (void)state;
+    for (i = 0; i < 20; i++)
+        use[i] = 0x3ff;
+    world_backends(&w, 10, 2);
+    world_make(&w, 1, use);
+    one = request_size(&w);
+    /* The same backends for 20 services. */
+    memcpy(&w20, &w, sizeof(w));
+    w20.online = w20.offline = NULL;
+    w20.req = NULL;
+    w20.n_svc = 0;
+    world_make(&w20, 20, use);
+    twenty = request_size(&w20);
+    assert_int_equal(w20.req->n_shared, 10);
+    for (i = 0; i < 20; i++)
+        for (j = 0; j < 10; j++)
+            assert_ptr_equal(w20.req->services[i].instances[j].descriptor, w20.req->shared[j].p);
+    if (twenty > 2 * one)
+        fail_msg("20 services over the same 10 backends: %zu bytes, one service %zu", twenty, one);
+    /* Signed from the shared form, every service. */
+    kr = keyring(&w20);
+    if (ofl_sign_check(w20.offline, w20.req, w20.now, &plan, &d) != OB_OK ||
+        ofl_sign_execute(plan, kr, &resp, &d) != OB_OK)
+        fail_msg("sign: %s", d.msg);
+    assert_int_equal(resp->n_descriptors, 40);
+    ob_response_free(resp);
+    ofl_plan_free(plan);
+    keyring_drop(kr);
+    /* w20 borrowed w's backends: free them once. */
+    for (i = 0; i < w20.n_svc; i++)
+        ofl_key_free(w20.keys[i]);
+    ob_config_free(w20.online);
+    ob_config_free(w20.offline);
+    ob_request_free(w20.req);
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_thing_once),
         cmocka_unit_test(test_expand_once),
         cmocka_unit_test(test_threads_same_bytes),
+        cmocka_unit_test(test_request_shares_backends),
     };
 
     if (ob_secmem_init() != 0 || ofl_keystore_init_openssl() != 0)
