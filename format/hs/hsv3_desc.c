@@ -116,6 +116,17 @@ static size_t split_args(const char *s, size_t n, const char **tok, size_t *tlen
     return k;
 }
 
+/* Printable ASCII and spaces only. */
+static int is_text(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
 static int streq(const char *s, size_t n, const char *lit)
 {
     return strlen(lit) == n && memcmp(s, lit, n) == 0;
@@ -921,8 +932,10 @@ static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64
                 desc->single_onion = 1;
             } else if (seen == &seen_fc) {
                 uint64_t inc;
+                /* Printable only: the signer copies it into the master descriptor,
+                 * and its builder refuses anything else (found by fuzz_hsv3_layers). */
                 if (k != 2 || it.argslen >= sizeof(desc->flow_control) ||
-                    parse_u64(tok[1], tl[1], 255, &inc) != 0) {
+                    !is_text(it.args, it.argslen) || parse_u64(tok[1], tl[1], 255, &inc) != 0) {
                     err = ob_fail(d, OB_ERR_MALFORMED,
                                   "encrypted layer offset %zu: bad flow-control", it.off);
                     goto out;

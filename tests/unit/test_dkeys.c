@@ -338,6 +338,18 @@ static void test_list_and_until(void **state)
     assert_int_equal(l.n, 0);
     assert_int_equal(l.certified_until, now);
     onl_dkey_list_free(&l);
+    /* Only a pending key: nothing certified to list or sort (fuzz_keys found qsort(NULL)). */
+    {
+        onl_dkey *k = NULL;
+        assert_int_equal(onl_dkey_new_pending(id_addr, tp + 100, &tpp, now, &k, &d), OB_OK);
+        assert_int_equal(onl_dkey_save(cfg, k, &d), OB_OK);
+        onl_dkey_free(k);
+    }
+    assert_int_equal(onl_dkeys_list(cfg, id_addr, &tpp, now, &l, &d), OB_OK);
+    assert_int_equal(l.n, 0);
+    assert_null(l.v);
+    assert_int_equal(l.certified_until, now);
+    onl_dkey_list_free(&l);
     /* tp .. tp+5 certified (and tp-1: the first descriptor may still be for it). */
     for (i = 0; i < 7; i++)
         install_period(tp - 1 + i, &tpp, now, NULL);
