@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "encode.h"
 #include "fileio.h"
+#include "obtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,13 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static void iso_time(char out[32], uint64_t t)
+static void iso_time(char out[OB_TIME_STR], uint64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(out, 32, "?");
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_ISO);
 }
 
 ob_err ofl_clog_find(const char *path, const uint8_t digest[32], int *found, char when[32],
@@ -86,7 +83,7 @@ out:
 void ofl_clog_begin(ob_buf *b, uint64_t now, const uint8_t request_digest[32],
                     const uint8_t response_digest[32])
 {
-    char t[32], h1[65], h2[65];
+    char t[OB_TIME_STR], h1[65], h2[65];
 
     iso_time(t, now);
     ob_hex_encode(h1, request_digest, 32);

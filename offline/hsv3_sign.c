@@ -17,8 +17,10 @@
 
 uint32_t ofl_hsv3_cert_expiry_hours(uint64_t tp, const ob_tp_params *p, unsigned lifetime_min)
 {
-    uint64_t end = ob_hsv3_srv_run_start(tp, p) + 2 * p->length_min * 60;
+    uint64_t from, end;
 
+    if (ob_hsv3_tp_publish_window(tp, p, &from, &end) != 0)
+        return 0; /* expired from the start: no signer uses it, every verifier refuses it */
     return ob_ed_cert_expiry_hours(end, (uint64_t)lifetime_min * 60 + EXPIRY_MARGIN_S);
 }
 
@@ -82,8 +84,9 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
 
     *out = NULL;
     *out_len = 0;
-    run_start = ob_hsv3_srv_run_start(in->tp, in->tpp);
-    use_end = run_start + 2 * in->tpp->length_min * 60;
+    if (ob_hsv3_tp_publish_window(in->tp, in->tpp, &run_start, &use_end) != 0)
+        return ob_fail(d, OB_ERR_RANGE, "time period %llu is out of range",
+                       (unsigned long long)in->tp);
     if (in->now < run_start || in->now >= use_end)
         return ob_fail(d, OB_ERR_REFUSED,
                        "time period %llu is signed only between unix times %llu and %llu; the "

@@ -51,7 +51,8 @@ typedef struct ofl_hsv3_sign_in {
     ob_hsv3_compact *compact;
 } ofl_hsv3_sign_in;
 
-/* Expiration (hours since the epoch) of every cert in a descriptor for tp; see above. */
+/* Expiration (hours since the epoch) of every cert in a descriptor for tp; see
+ * above.  0 (expired) for a period out of range (ob_hsv3_tp_publish_window). */
 uint32_t ofl_hsv3_cert_expiry_hours(uint64_t tp, const ob_tp_params *p, unsigned lifetime_min);
 
 /*

@@ -11,6 +11,7 @@
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
+#include "obtime.h"
 #include "onion.h"
 #include "qrframe.h"
 #include "qrimage.h"
@@ -168,13 +169,9 @@ out:
 
 /* ---- time helpers ------------------------------------------------------ */
 
-static void utc(char out[32], uint64_t t)
+static void utc(char out[OB_TIME_STR], uint64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-        snprintf(out, 32, "?");
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_MIN);
 }
 
 static void span(char out[32], uint64_t a, uint64_t b)
@@ -253,11 +250,20 @@ void ofl_plan_free(ofl_plan *p)
 static ob_err v3_period_ok(const ofl_plan *p, const ob_cfg_service *cs, uint64_t tp, ob_diag *d)
 {
     ob_hsv3_slot slots[2];
-    uint64_t start = ob_hsv3_tp_start(tp, &p->tpp), run = ob_hsv3_srv_run_start(tp, &p->tpp);
+    uint64_t start = 0, run = 0, end = 0;
     uint64_t horizon = p->now + (uint64_t)cs->presign_window * 60;
-    char a[32], b[32];
+    char a[OB_TIME_STR], b[OB_TIME_STR];
 
-    ob_hsv3_publish_slots(p->now, &p->tpp, slots);
+    /* The bundle parser bounds tp; this refuses what is still out of range
+     * (a period starting past year 9999) instead of computing a wrapped start. */
+    if (ob_hsv3_tp_start(tp, &p->tpp, &start) != 0 ||
+        ob_hsv3_tp_publish_window(tp, &p->tpp, &run, &end) != 0)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: period %llu is out of range (it would start after year 9999)",
+                       cs->address, (unsigned long long)tp);
+    if (ob_hsv3_publish_slots(p->now, &p->tpp, slots) != 0)
+        return ob_fail(d, OB_ERR_RANGE, "this machine's clock (%llu) is out of range",
+                       (unsigned long long)p->now);
     utc(a, start);
     if (tp < slots[0].tp)
         return ob_fail(d, OB_ERR_REFUSED,
@@ -503,7 +509,7 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
             continue;
         }
         if (ri->fetched_at > p->now + p->skew) {
-            char a[32], b[32];
+            char a[OB_TIME_STR], b[OB_TIME_STR];
             utc(a, ri->fetched_at);
             span(b, ri->fetched_at, p->now);
             return ob_fail(d, OB_ERR_REFUSED,
@@ -561,7 +567,7 @@ ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now,
 {
     ofl_plan *p = NULL;
     uint64_t skew = cfg->max_clock_skew;
-    char a[32], b[32], c[32];
+    char a[OB_TIME_STR], b[OB_TIME_STR], c[OB_TIME_STR];
     ob_err err = OB_OK;
     size_t i, j;
 
@@ -650,7 +656,9 @@ static void period_dates(const ofl_plan *p, int version, const char *addr, uint6
                          uint64_t *from, uint64_t *until)
 {
     if (version == 3) {
-        *from = ob_hsv3_tp_start(tp, &p->tpp);
+        /* Periods reach here checked (v3_period_ok); 0 would show as 1970. */
+        if (ob_hsv3_tp_start(tp, &p->tpp, from) != 0)
+            *from = 0;
         *until = *from + p->tpp.length_min * 60;
     } else {
         uint8_t pid[10];
@@ -770,7 +778,8 @@ out:
 void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
 {
     const ob_request *r = p->req;
-    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], a[32], b[32], c[32];
+    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], a[OB_TIME_STR], b[OB_TIME_STR],
+        c[OB_TIME_STR];
     size_t i, j, k, nv3 = 0, nv2 = 0, ok = 0, miss = 0, stale = 0, problems = 0;
     uint64_t next;
 
@@ -887,8 +896,8 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
                 if (p->svc[i].period_over[j])
                     continue;
                 if (rs->version == 3) {
-                    from = ob_hsv3_srv_run_start(rs->periods[j].tp, &p->tpp);
-                    until = from + 2 * p->tpp.length_min * 60;
+                    if (ob_hsv3_tp_publish_window(rs->periods[j].tp, &p->tpp, &from, &until) != 0)
+                        continue; /* refused by v3_period_ok; cannot be here */
                 } else {
                     period_dates(p, 2, rs->address, rs->periods[j].tp, &from, &until);
                     from = from > 3600 ? from - 3600 : 0;
@@ -933,9 +942,14 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
         goto out;
     ob_hsv3_publish_slots(p->now, &p->tpp, slots);
     for (i = 0; i < ps->req->n_periods; i++) {
-        uint64_t tp = ps->req->periods[i].tp, run = ob_hsv3_srv_run_start(tp, &p->tpp);
+        uint64_t tp = ps->req->periods[i].tp, run = 0, run_end = 0;
         if (ps->period_over[i])
             continue;
+        if (ob_hsv3_tp_publish_window(tp, &p->tpp, &run, &run_end) != 0) {
+            err = ob_fail(d, OB_ERR_INTERNAL, "%s.onion: period %llu out of range", cs->address,
+                          (unsigned long long)tp);
+            goto out;
+        }
         for (g = 0; g < sel->n_groups; g++) {
             ofl_hsv3_sign_in in;
             ob_resp_descriptor rd;
@@ -984,7 +998,7 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
             rd.group = (uint16_t)g;
             rd.group_count = (uint16_t)sel->n_groups;
             rd.valid_from = run;
-            rd.valid_until = run + 2 * p->tpp.length_min * 60;
+            rd.valid_until = run_end;
             rd.revision = rev;
             rd.descriptor = text;
             rd.descriptor_len = len;

@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "hsdir.h"
 #include "hsv3_desc.h"
+#include "obtime.h"
 #include "onion.h"
 #include "publish.h"
 #include "status.h"
@@ -49,19 +50,15 @@ static void on_signal(int sig)
         g_stop = 1;
 }
 
-static void fmt_utc(char out[32], uint64_t t)
+static void fmt_utc(char out[OB_TIME_STR], uint64_t t)
 {
-    struct tm tm;
-    time_t tt = (time_t)t;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(out, 32, "%llu", (unsigned long long)t);
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_PLAIN);
 }
 
 static void dlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void dlog(int level, const char *fmt, ...)
 {
-    char msg[1024], ts[32];
+    char msg[1024], ts[OB_TIME_STR];
     va_list ap;
 
     if (level < g_level)
@@ -365,7 +362,7 @@ static int running_low(dstate *s, uint64_t now)
         if (u <= now + ONL_DAEMON_LOW_WATER) {
             low = 1;
             if (!s->low_warned[i] && u != 0) {
-                char t[32];
+                char t[OB_TIME_STR];
                 fmt_utc(t, u);
                 dlog(L_WARNING,
                      "signed descriptors of %s.onion run out at %s UTC: a ceremony is needed "
@@ -547,7 +544,7 @@ static void log_runout(const dstate *s, const ob_response *r)
         for (j = 0; j < i; j++)
             dup |= strcmp(r->descriptors[j].service, r->descriptors[i].service) == 0;
         if (!dup) {
-            char t[32];
+            char t[OB_TIME_STR];
             fmt_utc(t, signed_until(s, r->descriptors[i].service));
             dlog(L_INFO, "signed descriptors of %s.onion run out at %s UTC",
                  r->descriptors[i].service, t);

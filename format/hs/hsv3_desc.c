@@ -1097,6 +1097,12 @@ ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identi
     memset(&mid, 0, sizeof(mid));
     ob_buf_init_secure(&plain1);
     ob_buf_init_secure(&plain2);
+    if (!ob_tp_is_valid(tp)) {
+        err = rej(why, OB_HSV3_WRONG_PERIOD,
+                  ob_fail(d, OB_ERR_RANGE, "time period %llu is beyond the largest, %llu",
+                          (unsigned long long)tp, (unsigned long long)OB_TP_MAX));
+        goto out;
+    }
     if (len >= OB_HSV3_DESC_MAX_LEN) {
         err = rej(why, OB_HSV3_TOO_LARGE,
                   ob_fail(d, OB_ERR_RANGE, "descriptor is %zu bytes, must be below %d", len,
@@ -1115,8 +1121,12 @@ ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identi
         goto out;
     }
     if (memcmp(Ab, cert.signer, 32) != 0) {
-        uint64_t t;
-        for (t = tp > 3 ? tp - 3 : 0; t <= tp + 3; t++) {
+        /* The neighbours tp-3..tp+3, counted so that the loop ends even
+         * where tp+3 would wrap (tp is bounded above, but the loop must not
+         * depend on that). */
+        uint64_t lo = tp > 3 ? tp - 3 : 0, hi = tp < UINT64_MAX - 3 ? tp + 3 : UINT64_MAX, k;
+        for (k = 0; k <= hi - lo; k++) {
+            uint64_t t = lo + k;
             uint8_t other[32];
             if (t == tp || ob_hsv3_blind_public(other, identity_pk, t, tpp->length_min) != 0)
                 continue;

@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "compact.h"
 #include "inspect.h"
+#include "obtime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,17 +39,8 @@ static void put_text(const char *s)
 
 static const char *fmt_time(uint64_t t, char *out, size_t n)
 {
-    struct tm tm;
-    time_t tt;
-
-    /* Year 9999 is the end of what a person wants to read as a date. */
-    if (t > 253402300799ull) {
-        snprintf(out, n, "@%llu (out of range)", (unsigned long long)t);
-        return out;
-    }
-    tt = (time_t)t;
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-        snprintf(out, n, "@%llu", (unsigned long long)t);
+    /* Beyond year 9999 it says "out of range"; the parser refuses such times. */
+    (void)ob_time_format(out, n, t, OB_TIME_SEC);
     return out;
 }
 
@@ -83,7 +75,7 @@ static void put_header(const char *path, int kind, size_t n, const uint8_t diges
 static void put_request(const ob_request *r)
 {
     const ob_consensus_facts *c = &r->consensus;
-    char t1[48], t2[48], h[OB_BUNDLE_HEX_LEN];
+    char t1[OB_TIME_STR], t2[OB_TIME_STR], h[OB_BUNDLE_HEX_LEN];
     size_t i, j;
 
     printf("created:     %s\n", fmt_time(r->created, t1, sizeof(t1)));
@@ -145,7 +137,7 @@ static void put_request(const ob_request *r)
 
 static void put_response(const ob_response *r)
 {
-    char t1[48], t2[48];
+    char t1[OB_TIME_STR], t2[OB_TIME_STR];
     size_t i;
 
     put_digest_lines("answers:", r->request_digest);

@@ -341,7 +341,11 @@ static void test_sign(void **state)
     ob_diag d;
 
     (void)state;
-    assert_int_equal(ob_hsv3_tp_start(tp, &OB_TP_LIVE), T0);
+    {
+        uint64_t start = 0;
+        assert_int_equal(ob_hsv3_tp_start(tp, &OB_TP_LIVE, &start), 0);
+        assert_int_equal(start, T0);
+    }
     backend_make(&be, 3, tp, T0 + 60);
     key_new(&m);
     for (i = 0; i < 3; i++)
