@@ -737,7 +737,9 @@ static void offline_yaml(ob_buf *b, const cg_opts *o, const char *master, const 
                       "time_period_length: %u\n",
                       o->tp_length);
     ob_buf_put_str(b, "services:\n");
-    ob_buf_printf(b, "  - key: %s.key\n", master);
+    /* address: beside key: lets sign show its summary before asking for
+     * the passphrase (the key is unlocked only once the operator agreed). */
+    ob_buf_printf(b, "  - key: %s.key\n    address: %s.onion\n", master, master);
     put_instances(b, inst, n);
 }
 

@@ -57,3 +57,16 @@ out:
     ob_wipe(h, sizeof(h));
     return ret;
 }
+
+int ofl_hsv3_rev_counter_key(uint8_t key[32], const uint8_t blinded_exp[64])
+{
+    /* Hashed with its terminating NUL, as tor does (sizeof). */
+    static const char prefix[] = "rev-counter-generation";
+    ob_iov v[2] = { { prefix, sizeof(prefix) }, { blinded_exp, 64 } };
+
+    if (ob_sha3_256(key, v, 2) != 0) {
+        ob_wipe(key, 32);
+        return -1;
+    }
+    return 0;
+}

@@ -24,4 +24,15 @@ int ofl_hsv3_blind_secret(uint8_t out_exp[64], const uint8_t exp[64], const uint
 int ofl_hsv3_blind_secret_with_param(uint8_t out_exp[64], const uint8_t exp[64],
                                      const uint8_t h[32]);
 
+/*
+ * The period's revision-counter key, as tor derives it for its OPE cipher
+ * (hs_service.c, generate_ope_cipher_for_desc; the prefix is hashed with its
+ * NUL):
+ *     key = SHA3-256("rev-counter-generation\0" | blinded expanded key (64))
+ * One-way: the key gives nothing of the blinded secret.  The ceremony mode
+ * counts with it here; the delegated mode sends it to the online side
+ * (ob_hsv3_rev_counter_from_key counts with it on either side).  0 or -1.
+ */
+int ofl_hsv3_rev_counter_key(uint8_t key[32], const uint8_t blinded_exp[64]);
+
 #endif

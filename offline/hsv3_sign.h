@@ -7,17 +7,10 @@
  * verifier (hsv3_desc.c) before handing it out.  Every secret (blinded key,
  * signing key) lives in guarded memory and is wiped on every path.
  *
- * Certificate expiry (docs/v3-descriptors.rst): a descriptor for period tp
- * is published from the start of the SRV run before tp (run_start = tp start
- * - offset) until that run's successor ends, i.e. during
- * [run_start, run_start + 2 * length).  HSDirs and clients check the 08 cert
- * at upload and at fetch, up to `lifetime` after the last upload, with
- * their own clocks.  So the certs expire at
- *     ceil((run_start + 2 * length + lifetime + 1 h margin) / 3600) hours,
- * not tor's 54 h from signing: an offline ceremony may sign well before the
- * descriptor is last published.  The cost is that a stolen signed
- * descriptor stays replayable until then (the online side could replay it
- * anyway, see security-model.md).
+ * Building, the self-check and the certificate expiry rule are shared with
+ * the delegated signer of the online side (format/hs/hsv3_sign_desc.h);
+ * only the blinding, the certification and the revision-counter key stay
+ * here.
  */
 #ifndef OFL_HSV3_SIGN_H
 #define OFL_HSV3_SIGN_H
@@ -29,6 +22,7 @@
 #include "hsv3_common.h"
 #include "hsv3_compact.h"
 #include "hsv3_desc.h"
+#include "hsv3_sign_desc.h"
 
 typedef struct ofl_hsv3_sign_in {
     const uint8_t *master_exp; /* identity expanded key (64), secure memory */
@@ -51,16 +45,13 @@ typedef struct ofl_hsv3_sign_in {
     ob_hsv3_compact *compact;
 } ofl_hsv3_sign_in;
 
-/* Expiration (hours since the epoch) of every cert in a descriptor for tp; see
- * above.  0 (expired) for a period out of range (ob_hsv3_tp_publish_window). */
-uint32_t ofl_hsv3_cert_expiry_hours(uint64_t tp, const ob_tp_params *p, unsigned lifetime_min);
-
 /*
  * Sign a master descriptor for in->tp.  Refuses (OB_ERR_REFUSED) when now
- * is outside [run_start, run_start + 2 * length): too early for a
- * time-based revision counter, or too late to be of use.  The revision
- * counter is tor's (ob_hsv3_rev_counter) at now + rev_offset, so it grows
- * with the offline clock across ceremonies and needs no stored state; give
+ * is outside ob_hsv3_desc_window(tp): too early for a time-based revision
+ * counter, or too late to be of use.  The revision counter is tor's
+ * (ofl_hsv3_rev_counter_key, ob_hsv3_rev_counter_from_key) at now +
+ * rev_offset, so it grows with the offline clock across ceremonies and
+ * needs no stored state; give
  * each descriptor of one ceremony and period its own rev_offset (0, 1, ...)
  * so that their counters differ too.  On success *out (malloc'd,
  * NUL-terminated) has passed ob_hsv3_desc_verify with the master address,

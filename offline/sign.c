@@ -8,9 +8,11 @@
 #include "fileio.h"
 #include "hsv2.h"
 #include "hsv2_sign.h"
+#include "hsv3_cover.h"
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
+#include "hsv3_sign_desc.h"
 #include "obtime.h"
 #include "onion.h"
 #include "qrframe.h"
@@ -186,46 +188,6 @@ static void span(char out[32], uint64_t a, uint64_t b)
         snprintf(out, 32, "%.1f h", (double)s / 3600.0);
 }
 
-/* ---- client authorization key ------------------------------------------ */
-
-/*
- * The x25519 private key of an authorized client: 44 chars of base64 (as
- * docs/config.rst says), or tor's "<address>:descriptor:x25519:<52 base32>"
- * .auth_private line.  sk must be secure memory.
- */
-static ob_err read_client_key(const char *path, uint8_t sk[32], ob_diag *d)
-{
-    uint8_t *text = NULL;
-    size_t len = 0, got = 0;
-    const char *p;
-    ob_err err;
-    int bad;
-
-    err = ob_file_read_secret(path, 1024, &text, &len, d);
-    if (err != OB_OK)
-        return err;
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-        len--;
-    p = memchr(text, ':', len) ? strrchr((const char *)text, ':') : NULL;
-    if (p != NULL && (size_t)(p - (const char *)text) < len &&
-        strstr((const char *)text, ":descriptor:x25519:") != NULL) {
-        size_t off = (size_t)(p + 1 - (const char *)text);
-        bad = ob_base32_decode(sk, 32, &got, p + 1, len - off) != 0 || got != 32;
-    } else {
-        bad = ob_base64_decode(sk, 32, &got, (const char *)text, len, OB_B64_EITHER) != 0 ||
-              got != 32;
-    }
-    ob_secfree(text);
-    if (bad) {
-        ob_wipe(sk, 32);
-        return ob_fail(d, OB_ERR_MALFORMED,
-                       "%s: not a client key (44 base64 characters, or tor's "
-                       "<address>:descriptor:x25519:<key> line)",
-                       path);
-    }
-    return OB_OK;
-}
-
 /* ---- checks -------------------------------------------------------------- */
 
 void ofl_plan_free(ofl_plan *p)
@@ -246,18 +208,22 @@ void ofl_plan_free(ofl_plan *p)
     free(p);
 }
 
-/* Is tp a period a ceremony at now may sign for this v3 service? */
+/*
+ * Is tp a period a ceremony at now may sign for this v3 service?  Only the
+ * publish slots in force: one before them is over, one after them has no
+ * revision-counter run yet.  (presign_window is v2 only: a v3 period can
+ * never be signed before its run starts, docs/signing.rst.)
+ */
 static ob_err v3_period_ok(const ofl_plan *p, const ob_cfg_service *cs, uint64_t tp, ob_diag *d)
 {
     ob_hsv3_slot slots[2];
     uint64_t start = 0, run = 0, end = 0;
-    uint64_t horizon = p->now + (uint64_t)cs->presign_window * 60;
     char a[OB_TIME_STR], b[OB_TIME_STR];
 
     /* The bundle parser bounds tp; this refuses what is still out of range
      * (a period starting past year 9999) instead of computing a wrapped start. */
     if (ob_hsv3_tp_start(tp, &p->tpp, &start) != 0 ||
-        ob_hsv3_tp_publish_window(tp, &p->tpp, &run, &end) != 0)
+        ob_hsv3_desc_window(tp, &p->tpp, &run, &end) != 0)
         return ob_fail(d, OB_ERR_REFUSED,
                        "%s.onion: period %llu is out of range (it would start after year 9999)",
                        cs->address, (unsigned long long)tp);
@@ -270,19 +236,12 @@ static ob_err v3_period_ok(const ofl_plan *p, const ob_cfg_service *cs, uint64_t
                        "%s.onion: period %llu (starting %s) is over: by this machine's clock the "
                        "oldest period still published is %llu",
                        cs->address, (unsigned long long)tp, a, (unsigned long long)slots[0].tp);
-    if (start > horizon) {
-        utc(b, horizon);
-        return ob_fail(d, OB_ERR_REFUSED,
-                       "%s.onion: period %llu starts %s, after the presign window (%u min) ends "
-                       "at %s",
-                       cs->address, (unsigned long long)tp, a, cs->presign_window, b);
-    }
     if (p->now < run) {
         utc(b, run);
         return ob_fail(d, OB_ERR_REFUSED,
-                       "%s.onion: period %llu cannot be signed before %s (its revision counter "
-                       "starts then)",
-                       cs->address, (unsigned long long)tp, b);
+                       "%s.onion: period %llu (starting %s) cannot be signed before %s (its "
+                       "revision counter starts then)",
+                       cs->address, (unsigned long long)tp, a, b);
     }
     return OB_OK;
 }
@@ -314,61 +273,28 @@ static ob_err v2_periods_allowed(const ofl_plan *p, const ob_cfg_service *cs, ui
     return OB_OK;
 }
 
-static ob_err check_v3_instance(const ofl_plan *p, const ob_cfg_service *cs, ofl_plan_inst *pi,
-                                ob_diag *d)
+/* The same checks as the delegated signer online (ob_hsv3_instance_verify). */
+static ob_err check_v3_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d)
 {
     const ob_req_instance *ri = pi->req;
-    uint8_t A[32], *sk = NULL;
-    uint64_t cur = ob_hsv3_tp_num(p->now, &p->tpp), tps[3];
-    size_t which = 0;
-    ob_hsv3_verify_opts o;
-    ob_hsv3_reason reason = OB_HSV3_OK;
     ob_hsv3_desc *desc = NULL;
+    uint64_t tp = 0;
     ob_err err;
 
-    err = ob_onion_v3_decode(A, pi->cfg->address, strlen(pi->cfg->address), d);
-    if (err != OB_OK)
-        return err;
-    tps[0] = cur - 1;
-    tps[1] = cur;
-    tps[2] = cur + 1;
-    err = ob_hsv3_desc_find_tp(ri->descriptor, ri->descriptor_len, A, tps, 3, &p->tpp, &which, d);
-    if (err != OB_OK)
-        goto out;
-    memset(&o, 0, sizeof(o));
-    o.now = p->now;
-    o.reason = &reason;
-    if (pi->cfg->client_auth_key_path != NULL) {
-        sk = ob_secalloc(32);
-        if (sk == NULL) {
-            err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        err = read_client_key(pi->cfg->client_auth_key_path, sk, d);
-        if (err != OB_OK)
-            goto out;
-        o.client_auth_x25519_sk = sk;
-    }
-    err = ob_hsv3_desc_verify(ri->descriptor, ri->descriptor_len, A, tps[which], &p->tpp, &o, &desc,
-                              d);
-    if (err == OB_ERR_EXPIRED || reason == OB_HSV3_EXPIRED) {
+    err = ob_hsv3_instance_verify(pi->cfg->address, pi->cfg->client_auth_key_path, ri->descriptor,
+                                  ri->descriptor_len, &p->tpp, p->now, &desc, &tp, d);
+    if (err == OB_ERR_EXPIRED) {
         pi->state = OFL_INST_STALE;
         snprintf(pi->note, sizeof(pi->note), "certificate expired: %.200s", d->msg);
-        err = OB_OK;
-        goto out;
+        return OB_OK;
     }
     if (err != OB_OK)
-        goto out;
+        return err;
     pi->state = OFL_INST_OK;
-    pi->tp = tps[which];
+    pi->tp = tp;
     pi->n_intros = desc->n_intros;
     pi->desc = desc;
-    desc = NULL;
-out:
-    (void)cs;
-    ob_hsv3_desc_free(desc);
-    ob_secfree(sk);
-    return err;
+    return OB_OK;
 }
 
 static ob_err check_v2_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d)
@@ -525,7 +451,7 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                      OFL_SIGN_MAX_DESC_AGE / 3600);
             continue;
         }
-        err = cs->version == 3 ? check_v3_instance(p, cs, pi, d) : check_v2_instance(p, pi, d);
+        err = cs->version == 3 ? check_v3_instance(p, pi, d) : check_v2_instance(p, pi, d);
         if (err != OB_OK) {
             ob_diag_prefix(d, "%s.onion: instance %s.onion: descriptor refused: ", cs->address,
                            ri->address);
@@ -671,32 +597,47 @@ static void period_dates(const ofl_plan *p, int version, const char *addr, uint6
     }
 }
 
-uint64_t ofl_sign_next_ceremony(const ofl_plan *p)
+/* v3: the first moment a slot the HSDirs need has nothing this ceremony signs. */
+static void v3_next_ceremony(const ofl_plan *p, const ofl_plan_service *ps, ob_hsv3_gap *g)
+{
+    ob_hsv3_cover c[OB_BUNDLE_MAX_PERIODS];
+    const ob_req_service *rs = ps->req;
+    size_t j, n = 0;
+
+    for (j = 0; j < rs->n_periods && n < OB_BUNDLE_MAX_PERIODS; j++) {
+        uint64_t exp;
+        if (ps->period_over[j])
+            continue;
+        /* What sign_v3 gives each descriptor: valid from the SRV run start
+         * for two periods, and its certificate's expiry. */
+        c[n].tp = rs->periods[j].tp;
+        if (ob_hsv3_desc_window(c[n].tp, &p->tpp, &c[n].from, &c[n].until) != 0)
+            continue; /* refused by v3_period_ok; cannot be here */
+        exp = (uint64_t)ob_hsv3_cert_expiry_hours(c[n].tp, &p->tpp, ps->cfg->descriptor_lifetime) *
+              3600;
+        if (exp < c[n].until)
+            c[n].until = exp;
+        n++;
+    }
+    ob_hsv3_cover_gap(&p->tpp, c, n, p->now, g);
+}
+
+uint64_t ofl_sign_next_ceremony(const ofl_plan *p, ob_hsv3_gap *why)
 {
     uint64_t best = UINT64_MAX;
     size_t i, j;
 
+    if (why != NULL)
+        why->slot = -1;
+
     for (i = 0; i < p->n_svc; i++) {
         const ob_req_service *rs = p->svc[i].req;
-        uint64_t t, limit = p->now + 14 * 86400, need = limit;
+        ob_hsv3_gap g;
+        uint64_t need;
+        g.slot = -1;
         if (p->svc[i].cfg->version == 3) {
-            /* First hour at which the online side would publish a period
-             * this ceremony did not sign. */
-            for (t = p->now - p->now % 3600; t < limit; t += 3600) {
-                ob_hsv3_slot s[2];
-                int k, have = 1;
-                ob_hsv3_publish_slots(t, &p->tpp, s);
-                for (k = 0; k < 2; k++) {
-                    int f = 0;
-                    for (j = 0; j < rs->n_periods; j++)
-                        f |= rs->periods[j].tp == s[k].tp;
-                    have &= f;
-                }
-                if (!have) {
-                    need = t < p->now ? p->now : t;
-                    break;
-                }
-            }
+            v3_next_ceremony(p, &p->svc[i], &g);
+            need = g.at;
         } else {
             uint64_t end = 0, from, until;
             for (j = 0; j < rs->n_periods; j++) {
@@ -709,8 +650,11 @@ uint64_t ofl_sign_next_ceremony(const ofl_plan *p)
                 end = p->now + (uint64_t)OB_HSV2_PRESIGN_MAX_WINDOW;
             need = end;
         }
-        if (need < best)
+        if (need < best) {
             best = need;
+            if (why != NULL)
+                *why = g;
+        }
     }
     return best;
 }
@@ -782,6 +726,7 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
         c[OB_TIME_STR];
     size_t i, j, k, nv3 = 0, nv2 = 0, ok = 0, miss = 0, stale = 0, problems = 0;
     uint64_t next;
+    ob_hsv3_gap gap;
 
     ob_bundle_digest_hex(r->digest, hex);
     ob_bundle_digest_short(r->digest, shrt);
@@ -896,7 +841,7 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
                 if (p->svc[i].period_over[j])
                     continue;
                 if (rs->version == 3) {
-                    if (ob_hsv3_tp_publish_window(rs->periods[j].tp, &p->tpp, &from, &until) != 0)
+                    if (ob_hsv3_desc_window(rs->periods[j].tp, &p->tpp, &from, &until) != 0)
                         continue; /* refused by v3_period_ok; cannot be here */
                 } else {
                     period_dates(p, 2, rs->address, rs->periods[j].tp, &from, &until);
@@ -911,13 +856,21 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
         ob_buf_printf(out, "\nValidity: the signed descriptors may be published from %s until %s\n",
                       a, b);
     }
-    next = ofl_sign_next_ceremony(p);
+    next = ofl_sign_next_ceremony(p, &gap);
     utc(a, next);
     ob_buf_printf(out,
                   "Totals: %zu service(s) (%zu v3, %zu v2), %zu descriptors to sign; instances "
                   "%zu ok, %zu missing or invalid, %zu stale\n",
                   p->n_svc, nv3, nv2, p->n_descriptors, ok, miss, stale);
-    ob_buf_printf(out, "Next ceremony needed by: %s\n", a);
+    ob_buf_printf(out, "Next ceremony needed by: %s", a);
+    if (gap.slot >= 0)
+        /* v3: the next period cannot be signed before its SRV run starts,
+         * which is the moment the second slot needs it. */
+        ob_buf_printf(out,
+                      " (the %s descriptor then needs period %llu, which can be signed from "
+                      "then on)",
+                      gap.slot ? "second" : "first", (unsigned long long)gap.tp);
+    ob_buf_put_str(out, "\n");
 }
 
 /* ---- signing --------------------------------------------------------------- */
@@ -945,7 +898,7 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
         uint64_t tp = ps->req->periods[i].tp, run = 0, run_end = 0;
         if (ps->period_over[i])
             continue;
-        if (ob_hsv3_tp_publish_window(tp, &p->tpp, &run, &run_end) != 0) {
+        if (ob_hsv3_desc_window(tp, &p->tpp, &run, &run_end) != 0) {
             err = ob_fail(d, OB_ERR_INTERNAL, "%s.onion: period %llu out of range", cs->address,
                           (unsigned long long)tp);
             goto out;

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "diag.h"
 #include "hsv3_common.h"
+#include "hsv3_cover.h"
 #include "keystore.h"
 
 #include <stddef.h>
@@ -140,7 +141,13 @@ ob_err ofl_sign_selfcheck(ob_response *resp, const ob_request *req, size_t *wire
 
 void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *out);
 
-/* When the online side runs out of signed descriptors (unix seconds). */
-uint64_t ofl_sign_next_ceremony(const ofl_plan *p);
+/*
+ * When the online side runs out of signed descriptors (unix seconds), the
+ * earliest over the plan's services.  v3: ob_hsv3_cover_gap over the
+ * periods signed (hsv3_cover.h), and *why (may be NULL) the slot and
+ * period missing then; v2: the end of the last signed period, at most the
+ * pre-signing limit, and why->slot = -1.
+ */
+uint64_t ofl_sign_next_ceremony(const ofl_plan *p, ob_hsv3_gap *why);
 
 #endif

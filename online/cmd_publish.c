@@ -31,6 +31,30 @@ static void print_line(void *ctx, const char *text)
     printf("%s\n", text);
 }
 
+/* How long this response's v3 descriptors cover the publish slots, per
+ * service; a slot needed now or within ONL_PUB_SOON with nothing is warned of. */
+static void report_coverage(const ob_config *cfg, const ob_response *r, const onl_consensus *c,
+                            uint64_t now)
+{
+    ob_tp_params tpp = onl_publish_tp_params(cfg, c);
+    size_t i, j;
+
+    for (i = 0; i < r->n_descriptors; i++) {
+        const ob_resp_descriptor *rd = &r->descriptors[i];
+        char text[400];
+        ob_hsv3_gap g;
+        for (j = 0; j < i && strcmp(r->descriptors[j].service, rd->service) != 0; j++)
+            ;
+        if (rd->version != 3 || j < i)
+            continue;
+        onl_publish_gap(&r, 1, rd->service, &tpp, now, &g);
+        if (onl_publish_gap_text(rd->service, &g, &tpp, now, text, sizeof(text)) > 0)
+            ob_msg("warning: %s", text);
+        else
+            printf("coverage: %s\n", text);
+    }
+}
+
 int onl_cmd_publish(int argc, char **argv)
 {
     const char *cfg_path = NULL, *resp_path = NULL, *req_path = NULL;
@@ -44,6 +68,7 @@ int onl_cmd_publish(int argc, char **argv)
     onl_ctl_opts co;
     onl_pub_opts po;
     size_t in_force = 0, reached = 0, k;
+    uint64_t now;
     char shrt[OB_BUNDLE_SHORT_LEN];
     ob_diag d;
     ob_err err;
@@ -118,7 +143,8 @@ int onl_cmd_publish(int argc, char **argv)
         rc = ob_report(err, &d);
         goto out;
     }
-    err = onl_publish_plan(cfg, resp, c, (uint64_t)time(NULL), &plan, &d);
+    now = (uint64_t)time(NULL);
+    err = onl_publish_plan(cfg, resp, c, now, &plan, &d);
     if (err != OB_OK) {
         ob_msg("%s: %s", resp_path, d.msg);
         rc = OB_EXIT_BAD;
@@ -142,6 +168,8 @@ int onl_cmd_publish(int argc, char **argv)
         printf("plan%s:\n", c == NULL ? " (by the clock: tor has no consensus)" : "");
         onl_publish_describe(resp, c, plan, 0, print_line, NULL);
     }
+    fflush(stdout);
+    report_coverage(cfg, resp, c, now);
     if (c == NULL) {
         ob_msg("tor has no consensus yet, so the responsible HSDirs are unknown; nothing "
                "uploaded (is tor's network enabled? wait for it to bootstrap)");

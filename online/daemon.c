@@ -335,11 +335,27 @@ static int intro_key(const char *addr, const uint8_t *p, size_t n, const ob_cons
     return rc;
 }
 
-static uint64_t signed_until(const dstate *s, const char *service)
+/*
+ * When the signed descriptors held for service run out, from now on; 0 when
+ * none is held.  v3: the first moment a publish slot has nothing usable
+ * (onl_publish_gap: the one answer hsv3_cover.h gives, also the signer's
+ * "Next ceremony needed by"), with *gap set; v2: the end of the last
+ * descriptor's window, gap->slot = -1.
+ */
+static uint64_t signed_until(const dstate *s, const char *service, uint64_t now, ob_hsv3_gap *gap)
 {
+    const ob_cfg_service *cs = ob_config_find_service(s->cfg, service);
+    const ob_response *rs[ONL_DAEMON_MAX_HELD];
     uint64_t until = 0;
     size_t i, j;
 
+    gap->slot = -1;
+    for (i = 0; i < s->n_held; i++)
+        rs[i] = s->held[i].r;
+    if (cs != NULL && cs->version == 3) {
+        ob_tp_params tpp = onl_publish_tp_params(s->cfg, s->c);
+        return onl_publish_gap(rs, s->n_held, service, &tpp, now, gap) ? gap->at : 0;
+    }
     for (i = 0; i < s->n_held; i++)
         for (j = 0; j < s->held[i].r->n_descriptors; j++) {
             const ob_resp_descriptor *rd = &s->held[i].r->descriptors[j];
@@ -349,32 +365,46 @@ static uint64_t signed_until(const dstate *s, const char *service)
     return until;
 }
 
+/*
+ * Warns once per service when its signed descriptors run out within
+ * ONL_DAEMON_LOW_WATER, and says whether a new request is worth writing:
+ * v2, within ONL_DAEMON_LOW_WATER (a v2 ceremony may pre-sign); v3, once a
+ * slot needed now has nothing (the period it lacks cannot be signed before
+ * that moment, so an earlier request would ask for the same periods again);
+ * either, when nothing at all is held.
+ */
 static int running_low(dstate *s, uint64_t now)
 {
     size_t i;
-    int low = 0;
+    int need = 0;
 
     for (i = 0; i < s->cfg->n_services; i++) {
         const char *a = s->cfg->services[i].address;
-        uint64_t u = a != NULL ? signed_until(s, a) : 0;
+        ob_hsv3_gap g;
+        uint64_t u;
         if (a == NULL)
             continue;
-        if (u <= now + ONL_DAEMON_LOW_WATER) {
-            low = 1;
-            if (!s->low_warned[i] && u != 0) {
-                char t[OB_TIME_STR];
-                fmt_utc(t, u);
+        u = signed_until(s, a, now, &g);
+        if (u > now + ONL_DAEMON_LOW_WATER) {
+            s->low_warned[i] = 0;
+            continue;
+        }
+        need |= u == 0 || (g.slot >= 0 ? u <= now : 1);
+        if (!s->low_warned[i] && u != 0) {
+            char t[OB_TIME_STR], text[400];
+            ob_tp_params tpp = onl_publish_tp_params(s->cfg, s->c);
+            fmt_utc(t, u);
+            if (g.slot >= 0 && onl_publish_gap_text(a, &g, &tpp, now, text, sizeof(text)) >= 0)
+                dlog(L_WARNING, "signed descriptors of %s", text);
+            else
                 dlog(L_WARNING,
                      "signed descriptors of %s.onion run out at %s UTC: a ceremony is needed "
                      "before then",
                      a, t);
-            }
-            s->low_warned[i] = 1;
-        } else {
-            s->low_warned[i] = 0;
         }
+        s->low_warned[i] = 1;
     }
-    return low;
+    return need;
 }
 
 static void write_request(dstate *s, ob_request *req, const char *why)
@@ -545,9 +575,17 @@ static void log_runout(const dstate *s, const ob_response *r)
             dup |= strcmp(r->descriptors[j].service, r->descriptors[i].service) == 0;
         if (!dup) {
             char t[OB_TIME_STR];
-            fmt_utc(t, signed_until(s, r->descriptors[i].service));
-            dlog(L_INFO, "signed descriptors of %s.onion run out at %s UTC",
-                 r->descriptors[i].service, t);
+            ob_hsv3_gap g;
+            fmt_utc(t, signed_until(s, r->descriptors[i].service, (uint64_t)time(NULL), &g));
+            if (g.slot >= 0)
+                dlog(L_INFO,
+                     "signed descriptors of %s.onion run out at %s UTC (then the %s descriptor "
+                     "needs period %llu)",
+                     r->descriptors[i].service, t, g.slot ? "second" : "first",
+                     (unsigned long long)g.tp);
+            else
+                dlog(L_INFO, "signed descriptors of %s.onion run out at %s UTC",
+                     r->descriptors[i].service, t);
         }
     }
 }
@@ -799,7 +837,10 @@ static void serve_status(dstate *s)
         snprintf(o->address, sizeof(o->address), "%s", sv->address);
         o->publish_first = s->pub_first[i];
         o->publish_second = s->pub_second[i];
-        o->signed_until = signed_until(s, sv->address);
+        {
+            ob_hsv3_gap g;
+            o->signed_until = signed_until(s, sv->address, (uint64_t)time(NULL), &g);
+        }
         o->instances = calloc(sv->n_instances ? sv->n_instances : 1, sizeof(*o->instances));
         if (o->instances == NULL)
             continue;

@@ -9,7 +9,8 @@
  *     and builds a signing request; writes it into the outbox (unique name,
  *     never overwriting) when an instance's introduction point set changed
  *     since the last request written, or when the signed descriptors in
- *     hand run out within ONL_DAEMON_LOW_WATER s (then at most hourly);
+ *     hand run out (v3: a publish slot needed now has none, hsv3_cover.h;
+ *     v2: within ONL_DAEMON_LOW_WATER s), then at most hourly;
  *   - every ONL_DAEMON_INBOX_POLL s looks for new *.obb files in the inbox,
  *     takes signed responses (each digest once) and publishes them;
  *   - every PUBLISH_CHECK_INTERVAL s (and at once after a new response or a

@@ -6,8 +6,10 @@
 #include "encode.h"
 #include "fetch.h"
 #include "hsv2.h"
+#include "hsv3_cert.h"
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
+#include "obtime.h"
 #include "onion.h"
 #include "secmem.h"
 
@@ -229,22 +231,117 @@ ob_err onl_publish_check_services(const ob_config *cfg, const ob_response *r, ob
     return OB_OK;
 }
 
+ob_tp_params onl_publish_tp_params(const ob_config *cfg, const onl_consensus *c)
+{
+    ob_tp_params tpp;
+
+    if (c != NULL)
+        return c->tp;
+    tpp.length_min = cfg->time_period_length ? cfg->time_period_length : OB_CFG_TP_LENGTH_DEFAULT;
+    tpp.offset_min = tpp.length_min / 2;
+    return tpp;
+}
+
+/* The 08 cert's expiry, unix seconds; UINT64_MAX when it cannot be read
+ * (the response was verified when it was loaded: this only reads). */
+static uint64_t cert_expiry(const ob_resp_descriptor *rd)
+{
+    ob_hsv3_outer o;
+    ob_ed_cert cert;
+    uint64_t t = UINT64_MAX;
+    ob_diag d;
+
+    if (rd->descriptor == NULL)
+        return t;
+    memset(&o, 0, sizeof(o));
+    if (ob_hsv3_outer_parse(rd->descriptor, rd->descriptor_len, &o, &d) == OB_OK &&
+        ob_ed_cert_parse(&cert, o.cert, o.cert_len, &d) == OB_OK)
+        t = (uint64_t)cert.expiration_hours * 3600;
+    ob_hsv3_outer_clear(&o);
+    return t;
+}
+
+void onl_publish_covers(const ob_response *r, const char *service, ob_hsv3_cover *c, size_t cap,
+                        size_t *n)
+{
+    size_t i, j;
+
+    for (i = 0; i < r->n_descriptors && *n < cap; i++) {
+        const ob_resp_descriptor *rd = &r->descriptors[i];
+        ob_hsv3_cover v;
+        uint64_t exp;
+        if (rd->version != 3 || strcmp(rd->service, service) != 0)
+            continue;
+        exp = cert_expiry(rd);
+        v.tp = rd->tp;
+        v.from = rd->valid_from;
+        v.until = exp < rd->valid_until ? exp : rd->valid_until;
+        for (j = 0; j < *n; j++)
+            if (c[j].tp == v.tp && c[j].from == v.from && c[j].until == v.until)
+                break;
+        if (j == *n)
+            c[(*n)++] = v;
+    }
+}
+
+size_t onl_publish_gap(const ob_response *const *rs, size_t nr, const char *service,
+                       const ob_tp_params *tpp, uint64_t now, ob_hsv3_gap *g)
+{
+    ob_hsv3_cover c[ONL_PUB_MAX_COVERS];
+    size_t i, n = 0;
+
+    for (i = 0; i < nr; i++)
+        onl_publish_covers(rs[i], service, c, ONL_PUB_MAX_COVERS, &n);
+    ob_hsv3_cover_gap(tpp, c, n, now, g);
+    return n;
+}
+
+static void utc_text(char out[OB_TIME_STR], uint64_t t)
+{
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_SEC);
+}
+
+int onl_publish_gap_text(const char *service, const ob_hsv3_gap *g, const ob_tp_params *tpp,
+                         uint64_t now, char *buf, size_t cap)
+{
+    const char *which = g->slot ? "second" : "first";
+    char at[OB_TIME_STR], when[80] = "";
+    uint64_t run = 0;
+
+    utc_text(at, g->at);
+    /* A period whose SRV run starts at the gap could not be signed before. */
+    if (ob_hsv3_srv_run_start(g->tp, tpp, &run) == 0 && run == g->at)
+        snprintf(when, sizeof(when), " (not before: its revision-counter run starts then)");
+    if (g->at <= now) {
+        snprintf(buf, cap,
+                 "%s.onion: nothing signed for the %s descriptor needed now (period %llu): "
+                 "run a ceremony now",
+                 service, which, (unsigned long long)g->tp);
+        return 2;
+    }
+    if (g->at <= now + ONL_PUB_SOON) {
+        snprintf(buf, cap,
+                 "%s.onion: the %s descriptor needs period %llu from %s and nothing is signed "
+                 "for it: run a ceremony then%s",
+                 service, which, (unsigned long long)g->tp, at, when);
+        return 1;
+    }
+    snprintf(buf, cap,
+             "%s.onion: signed descriptors cover both publish slots until %s (then the %s "
+             "descriptor needs period %llu)",
+             service, at, which, (unsigned long long)g->tp);
+    return 0;
+}
+
 ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_consensus *c,
                         uint64_t now, onl_pub_plan **out, ob_diag *d)
 {
     onl_pub_plan *p = NULL;
-    ob_tp_params tpp;
+    ob_tp_params tpp = onl_publish_tp_params(cfg, c);
     ob_err err = OB_OK;
     size_t i;
 
     *out = NULL;
-    if (c != NULL) {
-        tpp = c->tp;
-    } else {
-        tpp.length_min =
-            cfg->time_period_length ? cfg->time_period_length : OB_CFG_TP_LENGTH_DEFAULT;
-        tpp.offset_min = tpp.length_min / 2;
-    }
     p = calloc(1, sizeof(*p));
     if (p == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");

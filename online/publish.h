@@ -51,6 +51,7 @@
 #include "diag.h"
 #include "hsdir.h"
 #include "hsv3_common.h"
+#include "hsv3_cover.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -124,6 +125,41 @@ ob_err onl_publish_hsdirs(const onl_consensus *c, const uint8_t Ab[32], const ob
  */
 ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_consensus *c,
                         uint64_t now, onl_pub_plan **out, ob_diag *d);
+
+/*
+ * The covers (hsv3_cover.h) that r's v3 descriptors of service give: one
+ * per descriptor, [valid_from, the earlier of valid_until and its 08
+ * certificate's expiry).  A cover equal to one already in c[0..*n) is not
+ * added again; past cap the rest are dropped (coverage only ends sooner).
+ * Appends to c, updates *n.
+ */
+void onl_publish_covers(const ob_response *r, const char *service, ob_hsv3_cover *c, size_t cap,
+                        size_t *n);
+
+#define ONL_PUB_MAX_COVERS 256        /* covers looked at per service */
+#define ONL_PUB_SOON       (6 * 3600) /* s: a gap this close is warned of */
+
+/*
+ * When the v3 descriptors of service in rs[0..nr) stop covering the
+ * publish slots, from now on (ob_hsv3_cover_gap): *g.  Returns how many
+ * covers there were (0: nothing v3 signed for service; *g is then now).
+ */
+size_t onl_publish_gap(const ob_response *const *rs, size_t nr, const char *service,
+                       const ob_tp_params *tpp, uint64_t now, ob_hsv3_gap *g);
+
+/*
+ * One plain sentence on gap g of service at now into buf: already
+ * uncovered, uncovered within ONL_PUB_SOON, or covered until then.
+ * Returns 2, 1 or 0 respectively (2 and 1 deserve a warning).
+ */
+int onl_publish_gap_text(const char *service, const ob_hsv3_gap *g, const ob_tp_params *tpp,
+                         uint64_t now, char *buf, size_t cap);
+
+/*
+ * The period parameters publish judges by: the consensus' when c is set,
+ * otherwise the config's time_period_length, offset half of it.
+ */
+ob_tp_params onl_publish_tp_params(const ob_config *cfg, const onl_consensus *c);
 
 /*
  * The checks that need neither tor nor the period length: every descriptor

@@ -15,7 +15,8 @@
  *   INSTANCE (fetched):        {"descriptorReceived": T, "introPointsNum": N,
  *                               "introSetModified": T, "onionAddress": "<a>.onion"}
  *
- * "signedUntil" is ours (when the signed descriptors in hand run out);
+ * "signedUntil" is ours (when the signed descriptors in hand run out: v3,
+ * the first moment a publish slot has none, hsv3_cover.h);
  * OnionBalance's readers ignore keys they do not know.
  */
 #ifndef ONL_STATUS_H

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config clang clang-format libssl-dev libsodium-dev libyaml-dev
 libqrencode-dev libzbar-dev libcmocka-dev zlib1g-dev libpng-dev tor python3 python3-stem
-python3-cryptography python3-pil curl binutils groff-base onionbalance"
+python3-cryptography python3-pil curl binutils groff-base onionbalance faketime"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

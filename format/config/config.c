@@ -1132,6 +1132,16 @@ ob_err ob_config_parse(const char *path, const char *text, size_t len, ob_config
         if (s->presign_line == 0)
             s->presign_window = c->presign_window;
         err = check_service(c, s, p.presign_line, d);
+        /* A v3 ceremony signs the periods in force, nothing ahead. */
+        if (err == OB_OK && s->version == 3 && s->presign_line != 0) {
+            char msg[200];
+            snprintf(msg, sizeof(msg),
+                     "%s:%d: presign_window applies to v2 services only; ignored for this v3 "
+                     "service (docs/config.rst)",
+                     path, s->presign_line);
+            if (add_warning(c, msg) != OB_OK)
+                err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        }
     }
     if (err == OB_OK)
         err = dup_services(&p);

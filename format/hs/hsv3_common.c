@@ -210,45 +210,25 @@ int ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p, uint64_t *start)
     return 0;
 }
 
-int ob_hsv3_tp_publish_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until)
+uint64_t ob_hsv3_rev_t(uint64_t now, uint64_t run_start)
 {
-    uint64_t span;
-
-    *until = 0;
-    if (ob_hsv3_srv_run_start(tp, p, from) != 0)
-        return -1;
-    span = 2 * p->length_min * 60; /* length_min <= 525600: no overflow */
-    if (*from > OB_TIME_MAX - span) {
-        *from = 0;
-        return -1;
-    }
-    *until = *from + span;
-    return 0;
-}
-
-/* tor's OPE input limit (crypto_ope.h OPE_INPUT_MAX). */
-#define REV_T_MAX (UINT64_C(1) << 18)
-
-int ob_hsv3_rev_counter(uint64_t *out, const uint8_t blinded_exp[64], uint64_t now,
-                        uint64_t run_start)
-{
-    static const char prefix[] = "rev-counter-generation";
-    uint8_t key[32];
-    uint8_t iv[16];
-    uint8_t ks[4096];
-    uint64_t t, done = 0, total;
-    int ret = -1;
+    uint64_t t;
 
     if (now < run_start)
-        return -1;
+        return 0;
     t = now - run_start + 1;
-    if (t > REV_T_MAX)
-        t = REV_T_MAX;
-    {
-        ob_iov v[2] = { { prefix, sizeof(prefix) }, { blinded_exp, 64 } };
-        if (ob_sha3_256(key, v, 2) != 0)
-            goto out;
-    }
+    return t > OB_HSV3_REV_T_MAX ? OB_HSV3_REV_T_MAX : t;
+}
+
+int ob_hsv3_rev_ope(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN], uint64_t t)
+{
+    uint8_t iv[16];
+    uint8_t ks[4096];
+    uint64_t done = 0, total;
+    int ret = -1;
+
+    if (t == 0 || t > OB_HSV3_REV_T_MAX)
+        return -1;
     /* counter = sum over i < T of (w_i + 1), w_i the i-th little-endian
      * uint16 of the AES-256-CTR keystream from a zero IV (crypto_ope.c). */
     total = t;
@@ -271,7 +251,14 @@ int ob_hsv3_rev_counter(uint64_t *out, const uint8_t blinded_exp[64], uint64_t n
     *out = total;
     ret = 0;
 out:
-    ob_wipe(key, sizeof(key));
     ob_wipe(ks, sizeof(ks));
     return ret;
+}
+
+int ob_hsv3_rev_counter_from_key(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN],
+                                 uint64_t now, uint64_t run_start)
+{
+    uint64_t t = ob_hsv3_rev_t(now, run_start);
+
+    return t == 0 ? -1 : ob_hsv3_rev_ope(out, key, t);
 }

@@ -97,21 +97,31 @@ int ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p, uint64_t *start)
     __attribute__((warn_unused_result));
 
 /*
- * The window in which descriptors for period tp are published:
- * [srv_run_start, srv_run_start + 2 * length), unix seconds.  -1 as
- * ob_hsv3_tp_start() does, also when the end would pass OB_TIME_MAX.
+ * Revision counter as tor computes it (B.5 errata; tor's crypto_ope.c):
+ *
+ *   T       = now - run_start + 1, capped at OB_HSV3_REV_T_MAX (2^18 s, 72.8 h)
+ *   counter = T + sum_{i<T} w_i, w_i the little-endian uint16 words of the
+ *             AES-256-CTR(key, IV = 0) keystream
+ *
+ * where key is the period's revision-counter key
+ *     key = SHA3-256("rev-counter-generation\0" | blinded expanded key (64))
+ * (offline/hsv3_blind.h ofl_hsv3_rev_counter_key: only the offline side
+ * holds the blinded secret; the delegated mode carries the key itself to
+ * the online side, so both modes count on one scale).  The key is one-way:
+ * whoever holds it can count, nothing more.  The counter grows strictly
+ * with T, one second at a time, up to the cap.
  */
-int ob_hsv3_tp_publish_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until)
-    __attribute__((warn_unused_result));
+#define OB_HSV3_REV_KEY_LEN 32
+#define OB_HSV3_REV_T_MAX   (UINT64_C(1) << 18)
 
-/*
- * Revision counter as tor computes it (B.5 errata): T = now - run_start + 1
- * (capped at 2^18), counter = T + sum_{i<T} w_i, w_i the little-endian
- * uint16 words of AES-256-CTR(key, IV = 0) keystream with
- * key = SHA3-256("rev-counter-generation\0" | blinded expanded key (64)).
- * -1 if now < run_start or the library fails.  The key is wiped.
- */
-int ob_hsv3_rev_counter(uint64_t *out, const uint8_t blinded_exp[64], uint64_t now,
-                        uint64_t run_start);
+/* T for now: 0 if now < run_start, else now - run_start + 1, capped. */
+uint64_t ob_hsv3_rev_t(uint64_t now, uint64_t run_start);
+
+/* The counter at T (1..OB_HSV3_REV_T_MAX) under key.  -1 for T out of range. */
+int ob_hsv3_rev_ope(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN], uint64_t t);
+
+/* ob_hsv3_rev_ope(key, ob_hsv3_rev_t(now, run_start)): -1 if now < run_start. */
+int ob_hsv3_rev_counter_from_key(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN],
+                                 uint64_t now, uint64_t run_start);
 
 #endif

@@ -78,6 +78,9 @@ check_tree() {
         fail "v$ver: key file $(basename "$key") vs $maddr"
     grep -q "^  - key: ${maddr%.onion}.key$" "$out/master/config.yaml" && ok "v$ver: offline config names the key" ||
         fail "v$ver: offline config: $(cat "$out/master/config.yaml")"
+    grep -A1 "^  - key: " "$out/master/config.yaml" | grep -qx "    address: $maddr" &&
+        ok "v$ver: offline config names the master address beside the key (summary before passphrase)" ||
+        fail "v$ver: offline config lacks address: $(cat "$out/master/config.yaml")"
     grep -q "^  - address: $maddr$" "$out/online/config.yaml" && ok "v$ver: online config names the master address" ||
         fail "v$ver: online config: $(cat "$out/online/config.yaml")"
     grep -qi "key:\|PRIVATE" "$out/online/config.yaml" && fail "v$ver: online config mentions a key" ||

@@ -187,6 +187,30 @@ static void test_online_file(void **state)
     ob_config_free(c);
 }
 
+/* presign_window is v2 only: set on a v3 service it is named and ignored. */
+static void test_presign_window_v3_warned(void **state)
+{
+    ob_config *c;
+
+    (void)state;
+    c = parse_ok("presign_window: 2880\n"
+                 "services:\n"
+                 "  - address: " A1 "\n"
+                 "    presign_window: 600\n"
+                 "    instances: [{address: " A2 "}]\n");
+    assert_int_equal(c->n_warnings, 1);
+    assert_non_null(
+        strstr(c->warnings[0], "t/cfg.yaml:4: presign_window applies to v2 services only"));
+    ob_config_free(c);
+    /* The global value is a default for v2 services: no warning. */
+    c = parse_ok("presign_window: 2880\n"
+                 "services:\n"
+                 "  - address: " A1 "\n"
+                 "    instances: [{address: " A2 "}]\n");
+    assert_int_equal(c->n_warnings, 0);
+    ob_config_free(c);
+}
+
 static void test_offline_full_file(void **state)
 {
     char path[4300];
@@ -878,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_onionbalance_v2_file),
         cmocka_unit_test(test_online_file),
         cmocka_unit_test(test_offline_full_file),
+        cmocka_unit_test(test_presign_window_v3_warned),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_inheritance_and_order),
         cmocka_unit_test(test_null_values),

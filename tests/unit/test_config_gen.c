@@ -135,13 +135,15 @@ static const char *check_tree(const char *out, int version, size_t n, const char
     assert_int_equal(off->n_services, 1);
     s = &off->services[0];
     assert_non_null(s->key_path);
-    assert_null(s->address);
+    /* address: beside key: lets sign summarise before the passphrase */
+    assert_non_null(s->address);
     assert_int_equal(s->n_instances, n);
     if (ofl_key_load(s->key_path, passfile, &mk, &d) != OB_OK)
         fail_msg("master key: %s", d.msg);
     assert_int_equal(ofl_key_version(mk), version);
     assert_int_equal(mode_of(s->key_path), 0600);
     snprintf(maddr, sizeof(maddr), "%s", ofl_key_address(mk));
+    assert_string_equal(s->address, maddr);
     snprintf(want, sizeof(want), "%s/master/%s.key", tpath("%s", out), maddr);
     assert_string_equal(s->key_path, want);
     if (ob_config_bind_key(off, 0, maddr, &d) != OB_OK)

@@ -154,7 +154,7 @@ static void test_extra_vectors(void **state)
     assert_true(ncase > 0);
     for (i = 0; i < ncase; i++) {
         char sec[32];
-        uint8_t exp[64], A[32], Ab[32], Abw[32], bexpw[64], msg[64], sigw[64], sig[64];
+        uint8_t exp[64], A[32], Ab[32], Abw[32], bexpw[64], msg[64], sigw[64], sig[64], rkey[32];
         uint8_t *bexp = ob_secalloc(64);
         uint64_t tp = 0, len = 0, now = 0, start = 0, revw = 0, rev = 0;
 
@@ -178,7 +178,9 @@ static void test_extra_vectors(void **state)
         assert_memory_equal(bexp, bexpw, 64);
         assert_int_equal(ob_ed25519_sign_expanded(sig, msg, 64, bexp, Ab), 0);
         assert_memory_equal(sig, sigw, 64);
-        assert_int_equal(ob_hsv3_rev_counter(&rev, bexp, now, start), 0);
+        /* tor's OPE key of the blinded key, then its counter at now */
+        assert_int_equal(ofl_hsv3_rev_counter_key(rkey, bexp), 0);
+        assert_int_equal(ob_hsv3_rev_counter_from_key(&rev, rkey, now, start), 0);
         assert_int_equal(rev, revw);
         ob_secfree(bexp);
     }

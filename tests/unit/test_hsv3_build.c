@@ -31,6 +31,7 @@
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
+#include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "secmem.h"
 
@@ -373,7 +374,7 @@ static void test_sign(void **state)
     assert_int_equal(ob_hsv3_desc_verify(t1, n1, m.pk, tp, &OB_TP_LIVE, &o, &got, &d), OB_OK);
     /* The certs outlive the descriptor's whole publication window plus its lifetime. */
     assert_int_equal(got->cert_expiration_hours,
-                     ofl_hsv3_cert_expiry_hours(tp, &OB_TP_LIVE, OB_HSV3_DEFAULT_LIFETIME));
+                     ob_hsv3_cert_expiry_hours(tp, &OB_TP_LIVE, OB_HSV3_DEFAULT_LIFETIME));
     assert_true((uint64_t)got->cert_expiration_hours * 3600 >= T0 + 36 * 3600 + 180 * 60);
     for (i = 0; i < 3; i++)
         assert_true(intro_eq(&got->intros[i], ptr[i]));
@@ -398,6 +399,127 @@ static void test_sign(void **state)
     assert_int_equal(ofl_hsv3_sign_descriptor(&in, &t2, &n2, NULL, &d), OB_OK);
     free(t2);
     free(t1);
+    key_free(&m);
+    backend_free(&be);
+}
+
+/*
+ * The delegated signer: the offline side certifies a signing key for a
+ * period and derives the period's revision-counter key; the online side,
+ * holding only those, signs with ob_hsv3_sign_desc.  Its descriptors verify
+ * against the master address and count on the ceremony's scale.
+ */
+static void test_sign_delegated(void **state)
+{
+    backend be;
+    key m, sk;
+    uint8_t *bexp = ob_secalloc(64), Ab[32], cert[OB_CERT_LEN], other[OB_CERT_LEN];
+    uint8_t revkey[OB_HSV3_REV_KEY_LEN], *t1 = NULL, *t2 = NULL;
+    size_t cl, ol, n1, n2, i;
+    uint64_t tp = ob_hsv3_tp_num(T0 + 3600, &OB_TP_LIVE), from, until, r1, r2;
+    const ob_hsv3_intro *ptr[3];
+    ob_hsv3_sign_desc_in in;
+    ob_hsv3_compact c;
+    ob_hsv3_desc *got = NULL;
+    ob_hsv3_verify_opts o;
+    ob_diag d;
+
+    (void)state;
+    backend_make(&be, 3, tp, T0 + 60);
+    key_new(&m);
+    key_new(&sk);
+    for (i = 0; i < 3; i++)
+        ptr[i] = &be.desc->intros[i];
+    assert_int_equal(ob_hsv3_desc_window(tp, &OB_TP_LIVE, &from, &until), 0);
+    assert_int_equal(from, T0 - 12 * 3600);
+    assert_int_equal(until, T0 + 36 * 3600);
+    /* "offline": certify sk for tp, and for tp + 1 (a cert of the wrong period) */
+    assert_non_null(bexp);
+    assert_int_equal(ofl_hsv3_blind_secret(bexp, m.exp, m.pk, tp, OB_TP_LIVE.length_min), 0);
+    assert_int_equal(ob_ed25519_pub_from_expanded(Ab, bexp), 0);
+    assert_int_equal(ob_ed_cert_create(cert, &cl, OB_CERT_DESC_SIGNING, sk.pk,
+                                       ob_hsv3_cert_expiry_hours(tp, &OB_TP_LIVE, 180), bexp, Ab,
+                                       &d),
+                     OB_OK);
+    assert_int_equal(ofl_hsv3_rev_counter_key(revkey, bexp), 0);
+    assert_int_equal(ofl_hsv3_blind_secret(bexp, m.exp, m.pk, tp + 1, OB_TP_LIVE.length_min), 0);
+    assert_int_equal(ob_ed25519_pub_from_expanded(Ab, bexp), 0);
+    assert_int_equal(ob_ed_cert_create(other, &ol, OB_CERT_DESC_SIGNING, sk.pk,
+                                       ob_hsv3_cert_expiry_hours(tp + 1, &OB_TP_LIVE, 180), bexp,
+                                       Ab, &d),
+                     OB_OK);
+    ob_secfree(bexp);
+
+    /* "online": the signing key, its cert and the counter key only */
+    memset(&in, 0, sizeof(in));
+    in.identity_pk = m.pk;
+    in.tp = tp;
+    in.tpp = &OB_TP_LIVE;
+    in.now = T0 + 3600;
+    in.sign_exp = sk.exp;
+    in.sign_pk = sk.pk;
+    in.signing_cert = cert;
+    in.signing_cert_len = cl;
+    assert_int_equal(ob_hsv3_rev_ope(&r1, revkey, ob_hsv3_rev_t(in.now, from)), 0);
+    in.revision = r1;
+    in.intros = ptr;
+    in.n_intros = 3;
+    in.flow_control = "1-2 31";
+    in.compact = &c;
+    assert_int_equal(ob_hsv3_sign_desc(&in, &t1, &n1, &d), OB_OK);
+    memset(&o, 0, sizeof(o));
+    o.now = in.now;
+    o.strict_enc_cert = 1;
+    assert_int_equal(ob_hsv3_desc_verify(t1, n1, m.pk, tp, &OB_TP_LIVE, &o, &got, &d), OB_OK);
+    assert_int_equal(got->revision, r1);
+    assert_memory_equal(got->signing_key, sk.pk, 32);
+    assert_int_equal(got->cert_expiration_hours, ob_hsv3_cert_expiry_hours(tp, &OB_TP_LIVE, 180));
+    assert_string_equal(got->flow_control, "1-2 31");
+    for (i = 0; i < 3; i++)
+        assert_true(intro_eq(&got->intros[i], ptr[i]));
+    ob_hsv3_desc_free(got);
+    /* the compact form carries the given cert and the signatures made */
+    assert_int_equal(c.cert_len, cl);
+    assert_memory_equal(c.cert, cert, cl);
+    assert_int_equal(c.n_intros, 3);
+    assert_string_equal(c.flow_control, "1-2 31");
+
+    /* a rebuild one second later counts higher */
+    in.compact = NULL;
+    in.now += 1;
+    assert_int_equal(ob_hsv3_rev_ope(&r2, revkey, ob_hsv3_rev_t(in.now, from)), 0);
+    assert_true(r2 > r1);
+    in.revision = r2;
+    assert_int_equal(ob_hsv3_sign_desc(&in, &t2, &n2, &d), OB_OK);
+    assert_int_equal(ob_hsv3_desc_verify(t2, n2, m.pk, tp, &OB_TP_LIVE, &o, &got, &d), OB_OK);
+    assert_int_equal(got->revision, r2);
+    ob_hsv3_desc_free(got);
+    free(t2);
+    t2 = NULL;
+
+    /* refusals, nothing produced: a cert of another period, another signing key,
+     * a clock outside the window */
+    in.signing_cert = other;
+    in.signing_cert_len = ol;
+    assert_int_equal(ob_hsv3_sign_desc(&in, &t2, &n2, &d), OB_ERR_VERIFY);
+    assert_null(t2);
+    in.signing_cert = cert;
+    in.signing_cert_len = cl;
+    in.sign_pk = m.pk;
+    assert_int_equal(ob_hsv3_sign_desc(&in, &t2, &n2, &d), OB_ERR_VERIFY);
+    assert_null(t2);
+    in.sign_pk = sk.pk;
+    in.now = from - 1;
+    assert_int_equal(ob_hsv3_sign_desc(&in, &t2, &n2, &d), OB_ERR_REFUSED);
+    in.now = until;
+    assert_int_equal(ob_hsv3_sign_desc(&in, &t2, &n2, &d), OB_ERR_REFUSED);
+    assert_null(t2);
+    in.now = until - 1;
+    assert_int_equal(ob_hsv3_sign_desc(&in, &t2, &n2, &d), OB_OK);
+    free(t2);
+    free(t1);
+    ob_wipe(revkey, sizeof(revkey));
+    key_free(&sk);
     key_free(&m);
     backend_free(&be);
 }
@@ -767,6 +889,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_key_cert_and_build),
         cmocka_unit_test(test_sign),
+        cmocka_unit_test(test_sign_delegated),
         cmocka_unit_test(test_client_auth),
         cmocka_unit_test(test_select_shapes),
         cmocka_unit_test(test_ten_backends),

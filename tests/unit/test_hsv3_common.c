@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "ed25519x.h"
 #include "hsv3_common.h"
+#include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "secmem.h"
 #include "vecfile.h"
@@ -303,7 +304,7 @@ static void test_period_bounds(void **state)
     assert_int_equal(ob_hsv3_tp_start(wrap, &OB_TP_LIVE, &s), -1);
     assert_int_equal(s, 0);
     assert_int_equal(ob_hsv3_srv_run_start(wrap, &OB_TP_LIVE, &s), -1);
-    assert_int_equal(ob_hsv3_tp_publish_window(wrap, &OB_TP_LIVE, &from, &until), -1);
+    assert_int_equal(ob_hsv3_desc_window(wrap, &OB_TP_LIVE, &from, &until), -1);
     assert_int_equal(ob_hsv3_tp_start(UINT64_MAX, &OB_TP_LIVE, &s), -1);
     assert_int_equal(ob_hsv3_tp_start(UINT64_MAX - 3, &OB_TP_LIVE, &s), -1);
     /* Period numbers beyond 2^32 - 1, and (live) those starting after 9999. */
@@ -328,8 +329,8 @@ static void test_period_bounds(void **state)
     assert_int_equal(ob_hsv3_tp_start(100, &longest, &s), 0);
     assert_int_equal(s, (100 * (uint64_t)OB_HSV3_TP_LENGTH_MAX + OB_HSV3_TP_LENGTH_MAX - 1) * 60);
     /* A publish window that would end past year 9999. */
-    assert_int_equal(ob_hsv3_tp_publish_window(last, &OB_TP_LIVE, &from, &until), -1);
-    assert_int_equal(ob_hsv3_tp_publish_window(tp, &OB_TP_LIVE, &from, &until), 0);
+    assert_int_equal(ob_hsv3_desc_window(last, &OB_TP_LIVE, &from, &until), -1);
+    assert_int_equal(ob_hsv3_desc_window(tp, &OB_TP_LIVE, &from, &until), 0);
     assert_int_equal(from, run_start(tp, &OB_TP_LIVE));
     assert_int_equal(until - from, 2 * 86400);
     /* valid_after: the clock's or the consensus', bounded the same way. */
@@ -381,7 +382,7 @@ static void test_rev_counter(void **state)
     assert_int_equal(ob_aes_ctr(ks, ks, sizeof(ks), key, 32, iv), 0);
     for (t = 0; t < 5000; t += (t < 20 || (t > 2030 && t < 2060) || t > 4080) ? 1 : 97) {
         uint64_t w;
-        assert_int_equal(ob_hsv3_rev_counter(&c, bexp, start + t, start), 0);
+        assert_int_equal(ob_hsv3_rev_counter_from_key(&c, key, start + t, start), 0);
         if (t > 0) {
             assert_true(c > prev);
         } else {
@@ -390,23 +391,32 @@ static void test_rev_counter(void **state)
         }
         {
             uint64_t next = 0;
-            assert_int_equal(ob_hsv3_rev_counter(&next, bexp, start + t + 1, start), 0);
+            assert_int_equal(ob_hsv3_rev_counter_from_key(&next, key, start + t + 1, start), 0);
             w = (uint64_t)ks[2 * (t + 1)] | ((uint64_t)ks[2 * (t + 1) + 1] << 8);
             assert_int_equal(next - c, 1 + w);
         }
         prev = c;
     }
     /* T is capped at 2^18 seconds */
-    assert_int_equal(ob_hsv3_rev_counter(&c, bexp, start + (1u << 18) - 1, start), 0);
-    assert_int_equal(ob_hsv3_rev_counter(&prev, bexp, start + (1u << 18) + 500, start), 0);
+    assert_int_equal(ob_hsv3_rev_counter_from_key(&c, key, start + (1u << 18) - 1, start), 0);
+    assert_int_equal(ob_hsv3_rev_counter_from_key(&prev, key, start + (1u << 18) + 500, start), 0);
     assert_int_equal(c, prev);
     /* before the run start: refused */
-    assert_int_equal(ob_hsv3_rev_counter(&c, bexp, start - 1, start), -1);
+    assert_int_equal(ob_hsv3_rev_counter_from_key(&c, key, start - 1, start), -1);
     /* a different key gives a different counter */
-    assert_int_equal(ob_hsv3_rev_counter(&prev, bexp, start + 1000, start), 0);
-    bexp[40] ^= 1;
-    assert_int_equal(ob_hsv3_rev_counter(&c, bexp, start + 1000, start), 0);
+    assert_int_equal(ob_hsv3_rev_counter_from_key(&prev, key, start + 1000, start), 0);
+    key[7] ^= 1;
+    assert_int_equal(ob_hsv3_rev_counter_from_key(&c, key, start + 1000, start), 0);
     assert_int_not_equal(c, prev);
+    /* T and the OPE alone, as the delegated builder searches them */
+    assert_int_equal(ob_hsv3_rev_t(start + 1000, start), 1001);
+    assert_int_equal(ob_hsv3_rev_t(start - 1, start), 0);
+    assert_int_equal(ob_hsv3_rev_t(start + (1u << 20), start), OB_HSV3_REV_T_MAX);
+    assert_int_equal(ob_hsv3_rev_ope(&prev, key, 1001), 0);
+    assert_int_equal(c, prev);
+    assert_int_equal(ob_hsv3_rev_ope(&c, key, 0), -1);
+    assert_int_equal(ob_hsv3_rev_ope(&c, key, OB_HSV3_REV_T_MAX + 1), -1);
+    assert_int_equal(ob_hsv3_rev_ope(&c, key, OB_HSV3_REV_T_MAX), 0);
     ob_wipe(key, sizeof(key));
     ob_secfree(bexp);
 }
