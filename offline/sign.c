@@ -4,6 +4,7 @@
  */
 #include "sign.h"
 
+#include "crypto.h"
 #include "encode.h"
 #include "fileio.h"
 #include "hsv2.h"
@@ -292,6 +293,7 @@ static ob_err check_v3_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d
         return err;
     pi->state = OFL_INST_OK;
     pi->tp = tp;
+    pi->revision = desc->revision;
     pi->n_intros = desc->n_intros;
     pi->desc = desc;
     return OB_OK;
@@ -338,6 +340,7 @@ static ob_err check_v2_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d
         goto out;
     pi->state = OFL_INST_OK;
     pi->n_intros = nips;
+    pi->revision = desc->published > 0 ? (uint64_t)desc->published : 0;
 out:
     free(ips);
     ob_hsv2_desc_free(desc);
@@ -457,6 +460,9 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                            ri->address);
             return err == OB_ERR_NOMEM || err == OB_ERR_IO ? err : OB_ERR_VERIFY;
         }
+        if (pi->state == OFL_INST_OK &&
+            ob_sha256_buf(pi->sha256, ri->descriptor, ri->descriptor_len) != 0)
+            return ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
     }
     for (i = 0; i < cs->n_instances; i++) {
         const ofl_plan_inst *pi = &ps->inst[i];
@@ -474,6 +480,13 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                        "%s.onion: no valid instance (%zu missing or invalid, %zu stale); "
                        "nothing was signed",
                        cs->address, ps->n_missing, ps->n_stale);
+    /* A taken online side could mark all but one backend missing and steer
+     * every client to it; below the operator's floor nothing is signed. */
+    if (ps->n_ok < cs->min_instances)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: %zu valid instance(s), fewer than min_instances %u (%zu missing "
+                       "or invalid, %zu stale); nothing was signed",
+                       cs->address, ps->n_ok, cs->min_instances, ps->n_missing, ps->n_stale);
     if (cs->version == 3) {
         size_t total = ps->n_intros;
         ps->n_groups = (total + OB_HSV3_MAX_INTROS - 1) / OB_HSV3_MAX_INTROS;
@@ -816,6 +829,29 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
             }
         }
     }
+    if (p->n_older > 0) {
+        /* Only with --resign: otherwise ofl_sign_check_replay refused. */
+        ob_buf_printf(out,
+                      "\nOlder than descriptors signed before (--resign given; replay by "
+                      "content) (%zu):\n",
+                      p->n_older);
+        for (i = 0; i < p->n_svc; i++) {
+            const ofl_plan_service *ps = &p->svc[i];
+            for (j = 0; j < ps->cfg->n_instances; j++) {
+                const ofl_plan_inst *pi = &ps->inst[j];
+                if (pi->replay != OFL_REPLAY_OLDER)
+                    continue;
+                if (ps->cfg->version == 3)
+                    ob_buf_printf(out, "  %.16s...: %s.onion older: period %llu revision %llu\n",
+                                  ps->cfg->address, pi->cfg->address, (unsigned long long)pi->tp,
+                                  (unsigned long long)pi->revision);
+                else
+                    ob_buf_printf(out, "  %.16s...: %s.onion older: published %llu\n",
+                                  ps->cfg->address, pi->cfg->address,
+                                  (unsigned long long)pi->revision);
+            }
+        }
+    }
     key_files_line(p, out);
     if (p->n_not_requested > 0) {
         ob_buf_printf(out, "\nServices in this machine's config but not in the request (%zu):\n",
@@ -1100,6 +1136,124 @@ out:
     return err;
 }
 
+/* ---- replay by content ---------------------------------------------------- */
+
+static int cmp_backend(const void *a, const void *b)
+{
+    return strcmp(((const ofl_clog_backend *)a)->instance, ((const ofl_clog_backend *)b)->instance);
+}
+
+ob_err ofl_sign_backends_named(const ob_request *req, ofl_clog_backend **out, size_t *n, ob_diag *d)
+{
+    ofl_clog_backend *b = NULL;
+    size_t i, j, total = 0, k = 0;
+
+    *out = NULL;
+    *n = 0;
+    for (i = 0; i < req->n_services; i++)
+        total += req->services[i].n_instances;
+    b = calloc(total + 1, sizeof(*b));
+    if (b == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    for (i = 0; i < req->n_services; i++)
+        for (j = 0; j < req->services[i].n_instances; j++)
+            b[k++].instance = req->services[i].instances[j].address;
+    qsort(b, total, sizeof(*b), cmp_backend);
+    /* One entry per address: a backend may serve several services. */
+    for (i = 0, k = 0; i < total; i++)
+        if (k == 0 || strcmp(b[k - 1].instance, b[i].instance) != 0)
+            b[k++] = b[i];
+    *out = b;
+    *n = k;
+    return OB_OK;
+}
+
+/* Which descriptor of this instance signed before is it? (enum ofl_replay) */
+static int replay_of(const ofl_plan_service *ps, const ofl_plan_inst *pi,
+                     const ofl_clog_backend *seen, size_t n_seen, const ofl_clog_backend **match)
+{
+    ofl_clog_backend key;
+    const ofl_clog_backend *s;
+    uint64_t tp = ps->cfg->version == 3 ? pi->tp : 0;
+    int c;
+
+    key.instance = pi->cfg->address;
+    s = n_seen ? bsearch(&key, seen, n_seen, sizeof(*seen), cmp_backend) : NULL;
+    *match = s;
+    if (s == NULL || !s->found || s->version != ps->cfg->version)
+        return OFL_REPLAY_NEW;
+    c = ofl_clog_order_cmp(tp, pi->revision, s->tp, s->order);
+    if (c < 0)
+        return OFL_REPLAY_OLDER;
+    /* The same order with other bytes is new content: only the backend can
+     * sign it (v2 publication times may repeat within an hour). */
+    if (c == 0 && memcmp(pi->sha256, s->sha256, 32) == 0)
+        return OFL_REPLAY_SAME;
+    return OFL_REPLAY_NEW;
+}
+
+ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n_seen, int allow,
+                             ob_diag *d)
+{
+    const ofl_plan_service *first_s = NULL;
+    const ofl_plan_inst *first = NULL;
+    const ofl_clog_backend *first_seen = NULL, *newest = NULL;
+    size_t i, j;
+
+    p->n_older = p->n_same = p->n_used = 0;
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        for (j = 0; j < ps->cfg->n_instances; j++) {
+            ofl_plan_inst *pi = &ps->inst[j];
+            const ofl_clog_backend *m = NULL;
+            pi->replay = OFL_REPLAY_NEW;
+            if (pi->state != OFL_INST_OK)
+                continue;
+            p->n_used++;
+            pi->replay = replay_of(ps, pi, seen, n_seen, &m);
+            if (pi->replay == OFL_REPLAY_SAME) {
+                p->n_same++;
+                if (newest == NULL || strcmp(m->when, newest->when) > 0)
+                    newest = m;
+            } else if (pi->replay == OFL_REPLAY_OLDER && p->n_older++ == 0) {
+                first_s = ps;
+                first = pi;
+                first_seen = m;
+            }
+        }
+    }
+    if (allow)
+        return OB_OK;
+    if (p->n_older > 0 && first_s->cfg->version == 3)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: instance %s.onion: its descriptor (period %llu, revision %llu) "
+                       "is older than one signed in the ceremony of %s (period %llu, revision "
+                       "%llu): a replayed or rolled-back request (%zu instance(s) in all); "
+                       "collect a fresh one, or use --resign if signing older descriptors is "
+                       "intended",
+                       first_s->cfg->address, first->cfg->address, (unsigned long long)first->tp,
+                       (unsigned long long)first->revision, first_seen->when,
+                       (unsigned long long)first_seen->tp, (unsigned long long)first_seen->order,
+                       p->n_older);
+    if (p->n_older > 0)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: instance %s.onion: its descriptor (published %llu) is older "
+                       "than one signed in the ceremony of %s (published %llu): a replayed or "
+                       "rolled-back request (%zu instance(s) in all); collect a fresh one, or "
+                       "use --resign if signing older descriptors is intended",
+                       first_s->cfg->address, first->cfg->address,
+                       (unsigned long long)first->revision, first_seen->when,
+                       (unsigned long long)first_seen->order, p->n_older);
+    if (p->n_used > 0 && p->n_same == p->n_used)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "every backend descriptor this request offers (%zu) was signed before, "
+                       "the last in the ceremony of %s: a replayed request, its other fields "
+                       "(origin, created) perhaps changed; collect a fresh one, or use --resign "
+                       "if signing the same descriptors again is intended",
+                       p->n_used, newest->when);
+    return OB_OK;
+}
+
 void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *out)
 {
     size_t i, j, n;
@@ -1115,6 +1269,16 @@ void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *o
             n += strcmp(resp->descriptors[j].service, ps->cfg->address) == 0;
         ob_buf_printf(out, " descriptors %zu instances %zu ok %zu missing %zu stale\n", n, ps->n_ok,
                       ps->n_missing, ps->n_stale);
+    }
+    /* What replay by content compares later requests with. */
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        for (j = 0; j < ps->cfg->n_instances; j++) {
+            const ofl_plan_inst *pi = &ps->inst[j];
+            if (pi->state == OFL_INST_OK)
+                ofl_clog_backend_line(out, ps->cfg->address, pi->cfg->address, ps->cfg->version,
+                                      pi->tp, pi->revision, pi->sha256);
+        }
     }
 }
 

@@ -110,5 +110,133 @@ refused publish-created 1 "(response.created): time 18446744073709551615 is beyo
     "$B/ob-online" publish -c "$D/online.yaml" "$tmp/resp-created.obb" --request "$D/req.obb" --dry-run "${NOTOR[@]}"
 cmp -s "$D/ceremony.log" "$D/ceremony.log.orig" || bad "a refused ceremony changed the log"
 
+# ---- 3. replay by content ------------------------------------------------------------
+# The same three backends (keys from a seed) with descriptors made at
+# different times: OB_CEREMONY_REV_OFFSET counts their revision ahead.
+R=$tmp/replay
+OB_CEREMONY_SEED=hostile cer_setup 3 3 2 "$R" || { echo "replay fixture setup failed"; exit 1; }
+SR=(-c "$R/offline.yaml" --passphrase-file "$R/pass" --yes)
+# fresh_request OFFSET NAME: new descriptors of the same backends, collected into $R/NAME.obb
+fresh_request() {
+    mkdir -p "$R/descs-$2"
+    OB_CEREMONY_GEN=$R/descs-$2 OB_CEREMONY_N=3 OB_CEREMONY_INTROS=2 OB_CEREMONY_SEED=hostile \
+        OB_CEREMONY_REV_OFFSET=$1 "$B/tests/test_ceremony_fixture" || bad "fixture $2"
+    cmp -s "$R/descs-$2/instances.txt" "$R/descs/instances.txt" || bad "fixture $2: other backends"
+    "$B/ob-online" collect -c "$R/online.yaml" --descriptors-from "$R/descs-$2" -o "$R/$2.obb" \
+        >/dev/null 2>&1 || bad "collect $2"
+}
+signs() { # NAME REQUEST [ARGS]: signs and exits 0
+    local name=$1 in=$2
+    shift 2
+    timeout "$T" "$B/ob-offline" sign "${SR[@]}" "$@" -i "$in" -o "$R/resp-$name.obb" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    ok
+    [ $rc -eq 0 ] && [ -s "$R/resp-$name.obb" ] || bad "$name: exit $rc: $(cat "$tmp/err")"
+}
+"$B/ob-online" collect -c "$R/online.yaml" --descriptors-from "$R/descs" -o "$R/old.obb" >/dev/null 2>&1 ||
+    bad "collect old"
+signs old "$R/old.obb"
+fresh_request 600 new
+signs new "$R/new.obb"
+grep -c "^backend " "$R/ceremony.log" | grep -qx 6 || bad "log: 6 backend lines expected: $(cat "$R/ceremony.log")"
+first=$(sed -n 1p "$R/descs/instances.txt")
+# The issue: one byte of the non-critical origin changed, the old request was signed again.
+edit "$R/old.obb" "$tmp/old-origin.obb" "0x0102=text:ob-online 0.1.1"
+refused replay-older 1 "instance $first.onion: its descriptor (period " "$tmp/r-older.obb" -- \
+    "$B/ob-offline" sign "${SR[@]}" -i "$tmp/old-origin.obb" -o "$tmp/r-older.obb"
+grep -q "is older than one signed in the ceremony of 20.* (3 instance(s) in all)" "$tmp/err" ||
+    bad "replay-older: $(cat "$tmp/err")"
+# The newest request again with another origin (or created): nothing new in it.
+edit "$R/new.obb" "$tmp/new-origin.obb" "0x0102=text:x" 0x8101=$(($(date +%s) - 60))
+refused replay-same 1 "every backend descriptor this request offers (3) was signed before" "$tmp/r-same.obb" -- \
+    "$B/ob-offline" sign "${SR[@]}" -i "$tmp/new-origin.obb" -o "$tmp/r-same.obb"
+# ...nor with one instance said to be missing.
+edit "$R/new.obb" "$tmp/new-missing.obb" "0x8503#0=1" "del:0x8506#0"
+refused replay-missing 1 "every backend descriptor this request offers (2) was signed before" "$tmp/r-miss.obb" -- \
+    "$B/ob-offline" sign "${SR[@]}" -i "$tmp/new-missing.obb" -o "$tmp/r-miss.obb"
+# --resign signs the older descriptors, and the summary lists them.
+signs resign "$tmp/old-origin.obb" --resign
+grep -q "3 backend descriptor(s) are older than ones signed before (listed below); --resign given" "$tmp/out" ||
+    bad "resign: no note: $(cat "$tmp/out")"
+grep -q "$first.onion older: period [0-9]* revision [0-9]*" "$tmp/out" || bad "resign: not listed"
+# A newer set is signed as usual: the check compares with the newest signed.
+fresh_request 1200 newer
+signs newer "$R/newer.obb"
+
+# ---- 4. min_instances -------------------------------------------------------------------
+# A taken online side marks two of three backends missing: every client goes to the third.
+fresh_request 1800 steer
+edit "$R/steer.obb" "$R/steer-1.obb" "0x8503#0=1" "del:0x8506#0" "0x8503#1=1" "del:0x8506#0"
+sed "s/^    instances:$/    min_instances: 2\n&/" "$R/offline.yaml" >"$R/offline-min.yaml"
+grep -q "min_instances: 2" "$R/offline-min.yaml" || bad "min_instances config not edited"
+refused min-instances 1 "$MASTER.onion: 1 valid instance(s), fewer than min_instances 2 (2 missing" \
+    "$tmp/r-min.obb" -- "$B/ob-offline" sign -c "$R/offline-min.yaml" --passphrase-file "$R/pass" \
+    --yes -i "$R/steer-1.obb" -o "$tmp/r-min.obb"
+# Two of three is enough for 2.
+edit "$R/steer.obb" "$R/steer-2.obb" "0x8503#0=1" "del:0x8506#0"
+timeout "$T" "$B/ob-offline" sign -c "$R/offline-min.yaml" --passphrase-file "$R/pass" --yes \
+    -i "$R/steer-2.obb" -o "$R/resp-steer-2.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 0 ] || bad "min-instances 2 of 3: exit $rc: $(cat "$tmp/err")"
+# More than the service lists is a config error, named.
+sed "s/^    instances:$/    min_instances: 4\n&/" "$R/offline.yaml" >"$R/offline-min4.yaml"
+refused min-instances-4 1 "min_instances 4 is more than the 3 instance(s) this service lists" - -- \
+    "$B/ob-offline" sign -c "$R/offline-min4.yaml" --passphrase-file "$R/pass" --yes -i "$R/steer.obb" \
+    -o "$tmp/r-min4.obb"
+
+# ---- 2. the ceremony log: a short write, and no size limit ------------------------------
+L=$R/ceremony.log
+# Pad the log with one complete record so that 200 bytes are left below a
+# file size limit (ulimit -f counts KiB): the next record is cut there.
+python3 - "$L" <<'PY'
+import os, sys
+path = sys.argv[1]
+size = os.path.getsize(path)
+head = "ceremony 2000-01-01T00:00:00Z pad\nrequest " + "0" * 64 + "\nresponse " + "0" * 64 + "\n"
+svc = "service " + "a" * 56 + " v3 periods "
+tail = " descriptors 0 instances 0 ok 0 missing 0 stale\nend\n"
+fixed = len(head) + len(svc) + len(tail)
+# the target: at least 64 KiB, 200 bytes short of a KiB boundary
+target = max(size + fixed + 1, 65536)
+target += (1024 - 200 - target % 1024) % 1024
+# lines stay under the reader's 4096 bytes: several records
+while target - size > fixed + 3500:
+    n = min(3500, target - size - 2 * fixed - 1)  # leaves room for a last record
+    open(path, "a").write(head + svc + "1" * n + tail)
+    size = os.path.getsize(path)
+open(path, "a").write(head + svc + "1" * (target - size - fixed) + tail)
+PY
+size=$(stat -c %s "$L")
+[ $(((size + 200) % 1024)) -eq 0 ] || bad "log padding: size $size"
+fresh_request 2400 short
+( ulimit -f $(((size + 200) / 1024)); trap '' XFSZ; exec timeout "$T" "$B/ob-offline" sign "${SR[@]}" \
+    -i "$R/short.obb" -o "$R/resp-short.obb" ) >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 2 ] || bad "short write: exit $rc, want 2: $(cat "$tmp/err")"
+grep -q "writing the ceremony log failed: File too large; the response .* was written but this ceremony is not logged" "$tmp/err" ||
+    bad "short write: $(cat "$tmp/err")"
+[ "$(stat -c %s "$L")" -eq $((size + 200)) ] || bad "short write: log is $(stat -c %s "$L") bytes, want $((size + 200))"
+# The issue: every later sign refused until the log was mended by hand.  Now
+# the cut record is named in a warning and the next ceremony is logged.
+fresh_request 3000 after
+signs after-short "$R/after.obb"
+grep -q "warning: $L:[0-9]*: 1 record(s) of the ceremony log are incomplete, the first of the ceremony of 20" "$tmp/err" ||
+    bad "after a short write: no warning: $(cat "$tmp/err")"
+[ "$(tail -n1 "$L")" = end ] || bad "after a short write: the log does not end with a record"
+grep -q "^ceremony .*" <(tail -c +$((size + 201)) "$L") || bad "after a short write: the record is not on a line of its own"
+# The cut record's request line got through: that request stays refused.
+refused short-replayed 1 "was already signed in the ceremony of 20" "$tmp/r-short.obb" -- \
+    "$B/ob-offline" sign "${SR[@]}" -i "$R/short.obb" -o "$tmp/r-short.obb"
+# No size limit: 300 MiB of crash garbage (a hole: NULs) before the last record.
+truncate -s $(($(stat -c %s "$L") + (300 << 20))) "$L"
+fresh_request 3600 big
+signs big-log "$R/big.obb"
+grep -q "warning: .* 2 record(s) of the ceremony log are incomplete" "$tmp/err" || bad "big log: $(cat "$tmp/err")"
+[ "$(tail -n1 "$L")" = end ] || bad "big log: not appended"
+refused big-replayed 1 "was already signed in the ceremony of 20" "$tmp/r-big.obb" -- \
+    "$B/ob-offline" sign "${SR[@]}" -i "$R/big.obb" -o "$tmp/r-big.obb"
+
 echo "$checks checks, $fails failures"
 [ $fails -eq 0 ]
