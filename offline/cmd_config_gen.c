@@ -69,6 +69,7 @@ typedef struct cg_opts {
     char tag[CG_TAG_MAX + 1];
     char target[CG_TARGET_MAX + 1]; /* "" until defaulted from the virtual port */
     char key[CG_PATH_MAX];          /* "": generate a new master key */
+    char from_ob[CG_PATH_MAX];      /* --from-onionbalance CONFIG, or "" */
     unsigned n;
     unsigned vport;
     unsigned tp_length;   /* --time-period-length, minutes; 0: not written */
@@ -79,6 +80,7 @@ typedef struct cg_opts {
     int no_interactive;   /* --no-interactive */
     int interactive;      /* --interactive */
     int target_given;     /* --service-target given */
+    const char *gen_only; /* the last option given that only a new deployment takes */
 } cg_opts;
 
 typedef struct cg_instance {
@@ -230,6 +232,7 @@ static int takes_value(const char *a)
         "--passphrase-file",
         "--source-passphrase-file",
         "--time-period-length",
+        "--from-onionbalance",
     };
     size_t i;
 
@@ -261,6 +264,10 @@ static void parse_opts(int argc, char **argv, cg_opts *o)
             takes = 0;
         } else if (strcmp(a, "--interactive") == 0) {
             o->interactive = 1;
+            o->gen_only = a;
+            takes = 0;
+        } else if (strcmp(a, "--allow-swap") == 0) {
+            ofl_allow_swap();
             takes = 0;
         } else if (strcmp(a, "-p") == 0 || strcmp(a, "--password") == 0) {
             USAGE_ERROR("config-gen: %s: a passphrase is never given on the command line (it "
@@ -270,18 +277,25 @@ static void parse_opts(int argc, char **argv, cg_opts *o)
         } else if (v == NULL) {
             USAGE_ERROR("config-gen: %s '%s'",
                         takes_value(a) ? "a value is missing after" : "unexpected argument", a);
+        } else if (strcmp(a, "--from-onionbalance") == 0 && o->from_ob[0] == '\0') {
+            if (v[0] == '\0' || set_str(o->from_ob, sizeof(o->from_ob), v) != 0)
+                USAGE_ERROR("config-gen: %s: name the OnionBalance config file", a);
         } else if (strcmp(a, "-n") == 0) {
+            o->gen_only = a;
             if (ob_parse_u64(v, 1, CG_MAX_INSTANCES, &u) != 0)
                 USAGE_ERROR("config-gen: -n '%s': the number of instances is 1 to %d", v,
                             CG_MAX_INSTANCES);
             o->n = (unsigned)u;
         } else if (strcmp(a, "-t") == 0 || strcmp(a, "--tag") == 0) {
+            o->gen_only = a;
             if (set_str(o->tag, sizeof(o->tag), v) != 0)
                 USAGE_ERROR("config-gen: %s '%s': at most %d characters", a, v, CG_TAG_MAX);
         } else if (strcmp(a, "--service-virtual-port") == 0) {
+            o->gen_only = a;
             if (parse_port(v, &o->vport) != 0)
                 USAGE_ERROR("config-gen: %s '%s': a port is 1 to 65535", a, v);
         } else if (strcmp(a, "--service-target") == 0) {
+            o->gen_only = a;
             if (set_str(o->target, sizeof(o->target), v) != 0)
                 USAGE_ERROR("config-gen: %s: at most %d characters", a, CG_TARGET_MAX);
             o->target_given = 1;
@@ -291,6 +305,7 @@ static void parse_opts(int argc, char **argv, cg_opts *o)
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "--hs-version") == 0) {
             /* --hs-version v3|v2 is OnionBalance's spelling. */
             const char *num = (v[0] == 'v' && a[2] == 'h') ? v + 1 : v;
+            o->gen_only = a;
             if (seen_version++)
                 USAGE_ERROR("config-gen: %s: the version is given twice", a);
             if (strcmp(num, "3") != 0 && strcmp(num, "2") != 0)
@@ -303,6 +318,7 @@ static void parse_opts(int argc, char **argv, cg_opts *o)
                             OB_CFG_TP_LENGTH_MAX);
             o->tp_length = (unsigned)u;
         } else if (strcmp(a, "--key") == 0) {
+            o->gen_only = a;
             if (set_str(o->key, sizeof(o->key), v) != 0)
                 USAGE_ERROR("config-gen: %s: the path is too long", a);
         } else if (strcmp(a, "--passphrase-file") == 0 && o->passfile == NULL) {
@@ -318,6 +334,11 @@ static void parse_opts(int argc, char **argv, cg_opts *o)
         USAGE_ERROR("config-gen: --passphrase-file and --no-passphrase exclude each other");
     if (o->interactive && o->no_interactive)
         USAGE_ERROR("config-gen: --interactive and --no-interactive exclude each other");
+    /* A migration keeps the deployment as it is: its instances, its key, its version. */
+    if (o->from_ob[0] != '\0' && o->gen_only != NULL)
+        USAGE_ERROR("config-gen: %s makes a new deployment; --from-onionbalance takes the "
+                    "instances, the key and the version from the OnionBalance config",
+                    o->gen_only);
 }
 
 /* ---- the output folder ---- */
@@ -898,6 +919,369 @@ static void print_summary(const cg_opts *o, const char *abs, const ofl_key *mast
     fflush(stdout);
 }
 
+/* ---- --from-onionbalance: an OnionBalance deployment carried over as it is ---- */
+
+/*
+ * Global keys of the OnionBalance config, and the side that reads each.  Only
+ * the keys the file gave a value are written (ob_config_given): a key left at
+ * its default stays at the default here too.
+ */
+#define CG_SIDE_OFFLINE 1
+#define CG_SIDE_ONLINE  2
+
+typedef struct cg_global {
+    const char *name;
+    int sides;
+} cg_global;
+
+static const cg_global cg_globals[] = {
+    { "REFRESH_INTERVAL", CG_SIDE_ONLINE },
+    { "PUBLISH_CHECK_INTERVAL", CG_SIDE_ONLINE },
+    { "INITIAL_DELAY", CG_SIDE_ONLINE },
+    { "DESCRIPTOR_VALIDITY_PERIOD", CG_SIDE_ONLINE },
+    { "DESCRIPTOR_OVERLAP_PERIOD", CG_SIDE_ONLINE },
+    { "DESCRIPTOR_UPLOAD_PERIOD", CG_SIDE_ONLINE },
+    { "DISTINCT_DESCRIPTORS", CG_SIDE_ONLINE },
+    { "REPLICAS", CG_SIDE_ONLINE },
+    { "HSDIR_SET", CG_SIDE_ONLINE },
+    { "MAX_INTRO_POINTS", CG_SIDE_ONLINE },
+    { "STATUS_SOCKET_LOCATION", CG_SIDE_ONLINE },
+    { "TOR_CONTROL_SOCKET", CG_SIDE_ONLINE },
+    { "TOR_ADDRESS", CG_SIDE_ONLINE },
+    { "TOR_PORT", CG_SIDE_ONLINE },
+    { "TOR_CONTROL_PASSWORD", CG_SIDE_ONLINE },
+    { "LOG_LEVEL", CG_SIDE_ONLINE },
+    { "LOG_LOCATION", CG_SIDE_ONLINE },
+    { "time_period_length", CG_SIDE_OFFLINE | CG_SIDE_ONLINE },
+    { "descriptor_lifetime", CG_SIDE_OFFLINE | CG_SIDE_ONLINE },
+    { "presign_window", CG_SIDE_OFFLINE | CG_SIDE_ONLINE },
+    { "ceremony_log", CG_SIDE_OFFLINE },
+    { "max_clock_skew", CG_SIDE_OFFLINE },
+    { "inbox", CG_SIDE_ONLINE },
+    { "outbox", CG_SIDE_ONLINE },
+};
+
+/*
+ * A string as a YAML double-quoted scalar.  The config reader refused
+ * control characters already, so only the quote and the backslash need an
+ * escape.
+ */
+static void put_yaml_str(ob_buf *b, const char *s)
+{
+    ob_buf_put_u8(b, '"');
+    for (; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            ob_buf_put_u8(b, '\\');
+        ob_buf_put_u8(b, (uint8_t)*s);
+    }
+    ob_buf_put_u8(b, '"');
+}
+
+/* One global key as the config holds it, or nothing if the file did not set it. */
+static void put_global(ob_buf *b, const ob_config *c, const cg_opts *o, const char *name)
+{
+    const char *str = NULL;
+    unsigned num = 0;
+    int is_num = 1;
+
+    if (strcmp(name, "time_period_length") == 0 && o->tp_length != 0) {
+        ob_buf_printf(b, "%s: %u\n", name, o->tp_length);
+        return;
+    }
+    /* OnionBalance 0.2 spells the status socket status-socket-location. */
+    if (!ob_config_given(c, name) && !(strcmp(name, "STATUS_SOCKET_LOCATION") == 0 &&
+                                       ob_config_given(c, "status-socket-location")))
+        return;
+    if (strcmp(name, "REFRESH_INTERVAL") == 0)
+        num = c->refresh_interval;
+    else if (strcmp(name, "PUBLISH_CHECK_INTERVAL") == 0)
+        num = c->publish_check_interval;
+    else if (strcmp(name, "INITIAL_DELAY") == 0)
+        num = c->initial_delay;
+    else if (strcmp(name, "DESCRIPTOR_VALIDITY_PERIOD") == 0)
+        num = c->descriptor_validity_period;
+    else if (strcmp(name, "DESCRIPTOR_OVERLAP_PERIOD") == 0)
+        num = c->descriptor_overlap_period;
+    else if (strcmp(name, "DESCRIPTOR_UPLOAD_PERIOD") == 0)
+        num = c->descriptor_upload_period;
+    else if (strcmp(name, "REPLICAS") == 0)
+        num = c->replicas;
+    else if (strcmp(name, "HSDIR_SET") == 0)
+        num = c->hsdir_set;
+    else if (strcmp(name, "MAX_INTRO_POINTS") == 0)
+        num = c->max_intro_points;
+    else if (strcmp(name, "TOR_PORT") == 0)
+        num = c->tor_port;
+    else if (strcmp(name, "time_period_length") == 0)
+        num = c->time_period_length;
+    else if (strcmp(name, "descriptor_lifetime") == 0)
+        num = c->descriptor_lifetime;
+    else if (strcmp(name, "presign_window") == 0)
+        num = c->presign_window;
+    else if (strcmp(name, "max_clock_skew") == 0)
+        num = c->max_clock_skew;
+    else
+        is_num = 0;
+    if (is_num) {
+        ob_buf_printf(b, "%s: %u\n", name, num);
+        return;
+    }
+    if (strcmp(name, "DISTINCT_DESCRIPTORS") == 0) {
+        ob_buf_printf(b, "%s: %s\n", name, c->distinct_descriptors ? "true" : "false");
+        return;
+    }
+    if (strcmp(name, "STATUS_SOCKET_LOCATION") == 0)
+        str = c->status_socket_location;
+    else if (strcmp(name, "TOR_CONTROL_SOCKET") == 0)
+        str = c->tor_control_socket;
+    else if (strcmp(name, "TOR_ADDRESS") == 0)
+        str = c->tor_address;
+    else if (strcmp(name, "TOR_CONTROL_PASSWORD") == 0)
+        str = c->tor_control_password;
+    else if (strcmp(name, "LOG_LEVEL") == 0)
+        str = c->log_level;
+    else if (strcmp(name, "LOG_LOCATION") == 0)
+        str = c->log_location;
+    else if (strcmp(name, "ceremony_log") == 0)
+        str = c->ceremony_log;
+    else if (strcmp(name, "inbox") == 0)
+        str = c->inbox;
+    else if (strcmp(name, "outbox") == 0)
+        str = c->outbox;
+    if (str == NULL)
+        return;
+    ob_buf_printf(b, "%s: ", name);
+    put_yaml_str(b, str);
+    ob_buf_put_u8(b, '\n');
+}
+
+/* Does the side's file hold a secret (then it is written 0600)? */
+static int side_has_secret(const ob_config *c, int side)
+{
+    size_t i, j;
+
+    if (side == CG_SIDE_ONLINE && ob_config_given(c, "TOR_CONTROL_PASSWORD"))
+        return 1;
+    for (i = 0; i < c->n_services; i++)
+        for (j = 0; j < c->services[i].n_instances; j++)
+            if (c->services[i].instances[j].auth_cookie != NULL)
+                return 1;
+    return 0;
+}
+
+/* One side's config: the globals it reads, then every service with its instances as they were. */
+static void migrated_yaml(ob_buf *b, const ob_config *c, const cg_opts *o, int side)
+{
+    size_t i, j, k;
+
+    if (side == CG_SIDE_OFFLINE)
+        ob_buf_put_str(b, "# ob-offline's config, for the OFFLINE machine only (written by "
+                          "'ob-offline config-gen\n"
+                          "# --from-onionbalance').  The key files are relative to this file's "
+                          "folder:\n"
+                          "# keep them together.  Every key and its default: docs/config.rst.\n");
+    else
+        ob_buf_put_str(b, "# ob-online's config, for the ONLINE machine (written by 'ob-offline "
+                          "config-gen\n"
+                          "# --from-onionbalance').  It names the master addresses only: the "
+                          "master keys\n"
+                          "# never come here.  Every key and its default: docs/config.rst.\n");
+    ob_buf_printf(b, "# Carried over from %s.\n", c->path);
+    for (k = 0; k < sizeof(cg_globals) / sizeof(cg_globals[0]); k++)
+        if (cg_globals[k].sides & side)
+            put_global(b, c, o, cg_globals[k].name);
+    ob_buf_put_str(b, "services:\n");
+    for (i = 0; i < c->n_services; i++) {
+        const ob_cfg_service *s = &c->services[i];
+        if (side == CG_SIDE_OFFLINE)
+            ob_buf_printf(b, "  - key: %s.key\n    address: %s.onion\n", s->address, s->address);
+        else
+            ob_buf_printf(b, "  - address: %s.onion\n", s->address);
+        if (s->lifetime_line != 0)
+            ob_buf_printf(b, "    descriptor_lifetime: %u\n", s->descriptor_lifetime);
+        if (s->presign_line != 0)
+            ob_buf_printf(b, "    presign_window: %u\n", s->presign_window);
+        ob_buf_put_str(b, "    instances:\n");
+        for (j = 0; j < s->n_instances; j++) {
+            const ob_cfg_instance *in = &s->instances[j];
+            ob_buf_printf(b, "      - address: %s.onion\n", in->address);
+            if (in->name != NULL) {
+                ob_buf_put_str(b, "        name: ");
+                put_yaml_str(b, in->name);
+                ob_buf_put_u8(b, '\n');
+            }
+            if (in->client_auth_key_path != NULL && side == CG_SIDE_OFFLINE) {
+                ob_buf_put_str(b, "        client_auth_key: ");
+                put_yaml_str(b, in->client_auth_key_path);
+                ob_buf_put_u8(b, '\n');
+            }
+            if (in->auth_cookie != NULL)
+                ob_buf_printf(b, "        auth_cookie: %s\n", in->auth_cookie);
+        }
+    }
+}
+
+/* Every service's key loaded, checked against its entry, and bound to it. */
+static ob_err migrate_load_keys(ob_config *c, const cg_opts *o, ofl_key **keys, ob_diag *d)
+{
+    size_t i;
+    ob_err e;
+
+    for (i = 0; i < c->n_services; i++) {
+        ob_cfg_service *s = &c->services[i];
+        if (s->key_path == NULL)
+            return ob_fail(d, OB_ERR_MALFORMED,
+                           "%s:%d:%d: this service names no 'key:'; --from-onionbalance reads the "
+                           "OnionBalance management config, which names each master key file",
+                           c->path, s->line, s->column);
+        if ((e = ofl_key_load(s->key_path, o->srcpass, &keys[i], d)) != OB_OK)
+            return e;
+        if ((e = ob_config_bind_key(c, i, ofl_key_address(keys[i]), d)) != OB_OK)
+            return e;
+    }
+    return OB_OK;
+}
+
+static ob_err migrate_write(cg_tree *t, const char *stage, const ob_config *c, const cg_opts *o,
+                            ofl_key **keys, const char *pass, size_t passlen, ob_diag *d)
+{
+    char dir[PATH_MAX], path[PATH_MAX], name[128];
+    ob_buf b;
+    size_t i;
+    ob_err e;
+
+    /* The online file may hold TOR_CONTROL_PASSWORD: keep its buffer in locked memory. */
+    ob_buf_init_secure(&b);
+    if ((e = join(dir, stage, "master", d)) != OB_OK || (e = tree_mkdir(t, dir, d)) != OB_OK)
+        goto out;
+    for (i = 0; i < c->n_services; i++) {
+        snprintf(name, sizeof(name), "%s.key", ofl_key_address(keys[i]));
+        if ((e = join(path, dir, name, d)) != OB_OK ||
+            (e = write_master_key(t, path, keys[i], pass, passlen, d)) != OB_OK)
+            goto out;
+    }
+    migrated_yaml(&b, c, o, CG_SIDE_OFFLINE);
+    if ((e = join(path, dir, "config.yaml", d)) != OB_OK ||
+        (e = tree_write_buf(t, path, &b, side_has_secret(c, CG_SIDE_OFFLINE) ? 0600 : 0644, d)) !=
+            OB_OK)
+        goto out;
+    ob_buf_reset(&b);
+    if ((e = join(dir, stage, "online", d)) != OB_OK || (e = tree_mkdir(t, dir, d)) != OB_OK)
+        goto out;
+    migrated_yaml(&b, c, o, CG_SIDE_ONLINE);
+    if ((e = join(path, dir, "config.yaml", d)) != OB_OK ||
+        (e = tree_write_buf(t, path, &b, side_has_secret(c, CG_SIDE_ONLINE) ? 0600 : 0644, d)) !=
+            OB_OK)
+        goto out;
+    for (i = 0; i < t->n; i++)
+        if (t->isdir[i] && (e = sync_dir(t->paths[i], d)) != OB_OK)
+            goto out;
+out:
+    ob_buf_free(&b);
+    return e;
+}
+
+static void migrate_summary(const ob_config *c, const cg_opts *o, const char *abs)
+{
+    size_t i;
+
+    printf("\nWrote %s from %s: %zu service%s, the same addresses and instances.\n\n", abs, c->path,
+           c->n_services, c->n_services == 1 ? "" : "s");
+    for (i = 0; i < c->n_services; i++)
+        printf("  %s.onion (v%d): %zu instance%s\n", c->services[i].address, c->services[i].version,
+               c->services[i].n_instances, c->services[i].n_instances == 1 ? "" : "s");
+    printf("\n  master/  the OFFLINE machine only: the master key%s (%s) and config.yaml\n"
+           "  online/  the ONLINE machine: config.yaml (addresses only, no key)\n",
+           c->n_services == 1 ? "" : "s",
+           o->no_passphrase ? "NOT encrypted" : "encrypted with your passphrase");
+    printf("\nNext steps (docs/migration.rst):\n"
+           "  1. Back up master/ to separate media; it never goes to a networked machine.\n"
+           "  2. Copy online/config.yaml to the online machine and start ob-online there\n"
+           "     with the tor OnionBalance used.  Stop OnionBalance first.\n"
+           "  3. Delete the old key files from the OnionBalance machine (%s).\n"
+           "  4. The backends stay as they are: their keys and torrc do not change.\n",
+           c->dir);
+    fflush(stdout);
+}
+
+/* config-gen --from-onionbalance CONFIG: master/ and online/ from a running deployment. */
+static int cg_migrate(cg_opts *o)
+{
+    cg_tree t;
+    ob_config *c = NULL;
+    ofl_key **keys = NULL;
+    char abs[CG_PATH_MAX], parent[CG_PATH_MAX], base[CG_PATH_MAX], stage[PATH_MAX];
+    char *pass = NULL;
+    size_t passlen = 0, i, n = 0;
+    int renamed = 0;
+    ob_diag d;
+    ob_err e;
+
+    ob_diag_clear(&d);
+    memset(&t, 0, sizeof(t));
+    e = pick_output(o->output, abs, parent, base, &d);
+    if (e == OB_ERR_UNSUPPORTED || e == OB_ERR_RANGE)
+        USAGE_ERROR("config-gen: %s", d.msg);
+    if (e != OB_OK)
+        goto out;
+    if ((e = ob_config_load(o->from_ob, &c, &d)) != OB_OK)
+        goto out;
+    /* A key this program does not know is not carried over: say which. */
+    for (i = 0; i < c->n_warnings; i++)
+        ob_msg("%s (not carried over)", c->warnings[i]);
+    n = c->n_services;
+    if ((keys = calloc(n, sizeof(*keys))) == NULL) {
+        e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((e = migrate_load_keys(c, o, keys, &d)) != OB_OK)
+        goto out;
+    if (!o->no_passphrase &&
+        (e = ofl_pass_read_new(o->passfile, n == 1 ? "the master key" : "the master keys", &pass,
+                               &passlen, &d)) != OB_OK)
+        goto out;
+    if (snprintf(stage, sizeof(stage), "%s/.%s.tmp-XXXXXX", parent, base) >= (int)sizeof(stage) ||
+        mkdtemp(stage) == NULL) {
+        e = ob_fail(&d, OB_ERR_IO, "%s: cannot create a temporary folder: %s", parent,
+                    strerror(errno));
+        goto out;
+    }
+    if ((e = tree_add(&t, stage, 1, &d)) != OB_OK) {
+        (void)rmdir(stage);
+        goto out;
+    }
+    if ((e = migrate_write(&t, stage, c, o, keys, pass, passlen, &d)) != OB_OK)
+        goto out;
+    if (mkdir(abs, 0700) != 0) {
+        e = errno == EEXIST
+                ? ob_fail(&d, OB_ERR_EXISTS, "%s: appeared while writing; left alone", abs)
+                : ob_fail(&d, OB_ERR_IO, "%s: %s", abs, strerror(errno));
+        goto out;
+    }
+    if (rename(stage, abs) != 0) {
+        e = ob_fail(&d, OB_ERR_IO, "%s: cannot move the new folder into place: %s", abs,
+                    strerror(errno));
+        (void)rmdir(abs);
+        goto out;
+    }
+    renamed = 1;
+    if ((e = sync_dir(parent, &d)) != OB_OK)
+        goto out;
+    if (o->no_passphrase)
+        ob_msg("warning: the master key%s NOT encrypted; whoever reads %s controls the "
+               "service%s",
+               n == 1 ? " is" : "s are", n == 1 ? "it" : "them", n == 1 ? "" : "s");
+    migrate_summary(c, o, abs);
+out:
+    tree_done(&t, e != OB_OK && !renamed);
+    for (i = 0; keys != NULL && i < n; i++)
+        ofl_key_free(keys[i]);
+    free(keys);
+    ob_config_free(c);
+    ofl_pass_free(pass);
+    return ob_report(e, &d);
+}
+
 int ofl_cmd_config_gen(int argc, char **argv)
 {
     cg_opts o;
@@ -914,6 +1298,8 @@ int ofl_cmd_config_gen(int argc, char **argv)
     ob_diag_clear(&d);
     memset(&t, 0, sizeof(t));
     parse_opts(argc, argv, &o);
+    if (o.from_ob[0] != '\0')
+        return cg_migrate(&o);
     /* As onionbalance-config: no options on a terminal means "ask me". */
     interactive = o.interactive || (argc == 1 && isatty(STDIN_FILENO));
     if ((e = check_tag(o.tag, &d)) != OB_OK ||

@@ -24,6 +24,7 @@ typedef struct key_opts {
     const char *srcpassfile; /* --source-passphrase-file */
     int version;             /* --version, 0 if absent */
     int no_passphrase;       /* --no-passphrase */
+    int allow_swap;          /* --allow-swap */
 } key_opts;
 
 enum {
@@ -33,7 +34,8 @@ enum {
     OPT_SRCPASS = 8,
     OPT_VERSION = 16,
     OPT_NOPASS = 32,
-    OPT_POS = 64
+    OPT_POS = 64,
+    OPT_SWAP = 128
 };
 
 /* Parse argv[1..] allowing the options in mask; any other word is a usage error. */
@@ -69,6 +71,9 @@ static void parse_opts(int argc, char **argv, unsigned mask, key_opts *o)
         } else if (strcmp(a, "--no-passphrase") == 0 && (mask & OPT_NOPASS)) {
             o->no_passphrase = 1;
             continue;
+        } else if (strcmp(a, "--allow-swap") == 0 && (mask & OPT_SWAP)) {
+            o->allow_swap = 1;
+            continue;
         } else if (a[0] != '-' && (mask & OPT_POS) && o->pos == NULL) {
             o->pos = a;
             continue;
@@ -89,6 +94,8 @@ static void parse_opts(int argc, char **argv, unsigned mask, key_opts *o)
         ob_msg("%s: missing file argument", argv[0]);
         ob_usage_verb(argv[0]);
     }
+    if (o->allow_swap)
+        ofl_allow_swap();
 }
 
 static void print_addresses(ofl_key *const *keys, size_t n)
@@ -100,9 +107,13 @@ static void print_addresses(ofl_key *const *keys, size_t n)
     fflush(stdout);
 }
 
-/* Write keys to a new file out, encrypted with a new passphrase (v3: store, v2: PKCS#8). */
+/*
+ * Write keys to a new file out, encrypted with a new passphrase (v3: store,
+ * v2: PKCS#8).  old: the cost of the store being re-encrypted (passwd), which
+ * OB_INSECURE_TEST_KDF may not lower; NULL for a new file.
+ */
 static ob_err write_new(const char *out, ofl_key *const *keys, size_t n, const char *passfile,
-                        int flags, ob_diag *d)
+                        int flags, const ofl_kdf *old, ob_diag *d)
 {
     char *pass = NULL;
     size_t passlen = 0;
@@ -112,7 +123,12 @@ static ob_err write_new(const char *out, ofl_key *const *keys, size_t n, const c
     if ((e = ofl_pass_read_new(passfile, out, &pass, &passlen, d)) != OB_OK)
         return e;
     if (ofl_key_version(keys[0]) == 3) {
-        ofl_kdf_default(&kdf);
+        if (old == NULL)
+            ofl_kdf_default(&kdf);
+        else if (ofl_kdf_for_rewrite(old, &kdf))
+            ob_msg("warning: OB_INSECURE_TEST_KDF=1 ignored: %s was not made with it and keeps "
+                   "the full Argon2id cost",
+                   out);
         e = ofl_keystore_write(out, keys, n, pass, passlen, &kdf, flags, d);
     } else if (n == 1) {
         e = ofl_key_write_rsa(out, keys[0], pass, passlen, flags, d);
@@ -131,7 +147,7 @@ int ofl_cmd_keygen(int argc, char **argv)
     ob_err e;
 
     ob_diag_clear(&d);
-    parse_opts(argc, argv, OPT_OUT | OPT_PASS | OPT_VERSION | OPT_NOPASS, &o);
+    parse_opts(argc, argv, OPT_OUT | OPT_PASS | OPT_VERSION | OPT_NOPASS | OPT_SWAP, &o);
     if (o.version == 0 || o.out == NULL || (o.no_passphrase && o.passfile != NULL)) {
         ob_msg("keygen: %s", o.version == 0 ? "--version 3|2 is required"
                              : o.out == NULL
@@ -153,7 +169,7 @@ int ofl_cmd_keygen(int argc, char **argv)
             ob_msg("warning: %s is NOT encrypted; whoever reads it controls %s.onion", o.out,
                    ofl_key_address(k));
     } else {
-        e = write_new(o.out, &k, 1, o.passfile, OB_WRITE_EXCL, &d);
+        e = write_new(o.out, &k, 1, o.passfile, OB_WRITE_EXCL, NULL, &d);
     }
     if (e == OB_OK)
         print_addresses(&k, 1);
@@ -171,7 +187,7 @@ int ofl_cmd_address(int argc, char **argv)
     ob_err e;
 
     ob_diag_clear(&d);
-    parse_opts(argc, argv, OPT_POS | OPT_PASS, &o);
+    parse_opts(argc, argv, OPT_POS | OPT_PASS | OPT_SWAP, &o);
     e = ofl_keystore_load_all(o.pos, o.passfile, &keys, &n, &d);
     if (e == OB_OK)
         print_addresses(keys, n);
@@ -185,11 +201,12 @@ int ofl_cmd_passwd(int argc, char **argv)
     ofl_key **keys = NULL;
     size_t n = 0;
     ofl_keyfile_kind kind;
+    ofl_kdf old;
     ob_diag d;
     ob_err e;
 
     ob_diag_clear(&d);
-    parse_opts(argc, argv, OPT_POS | OPT_PASS | OPT_NEWPASS, &o);
+    parse_opts(argc, argv, OPT_POS | OPT_PASS | OPT_NEWPASS | OPT_SWAP, &o);
     kind = ofl_keyfile_detect(o.pos);
     if (kind == OFL_KEYFILE_TOR_SECRET || kind == OFL_KEYFILE_TOR_DIR) {
         e = ob_fail(&d, OB_ERR_UNSUPPORTED,
@@ -198,6 +215,8 @@ int ofl_cmd_passwd(int argc, char **argv)
                     o.pos);
         goto out;
     }
+    if (kind == OFL_KEYFILE_STORE && (e = ofl_keystore_kdf(o.pos, &old, &d)) != OB_OK)
+        goto out;
     if ((e = ofl_keystore_load_all(o.pos, o.passfile, &keys, &n, &d)) != OB_OK)
         goto out;
     if (kind != OFL_KEYFILE_STORE && ofl_key_version(keys[0]) == 3) {
@@ -208,27 +227,32 @@ int ofl_cmd_passwd(int argc, char **argv)
         goto out;
     }
     /* Replaced atomically: on any failure the old file is untouched. */
-    e = write_new(o.pos, keys, n, o.newpassfile, 0, &d);
+    e = write_new(o.pos, keys, n, o.newpassfile, 0, kind == OFL_KEYFILE_STORE ? &old : NULL, &d);
 out:
     ofl_keys_free(keys, n);
     return ob_report(e, &d);
 }
 
-/* Add the v3 keys in src to the existing store at out (same passphrase). */
+/*
+ * Add the v3 keys in src to the existing store at out (same passphrase).
+ * The key derived to open the store writes it back: one Argon2id run.
+ */
 static ob_err import_into_store(const char *out, const char *passfile, ofl_key **src, size_t nsrc,
                                 ob_diag *d)
 {
     ofl_key **keys = NULL, **all = NULL;
+    ofl_store *st = NULL;
     size_t n = 0, i, j, total;
     char prompt[512], *pass = NULL;
     size_t passlen = 0;
-    ofl_kdf kdf;
     ob_err e;
 
     snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", out);
     if ((e = ofl_pass_read(passfile, prompt, &pass, &passlen, d)) != OB_OK)
         goto out;
-    if ((e = ofl_keystore_open(out, pass, passlen, &keys, &n, d)) != OB_OK)
+    e = ofl_keystore_open(out, pass, passlen, &keys, &n, &st, d);
+    ofl_pass_free(pass); /* st holds the derived key */
+    if (e != OB_OK)
         goto out;
     for (i = 0; i < nsrc; i++)
         for (j = 0; j < n; j++)
@@ -249,12 +273,11 @@ static ob_err import_into_store(const char *out, const char *passfile, ofl_key *
     }
     memcpy(all, keys, n * sizeof(*all));
     memcpy(all + n, src, nsrc * sizeof(*all)); /* borrowed: freed by the caller */
-    ofl_kdf_default(&kdf);
-    e = ofl_keystore_write(out, all, total, pass, passlen, &kdf, 0, d);
+    e = ofl_keystore_rewrite(st, all, total, d);
 out:
     free(all);
     ofl_keys_free(keys, n);
-    ofl_pass_free(pass);
+    ofl_store_free(st);
     return e;
 }
 
@@ -267,7 +290,7 @@ int ofl_cmd_import(int argc, char **argv)
     ob_err e;
 
     ob_diag_clear(&d);
-    parse_opts(argc, argv, OPT_POS | OPT_OUT | OPT_PASS | OPT_SRCPASS, &o);
+    parse_opts(argc, argv, OPT_POS | OPT_OUT | OPT_PASS | OPT_SRCPASS | OPT_SWAP, &o);
     if (o.out == NULL) {
         ob_msg("import: -o FILE is required");
         ob_usage_verb(argv[0]);
@@ -287,7 +310,7 @@ int ofl_cmd_import(int argc, char **argv)
         }
         e = import_into_store(o.out, o.passfile, keys, n, &d);
     } else {
-        e = write_new(o.out, keys, n, o.passfile, OB_WRITE_EXCL, &d);
+        e = write_new(o.out, keys, n, o.passfile, OB_WRITE_EXCL, NULL, &d);
     }
     if (e == OB_OK)
         print_addresses(keys, n);

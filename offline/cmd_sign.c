@@ -2,7 +2,7 @@
  * cmd_sign.c - "ob-offline sign": the signing ceremony (docs/signing.rst).
  *
  *   ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign]
- *                   [--passphrase-file F]
+ *                   [--passphrase-file F] [--allow-swap]
  *
  * Order: read the request and the log (replay), check everything, print
  * the summary, ask, and only then unlock the keys, sign and re-verify,
@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "config.h"
 #include "fileio.h"
+#include "keystore.h"
 #include "sign.h"
 
 #include <stdio.h>
@@ -79,6 +80,10 @@ int ofl_cmd_sign(int argc, char **argv)
             full = 1;
             continue;
         }
+        if (strcmp(a, "--allow-swap") == 0) {
+            ofl_allow_swap();
+            continue;
+        }
         if (i + 1 >= argc) {
             ob_msg("sign: unexpected argument '%s'", a);
             ob_usage_verb(argv[0]);
@@ -100,8 +105,8 @@ int ofl_cmd_sign(int argc, char **argv)
         ob_msg("sign needs -c CONFIG, -i REQUEST and -o RESPONSE");
         ob_usage_verb(argv[0]);
     }
-    if (ofl_keystore_init_openssl() != 0) {
-        ob_msg("cannot set up OpenSSL's secure heap");
+    if ((err = ofl_secure_heap_init(&d)) != OB_OK) {
+        rc = ob_report(err, &d);
         goto out;
     }
     err = ob_config_load(cfg_path, &cfg, &d);
@@ -211,7 +216,7 @@ int ofl_cmd_sign(int argc, char **argv)
         rc = ob_report(err, &d);
         goto out;
     }
-    err = ofl_sign_selfcheck(resp, req, &wire_len, &n_compact, &frames, &d);
+    err = ofl_sign_selfcheck(plan, resp, &wire_len, &n_compact, &frames, &d);
     if (err != OB_OK) {
         rc = ob_report(err, &d);
         goto out;

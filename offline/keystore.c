@@ -9,7 +9,8 @@
  *      8     1   format version = 1
  *      9     1   KDF id = 1 (Argon2id v1.3, libsodium crypto_pwhash)
  *     10     1   AEAD id = 1 (XChaCha20-Poly1305-IETF)
- *     11     1   reserved = 0
+ *     11     1   flags: 0, or 1 = made with the insecure test KDF
+ *                (OB_INSECURE_TEST_KDF=1); any other bit is refused
  *     12     8   opslimit (big-endian)
  *     20     8   memlimit in bytes (big-endian)
  *     28    16   salt
@@ -22,11 +23,20 @@
  *     address, no ".onion") | u16 key length | key (type 1: a|RH (64) |
  *     public key (32))
  *
- * Nothing may follow the ciphertext or the last entry.
+ * Nothing may follow the ciphertext or the last entry.  A store without
+ * flag 1 must cost at least libsodium's MODERATE limits.
+ *
+ * In memory: the secrets of all the keys of one store share one guarded,
+ * locked block (a key_arena, one ob_secalloc()), 64 bytes per key; a key
+ * made or read on its own gets a block of its own.  One block instead of
+ * one per key: libsodium maps every block with guard pages of its own
+ * (thousands of blocks exhaust the process's memory mappings) and locks at
+ * least a page for each (4 KiB per 96-byte key against RLIMIT_MEMLOCK).
  */
 #include "keystore.h"
 
 #include "buf.h"
+#include "cli.h"
 #include "crypto.h"
 #include "encode.h"
 #include "fileio.h"
@@ -34,6 +44,7 @@
 #include "passphrase.h"
 #include "secmem.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -46,18 +57,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define STORE_MAGIC     "OBKSTORE"
-#define STORE_MAGIC_LEN 8
-#define STORE_VERSION   1
-#define STORE_KDF_ARGON 1
-#define STORE_AEAD_XCP  1
-#define STORE_HDR_LEN   72
-#define STORE_SALT_LEN  16
-#define STORE_NONCE_LEN 24
-#define STORE_TAG_LEN   16
-#define ENTRY_ED25519   1
-#define ED_ENTRY_LEN    96
-#define KEYFILE_MAX     (4 * 1024 * 1024) /* 20000 keys of 156 bytes fit */
+#define STORE_MAGIC         "OBKSTORE"
+#define STORE_MAGIC_LEN     8
+#define STORE_VERSION       1
+#define STORE_KDF_ARGON     1
+#define STORE_AEAD_XCP      1
+#define STORE_HDR_LEN       72
+#define STORE_SALT_LEN      16
+#define STORE_NONCE_LEN     24
+#define STORE_TAG_LEN       16
+#define ENTRY_ED25519       1
+#define ED_ENTRY_LEN        96
+#define ED_ENTRY_MIN        (4 + OB_ONION_V3_LEN + ED_ENTRY_LEN) /* a whole entry: 156 bytes */
+#define STORE_FLAG_TEST_KDF 1
+#define KEYFILE_MAX         (4 * 1024 * 1024) /* 20000 keys of 156 bytes fit */
 /* Refuse absurd costs from a crafted header before allocating anything. */
 #define KDF_OPS_MAX 64
 #define KDF_MEM_MAX (4ULL * 1024 * 1024 * 1024)
@@ -76,34 +89,86 @@ static const uint8_t ed_pkcs8_prefix[16] = { 0x30, 0x2e, 0x02, 0x01, 0x00, 0x30,
 #define SCRYPT_R 8
 #define SCRYPT_P 1
 
+/*
+ * A guarded, locked block holding the secrets of one or more keys, freed
+ * when its last key is.  Keys are freed one by one (ofl_keys_free(), or the
+ * keyring, which mixes keys of several files), hence the count.  Keys may
+ * be read from any thread; they are made and freed by one.
+ */
+typedef struct key_arena {
+    uint8_t *mem; /* ob_secalloc() */
+    size_t refs;  /* keys pointing into mem */
+} key_arena;
+
 struct ofl_key {
     int version;
     char address[OB_ONION_V3_LEN + 1];
-    uint8_t *sec; /* v3, ob_secalloc: seed (32) | expanded a|RH (64) | public (32) */
+    uint8_t pub[32];  /* v3 public key: not secret */
+    uint8_t *sec;     /* v3: expanded a|RH (64) [| seed (32) if has_seed], in arena */
+    key_arena *arena; /* v3 */
     int has_seed;
     EVP_PKEY *rsa; /* v2 */
 };
 
-#define SEC_SEED 0
-#define SEC_EXP  32
-#define SEC_PUB  96
-#define SEC_LEN  128
+#define SEC_EXP        0
+#define SEC_SEED       64
+#define SLOT_STORE     64 /* a stored key has no seed */
+#define SLOT_WITH_SEED 96
 
 /* ---- the key object ---- */
 
-static ofl_key *key_new(int version)
+static key_arena *arena_new(size_t slots, size_t slot_len)
+{
+    key_arena *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return NULL;
+    if ((a->mem = ob_secalloc(slots * slot_len)) == NULL) {
+        free(a);
+        return NULL;
+    }
+    memset(a->mem, 0, slots * slot_len);
+    a->refs = 1; /* the creator's; arena_put() it when done handing out keys */
+    return a;
+}
+
+static void arena_put(key_arena *a)
+{
+    if (a != NULL && --a->refs == 0) {
+        ob_secfree(a->mem); /* wipes */
+        free(a);
+    }
+}
+
+/* A v3 key whose secrets are at a->mem + off; NULL: out of memory. */
+static ofl_key *key_in_arena(key_arena *a, size_t off)
 {
     ofl_key *k = calloc(1, sizeof(*k));
 
     if (k == NULL)
         return NULL;
-    k->version = version;
-    if (version == 3 && (k->sec = ob_secalloc(SEC_LEN)) == NULL) {
-        free(k);
-        return NULL;
+    k->version = 3;
+    k->arena = a;
+    k->sec = a->mem + off;
+    a->refs++;
+    return k;
+}
+
+/* A key on its own (v3: an arena of one slot, room for a seed); NULL: ob_secmem_fail(). */
+static ofl_key *key_new(int version)
+{
+    key_arena *a = NULL;
+    ofl_key *k = NULL;
+
+    if (version != 3) {
+        if ((k = calloc(1, sizeof(*k))) != NULL)
+            k->version = version;
+        return k;
     }
-    if (k->sec != NULL)
-        memset(k->sec, 0, SEC_LEN);
+    if ((a = arena_new(1, SLOT_WITH_SEED)) == NULL)
+        return NULL;
+    k = key_in_arena(a, 0);
+    arena_put(a);
     return k;
 }
 
@@ -111,7 +176,10 @@ void ofl_key_free(ofl_key *k)
 {
     if (k == NULL)
         return;
-    ob_secfree(k->sec);
+    if (k->arena != NULL) {
+        ob_wipe(k->sec, k->has_seed ? SLOT_WITH_SEED : SLOT_STORE);
+        arena_put(k->arena);
+    }
     EVP_PKEY_free(k->rsa); /* clears the secure-heap BIGNUMs */
     free(k);
 }
@@ -144,7 +212,7 @@ const uint8_t *ofl_key_ed25519_expanded(const ofl_key *k)
 
 const uint8_t *ofl_key_ed25519_public(const ofl_key *k)
 {
-    return k->version == 3 ? k->sec + SEC_PUB : NULL;
+    return k->version == 3 ? k->pub : NULL;
 }
 
 EVP_PKEY *ofl_key_rsa(const ofl_key *k)
@@ -154,23 +222,61 @@ EVP_PKEY *ofl_key_rsa(const ofl_key *k)
 
 int ofl_keystore_init_openssl(void)
 {
+    int r;
+
     /* 256 KiB of locked memory is plenty for a few RSA-1024 keys and the
      * temporaries OpenSSL makes while signing with them. */
     if (CRYPTO_secure_malloc_initialized())
         return 0;
-    return CRYPTO_secure_malloc_init(256 * 1024, 16) == 0 ? -1 : 0;
+    r = CRYPTO_secure_malloc_init(OFL_OPENSSL_HEAP, 16);
+    if (r == 2 && !ob_secmem_swap_allowed()) {
+        /* Set up, but mlock() failed: as ob_secalloc(), refuse unlocked secrets. */
+        CRYPTO_secure_malloc_done();
+        return -1;
+    }
+    return r == 0 ? -1 : 0;
+}
+
+ob_err ofl_secure_heap_init(ob_diag *d)
+{
+    ob_err e;
+
+    if (ofl_keystore_init_openssl() == 0)
+        return OB_OK;
+    e = ob_secmem_expect(OFL_OPENSSL_HEAP, d);
+    return e != OB_OK ? e : ob_fail(d, OB_ERR_NOMEM, "cannot set up OpenSSL's secure heap");
+}
+
+void ofl_allow_swap(void)
+{
+    ob_secmem_allow_swap(1);
+    ob_msg("warning: --allow-swap: secrets that cannot be locked in memory will be used anyway "
+           "and may be written to swap (keep swap off or encrypted)");
+}
+
+void ofl_warn_unlocked(void)
+{
+    static size_t warned;
+    size_t n = ob_secmem_unlocked_bytes();
+
+    if (n > warned) {
+        ob_msg("warning: %zu KiB of secrets so far were held in memory that is NOT locked and "
+               "may have been swapped to disk (RLIMIT_MEMLOCK too low; --allow-swap given)",
+               (n + 1023) / 1024);
+        warned = n;
+    }
 }
 
 /* k->sec + SEC_EXP holds a|RH: derive the public key and the address. */
 static ob_err ed_finish(ofl_key *k, ob_diag *d)
 {
-    if (crypto_scalarmult_ed25519_base_noclamp(k->sec + SEC_PUB, k->sec + SEC_EXP) != 0)
+    if (crypto_scalarmult_ed25519_base_noclamp(k->pub, k->sec + SEC_EXP) != 0)
         return ob_fail(d, OB_ERR_VERIFY, "ed25519 secret scalar is zero or invalid");
-    ob_onion_v3_encode(k->address, k->sec + SEC_PUB);
+    ob_onion_v3_encode(k->address, k->pub);
     return OB_OK;
 }
 
-/* Seed (at k->sec) -> expanded key as RFC 8032 and tor do it: SHA-512, clamp. */
+/* Seed (at k->sec + SEC_SEED) -> expanded key as RFC 8032 and tor do it: SHA-512, clamp. */
 static ob_err ed_from_seed(ofl_key *k, ob_diag *d)
 {
     uint8_t *e = k->sec + SEC_EXP;
@@ -214,15 +320,13 @@ ob_err ofl_key_generate(int version, ofl_key **out, ob_diag *d)
     if (version != 2 && version != 3)
         return ob_fail(d, OB_ERR_UNSUPPORTED, "--version must be 3 or 2");
     if ((k = key_new(version)) == NULL)
-        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+        return version == 3 ? ob_secmem_fail(d) : ob_fail(d, OB_ERR_NOMEM, "out of memory");
     if (version == 3) {
         ob_random(k->sec + SEC_SEED, 32);
         e = ed_from_seed(k, d);
     } else {
-        if (ofl_keystore_init_openssl() != 0) {
-            e = ob_fail(d, OB_ERR_NOMEM, "cannot set up OpenSSL's secure heap");
+        if ((e = ofl_secure_heap_init(d)) != OB_OK)
             goto out;
-        }
         if ((pk = EVP_RSA_gen(1024)) == NULL) {
             e = ob_fail(d, OB_ERR_CRYPTO, "RSA key generation failed");
             goto out;
@@ -280,13 +384,32 @@ void ofl_kdf_default(ofl_kdf *kdf)
 {
     const char *t = getenv("OB_INSECURE_TEST_KDF");
 
+    memset(kdf, 0, sizeof(*kdf));
     if (t != NULL && strcmp(t, "1") == 0) {
         kdf->opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
         kdf->memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+        kdf->insecure_test = 1;
     } else {
         kdf->opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
         kdf->memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
     }
+}
+
+int ofl_kdf_for_rewrite(const ofl_kdf *old, ofl_kdf *kdf)
+{
+    ofl_kdf_default(kdf);
+    if (!kdf->insecure_test || old->insecure_test)
+        return 0;
+    kdf->opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
+    kdf->memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
+    kdf->insecure_test = 0;
+    return 1;
+}
+
+/* A cost a store not marked as a test store may not go below. */
+static int kdf_is_weak(uint64_t ops, uint64_t mem)
+{
+    return ops < crypto_pwhash_OPSLIMIT_MODERATE || mem < crypto_pwhash_MEMLIMIT_MODERATE;
 }
 
 static ob_err derive(uint8_t key[32], const char *pass, size_t n, const uint8_t *salt, uint64_t ops,
@@ -298,13 +421,57 @@ static ob_err derive(uint8_t key[32], const char *pass, size_t n, const uint8_t 
     return OB_OK;
 }
 
+/* An opened store: what ofl_keystore_rewrite() needs to write it again. */
+struct ofl_store {
+    char *path;
+    uint8_t hdr[STORE_HDR_LEN]; /* as read: bytes 0..43 (cost, flags, salt) are reused */
+    uint8_t *key;               /* ob_secalloc(32): Argon2id(passphrase, salt) */
+};
+
+void ofl_store_free(ofl_store *st)
+{
+    if (st == NULL)
+        return;
+    ob_secfree(st->key);
+    free(st->path);
+    free(st);
+}
+
 typedef struct store_ctx {
     const char *path;
     const uint8_t *file;
     size_t len;
     ofl_key **keys;
     size_t n;
+    int keep_key; /* ofl_keystore_open(): hand the derived key over in key */
+    uint8_t *key;
 } store_ctx;
+
+static int cmp_key_address(const void *a, const void *b)
+{
+    return strcmp((*(ofl_key *const *)a)->address, (*(ofl_key *const *)b)->address);
+}
+
+/* Each address once: sorted, so 20000 keys take a moment, not n^2 compares. */
+static ob_err store_check_unique(store_ctx *s, ob_diag *d)
+{
+    ofl_key **sorted = NULL;
+    ob_err e = OB_OK;
+    size_t i;
+
+    if (s->n < 2)
+        return OB_OK;
+    if ((sorted = calloc(s->n, sizeof(*sorted))) == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    memcpy(sorted, s->keys, s->n * sizeof(*sorted));
+    qsort(sorted, s->n, sizeof(*sorted), cmp_key_address);
+    for (i = 1; i < s->n && e == OB_OK; i++)
+        if (strcmp(sorted[i - 1]->address, sorted[i]->address) == 0)
+            e = ob_fail(d, OB_ERR_MALFORMED, "%s: key for %s.onion is stored twice", s->path,
+                        sorted[i]->address);
+    free(sorted);
+    return e;
+}
 
 static ob_err store_parse_entries(store_ctx *s, const uint8_t *pt, size_t ptlen, ob_diag *d)
 {
@@ -312,9 +479,10 @@ static ob_err store_parse_entries(store_ctx *s, const uint8_t *pt, size_t ptlen,
     uint16_t count = 0, klen = 0;
     uint8_t type = 0, llen = 0;
     const uint8_t *label = NULL, *kb = NULL;
-    size_t i, j;
+    key_arena *arena = NULL;
+    size_t i;
     ofl_key *k = NULL;
-    ob_err e;
+    ob_err e = OB_OK;
 
     ob_cur_init(&c, pt, ptlen);
     if (ob_cur_get_u16(&c, &count) != 0)
@@ -324,41 +492,53 @@ static ob_err store_parse_entries(store_ctx *s, const uint8_t *pt, size_t ptlen,
                        OFL_STORE_MAX_KEYS);
     if ((s->keys = calloc(count, sizeof(*s->keys))) == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    /* Every key's secret in one locked block: see the top of this file. */
+    if ((arena = arena_new(count, SLOT_STORE)) == NULL)
+        return ob_secmem_fail(d);
     for (i = 0; i < count; i++) {
         size_t at = c.off;
         if (ob_cur_get_u8(&c, &type) != 0 || ob_cur_get_u8(&c, &llen) != 0 ||
             ob_cur_borrow(&c, llen, &label) != 0 || ob_cur_get_u16(&c, &klen) != 0 ||
-            ob_cur_borrow(&c, klen, &kb) != 0)
-            return ob_fail(d, OB_ERR_TRUNCATED, "%s: key entry %zu (offset %zu) truncated", s->path,
-                           i + 1, at);
-        if (type != ENTRY_ED25519)
-            return ob_fail(d, OB_ERR_UNSUPPORTED, "%s: key entry %zu has unknown type %u", s->path,
-                           i + 1, type);
-        if (klen != ED_ENTRY_LEN || llen != OB_ONION_V3_LEN)
-            return ob_fail(d, OB_ERR_MALFORMED,
-                           "%s: key entry %zu: label or key length wrong (%u, %u)", s->path, i + 1,
-                           llen, klen);
-        if ((k = key_new(3)) == NULL)
-            return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+            ob_cur_borrow(&c, klen, &kb) != 0) {
+            e = ob_fail(d, OB_ERR_TRUNCATED, "%s: key entry %zu (offset %zu) truncated", s->path,
+                        i + 1, at);
+            goto out;
+        }
+        if (type != ENTRY_ED25519) {
+            e = ob_fail(d, OB_ERR_UNSUPPORTED, "%s: key entry %zu has unknown type %u", s->path,
+                        i + 1, type);
+            goto out;
+        }
+        if (klen != ED_ENTRY_LEN || llen != OB_ONION_V3_LEN) {
+            e = ob_fail(d, OB_ERR_MALFORMED,
+                        "%s: key entry %zu: label or key length wrong (%u, %u)", s->path, i + 1,
+                        llen, klen);
+            goto out;
+        }
+        if ((k = key_in_arena(arena, i * SLOT_STORE)) == NULL) {
+            e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
         s->keys[s->n++] = k; /* owned by s from here */
-        memcpy(k->sec + SEC_EXP, kb, ED_ENTRY_LEN);
+        memcpy(k->sec + SEC_EXP, kb, 64);
         if ((e = ed_finish(k, d)) != OB_OK)
-            return e;
+            goto out;
         /* The stored public key and label must be what the secret implies. */
-        if (memcmp(k->sec + SEC_PUB, kb + 64, 32) != 0 ||
-            memcmp(k->address, label, OB_ONION_V3_LEN) != 0)
-            return ob_fail(d, OB_ERR_VERIFY,
-                           "%s: key entry %zu: public key or label does not match its secret",
-                           s->path, i + 1);
-        for (j = 0; j + 1 < s->n; j++)
-            if (strcmp(s->keys[j]->address, k->address) == 0)
-                return ob_fail(d, OB_ERR_MALFORMED, "%s: key for %s.onion is stored twice", s->path,
-                               k->address);
+        if (memcmp(k->pub, kb + 64, 32) != 0 || memcmp(k->address, label, OB_ONION_V3_LEN) != 0) {
+            e = ob_fail(d, OB_ERR_VERIFY,
+                        "%s: key entry %zu: public key or label does not match its secret", s->path,
+                        i + 1);
+            goto out;
+        }
     }
     if (!ob_cur_is_empty(&c))
-        return ob_fail(d, OB_ERR_MALFORMED, "%s: %zu stray bytes after the last key entry", s->path,
-                       ob_cur_left(&c));
-    return OB_OK;
+        e = ob_fail(d, OB_ERR_MALFORMED, "%s: %zu stray bytes after the last key entry", s->path,
+                    ob_cur_left(&c));
+    else
+        e = store_check_unique(s, d);
+out:
+    arena_put(arena); /* the keys hold their own references */
+    return e;
 }
 
 static ob_err store_try(void *ctx, const char *pass, size_t passlen, ob_diag *d)
@@ -372,7 +552,7 @@ static ob_err store_try(void *ctx, const char *pass, size_t passlen, ob_diag *d)
     ob_err e;
 
     if ((key = ob_secalloc(32)) == NULL || (pt = ob_secalloc(ctlen)) == NULL) {
-        e = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+        e = ob_secmem_fail(d);
         goto out;
     }
     if ((e = derive(key, pass, passlen, salt, ops, mem, d)) != OB_OK)
@@ -383,6 +563,10 @@ static ob_err store_try(void *ctx, const char *pass, size_t passlen, ob_diag *d)
         goto out;
     }
     e = store_parse_entries(s, pt, (size_t)ptlen, d);
+    if (e == OB_OK && s->keep_key) {
+        s->key = key;
+        key = NULL;
+    }
 out:
     ob_secfree(key);
     ob_secfree(pt);
@@ -402,7 +586,8 @@ static ob_err store_check(const char *path, const uint8_t *file, size_t len, ob_
         return ob_fail(d, OB_ERR_UNSUPPORTED,
                        "%s: key store format version %u; this program reads version 1", path,
                        file[8]);
-    if (file[9] != STORE_KDF_ARGON || file[10] != STORE_AEAD_XCP || file[11] != 0)
+    if (file[9] != STORE_KDF_ARGON || file[10] != STORE_AEAD_XCP ||
+        (file[11] & ~STORE_FLAG_TEST_KDF) != 0)
         return ob_fail(d, OB_ERR_UNSUPPORTED, "%s: unknown KDF %u / cipher %u / flags %u", path,
                        file[9], file[10], file[11]);
     ops = ob_load_u64(file + 12);
@@ -413,6 +598,17 @@ static ob_err store_check(const char *path, const uint8_t *file, size_t len, ob_
     if (mem < crypto_pwhash_MEMLIMIT_MIN || mem > KDF_MEM_MAX)
         return ob_fail(d, OB_ERR_RANGE, "%s: offset 20: memlimit %llu bytes out of range", path,
                        (unsigned long long)mem);
+    /* Only a store marked at its creation may be cheap to attack; the
+     * environment of the process that opens it has no say. */
+    if (!(file[11] & STORE_FLAG_TEST_KDF) && kdf_is_weak(ops, mem))
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s: offset 12: Argon2id cost opslimit %llu, memlimit %llu MiB is below "
+                       "opslimit %u, memlimit %u MiB, the least for a key store not marked as "
+                       "made with the insecure test KDF; refusing it (a test store written by an "
+                       "older ob-offline under OB_INSECURE_TEST_KDF=1, or a forged file)",
+                       path, (unsigned long long)ops, (unsigned long long)(mem >> 20),
+                       (unsigned)crypto_pwhash_OPSLIMIT_MODERATE,
+                       (unsigned)(crypto_pwhash_MEMLIMIT_MODERATE >> 20));
     ctlen = ob_load_u32(file + 68);
     if (ctlen < STORE_TAG_LEN + 2 || ctlen != len - STORE_HDR_LEN)
         return ob_fail(d, len - STORE_HDR_LEN < ctlen ? OB_ERR_TRUNCATED : OB_ERR_MALFORMED,
@@ -421,101 +617,285 @@ static ob_err store_check(const char *path, const uint8_t *file, size_t len, ob_
     return OB_OK;
 }
 
-static ob_err store_load(const char *path, const uint8_t *file, size_t len, const char *passfile,
-                         const char *pass, size_t passlen, ofl_key ***keys, size_t *n, ob_diag *d)
+/*
+ * Locked memory opening a store holds at once: the plaintext, the arena for
+ * as many keys as the ciphertext can hold, the derived key, a passphrase.
+ */
+static size_t store_open_cost(size_t ctlen)
 {
-    store_ctx s = { path, file, len, NULL, 0 };
+    size_t ptlen = ctlen - STORE_TAG_LEN, nmax = (ptlen - 2) / ED_ENTRY_MIN;
+
+    if (nmax > OFL_STORE_MAX_KEYS)
+        nmax = OFL_STORE_MAX_KEYS;
+    return ob_secmem_cost(ptlen) + ob_secmem_cost((nmax > 0 ? nmax : 1) * SLOT_STORE) +
+           ob_secmem_cost(32) + ob_secmem_cost(OFL_PASS_MAX + 1);
+}
+
+/*
+ * Locked memory reading the key file at path takes at most: the file itself,
+ * or, for a store, what opening it holds once the file is unlocked (see
+ * store_unlock_file()).  Checked before reading, so a refusal names the
+ * whole figure, not the first allocation that failed.
+ */
+static ob_err key_file_expect(const char *path, ob_diag *d)
+{
+    struct stat st;
+    size_t len, need;
     ob_err e;
 
-    if ((e = store_check(path, file, len, d)) != OB_OK)
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        (uint64_t)st.st_size > KEYFILE_MAX)
+        return OB_OK; /* the read refuses it with the right message */
+    len = (size_t)st.st_size;
+    need = ob_secmem_cost(len + 2);
+    if (len >= STORE_HDR_LEN + STORE_TAG_LEN + 2 && store_open_cost(len - STORE_HDR_LEN) > need)
+        need = store_open_cost(len - STORE_HDR_LEN);
+    if ((e = ob_secmem_expect(need, d)) != OB_OK)
+        ob_diag_prefix(d, "%s: ", path);
+    return e;
+}
+
+static void store_warn_test(const char *path)
+{
+    ob_msg("WARNING: %s was made with the insecure test KDF (OB_INSECURE_TEST_KDF=1): its "
+           "passphrase can be guessed cheaply; it is for tests only, never for real keys",
+           path);
+}
+
+/* len >= STORE_HDR_LEN checked by the caller's store_check(). */
+static int store_is_test(const uint8_t *file)
+{
+    return (file[11] & STORE_FLAG_TEST_KDF) != 0;
+}
+
+static ob_err store_load(store_ctx *s, const char *passfile, const char *pass, size_t passlen,
+                         ofl_key ***keys, size_t *n, ob_diag *d)
+{
+    ob_err e;
+
+    if ((e = store_check(s->path, s->file, s->len, d)) != OB_OK)
         return e;
-    if (pass != NULL)
-        e = store_try(&s, pass, passlen, d);
-    else
-        e = with_passphrase(path, passfile, store_try, &s, d);
-    if (e != OB_OK) {
-        ofl_keys_free(s.keys, s.n);
+    if (store_is_test(s->file))
+        store_warn_test(s->path);
+    /* Refused before any passphrase is asked, with the figure for the whole open. */
+    if ((e = ob_secmem_expect(store_open_cost(s->len - STORE_HDR_LEN), d)) != OB_OK) {
+        ob_diag_prefix(d, "%s: ", s->path);
         return e;
     }
-    *keys = s.keys;
-    *n = s.n;
+    if (pass != NULL)
+        e = store_try(s, pass, passlen, d);
+    else
+        e = with_passphrase(s->path, passfile, store_try, s, d);
+    if (e != OB_OK) {
+        ofl_keys_free(s->keys, s->n);
+        s->keys = NULL;
+        s->n = 0;
+        return e;
+    }
+    *keys = s->keys;
+    *n = s->n;
     return OB_OK;
 }
 
-ob_err ofl_keystore_open(const char *path, const char *pass, size_t passlen, ofl_key ***keys,
-                         size_t *n, ob_diag *d)
+/*
+ * The store's ciphertext is not secret: move it out of the locked memory a
+ * key file is first read into, so opening a large store holds only the
+ * plaintext and the keys locked.  Frees *f.  NULL: out of memory.
+ */
+static uint8_t *store_unlock_file(uint8_t **f, size_t len)
+{
+    uint8_t *plain = calloc(1, len + 1);
+
+    if (plain != NULL)
+        memcpy(plain, *f, len);
+    ob_secfree(*f);
+    *f = NULL;
+    return plain;
+}
+
+ob_err ofl_keystore_kdf(const char *path, ofl_kdf *kdf, ob_diag *d)
 {
     uint8_t *f = NULL;
     size_t len = 0;
     ob_err e;
 
-    *keys = NULL;
-    *n = 0;
-    if ((e = ob_file_read_secret(path, KEYFILE_MAX, &f, &len, d)) != OB_OK)
+    memset(kdf, 0, sizeof(*kdf));
+    if ((e = ob_file_read(path, KEYFILE_MAX, &f, &len, d)) != OB_OK)
         return e;
     if (len < STORE_MAGIC_LEN || memcmp(f, STORE_MAGIC, STORE_MAGIC_LEN) != 0)
         e = ob_fail(d, OB_ERR_UNSUPPORTED, "%s: not an ob-offline key store", path);
-    else
-        e = store_load(path, f, len, NULL, pass, passlen, keys, n, d);
-    ob_secfree(f);
+    else if ((e = store_check(path, f, len, d)) == OB_OK) {
+        kdf->opslimit = ob_load_u64(f + 12);
+        kdf->memlimit = ob_load_u64(f + 20);
+        kdf->insecure_test = store_is_test(f);
+    }
+    ob_wipe(f, len); /* only the header was wanted; the path might have held a key */
+    free(f);
     return e;
+}
+
+ob_err ofl_keystore_open(const char *path, const char *pass, size_t passlen, ofl_key ***keys,
+                         size_t *n, ofl_store **st, ob_diag *d)
+{
+    store_ctx s = { path, NULL, 0, NULL, 0, st != NULL, NULL };
+    uint8_t *f = NULL, *plain = NULL;
+    ofl_store *o = NULL;
+    size_t len = 0;
+    ob_err e;
+
+    *keys = NULL;
+    *n = 0;
+    if (st != NULL)
+        *st = NULL;
+    /* Read as a secret: the path might hold some other, unencrypted key. */
+    if ((e = key_file_expect(path, d)) != OB_OK ||
+        (e = ob_file_read_secret(path, KEYFILE_MAX, &f, &len, d)) != OB_OK)
+        return e;
+    if (len < STORE_MAGIC_LEN || memcmp(f, STORE_MAGIC, STORE_MAGIC_LEN) != 0) {
+        e = ob_fail(d, OB_ERR_UNSUPPORTED, "%s: not an ob-offline key store", path);
+        goto out;
+    }
+    if ((plain = store_unlock_file(&f, len)) == NULL) {
+        e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    s.file = plain;
+    s.len = len;
+    if ((e = store_load(&s, NULL, pass, passlen, keys, n, d)) != OB_OK || st == NULL)
+        goto out;
+    if ((o = calloc(1, sizeof(*o))) == NULL || (o->path = strdup(path)) == NULL) {
+        e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(o->hdr, plain, STORE_HDR_LEN);
+    o->key = s.key;
+    s.key = NULL;
+    *st = o;
+    o = NULL;
+out:
+    if (e != OB_OK) {
+        ofl_keys_free(*keys, *n);
+        *keys = NULL;
+        *n = 0;
+    }
+    ofl_store_free(o);
+    ob_secfree(s.key);
+    ob_secfree(f);
+    free(plain);
+    return e;
+}
+
+/*
+ * Encrypt keys under key into a store at path.  hdr: bytes 0..43 (magic to
+ * salt) set by the caller; the nonce (fresh) and the length are set here.
+ */
+static ob_err store_seal(const char *path, ofl_key *const *keys, size_t n, uint8_t *hdr,
+                         const uint8_t *key, int flags, ob_diag *d)
+{
+    uint8_t *pt = NULL, *p;
+    ob_buf out;
+    unsigned long long ctlen = 0;
+    size_t i, ptlen = 2 + n * ED_ENTRY_MIN;
+    ob_err e;
+
+    ob_buf_init(&out);
+    if ((pt = ob_secalloc(ptlen)) == NULL) {
+        e = ob_secmem_fail(d);
+        goto out;
+    }
+    ob_store_u16(pt, (uint16_t)n);
+    for (i = 0, p = pt + 2; i < n; i++, p += ED_ENTRY_MIN) {
+        p[0] = ENTRY_ED25519;
+        p[1] = OB_ONION_V3_LEN;
+        memcpy(p + 2, keys[i]->address, OB_ONION_V3_LEN);
+        ob_store_u16(p + 2 + OB_ONION_V3_LEN, ED_ENTRY_LEN);
+        memcpy(p + 4 + OB_ONION_V3_LEN, keys[i]->sec + SEC_EXP, 64);
+        memcpy(p + 4 + OB_ONION_V3_LEN + 64, keys[i]->pub, 32);
+    }
+    ob_random(hdr + 44, STORE_NONCE_LEN);
+    ob_store_u32(hdr + 68, (uint32_t)(ptlen + STORE_TAG_LEN));
+    if (ob_buf_reserve(&out, STORE_HDR_LEN + ptlen + STORE_TAG_LEN) != 0) {
+        e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    ob_buf_put(&out, hdr, STORE_HDR_LEN);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out.p + STORE_HDR_LEN, &ctlen, pt, ptlen, hdr,
+                                               STORE_HDR_LEN, NULL, hdr + 44, key);
+    out.len += (size_t)ctlen;
+    e = ob_file_write_atomic(path, out.p, out.len, 0600, flags, d);
+out:
+    if (pt != NULL)
+        ob_secfree(pt);
+    ob_buf_free(&out);
+    return e;
+}
+
+/* The keys a store may be written with: 1..OFL_STORE_MAX_KEYS, all v3. */
+static ob_err store_keys_check(ofl_key *const *keys, size_t n, ob_diag *d)
+{
+    size_t i;
+
+    if (n == 0 || n > OFL_STORE_MAX_KEYS)
+        return ob_fail(d, OB_ERR_RANGE, "a key store holds 1..%d keys, not %zu", OFL_STORE_MAX_KEYS,
+                       n);
+    for (i = 0; i < n; i++)
+        if (keys[i]->version != 3)
+            return ob_fail(d, OB_ERR_UNSUPPORTED, "the key store holds v3 keys only");
+    return OB_OK;
 }
 
 ob_err ofl_keystore_write(const char *path, ofl_key *const *keys, size_t n, const char *pass,
                           size_t passlen, const ofl_kdf *kdf, int flags, ob_diag *d)
 {
-    ob_buf pt, out;
     uint8_t hdr[STORE_HDR_LEN], *key = NULL;
-    unsigned long long ctlen = 0;
-    size_t i;
     ob_err e;
 
-    ob_buf_init_secure(&pt);
-    ob_buf_init(&out);
-    if (n == 0 || n > OFL_STORE_MAX_KEYS) {
-        e = ob_fail(d, OB_ERR_RANGE, "a key store holds 1..%d keys, not %zu", OFL_STORE_MAX_KEYS,
-                    n);
-        goto out;
-    }
-    ob_buf_put_u16(&pt, (uint16_t)n);
-    for (i = 0; i < n; i++) {
-        if (keys[i]->version != 3) {
-            e = ob_fail(d, OB_ERR_UNSUPPORTED, "the key store holds v3 keys only");
-            goto out;
-        }
-        ob_buf_put_u8(&pt, ENTRY_ED25519);
-        ob_buf_put_u8(&pt, OB_ONION_V3_LEN);
-        ob_buf_put(&pt, keys[i]->address, OB_ONION_V3_LEN);
-        ob_buf_put_u16(&pt, ED_ENTRY_LEN);
-        ob_buf_put(&pt, keys[i]->sec + SEC_EXP, ED_ENTRY_LEN);
-    }
+    if ((e = store_keys_check(keys, n, d)) != OB_OK)
+        return e;
+    if (!kdf->insecure_test && kdf_is_weak(kdf->opslimit, kdf->memlimit))
+        return ob_fail(d, OB_ERR_INTERNAL,
+                       "refusing to write a key store with a weak KDF cost "
+                       "that is not marked as a test store");
+    if ((e = ob_secmem_expect(ob_secmem_cost(2 + n * ED_ENTRY_MIN) + ob_secmem_cost(32), d)) !=
+        OB_OK)
+        return e;
+    memset(hdr, 0, sizeof(hdr));
     memcpy(hdr, STORE_MAGIC, STORE_MAGIC_LEN);
     hdr[8] = STORE_VERSION;
     hdr[9] = STORE_KDF_ARGON;
     hdr[10] = STORE_AEAD_XCP;
-    hdr[11] = 0;
+    hdr[11] = kdf->insecure_test ? STORE_FLAG_TEST_KDF : 0;
     ob_store_u64(hdr + 12, kdf->opslimit);
     ob_store_u64(hdr + 20, kdf->memlimit);
     ob_random(hdr + 28, STORE_SALT_LEN);
-    ob_random(hdr + 44, STORE_NONCE_LEN);
-    ob_store_u32(hdr + 68, (uint32_t)(pt.len + STORE_TAG_LEN));
-    if (!ob_buf_ok(&pt) || ob_buf_reserve(&out, STORE_HDR_LEN + pt.len + STORE_TAG_LEN) != 0 ||
-        (key = ob_secalloc(32)) == NULL) {
-        e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    if ((key = ob_secalloc(32)) == NULL) {
+        e = ob_secmem_fail(d);
         goto out;
     }
     if ((e = derive(key, pass, passlen, hdr + 28, kdf->opslimit, kdf->memlimit, d)) != OB_OK)
         goto out;
-    ob_buf_put(&out, hdr, sizeof(hdr));
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out.p + STORE_HDR_LEN, &ctlen, pt.p, pt.len, hdr,
-                                               STORE_HDR_LEN, NULL, hdr + 44, key);
-    out.len += (size_t)ctlen;
-    e = ob_file_write_atomic(path, out.p, out.len, 0600, flags, d);
+    e = store_seal(path, keys, n, hdr, key, flags, d);
+    if (e == OB_OK && kdf->insecure_test)
+        store_warn_test(path);
 out:
     ob_secfree(key);
-    ob_buf_free(&pt);
-    ob_buf_free(&out);
     return e;
+}
+
+ob_err ofl_keystore_rewrite(const ofl_store *st, ofl_key *const *keys, size_t n, ob_diag *d)
+{
+    uint8_t hdr[STORE_HDR_LEN];
+    ob_err e;
+
+    if ((e = store_keys_check(keys, n, d)) != OB_OK)
+        return e;
+    if ((e = ob_secmem_expect(ob_secmem_cost(2 + n * ED_ENTRY_MIN), d)) != OB_OK)
+        return e;
+    /* Same passphrase, salt, cost and marker: the key derived at open time
+     * still applies.  The nonce is fresh (XChaCha20's 192-bit random nonces
+     * may be drawn for many messages under one key). */
+    memcpy(hdr, st->hdr, sizeof(hdr));
+    return store_seal(st->path, keys, n, hdr, st->key, 0, d);
 }
 
 /* ---- tor's files ---- */
@@ -530,7 +910,7 @@ static ob_err tor_secret_parse(const char *path, const uint8_t *file, size_t len
         return ob_fail(d, OB_ERR_MALFORMED, "%s: tor secret key file must be %d bytes, not %zu",
                        path, TOR_HDR_LEN + 64, len);
     if ((k = key_new(3)) == NULL)
-        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+        return ob_secmem_fail(d);
     memcpy(k->sec + SEC_EXP, file + TOR_HDR_LEN, 64);
     if ((e = ed_finish(k, d)) != OB_OK) {
         ob_diag_prefix(d, "%s: ", path);
@@ -563,7 +943,7 @@ static ob_err tor_dir_check(const char *dir, const ofl_key *k, ob_diag *d)
             if ((e = ob_file_read(path, 4096, &f, &len, d)) != OB_OK)
                 goto out;
             if (len != TOR_HDR_LEN + 32 || !has_tor_header(f, len, TOR_PUBLIC_HDR) ||
-                memcmp(f + TOR_HDR_LEN, k->sec + SEC_PUB, 32) != 0) {
+                memcmp(f + TOR_HDR_LEN, k->pub, 32) != 0) {
                 e = ob_fail(d, OB_ERR_VERIFY, "%s: does not match hs_ed25519_secret_key", path);
                 goto out;
             }
@@ -635,7 +1015,7 @@ static ob_err pem_try_ed25519_plain(pem_ctx *s, int *handled, ob_diag *d)
         goto out;
     }
     if ((k = key_new(3)) == NULL) {
-        e = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+        e = ob_secmem_fail(d);
         goto out;
     }
     memcpy(k->sec + SEC_SEED, der.p + 16, 32);
@@ -675,7 +1055,7 @@ static ob_err pem_try(void *ctx, const char *pass, size_t passlen, ob_diag *d)
     }
     if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_ED25519) {
         if ((k = key_new(3)) == NULL) {
-            e = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+            e = ob_secmem_fail(d);
             goto out;
         }
         if (EVP_PKEY_get_raw_private_key(pk, k->sec + SEC_SEED, &rawlen) != 1 || rawlen != 32) {
@@ -726,8 +1106,8 @@ static ob_err pem_load(const char *path, const uint8_t *file, size_t len, const 
     if ((e = pem_try_ed25519_plain(&s, &handled, d)) != OB_OK)
         return e;
     if (!handled) {
-        if (ofl_keystore_init_openssl() != 0)
-            return ob_fail(d, OB_ERR_NOMEM, "cannot set up OpenSSL's secure heap");
+        if ((e = ofl_secure_heap_init(d)) != OB_OK)
+            return e;
         if (contains(file, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
             contains(file, len, "Proc-Type: 4,ENCRYPTED"))
             e = with_passphrase(path, passfile, pem_try, &s, d);
@@ -753,6 +1133,27 @@ static ofl_keyfile_kind detect_bytes(const uint8_t *p, size_t len)
     return OFL_KEYFILE_UNKNOWN;
 }
 
+/*
+ * What a key path names, without following a symbolic link: the path
+ * decides whether tor's directory layout applies, so a link planted there
+ * (also "link/", which lstat() would follow) must not redirect it.
+ * 0: *st filled; -1: errno set.
+ */
+static int key_path_lstat(const char *path, struct stat *st)
+{
+    char copy[4096];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(copy)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(copy, path, n + 1);
+    while (n > 1 && copy[n - 1] == '/')
+        copy[--n] = '\0';
+    return lstat(copy, st);
+}
+
 ofl_keyfile_kind ofl_keyfile_detect(const char *path)
 {
     struct stat st;
@@ -760,7 +1161,9 @@ ofl_keyfile_kind ofl_keyfile_detect(const char *path)
     size_t len = 0;
     ofl_keyfile_kind kind;
 
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    if (key_path_lstat(path, &st) != 0 || S_ISLNK(st.st_mode))
+        return OFL_KEYFILE_UNKNOWN;
+    if (S_ISDIR(st.st_mode))
         return OFL_KEYFILE_TOR_DIR;
     if (ob_file_read_secret(path, KEYFILE_MAX, &f, &len, NULL) != OB_OK)
         return OFL_KEYFILE_UNKNOWN;
@@ -777,12 +1180,22 @@ static ob_err load_file(const char *path, const char *passfile, ofl_key ***keys,
     ofl_key *k = NULL;
     ob_err e;
 
-    if ((e = ob_file_read_secret(path, KEYFILE_MAX, &f, &len, d)) != OB_OK)
+    if ((e = key_file_expect(path, d)) != OB_OK ||
+        (e = ob_file_read_secret(path, KEYFILE_MAX, &f, &len, d)) != OB_OK)
         return e;
     switch (detect_bytes(f, len)) {
-    case OFL_KEYFILE_STORE:
-        e = store_load(path, f, len, passfile, NULL, 0, keys, n, d);
+    case OFL_KEYFILE_STORE: {
+        store_ctx s = { path, NULL, len, NULL, 0, 0, NULL };
+        uint8_t *plain = store_unlock_file(&f, len);
+        if (plain == NULL) {
+            e = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        s.file = plain;
+        e = store_load(&s, passfile, NULL, 0, keys, n, d);
+        free(plain);
         goto out;
+    }
     case OFL_KEYFILE_TOR_SECRET:
         e = tor_secret_parse(path, f, len, &k, d);
         break;
@@ -820,8 +1233,16 @@ ob_err ofl_keystore_load_all(const char *path, const char *passphrase_file, ofl_
 
     *keys = NULL;
     *n = 0;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return load_file(path, passphrase_file, keys, n, d);
+    if (key_path_lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+        return ob_fail(d, OB_ERR_IO,
+                       "%s: is a symbolic link; refusing to follow it (name the "
+                       "key file or directory itself)",
+                       path);
+    if (key_path_lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if ((e = load_file(path, passphrase_file, keys, n, d)) == OB_OK)
+            ofl_warn_unlocked();
+        return e;
+    }
     /* A HiddenServiceDir: v3 keys first, then a v2 private_key. */
     snprintf(sub, sizeof(sub), "%s/hs_ed25519_secret_key", path);
     if (!ob_path_exists(sub))
@@ -837,6 +1258,7 @@ ob_err ofl_keystore_load_all(const char *path, const char *passphrase_file, ofl_
         *n = 0;
         return e != OB_OK ? e : ob_fail(d, OB_ERR_MALFORMED, "%s: unexpected key store", sub);
     }
+    ofl_warn_unlocked();
     return OB_OK;
 }
 
@@ -932,7 +1354,7 @@ ob_err ofl_key_write_ed25519_pem(const char *path, const ofl_key *k, int flags, 
     if (ob_buf_ok(&der))
         ob_pem_encode(&pem, "PRIVATE KEY", der.p, der.len);
     if (!ob_buf_ok(&der) || !ob_buf_ok(&pem)) {
-        e = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+        e = ob_secmem_fail(d);
         goto out;
     }
     e = ob_file_write_atomic(path, pem.p, pem.len, 0600, flags, d);

@@ -14,9 +14,13 @@
  *   - RSA PEM keys (v2): traditional, with or without Proc-Type encryption,
  *     and PKCS#8, plain or ENCRYPTED.  RSA must be 1024 bits (tor v2).
  *
- * Secrets: ed25519 keys live in ob_secalloc() memory; RSA keys live in an
- * OpenSSL EVP_PKEY whose private numbers go to OpenSSL's secure heap, which
- * ofl_keystore_init_openssl() sets up (locked memory, wiped on free).
+ * Secrets: ed25519 keys live in ob_secalloc() memory, one guarded, locked
+ * block for all the keys of a store (freed with the last of them); RSA keys
+ * live in an OpenSSL EVP_PKEY whose private numbers go to OpenSSL's secure
+ * heap, which ofl_keystore_init_openssl() sets up (locked memory, wiped on
+ * free).  Memory the kernel will not lock is refused, naming RLIMIT_MEMLOCK
+ * and the size needed, unless the operator allowed swap (ofl_allow_swap()).
+ * A key path that is a symbolic link is refused.
  */
 #ifndef OFL_KEYSTORE_H
 #define OFL_KEYSTORE_H
@@ -52,7 +56,7 @@ void ofl_keys_free(ofl_key **keys, size_t n);
 int ofl_key_version(const ofl_key *k);                     /* 2 or 3 */
 const char *ofl_key_address(const ofl_key *k);             /* without ".onion" */
 const uint8_t *ofl_key_ed25519_expanded(const ofl_key *k); /* 64 bytes a|RH, secure; v3 */
-const uint8_t *ofl_key_ed25519_public(const ofl_key *k);   /* 32 bytes; v3 */
+const uint8_t *ofl_key_ed25519_public(const ofl_key *k);   /* 32 bytes; v3 (not secret) */
 EVP_PKEY *ofl_key_rsa(const ofl_key *k);                   /* v2 only; borrowed */
 void ofl_key_free(ofl_key *k);                             /* wipes; NULL-tolerant */
 
@@ -63,22 +67,45 @@ ob_err ofl_key_generate(int version, ofl_key **out, ob_diag *d);
 typedef struct ofl_kdf {
     uint64_t opslimit;
     uint64_t memlimit; /* bytes */
+    int insecure_test; /* the test-only cost; the store is marked so (header flag 1) */
 } ofl_kdf;
 
 /*
  * Default cost: libsodium's MODERATE Argon2id limits.  TEST ONLY: when the
- * environment has OB_INSECURE_TEST_KDF=1, the INTERACTIVE limits, so the test
- * suite stays fast.  Never set it for real keys.
+ * environment has OB_INSECURE_TEST_KDF=1, the INTERACTIVE limits and
+ * insecure_test set, so the test suite stays fast; such a store is marked
+ * in its header and says so whenever it is opened.  Never set it for real
+ * keys.  A store without the mark is never read or written with less than
+ * MODERATE.
  */
 void ofl_kdf_default(ofl_kdf *kdf);
+/*
+ * The cost to write a store that had cost old with a new passphrase:
+ * ofl_kdf_default(), except that a store not made with the test cost never
+ * gets it.  Returns 1 when OB_INSECURE_TEST_KDF=1 was ignored for that reason.
+ */
+int ofl_kdf_for_rewrite(const ofl_kdf *old, ofl_kdf *kdf);
+/* The cost (and test mark) in the header of the store at path; no passphrase needed. */
+ob_err ofl_keystore_kdf(const char *path, ofl_kdf *kdf, ob_diag *d);
+
+/* An opened store: its header and derived key, to write it again. */
+typedef struct ofl_store ofl_store;
 
 /*
  * Open our encrypted store with a passphrase the caller already has (no
  * prompting): import adds keys to a store and writes it back with the same
- * passphrase.  Errors as ofl_keystore_load_all().
+ * passphrase.  st NULL: not kept; else *st is what ofl_keystore_rewrite()
+ * needs (free it with ofl_store_free(), which wipes the derived key).
+ * Errors as ofl_keystore_load_all().
  */
 ob_err ofl_keystore_open(const char *path, const char *pass, size_t passlen, ofl_key ***keys,
-                         size_t *n, ob_diag *d);
+                         size_t *n, ofl_store **st, ob_diag *d);
+/*
+ * Replace the store st was opened from with keys, atomically, under the same
+ * passphrase, salt, cost and test mark, with a fresh nonce: no Argon2id run.
+ */
+ob_err ofl_keystore_rewrite(const ofl_store *st, ofl_key *const *keys, size_t n, ob_diag *d);
+void ofl_store_free(ofl_store *st); /* NULL-tolerant */
 
 /*
  * Write v3 keys as an encrypted store.  flags: OB_WRITE_EXCL to refuse an
@@ -112,7 +139,23 @@ typedef enum {
 } ofl_keyfile_kind;
 ofl_keyfile_kind ofl_keyfile_detect(const char *path);
 
-/* Set up OpenSSL's secure heap once; 0 or -1. */
+/* Bytes of OpenSSL's secure heap (locked memory for RSA keys). */
+#define OFL_OPENSSL_HEAP (256 * 1024)
+
+/*
+ * Set up OpenSSL's secure heap once; 0 or -1 (also when it cannot be locked
+ * and swap is not allowed).  ofl_secure_heap_init() says why in d.
+ */
 int ofl_keystore_init_openssl(void);
+ob_err ofl_secure_heap_init(ob_diag *d);
+
+/*
+ * The operator's --allow-swap: secrets that cannot be locked in memory are
+ * used anyway (ob_secmem_allow_swap(1)); prints a warning.  Call before any
+ * key is touched.
+ */
+void ofl_allow_swap(void);
+/* Warn on stderr when secrets were left unlocked (after --allow-swap). */
+void ofl_warn_unlocked(void);
 
 #endif

@@ -13,13 +13,17 @@
 
 /* Identical to the SYNOPSIS of man/ob-offline.1 (tests/cli/test_usage.sh). */
 static const char *const usage[] = {
-    "ob-offline keygen --version 3|2 -o FILE [--passphrase-file F | --no-passphrase]",
-    "ob-offline address FILE [--passphrase-file F]",
-    "ob-offline passwd KEY [--passphrase-file F] [--new-passphrase-file F]",
-    "ob-offline import SOURCE -o FILE [--passphrase-file F] [--source-passphrase-file F]",
+    "ob-offline keygen --version 3|2 -o FILE [--passphrase-file F | --no-passphrase] "
+    "[--allow-swap]",
+    "ob-offline address FILE [--passphrase-file F] [--allow-swap]",
+    "ob-offline passwd KEY [--passphrase-file F] [--new-passphrase-file F] [--allow-swap]",
+    "ob-offline import SOURCE -o FILE [--passphrase-file F] [--source-passphrase-file F] "
+    "[--allow-swap]",
     "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] "
-    "[--passphrase-file F]",
+    "[--passphrase-file F] [--allow-swap]",
     "ob-offline config-gen [-n N] [--version 3|2] [--output DIR] [--key FILE] [options]",
+    "ob-offline config-gen --from-onionbalance CONFIG [--output DIR] [--source-passphrase-file F] "
+    "[options]",
     "ob-offline inspect FILE",
     "ob-offline qr show FILE [--fps N]",
     "ob-offline qr encode FILE -o DIR [--gif FILE]",
@@ -52,5 +56,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ob-offline: libsodium failed to initialise\n");
         return OB_EXIT_USAGE;
     }
+    /* How a refusal to run with unlocked secrets ends (format/core/secmem.c). */
+    ob_secmem_set_hint(", or give --allow-swap to accept that secrets may be written to swap");
     return ob_cli_main("ob-offline", commands, usage, argc, argv);
 }

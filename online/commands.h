@@ -2,6 +2,7 @@
 #ifndef OB_ONLINE_COMMANDS_H
 #define OB_ONLINE_COMMANDS_H
 
+int onl_cmd_build(int argc, char **argv);
 int onl_cmd_collect(int argc, char **argv);
 int onl_cmd_publish(int argc, char **argv);
 int onl_cmd_run(int argc, char **argv);

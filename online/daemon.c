@@ -3,6 +3,7 @@
  * publish and republish, status socket, signals, reconnects.
  */
 #include "daemon.h"
+#include "deleg_daemon.h"
 #include "reqstore.h"
 
 #include "bundle.h"
@@ -151,6 +152,8 @@ typedef struct dstate {
     int status_fd;
     char *status_path;
     int outbox_warned;
+    onl_dd *dd;    /* the delegated mode (deleg_daemon.h) */
+    uint64_t c_at; /* when s->c was fetched */
 } dstate;
 
 static void held_clear(held *h)
@@ -382,8 +385,8 @@ static int running_low(dstate *s, uint64_t now)
         const char *a = s->cfg->services[i].address;
         ob_hsv3_gap g;
         uint64_t u;
-        if (a == NULL)
-            continue;
+        if (a == NULL || onl_dd_active(s->dd, a))
+            continue; /* the delegated mode signs it (renewal: deleg_daemon.c) */
         u = signed_until(s, a, now, &g);
         if (u > now + ONL_DAEMON_LOW_WATER) {
             s->low_warned[i] = 0;
@@ -459,7 +462,7 @@ static void refresh(dstate *s)
 {
     onl_fetch_opts fo;
     onl_collect_stats st;
-    ob_request *req = NULL;
+    ob_request *req = NULL, *creq = NULL;
     uint8_t all[32];
     ob_buf keys;
     uint64_t now = (uint64_t)time(NULL);
@@ -488,8 +491,11 @@ static void refresh(dstate *s)
         goto out; /* cancelled: what came is not a full picture */
     dlog(L_INFO, "refreshed %zu service(s): %zu instance(s) ok, %zu missing, %zu invalid%s",
          st.services, st.ok, st.missing, st.invalid, have ? "" : " (tor has no consensus yet)");
+    /* Services the delegated mode signs need no ceremony: no request for them. */
+    onl_dd_scan(s->dd, s->cfg, req, now);
     for (i = 0; i < req->n_services; i++) {
         const ob_req_service *rs = &req->services[i];
+        int deleg = onl_dd_active(s->dd, rs->address);
         for (j = 0; j < rs->n_instances; j++) {
             const ob_req_instance *in = &rs->instances[j];
             inst_state *is = inst_get(s, in->address);
@@ -512,22 +518,35 @@ static void refresh(dstate *s)
             memcpy(is->key, k, 32);
             is->n_intro = ni;
             is->received = in->fetched_at;
+            if (deleg)
+                continue;
             ob_buf_put(&keys, in->address, strlen(in->address));
             ob_buf_put(&keys, k, 32);
         }
     }
-    if (st.ok == 0 || ob_sha256_buf(all, keys.p, keys.len) != 0)
+    if (keys.len == 0 || ob_sha256_buf(all, keys.p, keys.len) != 0)
+        goto out;
+    if (onl_dd_filter_request(s->dd, req, &creq, &d) != OB_OK) {
+        dlog(L_ERROR, "request: %s", d.msg);
+        goto out;
+    }
+    if (creq == NULL)
         goto out;
     changed = !s->written || memcmp(all, s->written_key, 32) != 0;
     if (changed) {
-        write_request(s, req, s->written ? "introduction points changed" : "first collection");
+        write_request(s, creq, s->written ? "introduction points changed" : "first collection");
         memcpy(s->written_key, all, 32);
         s->written = 1;
     } else if (running_low(s, now) && now >= s->last_request + 3600) {
-        write_request(s, req, "signed descriptors run out soon");
+        write_request(s, creq, "signed descriptors run out soon");
     }
 out:
+    if (req != NULL && err == OB_OK && !g_stop) {
+        onl_dd_take_request(s->dd, req); /* the delegated mode builds from it */
+        req = NULL;
+    }
     ob_buf_free(&keys);
+    ob_request_free(creq);
     ob_request_free(req);
 }
 
@@ -590,6 +609,37 @@ static void log_runout(const dstate *s, const ob_response *r)
     }
 }
 
+/* Tor's consensus into s->c, unless the one in hand is younger than max_age s; 0 or -1. */
+static int fetch_consensus(dstate *s, uint64_t max_age)
+{
+    uint64_t now = (uint64_t)time(NULL);
+    ob_diag d;
+    ob_err err;
+
+    if (s->c != NULL && max_age > 0 && now < s->c_at + max_age)
+        return 0;
+    onl_consensus_free(s->c);
+    s->c = NULL;
+    err = onl_consensus_fetch(s->ctl, &s->c, &d);
+    if (err == OB_ERR_NOTFOUND) {
+        if (!s->no_consensus_logged)
+            dlog(L_WARNING, "tor has no consensus yet: publishing waits until it has one");
+        s->no_consensus_logged = 1;
+        return -1;
+    }
+    if (err == OB_ERR_NET) {
+        tor_lost(s, d.msg);
+        return -1;
+    }
+    if (err != OB_OK) {
+        dlog(L_ERROR, "consensus: %s", d.msg);
+        return -1;
+    }
+    s->no_consensus_logged = 0;
+    s->c_at = now;
+    return 0;
+}
+
 static void publish_cycle(dstate *s)
 {
     onl_pub_opts po;
@@ -600,24 +650,8 @@ static void publish_cycle(dstate *s)
 
     if (s->n_held == 0 || !tor_up(s))
         return;
-    onl_consensus_free(s->c);
-    s->c = NULL;
-    err = onl_consensus_fetch(s->ctl, &s->c, &d);
-    if (err == OB_ERR_NOTFOUND) {
-        if (!s->no_consensus_logged)
-            dlog(L_WARNING, "tor has no consensus yet: publishing waits until it has one");
-        s->no_consensus_logged = 1;
+    if (fetch_consensus(s, 0) != 0)
         return;
-    }
-    if (err == OB_ERR_NET) {
-        tor_lost(s, d.msg);
-        return;
-    }
-    if (err != OB_OK) {
-        dlog(L_ERROR, "consensus: %s", d.msg);
-        return;
-    }
-    s->no_consensus_logged = 0;
     onl_pub_opts_init(&po);
     po.reconnect_ms = 2000;
     po.cancel = &g_stop;
@@ -642,6 +676,10 @@ static void publish_cycle(dstate *s)
                 continue;
             if (is_superseded(s, h, rd)) {
                 it->n_hsdirs = 0; /* a newer response has this one's successor */
+                continue;
+            }
+            if (onl_dd_covers(s->dd, rd->service, rd->tp)) {
+                it->n_hsdirs = 0; /* the delegated mode signs and publishes this period */
                 continue;
             }
             if (every > s->cfg->descriptor_upload_period && s->cfg->descriptor_upload_period)
@@ -700,6 +738,69 @@ static void publish_cycle(dstate *s)
         onl_pub_plan_free(p);
     }
     s->republish_all = 0;
+}
+
+/* ---- the delegated mode (deleg_daemon.h) ---------------------------------- */
+
+/* The highest revision counter of a held response for (service, tp): builds count above it. */
+static uint64_t held_floor(void *ctx, const char *service, uint64_t tp)
+{
+    const dstate *s = ctx;
+    uint64_t m = 0;
+    size_t i, j;
+
+    for (i = 0; i < s->n_held; i++)
+        for (j = 0; j < s->held[i].r->n_descriptors; j++) {
+            const ob_resp_descriptor *rd = &s->held[i].r->descriptors[j];
+            if (rd->version == 3 && rd->tp == tp && strcmp(rd->service, service) == 0 &&
+                rd->revision > m)
+                m = rd->revision;
+        }
+    return m;
+}
+
+/* Does a held response still have something to publish for (service, tp)? */
+static int held_has(void *ctx, const char *service, uint64_t tp)
+{
+    const dstate *s = ctx;
+    uint64_t now = (uint64_t)time(NULL);
+    size_t i, j;
+
+    for (i = 0; i < s->n_held; i++)
+        for (j = 0; j < s->held[i].r->n_descriptors; j++) {
+            const ob_resp_descriptor *rd = &s->held[i].r->descriptors[j];
+            if (rd->version == 3 && rd->tp == tp && strcmp(rd->service, service) == 0 &&
+                rd->valid_from <= now && now < rd->valid_until)
+                return 1;
+        }
+    return 0;
+}
+
+static void deleg_cycle(dstate *s)
+{
+    onl_dd_env env;
+    onl_pub_opts po;
+    uint64_t now = (uint64_t)time(NULL);
+
+    if (!tor_up(s) || !onl_dd_due(s->dd, now) || fetch_consensus(s, 60) != 0)
+        return;
+    onl_pub_opts_init(&po);
+    po.reconnect_ms = 2000;
+    po.cancel = &g_stop;
+    po.tick = tick;
+    po.tick_ctx = s;
+    memset(&env, 0, sizeof(env));
+    env.cfg = s->cfg;
+    env.ctl = s->ctl;
+    env.c = s->c;
+    env.po = &po;
+    env.outbox = s->outbox;
+    env.log = dlog;
+    env.ceremony_floor = held_floor;
+    env.ceremony_has = held_has;
+    env.ctx = s;
+    if (onl_dd_cycle(s->dd, &env, (uint64_t)time(NULL)) == OB_ERR_NET)
+        tor_lost(s, "an upload of the delegated mode was cut off");
 }
 
 static void take_response(dstate *s, const char *path, const char *name)
@@ -840,6 +941,13 @@ static void serve_status(dstate *s)
         {
             ob_hsv3_gap g;
             o->signed_until = signed_until(s, sv->address, (uint64_t)time(NULL), &g);
+            o->certified_until = onl_dd_certified_until(s->dd, sv->address);
+            if (onl_dd_active(s->dd, sv->address)) {
+                uint64_t f, c;
+                onl_dd_publish_times(s->dd, sv->address, &f, &c);
+                o->publish_first = f > o->publish_first ? f : o->publish_first;
+                o->publish_second = c > o->publish_second ? c : o->publish_second;
+            }
         }
         o->instances = calloc(sv->n_instances ? sv->n_instances : 1, sizeof(*o->instances));
         if (o->instances == NULL)
@@ -878,6 +986,11 @@ int onl_daemon_main(const onl_daemon_opts *o)
     memset(&s, 0, sizeof(s));
     s.o = o;
     s.status_fd = -1;
+    s.dd = onl_dd_new();
+    if (s.dd == NULL) {
+        ob_msg("out of memory");
+        goto out;
+    }
     err = load_config(&s, &d);
     if (err != OB_OK) {
         rc = ob_report(err, &d);
@@ -916,6 +1029,7 @@ int onl_daemon_main(const onl_daemon_opts *o)
                 s.ctl = NULL;
                 s.next_connect = 0;
                 s.next_refresh = 0;
+                onl_dd_wake(s.dd);
             }
         }
         tor_try(&s);
@@ -928,6 +1042,7 @@ int onl_daemon_main(const onl_daemon_opts *o)
             scan_inbox(&s);
             s.next_inbox = now + ONL_DAEMON_INBOX_POLL;
         }
+        deleg_cycle(&s); /* before the ceremony's: it says which periods it publishes */
         if (tor_up(&s) && (s.publish_now || now >= s.next_publish)) {
             s.publish_now = 0;
             publish_cycle(&s);
@@ -960,6 +1075,7 @@ out:
     free(s.pub_first);
     free(s.pub_second);
     free(s.low_warned);
+    onl_dd_free(s.dd);
     ob_config_free(s.cfg);
     if (g_logf != NULL)
         fclose(g_logf);

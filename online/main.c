@@ -14,6 +14,7 @@
 /* Identical to the SYNOPSIS of man/ob-online.1 (tests/cli/test_usage.sh). */
 static const char *const usage[] = {
     "ob-online collect -c CONFIG -o REQUEST [--descriptors-from DIR] [-i IP] [-p PORT] [-s SOCKET]",
+    "ob-online build -c CONFIG [--descriptors-from DIR] -o OUTDIR [-i IP] [-p PORT] [-s SOCKET]",
     "ob-online publish -c CONFIG RESPONSE [--dry-run] [--request FILE] [-i IP] [-p PORT] [-s "
     "SOCKET]",
     "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-i IP] [-p PORT] [-s SOCKET]",
@@ -32,6 +33,7 @@ static const char *const usage[] = {
 
 static const ob_cmd commands[] = {
     { "collect", onl_cmd_collect },
+    { "build", onl_cmd_build },
     { "publish", onl_cmd_publish },
     { "run", onl_cmd_run },
     { "status", onl_cmd_status },

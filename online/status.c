@@ -37,7 +37,9 @@ ob_err onl_status_json(const onl_status *s, ob_buf *out, ob_diag *d)
     ob_buf_put_str(out, "{\"services\": [");
     for (i = 0; i < s->n_services; i++) {
         const onl_status_service *sv = &s->services[i];
-        ob_buf_put_str(out, i ? ", {\"instances\": [" : "{\"instances\": [");
+        ob_buf_put_str(out, i ? ", {\"certifiedUntil\": " : "{\"certifiedUntil\": ");
+        put_time(out, sv->certified_until);
+        ob_buf_put_str(out, ", \"instances\": [");
         for (j = 0; j < sv->n_instances; j++) {
             const onl_status_instance *in = &sv->instances[j];
             if (j)

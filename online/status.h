@@ -6,7 +6,8 @@
  * 0.2 does (onionbalance/hs_v3/status.py).  Keys sorted, Python's json
  * separators (", " and ": "), timestamps "YYYY-MM-DD HH:MM:SS" UTC or null:
  *
- *   {"services": [{"instances": [INSTANCE, ...],
+ *   {"services": [{"certifiedUntil": T|null,
+ *                  "instances": [INSTANCE, ...],
  *                  "onionAddress": "<master>.onion",
  *                  "publishAttemptFirstDescriptor": T|null,
  *                  "publishAttemptSecondDescriptor": T|null,
@@ -41,6 +42,7 @@ typedef struct onl_status_service {
     char address[57];
     uint64_t publish_first, publish_second; /* last publish attempts; 0 never */
     uint64_t signed_until;                  /* 0: no signed descriptors */
+    uint64_t certified_until;               /* 0: no certified keys (delegated mode) */
     onl_status_instance *instances;
     size_t n_instances;
 } onl_status_service;

@@ -22,6 +22,9 @@ mkdir -p "$logdir"
 # keep theirs here instead of under $HOME.
 export OB_REQUEST_STORE=${OB_REQUEST_STORE:-$PWD/$OB_BUILD/test-requests}
 rm -rf "$OB_REQUEST_STORE" && mkdir -p "$OB_REQUEST_STORE"
+# The delegated key store (online/dkeys.h) likewise; ob-online creates it (0700).
+export OB_DELEGATED_STORE=${OB_DELEGATED_STORE:-$PWD/$OB_BUILD/test-delegated}
+rm -rf "$OB_DELEGATED_STORE"
 
 tests=()
 for t in "$OB_BUILD"/tests/test_*; do [ -x "$t" ] && tests+=("$t"); done

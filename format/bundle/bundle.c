@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "encode.h"
 #include "fileio.h"
+#include "hsv3_cert.h"
 #include "hsv3_common.h"
 #include "hsv3_compact.h"
 #include "obtime.h"
@@ -71,7 +72,31 @@ enum {
     T_DSC_VALID_UNTIL = 0x8708,
     T_DSC_REVISION = 0x8709,
     T_DSC_BODY = 0x870a,
-    T_DSC_COMPACT = 0x870b /* compact v3 descriptor (hsv3_compact.h) */
+    T_DSC_COMPACT = 0x870b, /* compact v3 descriptor (hsv3_compact.h) */
+    /* Kinds 3 and 4 (key certification) use record types 0x10 and up. */
+    T_KRQ_CREATED = 0x9001,
+    T_KRQ_ORIGIN = 0x1002,
+    T_KRQ_TP_LENGTH = 0x9003,
+    T_KRQ_TP_OFFSET = 0x9004,
+    T_KRQ_SERVICE = 0x9005,
+    T_KSV_ADDRESS = 0x9101,
+    T_KSV_PERIOD = 0x9102,
+    T_KPR_TP = 0x9201,
+    T_KPR_VALID_FROM = 0x9202,
+    T_KPR_VALID_UNTIL = 0x9203,
+    T_KPR_SIGNING_KEY = 0x9204,
+    T_KRS_REQUEST_DIGEST = 0x9301,
+    T_KRS_CREATED = 0x9302,
+    T_KRS_NOTE = 0x1303,
+    T_KRS_TP_LENGTH = 0x9304,
+    T_KRS_TP_OFFSET = 0x9305,
+    T_KRS_SERVICE = 0x9306,
+    T_KCS_ADDRESS = 0x9401,
+    T_KCS_CERT = 0x9402,
+    T_KCR_TP = 0x9501,
+    T_KCR_CERT = 0x9502,
+    T_KCR_EXPIRES = 0x9503,
+    T_KCR_REV_KEY = 0x9504
 };
 
 enum ftype { F_U8, F_U16, F_U32, F_U64, F_FIX32, F_TEXT, F_ADDR, F_BLOB, F_REC, F_RESERVED };
@@ -150,6 +175,42 @@ static const fdef descriptor_f[] = {
     { T_DSC_COMPACT, F_BLOB, 0, OB_HSV3_COMPACT_MAX, "descriptor.compact" },
 };
 
+static const fdef keyrequest_f[] = {
+    { T_KRQ_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "keyrequest.created" },
+    { T_KRQ_ORIGIN, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "keyrequest.origin" },
+    { T_KRQ_TP_LENGTH, F_U32, F_REQUIRED, 0, "keyrequest.tp_length_min" },
+    { T_KRQ_TP_OFFSET, F_U32, F_REQUIRED, 0, "keyrequest.tp_offset_min" },
+    { T_KRQ_SERVICE, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_SERVICES, "keyrequest.service" },
+};
+static const fdef keyservice_f[] = {
+    { T_KSV_ADDRESS, F_ADDR, F_REQUIRED, 56, "keyservice.address" },
+    { T_KSV_PERIOD, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_KEY_PERIODS, "keyservice.period" },
+};
+static const fdef keyperiod_f[] = {
+    { T_KPR_TP, F_U64, F_REQUIRED | F_TP, 0, "keyperiod.tp" },
+    { T_KPR_VALID_FROM, F_U64, F_REQUIRED | F_TIME, 0, "keyperiod.valid_from" },
+    { T_KPR_VALID_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "keyperiod.valid_until" },
+    { T_KPR_SIGNING_KEY, F_FIX32, F_REQUIRED, 0, "keyperiod.signing_key" },
+};
+static const fdef keyresponse_f[] = {
+    { T_KRS_REQUEST_DIGEST, F_FIX32, F_REQUIRED, 0, "keyresponse.request_digest" },
+    { T_KRS_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "keyresponse.created" },
+    { T_KRS_NOTE, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "keyresponse.note" },
+    { T_KRS_TP_LENGTH, F_U32, F_REQUIRED, 0, "keyresponse.tp_length_min" },
+    { T_KRS_TP_OFFSET, F_U32, F_REQUIRED, 0, "keyresponse.tp_offset_min" },
+    { T_KRS_SERVICE, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_SERVICES, "keyresponse.service" },
+};
+static const fdef keycerts_f[] = {
+    { T_KCS_ADDRESS, F_ADDR, F_REQUIRED, 56, "keycerts.address" },
+    { T_KCS_CERT, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_KEY_PERIODS, "keycerts.cert" },
+};
+static const fdef keycert_f[] = {
+    { T_KCR_TP, F_U64, F_REQUIRED | F_TP, 0, "keycert.tp" },
+    { T_KCR_CERT, F_BLOB, F_REQUIRED, OB_CERT_MAX_LEN, "keycert.cert" },
+    { T_KCR_EXPIRES, F_U64, F_REQUIRED | F_TIME, 0, "keycert.expires" },
+    { T_KCR_REV_KEY, F_FIX32, F_REQUIRED, 0, "keycert.rev_key" },
+};
+
 static const rdef R_REQUEST = { "request", request_f, NF(request_f) };
 static const rdef R_CONSENSUS = { "consensus", consensus_f, NF(consensus_f) };
 static const rdef R_SERVICE = { "service", service_f, NF(service_f) };
@@ -157,9 +218,18 @@ static const rdef R_PERIOD = { "period", period_f, NF(period_f) };
 static const rdef R_INSTANCE = { "instance", instance_f, NF(instance_f) };
 static const rdef R_RESPONSE = { "response", response_f, NF(response_f) };
 static const rdef R_DESCRIPTOR = { "descriptor", descriptor_f, NF(descriptor_f) };
+static const rdef R_KEYREQUEST = { "keyrequest", keyrequest_f, NF(keyrequest_f) };
+static const rdef R_KEYSERVICE = { "keyservice", keyservice_f, NF(keyservice_f) };
+static const rdef R_KEYPERIOD = { "keyperiod", keyperiod_f, NF(keyperiod_f) };
+static const rdef R_KEYRESPONSE = { "keyresponse", keyresponse_f, NF(keyresponse_f) };
+static const rdef R_KEYCERTS = { "keycerts", keycerts_f, NF(keycerts_f) };
+static const rdef R_KEYCERT = { "keycert", keycert_f, NF(keycert_f) };
 
-static const rdef *const all_records[] = { &R_REQUEST,  &R_CONSENSUS, &R_SERVICE,   &R_PERIOD,
-                                           &R_INSTANCE, &R_RESPONSE,  &R_DESCRIPTOR };
+static const rdef *const all_records[] = {
+    &R_REQUEST,     &R_CONSENSUS,  &R_SERVICE,    &R_PERIOD,     &R_INSTANCE,
+    &R_RESPONSE,    &R_DESCRIPTOR, &R_KEYREQUEST, &R_KEYSERVICE, &R_KEYPERIOD,
+    &R_KEYRESPONSE, &R_KEYCERTS,   &R_KEYCERT,
+};
 
 const char *ob_bundle_field_name(uint16_t tag)
 {
@@ -1359,10 +1429,6 @@ static ob_err expect_kind(const uint8_t *p, size_t n, int want, uint8_t digest[3
         return err;
     if (kind == want)
         return OB_OK;
-    if (kind == OB_BUNDLE_CERT_REQUEST || kind == OB_BUNDLE_CERT_RESPONSE)
-        return ob_fail(d, OB_ERR_UNSUPPORTED,
-                       "offset 9: kind %d (%s) is reserved; this version cannot read it", kind,
-                       ob_bundle_kind_name(kind));
     return ob_fail(d, OB_ERR_MALFORMED, "offset 9: kind %d (%s), expected %d (%s)", kind,
                    ob_bundle_kind_name(kind), want, ob_bundle_kind_name(want));
 }
@@ -1961,4 +2027,830 @@ void ob_bundle_digest_short(const uint8_t digest[OB_BUNDLE_DIGEST_LEN],
     ob_hex_encode(out, digest, 4);
     out[8] = ' ';
     ob_hex_encode(out + 9, digest + 4, 4);
+}
+
+/* ---- kinds 3 and 4: key certification (docs/bundle-format.rst) ---- */
+
+static void keyrequest_clear_service(ob_keyreq_service *s)
+{
+    size_t i;
+
+    free(s->address);
+    for (i = 0; i < s->n_periods; i++)
+        exts_free(&s->periods[i].ext);
+    free(s->periods);
+    exts_free(&s->ext);
+}
+
+ob_keyrequest *ob_keyrequest_new(void)
+{
+    return calloc(1, sizeof(ob_keyrequest));
+}
+
+void ob_keyrequest_free(ob_keyrequest *r)
+{
+    size_t i;
+
+    if (r == NULL)
+        return;
+    free(r->origin);
+    for (i = 0; i < r->n_services; i++)
+        keyrequest_clear_service(&r->services[i]);
+    free(r->services);
+    exts_free(&r->ext);
+    free(r);
+}
+
+static void keyresponse_clear_service(ob_keyresp_service *s)
+{
+    size_t i;
+
+    free(s->address);
+    for (i = 0; i < s->n_certs; i++) {
+        free(s->certs[i].cert);
+        exts_free(&s->certs[i].ext);
+    }
+    free(s->certs);
+    exts_free(&s->ext);
+}
+
+ob_keyresponse *ob_keyresponse_new(void)
+{
+    return calloc(1, sizeof(ob_keyresponse));
+}
+
+void ob_keyresponse_free(ob_keyresponse *r)
+{
+    size_t i;
+
+    if (r == NULL)
+        return;
+    free(r->note);
+    for (i = 0; i < r->n_services; i++)
+        keyresponse_clear_service(&r->services[i]);
+    free(r->services);
+    exts_free(&r->ext);
+    free(r);
+}
+
+/* The period parameters both kinds carry; the same rule as the consensus record's. */
+static ob_err check_tp_params(uint32_t length, uint32_t offset, const char *ctx, ob_diag *d)
+{
+    if (length < 1 || length > 525600)
+        return ob_fail(d, OB_ERR_RANGE, "%s: time period length %u minutes, expected 1..525600",
+                       ctx, (unsigned)length);
+    if (offset >= length)
+        return ob_fail(d, OB_ERR_RANGE,
+                       "%s: rotation offset %u minutes is not less than the period length %u", ctx,
+                       (unsigned)offset, (unsigned)length);
+    return OB_OK;
+}
+
+/* A period number whose start and end (and the day after) are dates, not wrapped numbers. */
+static ob_err check_key_tp(uint64_t tp, const ob_tp_params *tpp, const char *ctx, ob_diag *d)
+{
+    uint64_t end;
+
+    /* ob_hsv3_tp_start refuses a start past OB_TIME_MAX (= OB_BUNDLE_MAX_TIME). */
+    if (tp >= OB_BUNDLE_MAX_TP || ob_hsv3_tp_start(tp + 1, tpp, &end) != 0)
+        return ob_fail(d, OB_ERR_RANGE,
+                       "%s: time period %llu is out of range (a period number below 2^32 whose "
+                       "end is before the year 10000)",
+                       ctx, (unsigned long long)tp);
+    return OB_OK;
+}
+
+static ob_err check_keyperiod(const ob_keyreq_period *p, const ob_tp_params *tpp, const char *ctx,
+                              ob_diag *d)
+{
+    uint64_t from, until;
+    ob_err err;
+
+    if ((err = check_key_tp(p->tp, tpp, ctx, d)) != OB_OK)
+        return err;
+    if (ob_hsv3_tp_start(p->tp, tpp, &from) != 0 || ob_hsv3_tp_start(p->tp + 1, tpp, &until) != 0)
+        return ob_fail(d, OB_ERR_INTERNAL, "%s: period %llu out of range", ctx,
+                       (unsigned long long)p->tp);
+    if (p->valid_from != from || p->valid_until != until)
+        return ob_fail(d, OB_ERR_MALFORMED,
+                       "%s: period %llu runs from %llu to %llu with this length and offset, not "
+                       "%llu to %llu",
+                       ctx, (unsigned long long)p->tp, (unsigned long long)from,
+                       (unsigned long long)until, (unsigned long long)p->valid_from,
+                       (unsigned long long)p->valid_until);
+    return OB_OK;
+}
+
+static int key32_cmp(const void *a, const void *b)
+{
+    return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, 32);
+}
+
+/* Service addresses of either kind are unique (sorted-index check). */
+static ob_err check_unique_addresses(const char *const *addr, size_t n, const char *ctx, ob_diag *d)
+{
+    dkey *k = calloc(n + 1, sizeof(*k));
+    size_t i, dup;
+
+    if (k == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "%s: out of memory", ctx);
+    for (i = 0; i < n; i++) {
+        k[i].s = addr[i];
+        k[i].idx = i;
+    }
+    dup = dkey_dup(k, n);
+    free(k);
+    if (dup != SIZE_MAX)
+        return ob_fail(d, OB_ERR_MALFORMED, "%s: service %zu repeats address %s", ctx, dup,
+                       addr[dup]);
+    return OB_OK;
+}
+
+static ob_err check_keyrequest(const ob_keyrequest *r, const char *ctx, ob_diag *d)
+{
+    ob_tp_params tpp;
+    const char **addr = NULL;
+    const uint8_t **keys = NULL;
+    size_t i, j, nk = 0;
+    char sub[128];
+    ob_err err;
+
+    if ((err = check_text(r->origin, OB_BUNDLE_MAX_TEXT, ctx, "origin", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK ||
+        (err = check_tp_params(r->tp_length_min, r->tp_offset_min, ctx, d)) != OB_OK)
+        return err;
+    if (r->n_services < 1 || r->n_services > OB_BUNDLE_MAX_SERVICES)
+        return ob_fail(d, OB_ERR_RANGE, "%s: %zu services, expected 1..%d", ctx, r->n_services,
+                       OB_BUNDLE_MAX_SERVICES);
+    tpp.length_min = r->tp_length_min;
+    tpp.offset_min = r->tp_offset_min;
+    addr = calloc(r->n_services, sizeof(*addr));
+    if (addr == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "%s: out of memory", ctx);
+    for (i = 0; i < r->n_services; i++) {
+        const ob_keyreq_service *s = &r->services[i];
+        snprintf(sub, sizeof(sub), "%s: service %zu", ctx, i);
+        if ((err = check_addr(s->address, 3, sub, "address", d)) != OB_OK)
+            goto out;
+        addr[i] = s->address;
+        if (s->n_periods < 1 || s->n_periods > OB_BUNDLE_MAX_KEY_PERIODS) {
+            err = ob_fail(d, OB_ERR_RANGE, "%s: %zu periods, expected 1..%d", sub, s->n_periods,
+                          OB_BUNDLE_MAX_KEY_PERIODS);
+            goto out;
+        }
+        for (j = 0; j < s->n_periods; j++) {
+            snprintf(sub, sizeof(sub), "%s: service %zu: period %zu", ctx, i, j);
+            if ((err = check_keyperiod(&s->periods[j], &tpp, sub, d)) != OB_OK)
+                goto out;
+            if (j > 0 && s->periods[j].tp <= s->periods[j - 1].tp) {
+                err = ob_fail(d, OB_ERR_MALFORMED,
+                              "%s: time period %llu does not follow %llu (periods are listed in "
+                              "increasing order, each once)",
+                              sub, (unsigned long long)s->periods[j].tp,
+                              (unsigned long long)s->periods[j - 1].tp);
+                goto out;
+            }
+        }
+        nk += s->n_periods;
+    }
+    if ((err = check_unique_addresses(addr, r->n_services, ctx, d)) != OB_OK)
+        goto out;
+    /* One key, one certificate: a key asked for twice would be certified for two periods. */
+    keys = calloc(nk + 1, sizeof(*keys));
+    if (keys == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "%s: out of memory", ctx);
+        goto out;
+    }
+    for (i = 0, nk = 0; i < r->n_services; i++)
+        for (j = 0; j < r->services[i].n_periods; j++)
+            keys[nk++] = r->services[i].periods[j].signing_key;
+    qsort(keys, nk, sizeof(*keys), key32_cmp);
+    for (i = 1; i < nk; i++) {
+        if (memcmp(keys[i - 1], keys[i], 32) == 0) {
+            err = ob_fail(d, OB_ERR_MALFORMED, "%s: a signing key is listed for two periods", ctx);
+            goto out;
+        }
+    }
+    err = OB_OK;
+out:
+    free(keys);
+    free(addr);
+    return err;
+}
+
+static ob_err check_keycert(const ob_keycert *c, const ob_tp_params *tpp, const char *ctx,
+                            ob_diag *d)
+{
+    ob_ed_cert ec;
+    ob_err err;
+
+    if ((err = check_key_tp(c->tp, tpp, ctx, d)) != OB_OK)
+        return err;
+    if (c->cert == NULL || c->cert_len == 0)
+        return ob_fail(d, OB_ERR_MALFORMED, "%s: cert is missing", ctx);
+    if (c->cert_len > OB_CERT_MAX_LEN)
+        return ob_fail(d, OB_ERR_RANGE, "%s: cert is %zu bytes, limit %d", ctx, c->cert_len,
+                       OB_CERT_MAX_LEN);
+    if ((err = ob_ed_cert_parse(&ec, c->cert, c->cert_len, d)) != OB_OK) {
+        ob_diag_prefix(d, "%s: cert: ", ctx);
+        return err;
+    }
+    if (ec.type != OB_CERT_DESC_SIGNING)
+        return ob_fail(d, OB_ERR_MALFORMED,
+                       "%s: cert type 0x%02x, expected 0x08 (descriptor signing key)", ctx,
+                       (unsigned)ec.type);
+    if (!ec.has_signer)
+        return ob_fail(d, OB_ERR_MALFORMED,
+                       "%s: cert lacks its signing key (extension 04), which descriptors need",
+                       ctx);
+    if (c->expires != (uint64_t)ec.expiration_hours * 3600)
+        return ob_fail(
+            d, OB_ERR_MALFORMED, "%s: expires %llu, the certificate says %llu (hour %lu)", ctx,
+            (unsigned long long)c->expires, (unsigned long long)ec.expiration_hours * 3600,
+            (unsigned long)ec.expiration_hours);
+    return OB_OK;
+}
+
+static ob_err check_keyresponse(const ob_keyresponse *r, const char *ctx, ob_diag *d)
+{
+    ob_tp_params tpp;
+    const char **addr = NULL;
+    size_t i, j;
+    char sub[128];
+    ob_err err;
+
+    if ((err = check_text(r->note, OB_BUNDLE_MAX_TEXT, ctx, "note", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK ||
+        (err = check_tp_params(r->tp_length_min, r->tp_offset_min, ctx, d)) != OB_OK)
+        return err;
+    if (r->n_services < 1 || r->n_services > OB_BUNDLE_MAX_SERVICES)
+        return ob_fail(d, OB_ERR_RANGE, "%s: %zu services, expected 1..%d", ctx, r->n_services,
+                       OB_BUNDLE_MAX_SERVICES);
+    tpp.length_min = r->tp_length_min;
+    tpp.offset_min = r->tp_offset_min;
+    addr = calloc(r->n_services, sizeof(*addr));
+    if (addr == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "%s: out of memory", ctx);
+    for (i = 0; i < r->n_services; i++) {
+        const ob_keyresp_service *s = &r->services[i];
+        snprintf(sub, sizeof(sub), "%s: service %zu", ctx, i);
+        if ((err = check_addr(s->address, 3, sub, "address", d)) != OB_OK)
+            goto out;
+        addr[i] = s->address;
+        if (s->n_certs < 1 || s->n_certs > OB_BUNDLE_MAX_KEY_PERIODS) {
+            err = ob_fail(d, OB_ERR_RANGE, "%s: %zu certificates, expected 1..%d", sub, s->n_certs,
+                          OB_BUNDLE_MAX_KEY_PERIODS);
+            goto out;
+        }
+        for (j = 0; j < s->n_certs; j++) {
+            snprintf(sub, sizeof(sub), "%s: service %zu: cert %zu", ctx, i, j);
+            if ((err = check_keycert(&s->certs[j], &tpp, sub, d)) != OB_OK)
+                goto out;
+            if (j > 0 && s->certs[j].tp <= s->certs[j - 1].tp) {
+                err = ob_fail(d, OB_ERR_MALFORMED,
+                              "%s: time period %llu does not follow %llu (periods are listed in "
+                              "increasing order, each once)",
+                              sub, (unsigned long long)s->certs[j].tp,
+                              (unsigned long long)s->certs[j - 1].tp);
+                goto out;
+            }
+        }
+    }
+    err = check_unique_addresses(addr, r->n_services, ctx, d);
+out:
+    free(addr);
+    return err;
+}
+
+static ob_err parse_keyperiod(rd *r, ob_keyreq_period *p)
+{
+    ob_err err = OB_OK;
+    int done = 0;
+    fld f;
+
+    for (;;) {
+        TRY(rd_next(r, &f, &done));
+        if (done)
+            break;
+        switch (f.tag) {
+        case T_KPR_TP:
+            p->tp = fv_uint(&f);
+            break;
+        case T_KPR_VALID_FROM:
+            p->valid_from = fv_uint(&f);
+            break;
+        case T_KPR_VALID_UNTIL:
+            p->valid_until = fv_uint(&f);
+            break;
+        case T_KPR_SIGNING_KEY:
+            memcpy(p->signing_key, ob_cur_ptr(&f.v), 32);
+            break;
+        default:
+            TRY(rd_ext(r, &f, &p->ext));
+        }
+    }
+out:
+    return err;
+}
+
+static ob_err parse_keyservice(rd *r, ob_keyreq_service *s, const ob_tp_params *tpp)
+{
+    size_t cap = 0;
+    char ctx[96];
+    ob_err err = OB_OK;
+    int done = 0;
+    rd child;
+    fld f;
+
+    for (;;) {
+        TRY(rd_next(r, &f, &done));
+        if (done)
+            break;
+        switch (f.tag) {
+        case T_KSV_ADDRESS:
+            TRY(fv_text(r, &f, &s->address));
+            break;
+        case T_KSV_PERIOD:
+            if (grow((void **)&s->periods, s->n_periods, &cap, sizeof(*s->periods)) != OB_OK)
+                TRY(ob_fail(r->d, OB_ERR_NOMEM, "offset %zu: out of memory", f.off));
+            rd_child(r, &f, &R_KEYPERIOD, &child);
+            s->n_periods++;
+            TRY(parse_keyperiod(&child, &s->periods[s->n_periods - 1]));
+            snprintf(ctx, sizeof(ctx), "offset %zu: keyperiod record", f.off);
+            TRY(check_keyperiod(&s->periods[s->n_periods - 1], tpp, ctx, r->d));
+            break;
+        default:
+            TRY(rd_ext(r, &f, &s->ext));
+        }
+    }
+out:
+    return err;
+}
+
+static ob_err parse_keyrequest_body(rd *r, ob_keyrequest *q)
+{
+    size_t cap = 0;
+    ob_tp_params tpp = { 0, 0 };
+    ob_err err = OB_OK;
+    int done = 0;
+    rd child;
+    fld f;
+
+    for (;;) {
+        TRY(rd_next(r, &f, &done));
+        if (done)
+            break;
+        switch (f.tag) {
+        case T_KRQ_CREATED:
+            q->created = fv_uint(&f);
+            break;
+        case T_KRQ_ORIGIN:
+            TRY(fv_text(r, &f, &q->origin));
+            break;
+        case T_KRQ_TP_LENGTH:
+            q->tp_length_min = (uint32_t)fv_uint(&f);
+            break;
+        case T_KRQ_TP_OFFSET:
+            q->tp_offset_min = (uint32_t)fv_uint(&f);
+            /* Length and offset come first: the periods are checked against them. */
+            TRY(check_tp_params(q->tp_length_min, q->tp_offset_min, "offset 16: keyrequest", r->d));
+            tpp.length_min = q->tp_length_min;
+            tpp.offset_min = q->tp_offset_min;
+            break;
+        case T_KRQ_SERVICE:
+            if (tpp.length_min == 0)
+                TRY(ob_fail(r->d, OB_ERR_MALFORMED,
+                            "offset %zu: keyrequest record: a service before tp_length_min and "
+                            "tp_offset_min (both required)",
+                            f.off));
+            if (grow((void **)&q->services, q->n_services, &cap, sizeof(*q->services)) != OB_OK)
+                TRY(ob_fail(r->d, OB_ERR_NOMEM, "offset %zu: out of memory", f.off));
+            rd_child(r, &f, &R_KEYSERVICE, &child);
+            q->n_services++;
+            TRY(parse_keyservice(&child, &q->services[q->n_services - 1], &tpp));
+            break;
+        default:
+            TRY(rd_ext(r, &f, &q->ext));
+        }
+    }
+    err = check_keyrequest(q, "offset 16: keyrequest", r->d);
+out:
+    return err;
+}
+
+static ob_err parse_keycert(rd *r, ob_keycert *c)
+{
+    ob_err err = OB_OK;
+    int done = 0;
+    fld f;
+
+    for (;;) {
+        TRY(rd_next(r, &f, &done));
+        if (done)
+            break;
+        switch (f.tag) {
+        case T_KCR_TP:
+            c->tp = fv_uint(&f);
+            break;
+        case T_KCR_CERT:
+            TRY(fv_blob(r, &f, &c->cert, &c->cert_len));
+            break;
+        case T_KCR_EXPIRES:
+            c->expires = fv_uint(&f);
+            break;
+        case T_KCR_REV_KEY:
+            memcpy(c->rev_key, ob_cur_ptr(&f.v), 32);
+            break;
+        default:
+            TRY(rd_ext(r, &f, &c->ext));
+        }
+    }
+out:
+    return err;
+}
+
+static ob_err parse_keycerts(rd *r, ob_keyresp_service *s, const ob_tp_params *tpp)
+{
+    size_t cap = 0;
+    char ctx[96];
+    ob_err err = OB_OK;
+    int done = 0;
+    rd child;
+    fld f;
+
+    for (;;) {
+        TRY(rd_next(r, &f, &done));
+        if (done)
+            break;
+        switch (f.tag) {
+        case T_KCS_ADDRESS:
+            TRY(fv_text(r, &f, &s->address));
+            break;
+        case T_KCS_CERT:
+            if (grow((void **)&s->certs, s->n_certs, &cap, sizeof(*s->certs)) != OB_OK)
+                TRY(ob_fail(r->d, OB_ERR_NOMEM, "offset %zu: out of memory", f.off));
+            rd_child(r, &f, &R_KEYCERT, &child);
+            s->n_certs++;
+            TRY(parse_keycert(&child, &s->certs[s->n_certs - 1]));
+            snprintf(ctx, sizeof(ctx), "offset %zu: keycert record", f.off);
+            TRY(check_keycert(&s->certs[s->n_certs - 1], tpp, ctx, r->d));
+            break;
+        default:
+            TRY(rd_ext(r, &f, &s->ext));
+        }
+    }
+out:
+    return err;
+}
+
+static ob_err parse_keyresponse_body(rd *r, ob_keyresponse *q)
+{
+    size_t cap = 0;
+    ob_tp_params tpp = { 0, 0 };
+    ob_err err = OB_OK;
+    int done = 0;
+    rd child;
+    fld f;
+
+    for (;;) {
+        TRY(rd_next(r, &f, &done));
+        if (done)
+            break;
+        switch (f.tag) {
+        case T_KRS_REQUEST_DIGEST:
+            memcpy(q->request_digest, ob_cur_ptr(&f.v), OB_BUNDLE_DIGEST_LEN);
+            break;
+        case T_KRS_CREATED:
+            q->created = fv_uint(&f);
+            break;
+        case T_KRS_NOTE:
+            TRY(fv_text(r, &f, &q->note));
+            break;
+        case T_KRS_TP_LENGTH:
+            q->tp_length_min = (uint32_t)fv_uint(&f);
+            break;
+        case T_KRS_TP_OFFSET:
+            q->tp_offset_min = (uint32_t)fv_uint(&f);
+            TRY(check_tp_params(q->tp_length_min, q->tp_offset_min, "offset 16: keyresponse",
+                                r->d));
+            tpp.length_min = q->tp_length_min;
+            tpp.offset_min = q->tp_offset_min;
+            break;
+        case T_KRS_SERVICE:
+            if (tpp.length_min == 0)
+                TRY(ob_fail(r->d, OB_ERR_MALFORMED,
+                            "offset %zu: keyresponse record: a service before tp_length_min and "
+                            "tp_offset_min (both required)",
+                            f.off));
+            if (grow((void **)&q->services, q->n_services, &cap, sizeof(*q->services)) != OB_OK)
+                TRY(ob_fail(r->d, OB_ERR_NOMEM, "offset %zu: out of memory", f.off));
+            rd_child(r, &f, &R_KEYCERTS, &child);
+            q->n_services++;
+            TRY(parse_keycerts(&child, &q->services[q->n_services - 1], &tpp));
+            break;
+        default:
+            TRY(rd_ext(r, &f, &q->ext));
+        }
+    }
+    err = check_keyresponse(q, "offset 16: keyresponse", r->d);
+out:
+    return err;
+}
+
+ob_err ob_keyrequest_parse(const uint8_t *p, size_t n, ob_keyrequest **out, ob_diag *d)
+{
+    uint8_t digest[OB_BUNDLE_DIGEST_LEN];
+    ob_keyrequest *q = NULL;
+    ob_err err;
+    rd r;
+
+    *out = NULL;
+    if ((err = expect_kind(p, n, OB_BUNDLE_CERT_REQUEST, digest, d)) != OB_OK)
+        return err;
+    q = ob_keyrequest_new();
+    if (q == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    rd_init(&r, &R_KEYREQUEST, p + OB_BUNDLE_HDR_LEN, n - OB_BUNDLE_HDR_LEN - OB_BUNDLE_DIGEST_LEN,
+            OB_BUNDLE_HDR_LEN, OB_BUNDLE_HDR_LEN, d);
+    if ((err = parse_keyrequest_body(&r, q)) != OB_OK) {
+        ob_keyrequest_free(q);
+        return err;
+    }
+    memcpy(q->digest, digest, sizeof(digest));
+    *out = q;
+    return OB_OK;
+}
+
+ob_err ob_keyresponse_parse(const uint8_t *p, size_t n, ob_keyresponse **out, ob_diag *d)
+{
+    uint8_t digest[OB_BUNDLE_DIGEST_LEN];
+    ob_keyresponse *q = NULL;
+    ob_err err;
+    rd r;
+
+    *out = NULL;
+    if ((err = expect_kind(p, n, OB_BUNDLE_CERT_RESPONSE, digest, d)) != OB_OK)
+        return err;
+    q = ob_keyresponse_new();
+    if (q == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    rd_init(&r, &R_KEYRESPONSE, p + OB_BUNDLE_HDR_LEN, n - OB_BUNDLE_HDR_LEN - OB_BUNDLE_DIGEST_LEN,
+            OB_BUNDLE_HDR_LEN, OB_BUNDLE_HDR_LEN, d);
+    if ((err = parse_keyresponse_body(&r, q)) != OB_OK) {
+        ob_keyresponse_free(q);
+        return err;
+    }
+    memcpy(q->digest, digest, sizeof(digest));
+    *out = q;
+    return OB_OK;
+}
+
+static void ser_keyrequest_body(ob_buf *b, const void *arg)
+{
+    const ob_keyrequest *r = arg;
+    wr w = { b, &r->ext, 0 };
+    size_t i, j, pos, ppos;
+
+    w_u64(&w, T_KRQ_CREATED, r->created);
+    if (r->origin != NULL && r->origin[0] != '\0')
+        w_text(&w, T_KRQ_ORIGIN, r->origin);
+    w_u32(&w, T_KRQ_TP_LENGTH, r->tp_length_min);
+    w_u32(&w, T_KRQ_TP_OFFSET, r->tp_offset_min);
+    for (i = 0; i < r->n_services; i++) {
+        const ob_keyreq_service *s = &r->services[i];
+        wr sw = { b, &s->ext, 0 };
+        pos = w_open(&w, T_KRQ_SERVICE);
+        w_text(&sw, T_KSV_ADDRESS, s->address);
+        for (j = 0; j < s->n_periods; j++) {
+            const ob_keyreq_period *p = &s->periods[j];
+            wr pw = { b, &p->ext, 0 };
+            ppos = w_open(&sw, T_KSV_PERIOD);
+            w_u64(&pw, T_KPR_TP, p->tp);
+            w_u64(&pw, T_KPR_VALID_FROM, p->valid_from);
+            w_u64(&pw, T_KPR_VALID_UNTIL, p->valid_until);
+            w_bytes(&pw, T_KPR_SIGNING_KEY, p->signing_key, 32);
+            w_finish(&pw);
+            w_close(&sw, ppos);
+        }
+        w_finish(&sw);
+        w_close(&w, pos);
+    }
+    w_finish(&w);
+}
+
+static void ser_keyresponse_body(ob_buf *b, const void *arg)
+{
+    const ob_keyresponse *r = arg;
+    wr w = { b, &r->ext, 0 };
+    size_t i, j, pos, cpos;
+
+    w_bytes(&w, T_KRS_REQUEST_DIGEST, r->request_digest, OB_BUNDLE_DIGEST_LEN);
+    w_u64(&w, T_KRS_CREATED, r->created);
+    if (r->note != NULL && r->note[0] != '\0')
+        w_text(&w, T_KRS_NOTE, r->note);
+    w_u32(&w, T_KRS_TP_LENGTH, r->tp_length_min);
+    w_u32(&w, T_KRS_TP_OFFSET, r->tp_offset_min);
+    for (i = 0; i < r->n_services; i++) {
+        const ob_keyresp_service *s = &r->services[i];
+        wr sw = { b, &s->ext, 0 };
+        pos = w_open(&w, T_KRS_SERVICE);
+        w_text(&sw, T_KCS_ADDRESS, s->address);
+        for (j = 0; j < s->n_certs; j++) {
+            const ob_keycert *c = &s->certs[j];
+            wr cw = { b, &c->ext, 0 };
+            cpos = w_open(&sw, T_KCS_CERT);
+            w_u64(&cw, T_KCR_TP, c->tp);
+            w_bytes(&cw, T_KCR_CERT, c->cert, c->cert_len);
+            w_u64(&cw, T_KCR_EXPIRES, c->expires);
+            w_bytes(&cw, T_KCR_REV_KEY, c->rev_key, 32);
+            w_finish(&cw);
+            w_close(&sw, cpos);
+        }
+        w_finish(&sw);
+        w_close(&w, pos);
+    }
+    w_finish(&w);
+}
+
+ob_err ob_keyrequest_serialize(ob_keyrequest *r, ob_buf *out, ob_diag *d)
+{
+    char ctx[96];
+    size_t i, j;
+    ob_err err;
+
+    if ((err = check_keyrequest(r, "keyrequest", d)) != OB_OK ||
+        (err = check_exts(&r->ext, &R_KEYREQUEST, "keyrequest", d)) != OB_OK)
+        return err;
+    for (i = 0; i < r->n_services; i++) {
+        const ob_keyreq_service *s = &r->services[i];
+        snprintf(ctx, sizeof(ctx), "keyrequest: service %zu", i);
+        if ((err = check_exts(&s->ext, &R_KEYSERVICE, ctx, d)) != OB_OK)
+            return err;
+        for (j = 0; j < s->n_periods; j++) {
+            snprintf(ctx, sizeof(ctx), "keyrequest: service %zu: period %zu", i, j);
+            if ((err = check_exts(&s->periods[j].ext, &R_KEYPERIOD, ctx, d)) != OB_OK)
+                return err;
+        }
+    }
+    return ser_envelope(out, OB_BUNDLE_CERT_REQUEST, r->digest, d, ser_keyrequest_body, r);
+}
+
+ob_err ob_keyresponse_serialize(ob_keyresponse *r, ob_buf *out, ob_diag *d)
+{
+    char ctx[96];
+    size_t i, j;
+    ob_err err;
+
+    if ((err = check_keyresponse(r, "keyresponse", d)) != OB_OK ||
+        (err = check_exts(&r->ext, &R_KEYRESPONSE, "keyresponse", d)) != OB_OK)
+        return err;
+    for (i = 0; i < r->n_services; i++) {
+        const ob_keyresp_service *s = &r->services[i];
+        snprintf(ctx, sizeof(ctx), "keyresponse: service %zu", i);
+        if ((err = check_exts(&s->ext, &R_KEYCERTS, ctx, d)) != OB_OK)
+            return err;
+        for (j = 0; j < s->n_certs; j++) {
+            snprintf(ctx, sizeof(ctx), "keyresponse: service %zu: cert %zu", i, j);
+            if ((err = check_exts(&s->certs[j].ext, &R_KEYCERT, ctx, d)) != OB_OK)
+                return err;
+        }
+    }
+    return ser_envelope(out, OB_BUNDLE_CERT_RESPONSE, r->digest, d, ser_keyresponse_body, r);
+}
+
+ob_err ob_keyrequest_add_service(ob_keyrequest *r, const char *address, ob_keyreq_service **out)
+{
+    ob_keyreq_service *nv, *s;
+
+    if (out != NULL)
+        *out = NULL;
+    nv = realloc(r->services, (r->n_services + 1) * sizeof(*nv));
+    if (nv == NULL)
+        return OB_ERR_NOMEM;
+    r->services = nv;
+    s = &nv[r->n_services];
+    memset(s, 0, sizeof(*s));
+    if (dup_text(&s->address, address) != OB_OK)
+        return OB_ERR_NOMEM;
+    r->n_services++;
+    if (out != NULL)
+        *out = s;
+    return OB_OK;
+}
+
+ob_err ob_keyreq_service_add_period(ob_keyreq_service *s, uint64_t tp, uint64_t valid_from,
+                                    uint64_t valid_until, const uint8_t signing_key[32])
+{
+    ob_keyreq_period *nv;
+
+    nv = realloc(s->periods, (s->n_periods + 1) * sizeof(*nv));
+    if (nv == NULL)
+        return OB_ERR_NOMEM;
+    s->periods = nv;
+    memset(&nv[s->n_periods], 0, sizeof(*nv));
+    nv[s->n_periods].tp = tp;
+    nv[s->n_periods].valid_from = valid_from;
+    nv[s->n_periods].valid_until = valid_until;
+    memcpy(nv[s->n_periods].signing_key, signing_key, 32);
+    s->n_periods++;
+    return OB_OK;
+}
+
+ob_err ob_keyresponse_add_service(ob_keyresponse *r, const char *address, ob_keyresp_service **out)
+{
+    ob_keyresp_service *nv, *s;
+
+    if (out != NULL)
+        *out = NULL;
+    nv = realloc(r->services, (r->n_services + 1) * sizeof(*nv));
+    if (nv == NULL)
+        return OB_ERR_NOMEM;
+    r->services = nv;
+    s = &nv[r->n_services];
+    memset(s, 0, sizeof(*s));
+    if (dup_text(&s->address, address) != OB_OK)
+        return OB_ERR_NOMEM;
+    r->n_services++;
+    if (out != NULL)
+        *out = s;
+    return OB_OK;
+}
+
+ob_err ob_keyresp_service_add_cert(ob_keyresp_service *s, uint64_t tp, const uint8_t *cert,
+                                   size_t cert_len, uint64_t expires, const uint8_t rev_key[32])
+{
+    ob_keycert *nv, c;
+
+    memset(&c, 0, sizeof(c));
+    if (dup_blob(&c.cert, &c.cert_len, cert, cert_len) != OB_OK)
+        return OB_ERR_NOMEM;
+    c.tp = tp;
+    c.expires = expires;
+    memcpy(c.rev_key, rev_key, 32);
+    nv = realloc(s->certs, (s->n_certs + 1) * sizeof(*nv));
+    if (nv == NULL) {
+        free(c.cert);
+        return OB_ERR_NOMEM;
+    }
+    s->certs = nv;
+    nv[s->n_certs++] = c;
+    return OB_OK;
+}
+
+ob_err ob_keyrequest_read_file(const char *path, ob_keyrequest **out, ob_diag *d)
+{
+    uint8_t *p = NULL;
+    size_t n = 0;
+    ob_err err;
+
+    *out = NULL;
+    if ((err = ob_bundle_read_file(path, &p, &n, d)) != OB_OK)
+        return err;
+    if ((err = ob_keyrequest_parse(p, n, out, d)) != OB_OK)
+        ob_diag_prefix(d, "%s: ", path);
+    free(p);
+    return err;
+}
+
+ob_err ob_keyresponse_read_file(const char *path, ob_keyresponse **out, ob_diag *d)
+{
+    uint8_t *p = NULL;
+    size_t n = 0;
+    ob_err err;
+
+    *out = NULL;
+    if ((err = ob_bundle_read_file(path, &p, &n, d)) != OB_OK)
+        return err;
+    if ((err = ob_keyresponse_parse(p, n, out, d)) != OB_OK)
+        ob_diag_prefix(d, "%s: ", path);
+    free(p);
+    return err;
+}
+
+ob_err ob_keyrequest_write_file(const char *path, ob_keyrequest *r, int flags, ob_diag *d)
+{
+    ob_buf b;
+    ob_err err;
+
+    ob_buf_init(&b);
+    if ((err = ob_keyrequest_serialize(r, &b, d)) == OB_OK)
+        err = ob_bundle_write_file(path, b.p, b.len, flags, d);
+    else
+        ob_diag_prefix(d, "%s: ", path);
+    ob_buf_free(&b);
+    return err;
+}
+
+ob_err ob_keyresponse_write_file(const char *path, ob_keyresponse *r, int flags, ob_diag *d)
+{
+    ob_buf b;
+    ob_err err;
+
+    ob_buf_init(&b);
+    if ((err = ob_keyresponse_serialize(r, &b, d)) == OB_OK)
+        err = ob_bundle_write_file(path, b.p, b.len, flags, d);
+    else
+        ob_diag_prefix(d, "%s: ", path);
+    ob_buf_free(&b);
+    return err;
 }

@@ -6,7 +6,7 @@
  *   0    magic[8]      89 4F 42 42 0D 0A 1A 0A  ("\x89OBB\r\n\x1a\n")
  *   8    version u8    1
  *   9    kind u8       1 signing request, 2 signed response,
- *                      3/4 key-certification request/response (reserved)
+ *                      3/4 key-certification request/response
  *   10   reserved u16  0
  *   12   body_len u32  big-endian
  *   16   body          one record: TLV fields  tag u16 | len u32 | value
@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "diag.h"
+#include "obtime.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -41,8 +42,8 @@
 enum ob_bundle_kind {
     OB_BUNDLE_REQUEST = 1,      /* signing request, online -> offline */
     OB_BUNDLE_RESPONSE = 2,     /* signed response, offline -> online */
-    OB_BUNDLE_CERT_REQUEST = 3, /* reserved: key-certification request */
-    OB_BUNDLE_CERT_RESPONSE = 4 /* reserved: key-certification response */
+    OB_BUNDLE_CERT_REQUEST = 3, /* key-certification request, online -> offline */
+    OB_BUNDLE_CERT_RESPONSE = 4 /* key-certification response, offline -> online */
 };
 
 /* Limits (documented in docs/bundle-format.rst, section "Limits"). */
@@ -55,6 +56,9 @@ enum ob_bundle_kind {
 #define OB_BUNDLE_MAX_DESCRIPTORS 65535                /* per response */
 #define OB_BUNDLE_MAX_GROUPS      256                  /* group_count */
 #define OB_BUNDLE_MAX_EXT         64                   /* unknown fields kept per record */
+#define OB_BUNDLE_MAX_KEY_PERIODS 4096            /* per service in a key-certification bundle */
+#define OB_BUNDLE_MAX_TP          (OB_TP_MAX + 1) /* period numbers are below it (obtime.h) */
+#define OB_BUNDLE_MAX_TIME        OB_TIME_MAX     /* 9999-12-31 23:59:59 UTC (obtime.h) */
 
 /* An unknown non-critical field, kept verbatim for the round trip. */
 typedef struct ob_bundle_ext {
@@ -159,8 +163,7 @@ typedef struct ob_response {
 /*
  * Check the envelope of any bundle: magic, version, kind, reserved bits,
  * exact length (truncation and trailing bytes) and digest.  On success *kind
- * is 1..4 and digest (if not NULL) holds the bundle's digest.  Kinds 3 and 4
- * are reported, not refused, here; their parsers do not exist yet.
+ * is 1..4 and digest (if not NULL) holds the bundle's digest.
  */
 ob_err ob_bundle_peek(const uint8_t *p, size_t n, int *kind, uint8_t digest[OB_BUNDLE_DIGEST_LEN],
                       ob_diag *d);
@@ -235,5 +238,96 @@ void ob_bundle_digest_short(const uint8_t digest[OB_BUNDLE_DIGEST_LEN],
 
 /* Name of a field tag ("instance.descriptor"), or NULL if unknown. */
 const char *ob_bundle_field_name(uint16_t tag);
+
+/* ---- kinds 3 and 4: key certification for the delegated mode ---- */
+
+/*
+ * Key-certification request (kind 3): for each v3 service and period, a
+ * fresh descriptor-signing public key the online side holds the private
+ * half of (online/dkeys.h) and asks the offline side to certify.  The
+ * period's start and end follow from tp and the request's period length and
+ * offset; the parser checks that they do.
+ */
+typedef struct ob_keyreq_period {
+    uint64_t tp;                      /* time period number, < OB_BUNDLE_MAX_TP */
+    uint64_t valid_from, valid_until; /* start of tp and of tp + 1, unix seconds */
+    uint8_t signing_key[32];          /* descriptor-signing public key */
+    ob_bundle_exts ext;
+} ob_keyreq_period;
+
+typedef struct ob_keyreq_service {
+    char *address;             /* v3 master address without ".onion" */
+    ob_keyreq_period *periods; /* strictly increasing tp, 1..OB_BUNDLE_MAX_KEY_PERIODS */
+    size_t n_periods;
+    ob_bundle_exts ext;
+} ob_keyreq_service;
+
+typedef struct ob_keyrequest {
+    uint8_t digest[OB_BUNDLE_DIGEST_LEN]; /* set by parse and serialize */
+    uint64_t created;                     /* unix seconds */
+    char *origin;                         /* optional */
+    uint32_t tp_length_min;               /* time period length, minutes (1..525600) */
+    uint32_t tp_offset_min;               /* rotation offset, minutes (< length) */
+    ob_keyreq_service *services;          /* unique addresses, 1..OB_BUNDLE_MAX_SERVICES */
+    size_t n_services;
+    ob_bundle_exts ext;
+} ob_keyrequest;
+
+/*
+ * Key-certification response (kind 4): per service and period, the type-08
+ * certificate of the requested key signed with the period's blinded key, its
+ * expiry, and the period's revision-counter key (hsv3_common.h).  The parser
+ * checks each certificate's form (ob_ed_cert_parse: type 08, signer named,
+ * expiry equal to `expires`); whose keys they bind is for the installer to
+ * check (online/dkeys.h onl_dkey_certify).
+ */
+typedef struct ob_keycert {
+    uint64_t tp;
+    uint8_t *cert; /* the certificate's bytes, 1..OB_CERT_MAX_LEN (140 as we make them) */
+    size_t cert_len;
+    uint64_t expires;    /* unix seconds: the certificate's expiration hours * 3600 */
+    uint8_t rev_key[32]; /* the period's revision-counter key */
+    ob_bundle_exts ext;
+} ob_keycert;
+
+typedef struct ob_keyresp_service {
+    char *address;
+    ob_keycert *certs; /* strictly increasing tp, 1..OB_BUNDLE_MAX_KEY_PERIODS */
+    size_t n_certs;
+    ob_bundle_exts ext;
+} ob_keyresp_service;
+
+typedef struct ob_keyresponse {
+    uint8_t digest[OB_BUNDLE_DIGEST_LEN];         /* set by parse and serialize */
+    uint8_t request_digest[OB_BUNDLE_DIGEST_LEN]; /* the key request this answers */
+    uint64_t created;
+    char *note;                            /* optional */
+    uint32_t tp_length_min, tp_offset_min; /* as in the request answered */
+    ob_keyresp_service *services;
+    size_t n_services;
+    ob_bundle_exts ext;
+} ob_keyresponse;
+
+ob_err ob_keyrequest_parse(const uint8_t *p, size_t n, ob_keyrequest **out, ob_diag *d);
+ob_err ob_keyresponse_parse(const uint8_t *p, size_t n, ob_keyresponse **out, ob_diag *d);
+ob_err ob_keyrequest_serialize(ob_keyrequest *r, ob_buf *out, ob_diag *d);
+ob_err ob_keyresponse_serialize(ob_keyresponse *r, ob_buf *out, ob_diag *d);
+ob_keyrequest *ob_keyrequest_new(void);
+void ob_keyrequest_free(ob_keyrequest *r);
+ob_keyresponse *ob_keyresponse_new(void);
+void ob_keyresponse_free(ob_keyresponse *r);
+
+/* Builders: copies, as for kinds 1 and 2; the returned pointer lives until the next add. */
+ob_err ob_keyrequest_add_service(ob_keyrequest *r, const char *address, ob_keyreq_service **out);
+ob_err ob_keyreq_service_add_period(ob_keyreq_service *s, uint64_t tp, uint64_t valid_from,
+                                    uint64_t valid_until, const uint8_t signing_key[32]);
+ob_err ob_keyresponse_add_service(ob_keyresponse *r, const char *address, ob_keyresp_service **out);
+ob_err ob_keyresp_service_add_cert(ob_keyresp_service *s, uint64_t tp, const uint8_t *cert,
+                                   size_t cert_len, uint64_t expires, const uint8_t rev_key[32]);
+
+ob_err ob_keyrequest_read_file(const char *path, ob_keyrequest **out, ob_diag *d);
+ob_err ob_keyresponse_read_file(const char *path, ob_keyresponse **out, ob_diag *d);
+ob_err ob_keyrequest_write_file(const char *path, ob_keyrequest *r, int flags, ob_diag *d);
+ob_err ob_keyresponse_write_file(const char *path, ob_keyresponse *r, int flags, ob_diag *d);
 
 #endif

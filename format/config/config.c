@@ -72,7 +72,11 @@ static const gkey gkeys[] = {
     { "inbox", K_PATH, CFG_OFF(inbox), 0, 0 },
     { "outbox", K_PATH, CFG_OFF(outbox), 0, 0 },
     { "max_clock_skew", K_UINT, CFG_OFF(max_clock_skew), 0, OB_CFG_SKEW_MAX },
+    { "delegate_renew_days", K_UINT, CFG_OFF(delegate_renew_days), 0, OB_CFG_RENEW_DAYS_MAX },
 };
+
+/* ob_config.given has one bit per global key. */
+_Static_assert(sizeof(gkeys) / sizeof(gkeys[0]) <= 64, "too many global keys for ob_config.given");
 
 static const char *const service_keys[] = {
     "key",           "address", "version", "instances", "descriptor_lifetime", "presign_window",
@@ -833,6 +837,8 @@ static ob_err parse_root(pctx *p, const yaml_node_t *root)
             if (strcmp(gkeys[i].name, "presign_window") == 0)
                 p->presign_line = (int)mline(v);
             err = set_global(p, &gkeys[i], v);
+            if (err == OB_OK && !is_null(v))
+                p->c->given |= 1ull << i;
         } else {
             static const char *const top[] = { "services", NULL };
             err = unknown_key(p, k, "the top level", top, gkeys, ng);
@@ -969,6 +975,7 @@ static ob_err config_new(const char *path, ob_config **out, ob_diag *d)
     c->descriptor_lifetime = OB_CFG_LIFETIME_DEFAULT;
     c->presign_window = OB_CFG_PRESIGN_DEFAULT;
     c->max_clock_skew = OB_CFG_SKEW_DEFAULT;
+    c->delegate_renew_days = OB_CFG_RENEW_DAYS_DEFAULT;
     for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         const char *v = strs[i].env != NULL ? getenv(strs[i].env) : NULL;
         char **sp = (char **)(void *)((char *)c + strs[i].off);
@@ -1318,4 +1325,14 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
         return err;
     }
     return OB_OK;
+}
+
+int ob_config_given(const ob_config *c, const char *name)
+{
+    size_t i, ng = sizeof(gkeys) / sizeof(gkeys[0]);
+
+    for (i = 0; i < ng; i++)
+        if (strcmp(gkeys[i].name, name) == 0)
+            return (c->given >> i) & 1u;
+    return 0;
 }

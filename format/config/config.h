@@ -51,8 +51,10 @@
 #define OB_CFG_TP_LENGTH_MIN         2     /* test networks: 24 voting intervals of >= 5 s */
 #define OB_CFG_TP_LENGTH_MAX         14400
 #define OB_CFG_SKEW_DEFAULT          900 /* seconds */
-#define OB_CFG_MIN_INSTANCES_DEFAULT 1   /* valid instances a service needs to be signed */
 #define OB_CFG_SKEW_MAX              86400
+#define OB_CFG_MIN_INSTANCES_DEFAULT 1 /* valid instances a service needs to be signed */
+#define OB_CFG_RENEW_DAYS_DEFAULT    7 /* delegated mode: ask for certificates this early */
+#define OB_CFG_RENEW_DAYS_MAX        366
 
 typedef struct ob_cfg_instance {
     char *address;              /* normalised: lower case, no ".onion" */
@@ -113,6 +115,9 @@ typedef struct ob_config {
     char *inbox;                  /* resolved, or NULL */
     char *outbox;                 /* resolved, or NULL */
     unsigned max_clock_skew;      /* seconds, 900 */
+    unsigned delegate_renew_days; /* online, delegated mode: days, 7 */
+
+    unsigned long long given; /* which global keys the file set (ob_config_given) */
 
     char **warnings; /* "FILE:LINE:COL: ..." lines for the caller to print */
     size_t n_warnings;
@@ -130,6 +135,14 @@ ob_err ob_config_load(const char *path, ob_config **out, ob_diag *d);
  * messages and to resolve relative paths; it is not opened.
  */
 ob_err ob_config_parse(const char *path, const char *text, size_t len, ob_config **out, ob_diag *d);
+
+/*
+ * 1 when the file gave the global key name (spelled as in docs/config.rst,
+ * e.g. "REFRESH_INTERVAL", "inbox") a value; 0 when it kept its default (not
+ * written, or written without a value) and for names that are no global key.
+ * config-gen --from-onionbalance carries over only what the file said.
+ */
+int ob_config_given(const ob_config *c, const char *name);
 
 /* NULL-tolerant; wipes the secrets. */
 void ob_config_free(ob_config *c);

@@ -48,7 +48,9 @@ static ob_err read_common(const char *path, size_t max, int secret, uint8_t **ou
     /* One spare byte: a file that grew while we read it is caught below. */
     buf = secret ? ob_secalloc((size_t)st.st_size + 2) : malloc((size_t)st.st_size + 2);
     if (buf == NULL) {
-        err = ob_fail(d, OB_ERR_NOMEM, "%s: out of memory", path);
+        /* A secret buffer may have been refused for want of locked memory. */
+        err = secret ? ob_secmem_fail(d) : ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        ob_diag_prefix(d, "%s: ", path);
         goto out;
     }
     for (;;) {

@@ -300,7 +300,8 @@ verify_torrc "$T/unix/node1/torrc"
 
 # --- every option is known to the program and documented in both places ---
 for opt in -n -t --tag --service-virtual-port --service-target --output -o --version --hs-version --key \
-    --source-passphrase-file --passphrase-file --no-passphrase --no-interactive --interactive --time-period-length; do
+    --source-passphrase-file --passphrase-file --no-passphrase --no-interactive --interactive --time-period-length \
+    --from-onionbalance; do
     run "$OFF" config-gen --no-interactive --output "$T/optcheck" "$opt"
     grep -q "unexpected argument" "$T/err" && fail "option $opt unknown to config-gen"
     manopt=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')

@@ -202,6 +202,60 @@ run "$OFF" address "$T/hs_ed25519_secret_key"
 run "$OFF" passwd "$T/hs_ed25519_secret_key" --new-passphrase-file "$T/pass"
 expect 1 "import" "passwd on a tor key points to import"
 
+# --- OB_INSECURE_TEST_KDF: only stores made under it are cheap, and they say so ---
+hdr() { od -An -tx1 -j "$2" -N "$3" "$1" | tr -d ' \n'; } # hdr FILE OFFSET COUNT
+run "$OFF" keygen --version 3 -o "$T/ktest" --passphrase-file "$T/pass"
+expect 0 "made with the insecure test KDF" "making a test store warns"
+[ "$(hdr "$T/ktest" 11 1)" = 01 ] && ok "a store made under the variable is marked (flag 1)" || fail "test store flag $(hdr "$T/ktest" 11 1)"
+run "$OFF" address "$T/ktest" --passphrase-file "$T/pass"
+expect 0 "made with the insecure test KDF" "opening a test store warns"
+run env -u OB_INSECURE_TEST_KDF "$OFF" address "$T/ktest" --passphrase-file "$T/pass"
+expect 0 "made with the insecure test KDF" "opening a test store warns without the variable too"
+# A real store: made without the variable, so opslimit 3, memlimit 256 MiB, no flag.
+run env -u OB_INSECURE_TEST_KDF "$OFF" keygen --version 3 -o "$T/real" --passphrase-file "$T/pass"
+expect 0 "" "keygen without the variable"
+areal=$(cat "$T/out")
+grep -q "insecure" "$T/err" && fail "a real store warned about the test KDF: $(cat "$T/err")"
+real_cost=00000000000000030000000010000000
+[ "$(hdr "$T/real" 11 17)" = "00$real_cost" ] && ok "real store: no flag, MODERATE cost" || fail "real store header $(hdr "$T/real" 11 17)"
+run "$OFF" address "$T/real" --passphrase-file "$T/pass"
+expect 0 "" "a real store opens with the variable set"
+grep -q "insecure" "$T/err" && fail "real store: test-KDF warning on open"
+# passwd with the variable set keeps the full cost (and says the variable was ignored).
+run "$OFF" passwd "$T/real" --passphrase-file "$T/pass" --new-passphrase-file "$T/pass2"
+expect 0 "OB_INSECURE_TEST_KDF=1 ignored" "passwd of a real store under the variable"
+[ "$(hdr "$T/real" 11 17)" = "00$real_cost" ] && ok "passwd kept the full cost" || fail "passwd weakened the store: $(hdr "$T/real" 11 17)"
+# import into it with the variable set: cost, flag and salt unchanged (one Argon2id run, the open's).
+salt=$(hdr "$T/real" 0 44)
+"$OFF" keygen --version 3 -o "$T/plain-add" --no-passphrase >/dev/null 2>&1
+run "$OFF" import "$T/plain-add" -o "$T/real" --passphrase-file "$T/pass2"
+expect 0 "" "import into a real store under the variable"
+[ "$(hdr "$T/real" 0 44)" = "$salt" ] && ok "import kept cost, flag and salt" || fail "import changed the header: $(hdr "$T/real" 0 44)"
+run "$OFF" address "$T/real" --passphrase-file "$T/pass2"
+[ "$rc" -eq 0 ] && [ "$(head -n1 "$T/out")" = "$areal" ] && [ "$(wc -l <"$T/out")" -eq 2 ] && ok "real store holds both keys" || fail "real store after import: $(cat "$T/out") $(cat "$T/err")"
+# The flag cleared on a test store: its weak cost is refused before any passphrase.
+cp "$T/ktest" "$T/unmarked"
+printf '\0' | dd of="$T/unmarked" bs=1 seek=11 conv=notrunc 2>/dev/null
+run "$OFF" address "$T/unmarked"
+expect 1 "below opslimit 3, memlimit 256 MiB" "weak cost without the mark refused (no passphrase asked)"
+
+# --- symbolic links where a key path is decided ---
+ln -s "$T/k3" "$T/k3-link"
+run "$OFF" address "$T/k3-link" --passphrase-file "$T/pass"
+expect 2 "symbolic link" "a key path that is a symlink is refused"
+mkdir -p "$T/hsdir-real"
+cp "$T/hs_ed25519_secret_key" "$T/hsdir-real/"
+ln -s "$T/hsdir-real" "$T/hsdir-link"
+run "$OFF" address "$T/hsdir-real"
+expect 0 "" "a tor directory"
+for p in "$T/hsdir-link" "$T/hsdir-link/"; do
+    run "$OFF" address "$p"
+    expect 2 "symbolic link" "a symlink to a tor directory ($p) is refused"
+done
+run "$OFF" import "$T/hsdir-real" -o "$T/k3-link" --passphrase-file "$T/pass"
+expect 2 "already exists" "import -o a symlink to a store is refused"
+[ "$(readlink "$T/k3-link")" = "$T/k3" ] && ok "the link is untouched" || fail "import replaced the link"
+
 # --- the terminal: echo off, 3 tries, new passphrases asked twice ---
 # A pseudo-terminal becomes the controlling terminal of ob-offline, so its
 # /dev/tty prompts are answered here.

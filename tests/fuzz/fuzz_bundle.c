@@ -1,18 +1,24 @@
 /*
  * fuzz_bundle.c - fuzz entry point for the bundle parser (format/bundle/bundle.c).
  *
- *   make fuzz && build/fuzz/fuzz_bundle -max_len=65536 CORPUS_DIR
+ *   make fuzz && build/fuzz/fuzz_bundle -max_len=65536 tests/fuzz/corpus/fuzz_bundle
  *
- * Seeds: the .obb files in tests/data/bundle/ and the files test_bundle writes with
- * OB_BUNDLE_FIXTURE_DIR set.  Most mutations die at the digest check, so the
- * entry point also re-seals the input (fixes body_len and the digest) when
- * it carries a valid header, and parses that too: this lets the fuzzer reach
- * every field rule.  Replay without libFuzzer: compile with -DOB_FUZZ_MAIN
- * and pass files.
+ * Seeds (tests/fuzz/corpus/fuzz_bundle): requests and responses of every
+ * shape, v3 and v2, compact and full, and key-certification requests and
+ * responses (kinds 3 and 4) (tests/fuzz/make_seeds.sh).  Most mutations die at the digest check,
+ * so the entry point also re-seals the input (fixes body_len and the digest)
+ * when it carries a valid header, and parses that too: this lets the fuzzer
+ * reach every field rule.
+ *
+ * Whatever parses is also printed as `inspect` shows it
+ * (format/verbs/inspect.c, compiled in for its static printers; stdout goes
+ * to /dev/null).
  *
  * Beyond "no crash": whatever parses must serialize back to the same bytes
  * and the same digest, and the peeked kind must agree with the parser.
  */
+#include "../../format/verbs/inspect.c"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +28,32 @@
 #include "crypto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Kinds 3 and 4: the same round-trip promise. */
+static void check_keys(const uint8_t *p, size_t n, int kind, const uint8_t digest[32])
+{
+    ob_keyrequest *q = NULL;
+    ob_keyresponse *s = NULL;
+    ob_diag d;
+    ob_buf b;
+
+    ob_buf_init(&b);
+    if (ob_keyrequest_parse(p, n, &q, &d) == OB_OK) {
+        put_keyrequest(q);
+        if (kind != OB_BUNDLE_CERT_REQUEST || memcmp(q->digest, digest, 32) != 0 ||
+            ob_keyrequest_serialize(q, &b, &d) != OB_OK || b.len != n || memcmp(b.p, p, n) != 0)
+            abort();
+    }
+    if (ob_keyresponse_parse(p, n, &s, &d) == OB_OK) {
+        (void)put_keyresponse(s);
+        if (kind != OB_BUNDLE_CERT_RESPONSE || memcmp(s->digest, digest, 32) != 0 ||
+            ob_keyresponse_serialize(s, &b, &d) != OB_OK || b.len != n || memcmp(b.p, p, n) != 0)
+            abort();
+    }
+    ob_buf_free(&b);
+    ob_keyrequest_free(q);
+    ob_keyresponse_free(s);
+}
 
 static void check_one(const uint8_t *p, size_t n)
 {
@@ -44,6 +76,7 @@ static void check_one(const uint8_t *p, size_t n)
         return;
     }
     if (q != NULL) {
+        put_request(q);
         if (kind != OB_BUNDLE_REQUEST || memcmp(q->digest, digest, sizeof(digest)) != 0)
             abort();
         if (ob_request_serialize(q, &b, &d) != OB_OK || b.len != n || memcmp(b.p, p, n) != 0 ||
@@ -51,12 +84,14 @@ static void check_one(const uint8_t *p, size_t n)
             abort();
     }
     if (s != NULL) {
+        put_response(s);
         if (kind != OB_BUNDLE_RESPONSE || memcmp(s->digest, digest, sizeof(digest)) != 0)
             abort();
         if (ob_response_serialize(s, &b, &d) != OB_OK || b.len != n || memcmp(b.p, p, n) != 0 ||
             memcmp(s->digest, digest, sizeof(digest)) != 0)
             abort();
     }
+    check_keys(p, n, kind, digest);
     ob_buf_free(&b);
     ob_request_free(q);
     ob_response_free(s);
@@ -64,9 +99,15 @@ static void check_one(const uint8_t *p, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static int inited;
     uint8_t *copy;
     size_t body;
 
+    if (!inited) {
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            abort();
+        inited = 1;
+    }
     check_one(data, size);
     /* Re-seal: treat the last 32 bytes as the digest and recompute it and body_len. */
     if (size < OB_BUNDLE_HDR_LEN + OB_BUNDLE_DIGEST_LEN || size > (1u << 20))
@@ -82,26 +123,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(copy);
     return 0;
 }
-
-#ifdef OB_FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    int i;
-
-    for (i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        uint8_t *buf = NULL;
-        long n;
-        if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-            fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
-            fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            fprintf(stderr, "%s: cannot read\n", argv[i]);
-            return 2;
-        }
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, (size_t)n);
-        free(buf);
-    }
-    return 0;
-}
-#endif

@@ -1,26 +1,41 @@
 /*
- * fuzz_ctl.c - fuzz entry point for what tor sends us: the control-port reply
- * and event reader (online/ctl.c) and the consensus and microdescriptor
- * parsers (online/hsdir.c).
+ * fuzz_ctl.c - what tor sends on the control port: the reply and event
+ * reader, authentication and every command's reply handling (online/ctl.c),
+ * and the consensus fetch that drives online/hsdir.c over it.
  *
- * The two online/ sources are compiled into this file (make fuzz links
- * format/ only), which also lets it feed bytes straight into the reader's
- * input buffer: no socket, the "connection" ends where the input does.
+ * online/ctl.c is compiled into this file, so the target can reach its
+ * static reader and hand it the input as what tor has sent: the bytes go
+ * straight into the connection's input buffer, and the socket behind it
+ * (one end of a socketpair whose other end never writes) reads as closed
+ * once they are used up.  Nothing waits: a timeout cannot happen.
  *
- *   make fuzz && build/fuzz/fuzz_ctl -max_total_time=60 CORPUS_DIR
- * Replay without libFuzzer: add -DOB_FUZZ_MAIN and pass files.
+ *   make fuzz && build/fuzz/fuzz_ctl -max_len=131072 tests/fuzz/corpus/fuzz_ctl
+ *
+ * The first byte picks a mode, the rest is tor's side of the conversation:
+ *   even  a stream of replies and events, read one message at a time;
+ *         events parsed as the collector and publisher see them
+ *   odd   a whole session, as ob-online runs one: PROTOCOLINFO and
+ *         AUTHENTICATE (bits 1-2: NULL, password, COOKIE, SAFECOOKIE with a
+ *         fixed cookie), GETINFO version, SETEVENTS, HSFETCH, HSPOST, the
+ *         consensus and its microdescriptors (onl_consensus_fetch), then
+ *         every event left
+ * Seeds: recorded transcripts (tests/data/vectors/control,
+ * tests/data/v2-control) and sessions made from them (make_seeds.sh).
  *
  * Beyond "no crash": every message read ends with an "NNN " line, events keep
- * their fields in their documented shapes, and a consensus that parses has
+ * their fields in their documented shapes, a consensus fetched has
  * consistent times and period parameters.
  */
 #include "../../online/ctl.c"
-#include "../../online/hsdir.c"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include "fzutil.h"
+#include "hsdir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,17 +61,37 @@ static void check_event(const onl_ctl_event *ev)
         abort();
 }
 
-static void fuzz_stream(const uint8_t *data, size_t size)
+/* A connection whose peer has already said everything in data. */
+static onl_ctl *conn(const uint8_t *data, size_t size, int sv[2])
 {
-    onl_ctl *c = ctl_alloc();
+    onl_ctl *c = NULL;
+    ob_diag d;
 
-    if (c == NULL)
-        return;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        abort();
+    shutdown(sv[1], SHUT_WR);
+    if (onl_ctl_from_fd(sv[0], &c, &d) != OB_OK)
+        abort();
     c->max_reply = 1 << 20;
     if (size > IN_CAP)
         size = IN_CAP;
     memcpy(c->in, data, size);
     c->in_len = size;
+    return c;
+}
+
+/* sv[0] belongs to the connection, which closes it (or did, on a failure). */
+static void conn_close(onl_ctl *c, int sv[2])
+{
+    onl_ctl_close(c);
+    close(sv[1]);
+}
+
+static void fuzz_stream(const uint8_t *data, size_t size)
+{
+    int sv[2];
+    onl_ctl *c = conn(data, size, sv);
+
     for (;;) {
         onl_ctl_reply m = { 0 };
         int started = 0, timed_out = 0;
@@ -77,42 +112,69 @@ static void fuzz_stream(const uint8_t *data, size_t size)
             check_event(ev);
         onl_ctl_event_free(ev);
     }
-    onl_ctl_close(c);
+    conn_close(c, sv);
 }
 
-static void fuzz_consensus(const uint8_t *data, size_t size)
-{
-    onl_consensus *c = NULL;
-    char out[64];
+static const char *const servers[2] = { "$0123456789ABCDEF0123456789ABCDEF01234567",
+                                        "FEDCBA9876543210FEDCBA9876543210FEDCBA98" };
+static const char addr[] = "pg2vmlup4zkpsqdywejorkmlu6ib7bj242k35v7a4oiqxlieszspudyd";
+static const char desc[] = "hs-descriptor 3\ndescriptor-lifetime 180\n.a line with a dot\n";
+static const uint8_t cookie[32] = "fuzz cookie: 32 bytes, not sec.";
 
-    if (onl_consensus_parse((const char *)data, size, -1, &c, NULL) == OB_OK) {
-        if (c->fresh_until <= c->valid_after || c->tp.length_min == 0 || c->n_nodes > c->n_relays ||
-            c->n_replicas < 1 || c->n_replicas > 16)
+static void fuzz_session(int method, const uint8_t *data, size_t size)
+{
+    int sv[2];
+    onl_ctl *c = conn(data, size, sv);
+    onl_consensus *cons = NULL;
+    onl_ctl_event *ev = NULL;
+    char *value = NULL;
+    size_t len = 0;
+    ob_diag d;
+    ob_err e;
+    pinfo pi;
+
+    switch (method) {
+    case 0:
+        c->auth = ONL_AUTH_NULL;
+        e = authenticate(c, &d);
+        break;
+    case 1:
+        c->auth = ONL_AUTH_PASSWORD;
+        c->password = ob_secalloc(8);
+        if (c->password == NULL)
             abort();
-        if (c->n_nodes > 0) {
-            uint8_t Ab[32] = { 0 }, srv[32] = { 0 };
-            size_t idx[64], n = 0;
-            (void)onl_consensus_set_md(c, 0, (const char *)data, size, NULL);
-            if (onl_hsdir_responsible(c, Ab, 1, srv, c->spread_store, idx, 64, &n, NULL) == OB_OK) {
-                size_t i;
-                for (i = 0; i < n; i++)
-                    if (idx[i] >= c->n_nodes)
-                        abort();
-            }
-        }
-        onl_consensus_free(c);
+        memcpy(c->password, "fuzz\r\nx", 8);
+        e = authenticate(c, &d);
+        break;
+    default:
+        /* tor names the cookie file; here the cookie is given */
+        e = protocolinfo(c, &pi, &d);
+        if (e == OB_OK)
+            e = method == 2 ? auth_cookie(c, cookie, &d) : auth_safecookie(c, cookie, "fuzz", &d);
+        break;
     }
-    /* the same bytes as a reply line's KEY=VALUE / quoted string */
-    if (size > 0 && size < 4096 && memchr(data, '\0', size) == NULL) {
-        char *s = malloc(size + 1);
-        if (s != NULL) {
-            memcpy(s, data, size);
-            s[size] = '\0';
-            (void)onl_ctl_kv(s, "COOKIEFILE", out, sizeof(out), NULL);
-            (void)onl_ctl_unquote(s, size, out, sizeof(out), NULL, NULL);
-            free(s);
-        }
+    fz_note("authenticate", e, &d);
+    e = onl_ctl_getinfo(c, "version", &value, &len, &d);
+    fz_note("getinfo", e, &d);
+    if (e == OB_OK && (value == NULL || strlen(value) != len))
+        abort();
+    free(value);
+    fz_note("setevents", onl_ctl_setevents(c, "HS_DESC HS_DESC_CONTENT", &d), &d);
+    fz_note("hsfetch", onl_ctl_hsfetch(c, addr, servers, 2, &d), &d);
+    fz_note("hspost", onl_ctl_hspost(c, desc, sizeof(desc) - 1, servers, 1, addr, &d), &d);
+    e = onl_consensus_fetch(c, &cons, &d);
+    fz_note("consensus", e, &d);
+    if (e == OB_OK) {
+        if (cons->fresh_until <= cons->valid_after || cons->tp.length_min == 0 ||
+            cons->n_nodes > cons->n_relays)
+            abort();
+        onl_consensus_free(cons);
     }
+    while (onl_ctl_next_event(c, &ev, 0, &d) == OB_OK && ev != NULL) {
+        check_event(ev);
+        onl_ctl_event_free(ev);
+    }
+    conn_close(c, sv);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -122,28 +184,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!inited) {
         if (ob_secmem_init() != 0)
             abort();
+        unsetenv(ONL_CTL_ENV_PASSWORD);
         inited = 1;
     }
-    fuzz_stream(data, size);
-    fuzz_consensus(data, size);
+    if (size < 1)
+        return 0;
+    if (data[0] & 1)
+        fuzz_session((data[0] >> 1) & 3, data + 1, size - 1);
+    else
+        fuzz_stream(data + 1, size - 1);
     return 0;
 }
-
-#ifdef OB_FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    int i;
-
-    for (i = 1; i < argc; i++) {
-        static uint8_t buf[1 << 20];
-        size_t n;
-        FILE *f = fopen(argv[i], "rb");
-        if (f == NULL)
-            return 2;
-        n = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif

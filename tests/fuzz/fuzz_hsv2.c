@@ -3,13 +3,10 @@
  * introduction-points decoder (plain and, with a fixed cookie, basic and
  * stealth decryption) and the intro-point plaintext parser (format/hs/hsv2.c).
  *
- * libFuzzer (the parser sources are compiled in for coverage):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE -Iformat \
- *     tests/fuzz/fuzz_hsv2.c format/{hsv2,onion,buf,encode,diag,secmem,crypto,ed25519x}.c \
- *     -lcrypto -lsodium -o fuzz_hsv2
- * Replay without libFuzzer (any compiler): add -DOB_FUZZ_MAIN and pass files;
- * the v2 samples in tests/data/vectors/v2 (annotation line removed) make a
- * good seed corpus.
+ *   make fuzz && build/fuzz/fuzz_hsv2 tests/fuzz/corpus/fuzz_hsv2
+ *
+ * Seeds: the v2 samples of tests/data/vectors/v2 (annotation line removed),
+ * their intro-point plaintexts, and descriptors our signer made.
  *
  * Beyond "no crash": a descriptor that parses keeps an owned copy equal to
  * the input, its signed range ends in "signature\n", and a parsed intro
@@ -76,22 +73,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ob_hsv2_desc_free(desc);
     return 0;
 }
-
-#ifdef OB_FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    int i;
-
-    for (i = 1; i < argc; i++) {
-        static uint8_t buf[1 << 16];
-        size_t n;
-        FILE *f = fopen(argv[i], "rb");
-        if (f == NULL)
-            return 2;
-        n = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif

@@ -2,12 +2,7 @@
  * fuzz_hsv3_cert.c - fuzz entry point for the Ed25519 certificate parser
  * (format/hs/hsv3_cert.c), both binary and PEM text forms.
  *
- * libFuzzer (the parser sources are compiled in so they get coverage
- * instrumentation):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE -Iformat \
- *     tests/fuzz/fuzz_hsv3_cert.c format/{hsv3_cert,ed25519x,buf,encode,diag,secmem,crypto}.c \
- *     -lcrypto -lsodium -o fuzz_hsv3_cert
- * Replay without libFuzzer (any compiler): add -DOB_FUZZ_MAIN and pass files.
+ *   make fuzz && build/fuzz/fuzz_hsv3_cert tests/fuzz/corpus/fuzz_hsv3_cert
  *
  * What it checks beyond "no crash": a certificate that parses has a
  * consistent layout (signed part + 64 == length, copy equal to input), and
@@ -64,22 +59,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ob_buf_free(&out);
     return 0;
 }
-
-#ifdef OB_FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    int i;
-
-    for (i = 1; i < argc; i++) {
-        static uint8_t buf[1 << 16];
-        size_t n;
-        FILE *f = fopen(argv[i], "rb");
-        if (f == NULL)
-            return 2;
-        n = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif

@@ -9,14 +9,10 @@
  * Targets 2 and 3 reach the layer parsers, which a fuzzer could not get
  * past the signature and MAC checks of target 0.
  *
- * Build and run (clang):
- *   clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
- *     -fsanitize=fuzzer,address,undefined -Iformat tests/fuzz/fuzz_hsv3_desc.c \
- *     format/{hsv3_desc,hsv3_cert,hsv3_common,ed25519x,buf,encode,crypto,secmem,diag}.c \
- *     -lcrypto -lsodium -o fuzz_hsv3_desc
- *   ./fuzz_hsv3_desc -max_len=60000 CORPUS_DIR
- * Seed corpus: the files of $OB_TESTDATA/v3 with a target byte prepended.
- * (90 s here, 1.1 M runs from that corpus: no findings.)
+ *   make fuzz && build/fuzz/fuzz_hsv3_desc -max_len=60000 tests/fuzz/corpus/fuzz_hsv3_desc
+ *
+ * Seeds: the files of tests/data/vectors/v3 with a target byte prepended.
+ * fuzz_hsv3_layers reaches the same layer parsers through decryption.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -175,9 +175,10 @@ doc = json.load(open(sys.argv[1]))
 want = [l.strip() + ".onion" for l in open(sys.argv[3]) if l.strip()]
 (s,) = doc["services"]
 assert s["onionAddress"] == sys.argv[2] + ".onion", s
-assert sorted(s) == ["instances", "onionAddress", "publishAttemptFirstDescriptor",
+assert sorted(s) == ["certifiedUntil", "instances", "onionAddress", "publishAttemptFirstDescriptor",
                      "publishAttemptSecondDescriptor", "signedUntil"], sorted(s)
 assert s["publishAttemptFirstDescriptor"] is None and s["signedUntil"] is not None
+assert s["certifiedUntil"] is None, s  # the ceremony mode: nothing certified
 assert [i["onionAddress"] for i in s["instances"]] == want
 assert all(i["received"] is None for i in s["instances"])
 EOF

@@ -1,11 +1,10 @@
 /*
  * test_alloc_keystore.c - failing-malloc run of the key loader (style.md
- * habit 12).  keystore.c is compiled into this test with its calloc and
- * ob_secalloc calls (it has no malloc) routed through a budget; loading an encrypted store
- * of two keys, a tor secret key file and an unencrypted Ed25519 PEM, every
- * allocation fails in turn: each must give OB_ERR_NOMEM, no keys, and no
- * leak (ASan's leak check runs at exit; secure memory is libsodium's, whose
- * guard pages catch overruns).
+ * habit 12), and a count of its Argon2id runs (adding keys takes one).  keystore.c is compiled into
+ * this test with its calloc and ob_secalloc calls (it has no malloc) routed through a budget;
+ * loading an encrypted store of two keys, a tor secret key file and an unencrypted Ed25519 PEM,
+ * every allocation fails in turn: each must give OB_ERR_NOMEM, no keys, and no leak (ASan's leak
+ * check runs at exit; secure memory is libsodium's, whose guard pages catch overruns).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,11 +55,24 @@ static void *t_secalloc(size_t n)
     return alloc_take() ? ob_secalloc(n) : NULL;
 }
 
-#define calloc      t_calloc
-#define ob_secalloc t_secalloc
+/* Argon2id runs, counted: adding keys to a store must take one. */
+static int pwhash_calls;
+
+static int t_pwhash(unsigned char *const out, unsigned long long outlen, const char *const pass,
+                    unsigned long long passlen, const unsigned char *const salt,
+                    unsigned long long ops, size_t mem, int alg)
+{
+    pwhash_calls++;
+    return crypto_pwhash(out, outlen, pass, passlen, salt, ops, mem, alg);
+}
+
+#define calloc        t_calloc
+#define ob_secalloc   t_secalloc
+#define crypto_pwhash t_pwhash
 #include "../../offline/keystore.c"
 #undef calloc
 #undef ob_secalloc
+#undef crypto_pwhash
 
 static char dir[64];
 
@@ -87,7 +99,12 @@ typedef ob_err (*load_fn)(const char *path, ofl_key ***keys, size_t *n, ob_diag 
 
 static ob_err open_store(const char *path, ofl_key ***keys, size_t *n, ob_diag *d)
 {
-    return ofl_keystore_open(path, "correct horse", 13, keys, n, d);
+    ofl_store *st = NULL;
+    ob_err e = ofl_keystore_open(path, "correct horse", 13, keys, n, &st, d);
+
+    assert_true((e == OB_OK) == (st != NULL));
+    ofl_store_free(st);
+    return e;
 }
 
 static ob_err load_any(const char *path, ofl_key ***keys, size_t *n, ob_diag *d)
@@ -169,11 +186,48 @@ static void test_tor_and_pem_alloc_failures(void **state)
     run_failures(pem, load_any, 1);
 }
 
+/* import's path: open (one Argon2id run), add a key, write back (none). */
+static void test_add_key_one_argon2id(void **state)
+{
+    ofl_key *k[2] = { NULL, NULL }, **got = NULL, *all[2];
+    ofl_store *st = NULL;
+    ofl_kdf kdf;
+    char path[128];
+    size_t n = 0;
+    ob_diag d;
+
+    (void)state;
+    ob_diag_clear(&d);
+    snprintf(path, sizeof(path), "%s/grow", dir);
+    assert_int_equal(ofl_key_generate(3, &k[0], &d), OB_OK);
+    assert_int_equal(ofl_key_generate(3, &k[1], &d), OB_OK);
+    ofl_kdf_default(&kdf);
+    pwhash_calls = 0;
+    assert_int_equal(ofl_keystore_write(path, k, 1, "correct horse", 13, &kdf, 0, &d), OB_OK);
+    assert_int_equal(pwhash_calls, 1);
+    pwhash_calls = 0;
+    assert_int_equal(ofl_keystore_open(path, "correct horse", 13, &got, &n, &st, &d), OB_OK);
+    all[0] = got[0];
+    all[1] = k[1];
+    assert_int_equal(ofl_keystore_rewrite(st, all, 2, &d), OB_OK);
+    assert_int_equal(pwhash_calls, 1);
+    ofl_keys_free(got, n);
+    ofl_store_free(st);
+    got = NULL;
+    assert_int_equal(ofl_keystore_open(path, "correct horse", 13, &got, &n, NULL, &d), OB_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(ofl_key_address(got[1]), ofl_key_address(k[1]));
+    ofl_keys_free(got, n);
+    ofl_key_free(k[0]);
+    ofl_key_free(k[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_alloc_failures),
         cmocka_unit_test(test_tor_and_pem_alloc_failures),
+        cmocka_unit_test(test_add_key_one_argon2id),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

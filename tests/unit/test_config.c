@@ -115,6 +115,7 @@ static void test_onionbalance_v3_file(void **state)
     assert_int_equal(c->services[0].presign_window, 1440);
     assert_int_equal(c->time_period_length, 1440);
     assert_int_equal(c->max_clock_skew, 900);
+    assert_int_equal(c->delegate_renew_days, 7);
     assert_non_null(strstr(c->ceremony_log, "/ceremony.log"));
     assert_null(c->inbox);
     /* Until the key is loaded the service cannot be found by address. */
@@ -310,11 +311,36 @@ static void test_null_values(void **state)
     assert_int_equal(c->services[0].descriptor_lifetime, 180);
     assert_null(c->services[0].instances[0].name);
     assert_null(c->services[0].instances[0].client_auth_key_path);
+    /* A key without a value was not given: config-gen --from-onionbalance skips it. */
+    assert_int_equal(ob_config_given(c, "TOR_PORT"), 0);
+    assert_int_equal(ob_config_given(c, "LOG_LOCATION"), 0);
     ob_config_free(c);
     parse_err("services:\n  - address:\n    instances: [{address: " A2 "}]\n", OB_ERR_MALFORMED,
               "t/cfg.yaml:2:13:", "empty", NULL);
     parse_err("services:\n  - address: " A1 "\n    instances:\n", OB_ERR_MALFORMED,
               "t/cfg.yaml:3:15:", "expected a list", NULL);
+}
+
+/* ob_config_given: what the file set, not what it defaulted to, even when the values agree. */
+static void test_given(void **state)
+{
+    ob_config *c = parse_ok("REFRESH_INTERVAL: 600\n"
+                            "TOR_CONTROL_PASSWORD: pw\n"
+                            "inbox: in\n"
+                            "services:\n"
+                            "  - address: " A1 "\n"
+                            "    instances: [{address: " A2 "}]\n");
+
+    (void)state;
+    assert_int_equal(ob_config_given(c, "REFRESH_INTERVAL"), 1);
+    assert_int_equal(ob_config_given(c, "TOR_CONTROL_PASSWORD"), 1);
+    assert_int_equal(ob_config_given(c, "inbox"), 1);
+    assert_int_equal(ob_config_given(c, "PUBLISH_CHECK_INTERVAL"), 0);
+    assert_int_equal(ob_config_given(c, "TOR_PORT"), 0);
+    assert_int_equal(ob_config_given(c, "outbox"), 0);
+    assert_int_equal(ob_config_given(c, "services"), 0);
+    assert_int_equal(ob_config_given(c, "no such key"), 0);
+    ob_config_free(c);
 }
 
 static void test_unknown_keys_warn(void **state)
@@ -384,6 +410,13 @@ static void test_errors_types(void **state)
     parse_err("TOR_PORT: '9051'\n", OB_ERR_MALFORMED, "t/cfg.yaml:1:11:", "quoted", NULL);
     parse_err("TOR_PORT: 09051\n", OB_ERR_MALFORMED, "t/cfg.yaml:1:11:", NULL);
     parse_err("TOR_PORT: 70000\n", OB_ERR_RANGE, "t/cfg.yaml:1:11:", "1..65535", NULL);
+    parse_err("delegate_renew_days: 367\n", OB_ERR_RANGE, "t/cfg.yaml:1:22:", "0..366", NULL);
+    {
+        ob_config *c = parse_ok("delegate_renew_days: 14\nservices:\n  - address: " A1
+                                "\n    instances: [{address: " A2 "}]\n");
+        assert_int_equal(c->delegate_renew_days, 14);
+        ob_config_free(c);
+    }
     parse_err("TOR_PORT: -1\n", OB_ERR_MALFORMED, "1:11:", NULL);
     parse_err("TOR_PORT: 99999999999999999999\n", OB_ERR_MALFORMED, "1:11:", NULL);
     parse_err("TOR_PORT: [1]\n", OB_ERR_MALFORMED, "1:11:", "got a list", NULL);
@@ -935,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_inheritance_and_order),
         cmocka_unit_test(test_null_values),
+        cmocka_unit_test(test_given),
         cmocka_unit_test(test_unknown_keys_warn),
         cmocka_unit_test(test_warnings_capped),
         cmocka_unit_test(test_errors_types),

@@ -1,6 +1,8 @@
 /*
  * test_keystore.c - key loading in every format, the encrypted store
- * (round trip, wrong passphrase, tampering), RSA checks, passphrase files.
+ * (round trip, wrong passphrase, tampering, the test-KDF mark, adding keys
+ * without a second Argon2id run, one block for a store's secrets), symbolic
+ * links, RSA checks, passphrase files.
  *
  * Ed25519 expectations come from tor's vectors ($OB_TESTDATA/ed25519/
  * tor_ed25519_blinding_vectors.txt); the test only builds the input files.
@@ -17,7 +19,9 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 
+#include "buf.h"
 #include "encode.h"
 #include "fileio.h"
 #include "keystore.h"
@@ -224,7 +228,8 @@ static void test_store_roundtrip(void **state)
     assert_int_equal(ofl_key_load(tpath("store"), tpath("pass"), &one, &d), OB_ERR_REFUSED);
 
     /* Open with a passphrase already in hand. */
-    assert_int_equal(ofl_keystore_open(tpath("store"), "correct horse", 13, &got, &n, &d), OB_OK);
+    assert_int_equal(ofl_keystore_open(tpath("store"), "correct horse", 13, &got, &n, NULL, &d),
+                     OB_OK);
     assert_int_equal(n, 3);
     ofl_keys_free(got, n);
     got = NULL;
@@ -236,6 +241,298 @@ static void test_store_roundtrip(void **state)
     assert_null(got);
     for (i = 0; i < 3; i++)
         ofl_key_free(gen[i]);
+}
+
+/*
+ * A store built here with libsodium, not with keystore.c: header flags and
+ * Argon2id cost as given, a valid AEAD over them, one entry for k.  What an
+ * older ob-offline wrote under OB_INSECURE_TEST_KDF=1 (flags 0, weak cost),
+ * or what someone could forge.
+ */
+static void forge_store(const char *path, uint8_t flags, uint64_t ops, uint64_t mem,
+                        const ofl_key *k)
+{
+    uint8_t hdr[72], pt[2 + 1 + 1 + 56 + 2 + 96], out[72 + sizeof(pt) + 16], key[32];
+    unsigned long long ctlen = 0;
+
+    memset(hdr, 0, sizeof(hdr));
+    memcpy(hdr, "OBKSTORE", 8);
+    hdr[8] = 1;
+    hdr[9] = 1;
+    hdr[10] = 1;
+    hdr[11] = flags;
+    ob_store_u64(hdr + 12, ops);
+    ob_store_u64(hdr + 20, mem);
+    randombytes_buf(hdr + 28, 16 + 24);
+    ob_store_u32(hdr + 68, sizeof(pt) + 16);
+    ob_store_u16(pt, 1);
+    pt[2] = 1;
+    pt[3] = 56;
+    memcpy(pt + 4, ofl_key_address(k), 56);
+    ob_store_u16(pt + 60, 96);
+    memcpy(pt + 62, ofl_key_ed25519_expanded(k), 64);
+    memcpy(pt + 126, ofl_key_ed25519_public(k), 32);
+    assert_int_equal(crypto_pwhash(key, 32, "correct horse", 13, hdr + 28, ops, (size_t)mem,
+                                   crypto_pwhash_ALG_ARGON2ID13),
+                     0);
+    memcpy(out, hdr, 72);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out + 72, &ctlen, pt, sizeof(pt), hdr, 72, NULL,
+                                               hdr + 44, key);
+    assert_int_equal(ctlen, sizeof(pt) + 16);
+    put_file(path, out, sizeof(out));
+    sodium_memzero(pt, sizeof(pt));
+    sodium_memzero(key, sizeof(key));
+}
+
+/*
+ * OB_INSECURE_TEST_KDF=1 is set for this whole program (main): it may make
+ * and open marked test stores, and nothing else.
+ */
+static void test_store_test_mark(void **state)
+{
+    ofl_key *gen = NULL, **got = NULL;
+    ofl_kdf kdf, old, re;
+    uint8_t *f;
+    size_t len = 0, n = 0;
+    ob_diag d;
+
+    (void)state;
+    put_file(tpath("pass"), "correct horse\n", 14);
+    assert_int_equal(ofl_key_generate(3, &gen, &d), OB_OK);
+    ofl_kdf_default(&kdf);
+    assert_int_equal(kdf.insecure_test, 1);
+    unlink(tpath("marked"));
+    assert_int_equal(
+        ofl_keystore_write(tpath("marked"), &gen, 1, "correct horse", 13, &kdf, OB_WRITE_EXCL, &d),
+        OB_OK);
+    f = get_file(tpath("marked"), &len);
+    assert_int_equal(f[11], 1); /* the mark, inside the authenticated header */
+    assert_int_equal(ofl_keystore_kdf(tpath("marked"), &old, &d), OB_OK);
+    assert_int_equal(old.insecure_test, 1);
+    assert_int_equal(old.opslimit, crypto_pwhash_OPSLIMIT_INTERACTIVE);
+    assert_int_equal(ofl_keystore_load_all(tpath("marked"), tpath("pass"), &got, &n, &d), OB_OK);
+    ofl_keys_free(got, n);
+    got = NULL;
+
+    /* Unknown flag bits. */
+    f[11] = 3;
+    put_file(tpath("flags"), f, len);
+    assert_int_equal(ofl_keystore_load_all(tpath("flags"), tpath("pass"), &got, &n, &d),
+                     OB_ERR_UNSUPPORTED);
+    assert_non_null(strstr(d.msg, "flags 3"));
+    free(f);
+
+    /* Weak cost without the mark, with a valid AEAD: refused before any
+     * passphrase is used, although the variable is set. */
+    forge_store(tpath("forged"), 0, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                crypto_pwhash_MEMLIMIT_INTERACTIVE, gen);
+    assert_int_equal(ofl_keystore_load_all(tpath("forged"), tpath("pass"), &got, &n, &d),
+                     OB_ERR_REFUSED);
+    assert_non_null(strstr(d.msg, "offset 12"));
+    assert_non_null(strstr(d.msg, "below opslimit 3, memlimit 256 MiB"));
+    assert_null(got);
+    assert_int_equal(ofl_keystore_open(tpath("forged"), "correct horse", 13, &got, &n, NULL, &d),
+                     OB_ERR_REFUSED);
+    assert_int_equal(ofl_keystore_kdf(tpath("forged"), &old, &d), OB_ERR_REFUSED);
+    /* The same, marked: opens (the forging is right, only the mark differs). */
+    forge_store(tpath("forged1"), 1, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                crypto_pwhash_MEMLIMIT_INTERACTIVE, gen);
+    assert_int_equal(ofl_keystore_load_all(tpath("forged1"), tpath("pass"), &got, &n, &d), OB_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(ofl_key_address(got[0]), ofl_key_address(gen));
+    ofl_keys_free(got, n);
+    got = NULL;
+    /* A just-below-MODERATE memlimit without the mark: refused too. */
+    forge_store(tpath("forged2"), 0, crypto_pwhash_OPSLIMIT_MODERATE,
+                crypto_pwhash_MEMLIMIT_MODERATE - 1024, gen);
+    assert_int_equal(ofl_keystore_load_all(tpath("forged2"), tpath("pass"), &got, &n, &d),
+                     OB_ERR_REFUSED);
+
+    /* Writing: a weak cost without the mark is refused, nothing written. */
+    kdf.insecure_test = 0;
+    unlink(tpath("weak"));
+    assert_int_equal(
+        ofl_keystore_write(tpath("weak"), &gen, 1, "correct horse", 13, &kdf, OB_WRITE_EXCL, &d),
+        OB_ERR_INTERNAL);
+    assert_int_equal(access(tpath("weak"), F_OK), -1);
+
+    /* Re-encrypting (passwd): a real store keeps the full cost. */
+    old.insecure_test = 0;
+    assert_int_equal(ofl_kdf_for_rewrite(&old, &re), 1);
+    assert_int_equal(re.insecure_test, 0);
+    assert_int_equal(re.opslimit, crypto_pwhash_OPSLIMIT_MODERATE);
+    assert_int_equal(re.memlimit, crypto_pwhash_MEMLIMIT_MODERATE);
+    old.insecure_test = 1;
+    assert_int_equal(ofl_kdf_for_rewrite(&old, &re), 0);
+    assert_int_equal(re.insecure_test, 1);
+    ofl_key_free(gen);
+}
+
+/* A real store (MODERATE, no mark) opens and reports its cost, variable or not. */
+static void test_store_real_cost(void **state)
+{
+    ofl_key *gen = NULL, **got = NULL;
+    ofl_kdf kdf = { crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE, 0 }, old;
+    uint8_t *f;
+    size_t len = 0, n = 0;
+    ob_diag d;
+
+    (void)state;
+    put_file(tpath("pass"), "correct horse\n", 14);
+    assert_int_equal(ofl_key_generate(3, &gen, &d), OB_OK);
+    unlink(tpath("real"));
+    assert_int_equal(
+        ofl_keystore_write(tpath("real"), &gen, 1, "correct horse", 13, &kdf, OB_WRITE_EXCL, &d),
+        OB_OK);
+    f = get_file(tpath("real"), &len);
+    assert_int_equal(f[11], 0);
+    free(f);
+    assert_int_equal(ofl_keystore_kdf(tpath("real"), &old, &d), OB_OK);
+    assert_int_equal(old.insecure_test, 0);
+    assert_int_equal(old.memlimit, crypto_pwhash_MEMLIMIT_MODERATE);
+    assert_int_equal(ofl_keystore_load_all(tpath("real"), tpath("pass"), &got, &n, &d), OB_OK);
+    assert_string_equal(ofl_key_address(got[0]), ofl_key_address(gen));
+    ofl_keys_free(got, n);
+    ofl_key_free(gen);
+}
+
+/* import's path: open keeping the derived key, add keys, write back under it. */
+static void test_store_rewrite(void **state)
+{
+    ofl_key *gen[3] = { NULL, NULL, NULL }, **got = NULL, *all[3];
+    ofl_store *st = NULL;
+    ofl_kdf kdf;
+    uint8_t *before, *after;
+    size_t n = 0, len0 = 0, len1 = 0, i;
+    ob_diag d;
+
+    (void)state;
+    put_file(tpath("pass"), "correct horse\n", 14);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(ofl_key_generate(3, &gen[i], &d), OB_OK);
+    ofl_kdf_default(&kdf);
+    unlink(tpath("grow"));
+    assert_int_equal(
+        ofl_keystore_write(tpath("grow"), gen, 2, "correct horse", 13, &kdf, OB_WRITE_EXCL, &d),
+        OB_OK);
+    before = get_file(tpath("grow"), &len0);
+    assert_int_equal(ofl_keystore_open(tpath("grow"), "correct horse", 13, &got, &n, &st, &d),
+                     OB_OK);
+    assert_non_null(st);
+    assert_int_equal(n, 2);
+    all[0] = got[0];
+    all[1] = got[1];
+    all[2] = gen[2];
+    assert_int_equal(ofl_keystore_rewrite(st, all, 3, &d), OB_OK);
+    after = get_file(tpath("grow"), &len1);
+    assert_int_equal(len1, len0 + 156);
+    assert_memory_equal(before, after, 44);               /* cost, mark, salt: kept */
+    assert_memory_not_equal(before + 44, after + 44, 24); /* the nonce: fresh */
+    ofl_keys_free(got, n);
+    got = NULL;
+    assert_int_equal(ofl_keystore_load_all(tpath("grow"), tpath("pass"), &got, &n, &d), OB_OK);
+    assert_int_equal(n, 3);
+    for (i = 0; i < 3; i++)
+        assert_string_equal(ofl_key_address(got[i]), ofl_key_address(gen[i]));
+    ofl_keys_free(got, n);
+    /* A key stored twice is refused by the reader. */
+    all[0] = gen[0];
+    all[1] = gen[1];
+    all[2] = gen[0];
+    assert_int_equal(ofl_keystore_rewrite(st, all, 3, &d), OB_OK);
+    assert_int_equal(ofl_keystore_load_all(tpath("grow"), tpath("pass"), &got, &n, &d),
+                     OB_ERR_MALFORMED);
+    assert_non_null(strstr(d.msg, "stored twice"));
+    ofl_store_free(st);
+    free(before);
+    free(after);
+    for (i = 0; i < 3; i++)
+        ofl_key_free(gen[i]);
+}
+
+/* The keys of a store share one block and outlive each other in any order. */
+static void test_store_one_block(void **state)
+{
+    enum { N = 40 };
+    ofl_key *gen[N], **got = NULL;
+    ofl_kdf kdf;
+    size_t n = 0, i;
+    ob_diag d;
+
+    (void)state;
+    put_file(tpath("pass"), "correct horse\n", 14);
+    for (i = 0; i < N; i++)
+        assert_int_equal(ofl_key_generate(3, &gen[i], &d), OB_OK);
+    ofl_kdf_default(&kdf);
+    unlink(tpath("block"));
+    assert_int_equal(
+        ofl_keystore_write(tpath("block"), gen, N, "correct horse", 13, &kdf, OB_WRITE_EXCL, &d),
+        OB_OK);
+    assert_int_equal(ofl_keystore_load_all(tpath("block"), tpath("pass"), &got, &n, &d), OB_OK);
+    assert_int_equal(n, N);
+    for (i = 1; i < N; i++)
+        assert_ptr_equal(ofl_key_ed25519_expanded(got[i]),
+                         ofl_key_ed25519_expanded(got[0]) + 64 * i);
+    /* Free the even ones, then check the odd ones are intact (ASan would
+     * catch a block freed too early), then free them back to front. */
+    for (i = 0; i < N; i += 2) {
+        ofl_key_free(got[i]);
+        got[i] = NULL;
+    }
+    for (i = 1; i < N; i += 2) {
+        assert_memory_equal(ofl_key_ed25519_expanded(got[i]), ofl_key_ed25519_expanded(gen[i]), 64);
+        assert_memory_equal(ofl_key_ed25519_public(got[i]), ofl_key_ed25519_public(gen[i]), 32);
+    }
+    for (i = N; i-- > 0;)
+        ofl_key_free(got[i]);
+    free(got);
+    for (i = 0; i < N; i++)
+        ofl_key_free(gen[i]);
+}
+
+/* A symbolic link where a key path is decided is refused, not followed. */
+static void test_key_symlinks(void **state)
+{
+    ofl_key *gen = NULL, **got = NULL;
+    ofl_kdf kdf;
+    size_t n = 0;
+    char dir[512], link[512], slash[520];
+    ob_diag d;
+
+    (void)state;
+    assert_int_equal(ofl_key_generate(3, &gen, &d), OB_OK);
+    snprintf(dir, sizeof(dir), "%s/linked-hsdir", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_tor_secret(tpath("linked-hsdir/hs_ed25519_secret_key"), ofl_key_ed25519_expanded(gen));
+    snprintf(link, sizeof(link), "%s/hsdir-link", tmpdir);
+    assert_int_equal(symlink(dir, link), 0);
+    snprintf(slash, sizeof(slash), "%s/", link);
+    assert_int_equal(ofl_keyfile_detect(dir), OFL_KEYFILE_TOR_DIR);
+    assert_int_equal(ofl_keyfile_detect(link), OFL_KEYFILE_UNKNOWN);
+    assert_int_equal(ofl_keyfile_detect(slash), OFL_KEYFILE_UNKNOWN);
+    assert_int_equal(ofl_keystore_load_all(dir, NULL, &got, &n, &d), OB_OK);
+    ofl_keys_free(got, n);
+    got = NULL;
+    n = 0;
+    assert_int_equal(ofl_keystore_load_all(link, NULL, &got, &n, &d), OB_ERR_IO);
+    assert_non_null(strstr(d.msg, "symbolic link"));
+    assert_int_equal(ofl_keystore_load_all(slash, NULL, &got, &n, &d), OB_ERR_IO);
+    assert_non_null(strstr(d.msg, "symbolic link"));
+    assert_null(got);
+
+    /* A link to a store file. */
+    ofl_kdf_default(&kdf);
+    unlink(tpath("linked-store"));
+    assert_int_equal(ofl_keystore_write(tpath("linked-store"), &gen, 1, "correct horse", 13, &kdf,
+                                        OB_WRITE_EXCL, &d),
+                     OB_OK);
+    assert_int_equal(symlink(tpath("linked-store"), tpath("store-link")), 0);
+    put_file(tpath("pass"), "correct horse\n", 14);
+    assert_int_equal(ofl_keystore_load_all(tpath("store-link"), tpath("pass"), &got, &n, &d),
+                     OB_ERR_IO);
+    assert_non_null(strstr(d.msg, "symbolic link"));
+    assert_int_equal(ofl_keyfile_detect(tpath("store-link")), OFL_KEYFILE_UNKNOWN);
+    ofl_key_free(gen);
 }
 
 /* Flip one byte at off and expect err (the passphrase is right). */
@@ -437,6 +734,9 @@ int main(void)
         cmocka_unit_test(test_tor_dir),           cmocka_unit_test(test_store_roundtrip),
         cmocka_unit_test(test_store_tamper),      cmocka_unit_test(test_rsa),
         cmocka_unit_test(test_ed25519_pem_write), cmocka_unit_test(test_passphrase_file),
+        cmocka_unit_test(test_store_test_mark),   cmocka_unit_test(test_store_real_cost),
+        cmocka_unit_test(test_store_rewrite),     cmocka_unit_test(test_store_one_block),
+        cmocka_unit_test(test_key_symlinks),
     };
 
     if (ob_secmem_init() != 0 || mkdtemp(tmpdir) == NULL)

@@ -40,6 +40,7 @@ static void sample(onl_status *s, onl_status_service *sv, onl_status_instance in
     strcpy(in[1].address, I2); /* never fetched */
     sv->publish_first = T0 + 60;
     sv->signed_until = T0 + 86400;
+    sv->certified_until = T0 + 30 * 86400;
     sv->instances = in;
     sv->n_instances = 2;
     s->services = sv;
@@ -47,7 +48,8 @@ static void sample(onl_status *s, onl_status_service *sv, onl_status_instance in
 }
 
 static const char want[] =
-    "{\"services\": [{\"instances\": [{\"descriptorReceived\": \"2026-11-22 03:43:08\", "
+    "{\"services\": [{\"certifiedUntil\": \"2026-12-22 03:42:48\", \"instances\": "
+    "[{\"descriptorReceived\": \"2026-11-22 03:43:08\", "
     "\"introPointsNum\": 3, \"introSetModified\": \"2026-11-22 03:42:48\", \"onionAddress\": "
     "\"" I1 ".onion\"}, {\"onionAddress\": \"" I2 ".onion\", \"received\": null}], "
     "\"onionAddress\": \"" M ".onion\", \"publishAttemptFirstDescriptor\": \"2026-11-22 "
