@@ -11,6 +11,7 @@
 #include "ceremony_log.h"
 
 #include "cli.h"
+#include "crypto.h"
 #include "encode.h"
 #include "fileio.h"
 
@@ -23,7 +24,41 @@
 #include <unistd.h>
 
 #define READ_CHUNK 65536
+#define ADDR_MAX   56 /* a v3 onion address */
 #define MAX_WORDS  16 /* a "service" line has 14 */
+
+int ofl_clog_set_add(ofl_clog_set *s, const char *service, const char *instance,
+                     const uint8_t sha256[32])
+{
+    char hex[65];
+    uint8_t h[32];
+    size_t i;
+    ob_iov v[5] = { { service, strlen(service) },
+                    { " ", 1 },
+                    { instance, strlen(instance) },
+                    { " ", 1 },
+                    { hex, 64 } };
+
+    ob_hex_encode(hex, sha256, 32);
+    if (ob_sha256(h, v, 5) != 0)
+        return -1;
+    for (i = 0; i < 32; i++)
+        s->fp[i] ^= h[i];
+    s->n++;
+    return 0;
+}
+
+int ofl_clog_set_equal(const ofl_clog_set *a, const ofl_clog_set *b)
+{
+    return a->n == b->n && memcmp(a->fp, b->fp, 32) == 0;
+}
+
+void ofl_clog_result_clear(ofl_clog_result *r)
+{
+    free(r->sets);
+    r->sets = NULL;
+    r->n_sets = 0;
+}
 
 int ofl_clog_order_cmp(uint64_t tp_a, uint64_t order_a, uint64_t tp_b, uint64_t order_b)
 {
@@ -44,6 +79,7 @@ typedef struct lword {
 } lword;
 
 typedef struct lbackend {
+    lword service;
     lword instance;
     int version;
     uint64_t tp, order;
@@ -140,6 +176,7 @@ static int parse_backend(const lword *w, size_t k, lbackend *b)
         b->sha256 = w[7];
     } else
         return 0;
+    b->service = w[1];
     b->instance = w[2];
     return 1;
 }
@@ -182,6 +219,8 @@ typedef struct scan {
     char rec_when[32];
     size_t bad_line;  /* a line not yet judged: torn tail or damage */
     int torn_counted; /* the current record was already counted as torn */
+    ofl_clog_set cur; /* the current record's backend set */
+    size_t cap_sets;
     ob_diag *d;
 } scan;
 
@@ -243,6 +282,44 @@ static void start_record(scan *s, const lword *date, size_t lineno)
     s->rec_line = lineno;
     memcpy(s->rec_when, date->p, n);
     s->rec_when[n] = '\0';
+    memset(&s->cur, 0, sizeof(s->cur));
+}
+
+/* A complete record's set, kept for "the same descriptors signed before". */
+static ob_err keep_set(scan *s)
+{
+    ofl_clog_result *r = s->res;
+
+    if (s->cur.n == 0)
+        return OB_OK;
+    if (r->n_sets == s->cap_sets) {
+        size_t nc = s->cap_sets ? s->cap_sets * 2 : 64;
+        ofl_clog_set *v = realloc(r->sets, nc * sizeof(*v));
+        if (v == NULL)
+            return ob_fail(s->d, OB_ERR_NOMEM, "%s: out of memory", s->path);
+        r->sets = v;
+        s->cap_sets = nc;
+    }
+    snprintf(s->cur.when, sizeof(s->cur.when), "%s", s->rec_when);
+    r->sets[r->n_sets++] = s->cur;
+    return OB_OK;
+}
+
+/* The backend line's element of the record's set. */
+static ob_err add_line_to_set(scan *s, const lbackend *b)
+{
+    char svc[ADDR_MAX + 1], inst[ADDR_MAX + 1];
+    uint8_t h[32];
+
+    /* classify checked: addresses of 16 or 56 letters, 64 hex digits. */
+    memcpy(svc, b->service.p, b->service.n);
+    svc[b->service.n] = '\0';
+    memcpy(inst, b->instance.p, b->instance.n);
+    inst[b->instance.n] = '\0';
+    (void)ob_hex_decode(h, 32, b->sha256.p, 64);
+    if (ofl_clog_set_add(&s->cur, svc, inst, h) != 0)
+        return ob_fail(s->d, OB_ERR_CRYPTO, "SHA-256 failed");
+    return OB_OK;
 }
 
 static ob_err damaged(scan *s, size_t lineno)
@@ -287,6 +364,9 @@ static ob_err scan_line(scan *s, const char *line, size_t n, int too_long, size_
         break;
     case L_BACKEND: {
         ofl_clog_backend *x = find_backend(s, &b.instance);
+        ob_err err = add_line_to_set(s, &b);
+        if (err != OB_OK)
+            return err;
         if (x != NULL && (!x->found || ofl_clog_order_cmp(b.tp, b.order, x->tp, x->order) >= 0)) {
             x->found = 1;
             x->version = b.version;
@@ -300,7 +380,7 @@ static ob_err scan_line(scan *s, const char *line, size_t n, int too_long, size_
     case L_END:
         s->in_record = 0;
         s->res->n_records++;
-        break;
+        return keep_set(s);
     default:
         break;
     }
@@ -431,6 +511,7 @@ ob_err ofl_clog_find(const char *path, const uint8_t digest[32], int *found, cha
     *found = err == OB_OK && r.request_found;
     if (when != NULL)
         snprintf(when, 32, "%s", *found ? r.request_when : "?");
+    ofl_clog_result_clear(&r);
     return err;
 }
 

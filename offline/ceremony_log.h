@@ -56,6 +56,24 @@ typedef struct ofl_clog_backend {
 /* Order of two (tp, order) pairs: <0, 0, >0. */
 int ofl_clog_order_cmp(uint64_t tp_a, uint64_t order_a, uint64_t tp_b, uint64_t order_b);
 
+/*
+ * The set of backend descriptors one ceremony used, as an order-free
+ * fingerprint: the XOR of SHA-256("<service> <instance> <sha256 hex>") over
+ * its "backend" lines, and their count.  Two ceremonies that used the same
+ * descriptors for the same services have equal sets.
+ */
+typedef struct ofl_clog_set {
+    uint8_t fp[32];
+    size_t n;
+    char when[32]; /* the ceremony's date, as logged */
+} ofl_clog_set;
+
+/* Add one backend descriptor to a set (start from a zeroed set). -1 if hashing fails. */
+int ofl_clog_set_add(ofl_clog_set *s, const char *service, const char *instance,
+                     const uint8_t sha256[32]);
+/* Equal sets (same count, same fingerprint). */
+int ofl_clog_set_equal(const ofl_clog_set *a, const ofl_clog_set *b);
+
 typedef struct ofl_clog_result {
     int request_found;     /* the digest asked about is in a "request" line */
     char request_when[32]; /* the date of the first such ceremony ("?" if unknown) */
@@ -63,10 +81,16 @@ typedef struct ofl_clog_result {
     size_t n_torn;         /* records a failed or short write left incomplete */
     size_t torn_line;      /* line where the first torn record starts, or 0 */
     char torn_when[32];    /* its date */
+    ofl_clog_set *sets;    /* the set of every complete record that has backend lines */
+    size_t n_sets;
 } ofl_clog_result;
 
+/* Free what ofl_clog_scan() allocated in r (the sets). */
+void ofl_clog_result_clear(ofl_clog_result *r);
+
 /*
- * Read the log at path as a stream (no size limit).  Sets *out; for every
+ * Read the log at path as a stream (no size limit).  Sets *out (clear it
+ * with ofl_clog_result_clear(), also after an error); for every
  * b[i] (nb may be 0, b NULL) the newest descriptor of b[i].instance that a
  * record names, torn records included.  A log that does not exist yet is
  * empty.  Errors: OB_ERR_IO (cannot open or read, not a regular file,

@@ -66,6 +66,7 @@ int ofl_cmd_sign(int argc, char **argv)
 
     ob_buf_init(&summary);
     ob_buf_init(&log);
+    memset(&logged, 0, sizeof(logged));
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--yes") == 0) {
@@ -160,7 +161,7 @@ int ofl_cmd_sign(int argc, char **argv)
     }
     err = ofl_sign_check(cfg, req, now, &plan, &d);
     if (err == OB_OK)
-        err = ofl_sign_check_replay(plan, seen, n_seen, resign, &d);
+        err = ofl_sign_check_replay(plan, seen, n_seen, &logged, resign, &d);
     if (err != OB_OK) {
         ob_msg("refused: %s", d.msg);
         rc = ob_err_exit_status(err) == OB_EXIT_USAGE ? OB_EXIT_USAGE : OB_EXIT_BAD;
@@ -170,9 +171,10 @@ int ofl_cmd_sign(int argc, char **argv)
         printf("Note: %zu backend descriptor(s) are older than ones signed before (listed "
                "below); --resign given\n",
                plan->n_older);
-    else if (plan->n_used > 0 && plan->n_same == plan->n_used)
-        printf("Note: every backend descriptor (%zu) was signed before; --resign given\n",
-               plan->n_used);
+    else if (plan->same_set != NULL)
+        printf("Note: exactly these %zu backend descriptor(s) were signed in the ceremony of "
+               "%s; --resign given\n",
+               plan->n_used, plan->same_set->when);
     if (!early)
         ob_buf_printf(&summary,
                       "Keys were unlocked before this summary: the service at %s:%d names only "
@@ -256,6 +258,7 @@ int ofl_cmd_sign(int argc, char **argv)
                n_v3 - n_compact, n_v3 - n_compact == 1 ? "" : "s");
     rc = OB_EXIT_OK;
 out:
+    ofl_clog_result_clear(&logged);
     free(seen);
     ofl_keyring_free(keys);
     ofl_plan_free(plan);

@@ -1295,15 +1295,18 @@ static int replay_of(const ofl_plan_service *ps, const ofl_plan_inst *pi,
     return OFL_REPLAY_NEW;
 }
 
-ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n_seen, int allow,
-                             ob_diag *d)
+ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n_seen,
+                             const ofl_clog_result *logged, int allow, ob_diag *d)
 {
     const ofl_plan_service *first_s = NULL;
     const ofl_plan_inst *first = NULL;
-    const ofl_clog_backend *first_seen = NULL, *newest = NULL;
+    const ofl_clog_backend *first_seen = NULL;
+    ofl_clog_set used;
     size_t i, j;
 
+    memset(&used, 0, sizeof(used));
     p->n_older = p->n_same = p->n_used = 0;
+    p->same_set = NULL;
     for (i = 0; i < p->n_svc; i++) {
         const ofl_plan_service *ps = &p->svc[i];
         for (j = 0; j < ps->cfg->n_instances; j++) {
@@ -1313,16 +1316,26 @@ ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n
             if (pi->state != OFL_INST_OK)
                 continue;
             p->n_used++;
+            if (ofl_clog_set_add(&used, ps->cfg->address, pi->cfg->address, pi->sha256) != 0)
+                return ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
             pi->replay = replay_of(ps, pi, seen, n_seen, &m);
             if (pi->replay == OFL_REPLAY_SAME) {
                 p->n_same++;
-                if (newest == NULL || strcmp(m->when, newest->when) > 0)
-                    newest = m;
             } else if (pi->replay == OFL_REPLAY_OLDER && p->n_older++ == 0) {
                 first_s = ps;
                 first = pi;
                 first_seen = m;
             }
+        }
+    }
+    /* Exactly the descriptors an earlier ceremony used: that request again,
+     * whatever its other fields say.  (A subset is not: a backend that went
+     * away must be removable; min_instances bounds how far.) */
+    for (i = 0; p->n_used > 0 && p->n_same == p->n_used && logged != NULL && i < logged->n_sets;
+         i++) {
+        if (ofl_clog_set_equal(&used, &logged->sets[i])) {
+            p->same_set = &logged->sets[i];
+            break;
         }
     }
     if (allow)
@@ -1347,13 +1360,13 @@ ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n
                        first_s->cfg->address, first->cfg->address,
                        (unsigned long long)first->revision, first_seen->when,
                        (unsigned long long)first_seen->order, p->n_older);
-    if (p->n_used > 0 && p->n_same == p->n_used)
+    if (p->same_set != NULL)
         return ob_fail(d, OB_ERR_REFUSED,
-                       "every backend descriptor this request offers (%zu) was signed before, "
-                       "the last in the ceremony of %s: a replayed request, its other fields "
-                       "(origin, created) perhaps changed; collect a fresh one, or use --resign "
-                       "if signing the same descriptors again is intended",
-                       p->n_used, newest->when);
+                       "this request offers exactly the %zu backend descriptor(s) signed in the "
+                       "ceremony of %s: a replayed request, its other fields (origin, created) "
+                       "perhaps changed; collect a fresh one, or use --resign if signing the same "
+                       "descriptors again is intended",
+                       p->n_used, p->same_set->when);
     return OB_OK;
 }
 

@@ -127,6 +127,7 @@ struct ofl_plan {
     size_t n_older; /* OK instances whose descriptor is older than one signed before */
     size_t n_same;  /* OK instances whose descriptor is the newest signed before */
     size_t n_used;  /* OK instances (backend descriptors this ceremony uses) */
+    const ofl_clog_set *same_set; /* an earlier ceremony that used exactly these, or NULL */
     /*
      * Every distinct backend descriptor of the request judged once, however
      * many services use it; and what the online side will read of them, for
@@ -155,13 +156,15 @@ void ofl_plan_free(ofl_plan *p);
  *   - any descriptor older than that one (v3: a lower period, or the same
  *     period and a lower revision counter; v2: an earlier publication
  *     time), naming the first such instance, both descriptors and the date;
- *   - a request whose descriptors are all exactly ones signed before: it
- *     brings nothing new, whatever its other fields say.
+ *   - a request whose descriptors are exactly those one earlier ceremony
+ *     used (the same set, logged->sets; p->same_set): that request again,
+ *     whatever its other fields say.  A subset is signed (a backend that
+ *     went away must be removable; min_instances bounds it).
  */
 ob_err ofl_sign_backends_named(const ob_request *req, ofl_clog_backend **out, size_t *n,
                                ob_diag *d);
-ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n_seen, int allow,
-                             ob_diag *d);
+ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n_seen,
+                             const ofl_clog_result *logged, int allow, ob_diag *d);
 
 /* Append the summary (plain ASCII lines) to out. */
 void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out);

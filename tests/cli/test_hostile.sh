@@ -146,14 +146,18 @@ refused replay-older 1 "instance $first.onion: its descriptor (period " "$tmp/r-
     "$B/ob-offline" sign "${SR[@]}" -i "$tmp/old-origin.obb" -o "$tmp/r-older.obb"
 grep -q "is older than one signed in the ceremony of 20.* (3 instance(s) in all)" "$tmp/err" ||
     bad "replay-older: $(cat "$tmp/err")"
-# The newest request again with another origin (or created): nothing new in it.
+# The newest request again with another origin (or created): exactly what was signed.
 edit "$R/new.obb" "$tmp/new-origin.obb" "0x0102=text:x" 0x8101=$(($(date +%s) - 60))
-refused replay-same 1 "every backend descriptor this request offers (3) was signed before" "$tmp/r-same.obb" -- \
-    "$B/ob-offline" sign "${SR[@]}" -i "$tmp/new-origin.obb" -o "$tmp/r-same.obb"
-# ...nor with one instance said to be missing.
+refused replay-same 1 "this request offers exactly the 3 backend descriptor(s) signed in the ceremony of 20" \
+    "$tmp/r-same.obb" -- "$B/ob-offline" sign "${SR[@]}" -i "$tmp/new-origin.obb" -o "$tmp/r-same.obb"
+# One backend gone (marked missing): a subset is signed, as a failover must be
+# (min_instances, below, bounds how many may go)...
 edit "$R/new.obb" "$tmp/new-missing.obb" "0x8503#0=1" "del:0x8506#0"
-refused replay-missing 1 "every backend descriptor this request offers (2) was signed before" "$tmp/r-miss.obb" -- \
-    "$B/ob-offline" sign "${SR[@]}" -i "$tmp/new-missing.obb" -o "$tmp/r-miss.obb"
+signs failover "$tmp/new-missing.obb"
+# ...and that request again, re-dated, is the same set: refused.
+edit "$tmp/new-missing.obb" "$tmp/new-missing-2.obb" "0x0102=text:y"
+refused replay-subset 1 "this request offers exactly the 2 backend descriptor(s) signed in the ceremony of" \
+    "$tmp/r-miss.obb" -- "$B/ob-offline" sign "${SR[@]}" -i "$tmp/new-missing-2.obb" -o "$tmp/r-miss.obb"
 # --resign signs the older descriptors, and the summary lists them.
 signs resign "$tmp/old-origin.obb" --resign
 grep -q "3 backend descriptor(s) are older than ones signed before (listed below); --resign given" "$tmp/out" ||

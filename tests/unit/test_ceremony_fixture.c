@@ -482,6 +482,14 @@ static void test_log_roundtrip(void **state)
     ob_buf_free(&b);
 }
 
+/* ofl_clog_scan, freeing what the previous scan into res kept. */
+static ob_err rescan(const char *path, const uint8_t digest[32], ofl_clog_backend *b, size_t nb,
+                     ofl_clog_result *res, ob_diag *d)
+{
+    ofl_clog_result_clear(res);
+    return ofl_clog_scan(path, digest, b, nb, res, d);
+}
+
 /* A record with one backend line for INST: v3 (tp, rev) or v2 (published in rev). */
 static void log_record(ob_buf *b, uint8_t req_fill, int version, const char *svc, const char *inst,
                        uint64_t tp, uint64_t rev)
@@ -518,7 +526,7 @@ static void test_log_torn(void **state)
     char path[128];
     uint8_t r1[32], r2[32];
     ob_buf full, rec, next;
-    ofl_clog_result res;
+    ofl_clog_result res = { 0 };
     ofl_clog_backend be;
     size_t first, cut, req_end;
     ob_diag d;
@@ -538,7 +546,7 @@ static void test_log_torn(void **state)
     for (cut = first; cut <= full.len; cut++) {
         put_log(path, &full, cut);
         be.instance = INST;
-        assert_int_equal(ofl_clog_scan(path, r2, &be, 1, &res, &d), OB_OK);
+        assert_int_equal(rescan(path, r2, &be, 1, &res, &d), OB_OK);
         assert_int_equal(res.n_records, cut >= full.len - 1 ? 2 : 1);
         assert_int_equal(res.n_torn, cut == first || cut >= full.len - 1 ? 0 : 1);
         if (res.n_torn)
@@ -550,7 +558,7 @@ static void test_log_torn(void **state)
         assert_int_equal(be.tp, cut >= full.len - 5 ? 101 : 100);
         /* An append starts on a line of its own, and the torn record stays torn. */
         assert_int_equal(ofl_clog_append(path, &next, &d), OB_OK);
-        assert_int_equal(ofl_clog_scan(path, r1, &be, 1, &res, &d), OB_OK);
+        assert_int_equal(rescan(path, r1, &be, 1, &res, &d), OB_OK);
         assert_int_equal(res.n_records, cut == full.len || cut == full.len - 1 ? 3 : 2);
         assert_int_equal(be.tp, 102);
     }
@@ -559,19 +567,20 @@ static void test_log_torn(void **state)
     ob_buf_put(&rec, full.p, first);
     ob_buf_put(&rec, "\0\0\0\0\0\0\0\0", 8);
     put_log(path, &rec, rec.len);
-    assert_int_equal(ofl_clog_scan(path, r1, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(rescan(path, r1, NULL, 0, &res, &d), OB_OK);
     assert_int_equal(res.n_records, 1);
     assert_int_equal(res.n_torn, 1);
     assert_int_equal(ofl_clog_append(path, &next, &d), OB_OK);
-    assert_int_equal(ofl_clog_scan(path, r1, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(rescan(path, r1, NULL, 0, &res, &d), OB_OK);
     assert_int_equal(res.n_records, 2);
     /* But a line that is not ours *inside* a record (more follows it) is damage. */
     ob_buf_reset(&rec);
     ob_buf_put(&rec, full.p, first);
     ob_buf_put_str(&rec, "ceremony 2026-11-22T12:00:02Z ob-offline 0.1.0\nrequest 12\nend\n");
     put_log(path, &rec, rec.len);
-    assert_int_equal(ofl_clog_scan(path, r1, NULL, 0, &res, &d), OB_ERR_MALFORMED);
+    assert_int_equal(rescan(path, r1, NULL, 0, &res, &d), OB_ERR_MALFORMED);
     assert_non_null(strstr(d.msg, "torn.log:8: not a line this program writes"));
+    ofl_clog_result_clear(&res);
     ob_buf_free(&full);
     ob_buf_free(&next);
     ob_buf_free(&rec);
@@ -584,7 +593,7 @@ static void test_log_short_write(void **state)
     struct rlimit old, lim;
     struct stat st;
     ob_buf a, b;
-    ofl_clog_result res;
+    ofl_clog_result res = { 0 };
     uint8_t r[32];
     ob_diag d;
 
@@ -607,14 +616,15 @@ static void test_log_short_write(void **state)
     assert_non_null(strstr(d.msg, "writing the ceremony log failed"));
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal((size_t)st.st_size, a.len + 150); /* part of a record is on disk */
-    assert_int_equal(ofl_clog_scan(path, r, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(rescan(path, r, NULL, 0, &res, &d), OB_OK);
     assert_int_equal(res.n_records, 1);
     assert_int_equal(res.n_torn, 1);
     assert_int_equal(res.request_found, 1); /* its request line got through */
     assert_int_equal(ofl_clog_append(path, &b, &d), OB_OK);
-    assert_int_equal(ofl_clog_scan(path, r, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(rescan(path, r, NULL, 0, &res, &d), OB_OK);
     assert_int_equal(res.n_records, 2);
     assert_int_equal(res.n_torn, 1);
+    ofl_clog_result_clear(&res);
     ob_buf_free(&a);
     ob_buf_free(&b);
 }
@@ -625,7 +635,7 @@ static void test_log_no_size_cap(void **state)
     char path[128];
     uint8_t r[32];
     ob_buf b;
-    ofl_clog_result res;
+    ofl_clog_result res = { 0 };
     ob_diag d;
     FILE *f;
 
@@ -644,10 +654,11 @@ static void test_log_no_size_cap(void **state)
     log_record(&b, 0x09, 3, SVC, INST, 100, 2);
     /* ...and the record that matters after it. */
     assert_int_equal(ofl_clog_append(path, &b, &d), OB_OK);
-    assert_int_equal(ofl_clog_scan(path, r, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(rescan(path, r, NULL, 0, &res, &d), OB_OK);
     assert_int_equal(res.request_found, 1);
     assert_int_equal(res.n_records, 2);
     assert_int_equal(unlink(path), 0);
+    ofl_clog_result_clear(&res);
     ob_buf_free(&b);
 }
 
@@ -656,7 +667,7 @@ static void test_log_backends(void **state)
 {
     char path[128];
     ob_buf b;
-    ofl_clog_result res;
+    ofl_clog_result res = { 0 };
     ofl_clog_backend be[3];
     uint8_t r[32];
     ob_diag d;
@@ -674,7 +685,7 @@ static void test_log_backends(void **state)
     be[0].instance = INST2;
     be[1].instance = "aaaaaaaaaaaaaaaa"; /* never signed */
     be[2].instance = INST;
-    assert_int_equal(ofl_clog_scan(path, r, be, 3, &res, &d), OB_OK);
+    assert_int_equal(rescan(path, r, be, 3, &res, &d), OB_OK);
     assert_int_equal(res.n_records, 5);
     assert_int_equal(res.request_found, 0);
     assert_true(be[2].found);
@@ -686,6 +697,22 @@ static void test_log_backends(void **state)
     assert_int_equal(be[0].version, 2);
     assert_int_equal(be[0].order, 1795300000);
     assert_false(be[1].found);
+    /* Each complete record's set of (service, instance, digest). */
+    assert_int_equal(res.n_sets, 5);
+    {
+        ofl_clog_set s;
+        uint8_t h[32];
+        memset(&s, 0, sizeof(s));
+        memset(h, 0x44, 32);
+        assert_int_equal(ofl_clog_set_add(&s, SVC2, INST2, h), 0);
+        assert_true(ofl_clog_set_equal(&s, &res.sets[3]));
+        assert_true(ofl_clog_set_equal(&res.sets[0], &res.sets[1])); /* same digest in both */
+        assert_false(ofl_clog_set_equal(&s, &res.sets[0]));
+        assert_int_equal(ofl_clog_set_add(&s, SVC, INST, h), 0);
+        assert_false(ofl_clog_set_equal(&s, &res.sets[3])); /* a superset */
+        assert_string_equal(res.sets[4].when, "2026-11-22T12:00:20Z");
+    }
+    ofl_clog_result_clear(&res);
     assert_true(ofl_clog_order_cmp(100, 99999, 101, 5) < 0);
     assert_true(ofl_clog_order_cmp(101, 6, 101, 5) > 0);
     assert_int_equal(ofl_clog_order_cmp(7, 7, 7, 7), 0);
