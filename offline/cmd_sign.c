@@ -18,6 +18,7 @@
 #include "ceremony_log.h"
 #include "cli.h"
 #include "commands.h"
+#include "confirm.h"
 #include "config.h"
 #include "fileio.h"
 #include "keystore.h"
@@ -31,17 +32,10 @@
 /* Ask on the terminal; 1 confirmed, 0 declined, -1 no terminal. */
 static int confirm(size_t n_descriptors)
 {
-    FILE *tty = fopen("/dev/tty", "r+");
-    char line[64];
-    int yes;
+    char q[64];
 
-    if (tty == NULL)
-        return -1;
-    fprintf(tty, "Sign these %zu descriptors? Type 'yes' to sign: ", n_descriptors);
-    fflush(tty);
-    yes = fgets(line, sizeof(line), tty) != NULL && strcmp(line, "yes\n") == 0;
-    fclose(tty);
-    return yes;
+    snprintf(q, sizeof(q), "Sign these %zu descriptors?", n_descriptors);
+    return ofl_confirm(q, "sign");
 }
 
 int ofl_cmd_sign(int argc, char **argv)

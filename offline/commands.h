@@ -7,6 +7,7 @@ int ofl_cmd_address(int argc, char **argv);
 int ofl_cmd_passwd(int argc, char **argv);
 int ofl_cmd_import(int argc, char **argv);
 int ofl_cmd_sign(int argc, char **argv);
+int ofl_cmd_certify(int argc, char **argv);
 int ofl_cmd_config_gen(int argc, char **argv);
 int ofl_cmd_todo(int argc, char **argv);
 

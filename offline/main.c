@@ -21,6 +21,8 @@ static const char *const usage[] = {
     "[--allow-swap]",
     "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] "
     "[--passphrase-file F] [--allow-swap]",
+    "ob-offline certify -c CONFIG -i REQUEST -o RESPONSE [--yes] [--passphrase-file F] "
+    "[--allow-swap]",
     "ob-offline config-gen [-n N] [--version 3|2] [--output DIR] [--key FILE] [options]",
     "ob-offline config-gen --from-onionbalance CONFIG [--output DIR] [--source-passphrase-file F] "
     "[options]",
@@ -39,6 +41,7 @@ static const ob_cmd commands[] = {
     { "passwd", ofl_cmd_passwd },
     { "import", ofl_cmd_import },
     { "sign", ofl_cmd_sign },
+    { "certify", ofl_cmd_certify },
     { "config-gen", ofl_cmd_config_gen },
     { "inspect", ob_cmd_inspect },
     { "qr", ob_cmd_qr },

@@ -13,6 +13,7 @@
 #include "ed25519x.h"
 #include "encode.h"
 #include "fileio.h"
+#include "hsv3_cover.h"
 #include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "reqstore.h"
@@ -564,6 +565,31 @@ out:
     return err;
 }
 
+ob_err onl_dkey_discard(const ob_config *cfg, const onl_dkey *k, ob_diag *d)
+{
+    char *dir = NULL, *path = NULL;
+    onl_dkey probe;
+    ob_err err;
+
+    memset(&probe, 0, sizeof(probe));
+    probe.state = ONL_DKEY_PENDING;
+    probe.tp = k->tp;
+    memcpy(probe.sign_pk, k->sign_pk, 32);
+    err = service_dir(cfg, k->address, 0, &dir, d);
+    if (err == OB_ERR_NOTFOUND)
+        return OB_OK;
+    if (err != OB_OK)
+        return err;
+    path = entry_path(dir, &probe);
+    if (path == NULL)
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    else if (unlink(path) != 0 && errno != ENOENT)
+        err = ob_fail(d, OB_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    free(path);
+    free(dir);
+    return err;
+}
+
 ob_err onl_dkey_find_pending(const ob_config *cfg, const char *address, uint64_t tp,
                              const uint8_t sign_pk[32], onl_dkey **out, ob_diag *d)
 {
@@ -714,71 +740,31 @@ static const onl_dkey *find_tp(const onl_dkey_list *l, uint64_t tp)
     return NULL;
 }
 
-/* Do the keys cover every period the HSDirs need at time t? */
-static int covered_at(const onl_dkey_list *l, uint64_t t, const ob_tp_params *tpp)
-{
-    ob_hsv3_slot s[2];
-    int i;
-
-    ob_hsv3_publish_slots(t, tpp, s);
-    for (i = 0; i < 2; i++) {
-        const onl_dkey *k = find_tp(l, s[i].tp);
-        if (k == NULL || k->cert_expires <= t)
-            return 0;
-    }
-    return 1;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /*
- * The needed periods change only at period starts and SRV-run starts, and a
- * key stops counting when its certificate expires: check now and each such
- * moment after it, in order; the first one not covered is the answer.
+ * The one answer to "until when" (hsv3_cover.h): each certified key covers
+ * its period while the online side may sign for it, that is within the
+ * period's descriptor window and before its certificate expires.
  */
 static void compute_until(onl_dkey_list *l, const ob_tp_params *tpp, uint64_t now)
 {
-    uint64_t *t = NULL, run_len = 2 * tpp->offset_min * 60, cur = ob_hsv3_tp_num(now, tpp);
-    size_t n = 0, cap, i;
+    ob_hsv3_cover *c = calloc(l->n + 1, sizeof(*c));
+    size_t i;
 
-    l->certified_until = now;
-    l->last_tp = cur;
-    if (l->n == 0 || !covered_at(l, now, tpp))
+    l->certified_until = now; /* the cautious answer if memory fails */
+    l->last_tp = ob_hsv3_tp_num(now, tpp);
+    if (c == NULL)
         return;
-    cap = 6 * (l->n + 4);
-    t = calloc(cap, sizeof(*t));
-    if (t == NULL)
-        return; /* "runs out now": the cautious answer */
-    for (i = 0; i < l->n + 3 && n + 6 <= cap; i++) {
-        uint64_t tp = (i < l->n ? l->v[i].tp : l->v[l->n - 1].tp + i - l->n + 1);
-        uint64_t st, rs;
-        /* Periods past year 9999 have no moments to test. */
-        if (ob_hsv3_tp_start(tp, tpp, &st) != 0 || ob_hsv3_srv_run_start(tp, tpp, &rs) != 0)
-            continue;
-        t[n++] = st;
-        t[n++] = rs;
-        if (run_len != 0) {
-            t[n++] = st - st % run_len;
-            t[n++] = st - st % run_len + run_len;
-        }
-        if (i < l->n)
-            t[n++] = l->v[i].cert_expires;
+    for (i = 0; i < l->n; i++) {
+        uint64_t from = 0, until = 0;
+        /* A period out of range covers nothing (check_period refuses it first). */
+        if (ob_hsv3_desc_window(l->v[i].tp, tpp, &from, &until) != 0)
+            from = until = 0;
+        c[i].tp = l->v[i].tp;
+        c[i].from = from;
+        c[i].until = until < l->v[i].cert_expires ? until : l->v[i].cert_expires;
     }
-    qsort(t, n, sizeof(*t), cmp_u64);
-    for (i = 0; i < n; i++) {
-        if (t[i] <= now)
-            continue;
-        if (!covered_at(l, t[i], tpp)) {
-            l->certified_until = t[i];
-            break;
-        }
-    }
-    free(t);
+    l->certified_until = ob_hsv3_covered_until(tpp, c, l->n, now);
+    free(c);
     while (find_tp(l, l->last_tp + 1) != NULL)
         l->last_tp++;
 }
@@ -811,8 +797,12 @@ ob_err onl_dkeys_list(const ob_config *cfg, const char *address, const ob_tp_par
         uint64_t tp = 0;
         int pending = 0;
         size_t n;
-        if (!entry_name(e->d_name, &pending, &tp) || pending)
+        if (!entry_name(e->d_name, &pending, &tp))
             continue;
+        if (pending) {
+            out->n_pending++;
+            continue;
+        }
         n = strlen(dir) + strlen(e->d_name) + 2;
         free(path);
         path = malloc(n);
@@ -842,7 +832,8 @@ ob_err onl_dkeys_list(const ob_config *cfg, const char *address, const ob_tp_par
         out->v[out->n++] = *k;
         free(k); /* its secret is already gone (dkey_clear_listing) */
     }
-    qsort(out->v, out->n, sizeof(*out->v), by_tp);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), by_tp);
     compute_until(out, tpp, now);
 out:
     if (dh != NULL)

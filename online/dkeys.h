@@ -127,6 +127,9 @@ ob_err onl_dkey_certify(onl_dkey *k, const uint8_t *cert, size_t cert_len,
  */
 ob_err onl_dkey_save(const ob_config *cfg, const onl_dkey *k, ob_diag *d);
 
+/* Remove the pending entry of k (a request that was never sent); a missing entry is fine. */
+ob_err onl_dkey_discard(const ob_config *cfg, const onl_dkey *k, ob_diag *d);
+
 /*
  * The pending key of (address, tp) whose public key is sign_pk, with its
  * secret.  OB_ERR_NOTFOUND when this machine holds no such key.
@@ -162,6 +165,7 @@ typedef struct onl_dkey_list {
      */
     uint64_t certified_until;
     uint64_t last_tp; /* the last period of the unbroken run from now (valid when n > 0) */
+    size_t n_pending; /* pending keys of the service (waiting for a response) */
 } onl_dkey_list;
 
 /*

@@ -18,6 +18,9 @@ static const char *const usage[] = {
     "ob-online publish -c CONFIG RESPONSE [--dry-run] [--request FILE] [-i IP] [-p PORT] [-s "
     "SOCKET]",
     "ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-i IP] [-p PORT] [-s SOCKET]",
+    "ob-online delegate request -c CONFIG -o REQUEST [--days N]",
+    "ob-online delegate install -c CONFIG RESPONSE",
+    "ob-online delegate status -c CONFIG",
     "ob-online status [--socket PATH]",
     "ob-online tor-check [-i IP] [-p PORT] [-s SOCKET] [--password-file FILE] [--auth METHOD] "
     "[--fetch ADDRESS | --post FILE --address ADDRESS] [--hsdirs ADDRESS] [--server FP]... "
@@ -37,6 +40,7 @@ static const ob_cmd commands[] = {
     { "publish", onl_cmd_publish },
     { "run", onl_cmd_run },
     { "status", onl_cmd_status },
+    { "delegate", onl_cmd_delegate },
     { "tor-check", onl_cmd_tor_check },
     { "inspect", ob_cmd_inspect },
     { "qr", ob_cmd_qr },

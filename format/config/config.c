@@ -72,6 +72,8 @@ static const gkey gkeys[] = {
     { "inbox", K_PATH, CFG_OFF(inbox), 0, 0 },
     { "outbox", K_PATH, CFG_OFF(outbox), 0, 0 },
     { "max_clock_skew", K_UINT, CFG_OFF(max_clock_skew), 0, OB_CFG_SKEW_MAX },
+    { "delegation_max_days", K_UINT, CFG_OFF(delegation_max_days), OB_CFG_DELEGATION_MIN,
+      OB_CFG_DELEGATION_MAX },
     { "delegate_renew_days", K_UINT, CFG_OFF(delegate_renew_days), 0, OB_CFG_RENEW_DAYS_MAX },
 };
 
@@ -975,6 +977,7 @@ static ob_err config_new(const char *path, ob_config **out, ob_diag *d)
     c->descriptor_lifetime = OB_CFG_LIFETIME_DEFAULT;
     c->presign_window = OB_CFG_PRESIGN_DEFAULT;
     c->max_clock_skew = OB_CFG_SKEW_DEFAULT;
+    c->delegation_max_days = OB_CFG_DELEGATION_DEFAULT;
     c->delegate_renew_days = OB_CFG_RENEW_DAYS_DEFAULT;
     for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         const char *v = strs[i].env != NULL ? getenv(strs[i].env) : NULL;

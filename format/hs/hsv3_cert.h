@@ -92,6 +92,16 @@ ob_err ob_ed_cert_create_unchecked(uint8_t *out, size_t *len, uint8_t type,
                                    ob_diag *d);
 
 /*
+ * The bytes ob_ed_cert_create writes, from their parts and a signature made
+ * elsewhere (a key-certification response carries only the parts the online
+ * side cannot derive: bundle.h ob_keycert).  Nothing is checked: verify the
+ * result with ob_ed_cert_parse and ob_ed_cert_verify.
+ */
+void ob_ed_cert_assemble(uint8_t out[OB_CERT_LEN], uint8_t type, const uint8_t certified[32],
+                         uint32_t expiration_hours, const uint8_t signer_pub[32],
+                         const uint8_t sig[64]);
+
+/*
  * Tor's expiration field for a cert made at `now` with a lifetime:
  * ceil((now + lifetime_s) / 3600), at most the last hour of year 9999 (a
  * later one ob_ed_cert_parse refuses).

@@ -42,6 +42,13 @@ int ob_hsv3_tp_params_ok(const ob_tp_params *p)
            p->offset_min <= OB_HSV3_TP_LENGTH_MAX;
 }
 
+uint64_t ob_hsv3_tp_start_shown(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s;
+
+    return ob_hsv3_tp_start(tp, p, &s) == 0 ? s : UINT64_MAX;
+}
+
 int ob_hsv3_tp_start(uint64_t tp, const ob_tp_params *p, uint64_t *start)
 {
     uint64_t minutes;

@@ -52,6 +52,12 @@ uint64_t ob_hsv3_tp_num(uint64_t unix_time, const ob_tp_params *p);
  */
 int ob_hsv3_tp_start(uint64_t tp, const ob_tp_params *p, uint64_t *start)
     __attribute__((warn_unused_result));
+/*
+ * For messages only: ob_hsv3_tp_start(), or UINT64_MAX when it refuses
+ * (ob_time_format prints that as out of range, never as a date).  Never
+ * compute with the result.
+ */
+uint64_t ob_hsv3_tp_start_shown(uint64_t tp, const ob_tp_params *p);
 
 /* Clamped blinding factor h for (A, tp, length_min). */
 int ob_hsv3_blind_param(uint8_t h[32], const uint8_t A[32], uint64_t tp, uint64_t length_min);

@@ -17,7 +17,6 @@
 #include "hsv3_common.h"
 #include "inspect.h"
 #include "obtime.h"
-#include "onion.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,13 +228,12 @@ static size_t put_keyresponse(const ob_keyresponse *r)
     printf("services:    %zu\n", r->n_services);
     for (i = 0; i < r->n_services; i++) {
         const ob_keyresp_service *s = &r->services[i];
-        uint8_t A[32], Ab[32];
-        int have_a = ob_onion_v3_decode(A, s->address, strlen(s->address), NULL) == OB_OK;
         printf("  service %s.onion: %zu certificates, periods %llu .. %llu\n", s->address,
                s->n_certs, (unsigned long long)s->certs[0].tp,
                (unsigned long long)s->certs[s->n_certs - 1].tp);
         for (j = 0; j < s->n_certs; j++) {
             const ob_keycert *c = &s->certs[j];
+            uint8_t raw[OB_CERT_LEN];
             ob_ed_cert ec;
             const char *verdict = "does not verify";
             uint64_t from, to;
@@ -244,14 +242,13 @@ static size_t put_keyresponse(const ob_keyresponse *r)
                 from = UINT64_MAX;
             if (ob_hsv3_tp_start(c->tp + 1, &tpp, &to) != 0)
                 to = UINT64_MAX;
-            memset(&ec, 0, sizeof(ec));
-            if (ob_ed_cert_parse(&ec, c->cert, c->cert_len, NULL) == OB_OK && have_a &&
-                ob_hsv3_blind_public(Ab, A, c->tp, tpp.length_min) == 0 &&
-                memcmp(ec.signer, Ab, 32) == 0 && ob_ed_cert_verify(&ec, Ab, 0, NULL) == OB_OK)
+            if (ob_keycert_cert(c, s->address, r->tp_length_min, raw, NULL) == OB_OK &&
+                ob_ed_cert_parse(&ec, raw, sizeof(raw), NULL) == OB_OK &&
+                ob_ed_cert_verify(&ec, ec.signer, 0, NULL) == OB_OK)
                 verdict = "signed by the blinded key of this address and period";
             else
                 bad++;
-            ob_hex_encode(hex, ec.certified, 32);
+            ob_hex_encode(hex, c->signing_key, 32);
             printf("    period %llu: %s .. %s\n      certifies %s\n      %s; expires %s\n",
                    (unsigned long long)c->tp, fmt_time(from, t1, sizeof(t1)),
                    fmt_time(to, t2, sizeof(t2)), hex, verdict,
