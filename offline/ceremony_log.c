@@ -197,7 +197,8 @@ static enum ltype classify(const char *s, size_t n, lword *w, lbackend *b)
         return k == 2 && is_hex64(&w[1]) ? L_REQUEST : L_BAD;
     if (word_is(&w[0], "response"))
         return k == 2 && is_hex64(&w[1]) ? L_RESPONSE : L_BAD;
-    if (word_is(&w[0], "service"))
+    /* "certify": a key certification's line for a service (cmd_certify.c). */
+    if (word_is(&w[0], "service") || word_is(&w[0], "certify"))
         return k >= 3 && (is_onion(&w[1], 56) || is_onion(&w[1], 16)) ? L_SERVICE : L_BAD;
     if (word_is(&w[0], "backend"))
         return parse_backend(w, k, b) ? L_BACKEND : L_BAD;

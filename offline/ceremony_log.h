@@ -12,6 +12,7 @@
  *   backend <service> <instance> v3 tp <tp> rev <revision counter> sha256 <64 hex>
  *   backend <service> <instance> v2 published <unix time> sha256 <64 hex>
  *   ...                                        (one line per backend descriptor used)
+ *   certify <address> v3 periods <a>-<b> keys <n> until <date>   (ob-offline certify)
  *   end
  *
  * Each record is written with one write() (repeated only to finish a short

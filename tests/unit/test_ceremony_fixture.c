@@ -475,8 +475,16 @@ static void test_log_roundtrip(void **state)
     assert_string_equal(when, "2026-11-22T12:00:00Z");
     assert_int_equal(ofl_clog_find(path, r2, &found, when, &d), OB_OK);
     assert_int_equal(found, 0);
-    /* A second entry appends; the first is still there. */
+    /* A second entry appends; the first is still there.  (A key
+     * certification's record has "certify" lines instead.) */
+    ob_buf_reset(&b);
+    ofl_clog_begin(&b, 1795348900, r2, resp);
+    ob_buf_printf(&b, "certify %s v3 periods 20778-20809 keys 32 until 2026-12-24T00:00:00Z\n",
+                  SVC);
+    ofl_clog_end(&b);
     assert_int_equal(ofl_clog_append(path, &b, &d), OB_OK);
+    assert_int_equal(ofl_clog_find(path, r2, &found, when, &d), OB_OK);
+    assert_int_equal(found, 1);
     assert_int_equal(ofl_clog_find(path, r1, &found, NULL, &d), OB_OK);
     assert_int_equal(found, 1);
     ob_buf_free(&b);
