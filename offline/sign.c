@@ -533,13 +533,14 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
         pi->req = ri;
         if (ri->status == OB_INSTANCE_MISSING || ri->descriptor == NULL) {
             pi->state = OFL_INST_MISSING;
-            snprintf(pi->note, sizeof(pi->note), "missing: %.200s",
+            /* The summary prints "<state>: <note>": the note says only why. */
+            snprintf(pi->note, sizeof(pi->note), "%.200s",
                      ri->reason ? ri->reason : "no descriptor");
             continue;
         }
         if (ri->status == OB_INSTANCE_INVALID) {
             pi->state = OFL_INST_INVALID;
-            snprintf(pi->note, sizeof(pi->note), "invalid online: %.200s",
+            snprintf(pi->note, sizeof(pi->note), "by the online side: %.200s",
                      ri->reason ? ri->reason : "no reason given");
             continue;
         }
@@ -556,7 +557,7 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
             char b[32];
             span(b, ri->fetched_at, p->now);
             pi->state = OFL_INST_STALE;
-            snprintf(pi->note, sizeof(pi->note), "stale: fetched %s ago (limit %d h)", b,
+            snprintf(pi->note, sizeof(pi->note), "fetched %s ago (limit %d h)", b,
                      OFL_SIGN_MAX_DESC_AGE / 3600);
             continue;
         }

@@ -87,7 +87,7 @@ static int parse_level(const char *s)
     return L_INFO;
 }
 
-static void setup_log(const ob_config *cfg)
+static void setup_log(const ob_config *cfg, const char *verbosity)
 {
     if (g_logf != NULL)
         fclose(g_logf);
@@ -95,7 +95,7 @@ static void setup_log(const ob_config *cfg)
     if (g_syslog)
         closelog();
     g_syslog = 0;
-    g_level = parse_level(cfg->log_level);
+    g_level = parse_level(verbosity != NULL ? verbosity : cfg->log_level);
     if (cfg->log_location != NULL && strcmp(cfg->log_location, "syslog") == 0) {
         openlog("ob-online", LOG_PID, LOG_DAEMON);
         g_syslog = 1;
@@ -240,7 +240,7 @@ static ob_err load_config(dstate *s, ob_diag *d)
     s->cfg = cfg;
     s->inbox = s->o->inbox != NULL ? s->o->inbox : cfg->inbox;
     s->outbox = s->o->outbox != NULL ? s->o->outbox : cfg->outbox;
-    setup_log(cfg);
+    setup_log(cfg, s->o->verbosity);
     return per_service_arrays(s);
 }
 
