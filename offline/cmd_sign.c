@@ -1,7 +1,7 @@
 /*
  * cmd_sign.c - "ob-offline sign": the signing ceremony (docs/signing.rst).
  *
- *   ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign]
+ *   ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--threads N]
  *                   [--passphrase-file F] [--allow-swap]
  *
  * Order: read the request and the log (replay), check everything, print
@@ -22,6 +22,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "keystore.h"
+#include "pool.h"
 #include "sign.h"
 
 #include <stdio.h>
@@ -88,6 +89,8 @@ static int confirm(size_t n_descriptors)
 int ofl_cmd_sign(int argc, char **argv)
 {
     const char *cfg_path = NULL, *in_path = NULL, *out_path = NULL, *pass_file = NULL;
+    const char *threads_opt = NULL;
+    unsigned threads = 1;
     const ob_cfg_service *why = NULL;
     int yes = 0, resign = 0, full = 0, rc = OB_EXIT_USAGE, early, i;
     char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN];
@@ -138,6 +141,8 @@ int ofl_cmd_sign(int argc, char **argv)
             out_path = argv[++i];
         } else if (strcmp(a, "--passphrase-file") == 0) {
             pass_file = argv[++i];
+        } else if (strcmp(a, "--threads") == 0) {
+            threads_opt = argv[++i];
         } else {
             ob_msg("sign: unexpected argument '%s'", a);
             ob_usage_verb(argv[0]);
@@ -145,6 +150,12 @@ int ofl_cmd_sign(int argc, char **argv)
     }
     if (cfg_path == NULL || in_path == NULL || out_path == NULL) {
         ob_msg("sign needs -c CONFIG, -i REQUEST and -o RESPONSE");
+        ob_usage_verb(argv[0]);
+    }
+    if (ob_pool_threads(threads_opt, &threads) != 0) {
+        ob_msg("sign: %s %s: the number of threads must be 1 to %d",
+               threads_opt != NULL ? "--threads" : "OB_THREADS",
+               threads_opt != NULL ? threads_opt : getenv("OB_THREADS"), OB_POOL_MAX_THREADS);
         ob_usage_verb(argv[0]);
     }
     if ((err = ofl_secure_heap_init(&d)) != OB_OK) {
@@ -212,7 +223,7 @@ int ofl_cmd_sign(int argc, char **argv)
             goto out;
         }
     }
-    err = ofl_sign_check(cfg, req, now, &plan, &d);
+    err = ofl_sign_check_threads(cfg, req, now, threads, &plan, &d);
     if (err == OB_OK)
         err = ofl_sign_check_replay(plan, seen, n_seen, &logged, resign, &d);
     if (err != OB_OK) {

@@ -132,10 +132,11 @@ struct ofl_plan {
     size_t n_svc;
     size_t n_not_requested; /* config services the request does not name */
     size_t n_descriptors;
-    int full;       /* v3: write full descriptors, not compact entries (sign --full) */
-    size_t n_older; /* OK instances whose descriptor is older than one signed before */
-    size_t n_same;  /* OK instances whose descriptor is the newest signed before */
-    size_t n_used;  /* OK instances (backend descriptors this ceremony uses) */
+    int full;         /* v3: write full descriptors, not compact entries (sign --full) */
+    unsigned threads; /* threads to sign with (sign --threads); 0: ob_pool_threads() */
+    size_t n_older;   /* OK instances whose descriptor is older than one signed before */
+    size_t n_same;    /* OK instances whose descriptor is the newest signed before */
+    size_t n_used;    /* OK instances (backend descriptors this ceremony uses) */
     const ofl_clog_set *same_set; /* an earlier ceremony that used exactly these, or NULL */
     /*
      * Every distinct backend descriptor of the request judged once, however
@@ -152,6 +153,14 @@ struct ofl_plan {
  */
 ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now, ofl_plan **out,
                       ob_diag *d);
+/*
+ * The same on `threads` threads (0: ob_pool_threads(NULL)), kept in the
+ * plan for ofl_sign_execute and ofl_sign_selfcheck: the backend
+ * descriptors are judged on every core before the checks go through the
+ * request in order (the same refusals, in the same order).
+ */
+ob_err ofl_sign_check_threads(const ob_config *cfg, const ob_request *req, uint64_t now,
+                              unsigned threads, ofl_plan **out, ob_diag *d);
 void ofl_plan_free(ofl_plan *p);
 
 /*
@@ -179,10 +188,24 @@ ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n
 void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out);
 
 /*
- * Sign everything the plan lists with the keyring's keys.  *out is a new
- * response answering req, created = p->now.
+ * Sign everything the plan lists with the keyring's keys, on p->threads
+ * threads (format/core/pool.h): a job per (v3 service, period) and per v2
+ * service.  *out is a new response answering req, created = p->now, in the
+ * plan's order.  The randomness of every descriptor (signing key, layout
+ * seed) derives from one master seed drawn before any job starts, by the
+ * descriptor's service, period and group, so the response is the same
+ * byte for byte whatever the number of threads.
  */
 ob_err ofl_sign_execute(const ofl_plan *p, const ofl_keyring *keys, ob_response **out, ob_diag *d);
+
+/*
+ * The same with the master seed given (OFL_SIGN_SEED_LEN bytes, secure
+ * memory): only for tests comparing runs.  The program never calls it:
+ * ofl_sign_execute draws the seed itself.
+ */
+#define OFL_SIGN_SEED_LEN 32
+ob_err ofl_sign_execute_seeded(const ofl_plan *p, const ofl_keyring *keys,
+                               const uint8_t *master_seed, ob_response **out, ob_diag *d);
 
 /* The "service ..." lines of this ceremony's log entry. */
 /*

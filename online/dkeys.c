@@ -34,6 +34,7 @@
 #define FIXED_LEN  260 /* every field before the certificate */
 #define MAX_ENTRY  (FIXED_LEN + OB_CERT_MAX_LEN + 32)
 #define SECRET_LEN (64 + 32) /* sign_exp | rev_key */
+_Static_assert(SECRET_LEN == ONL_DKEY_SECRET_LEN, "the secret's size is in dkeys.h");
 /* Bounds every period number and time this store accepts (no wrap-around). */
 #define MAX_TP   (OB_TP_MAX + 1) /* obtime.h */
 #define MAX_TIME OB_TIME_MAX
@@ -42,30 +43,38 @@
 
 char *onl_dkeys_dir(const ob_config *cfg)
 {
-    const char *env = getenv("OB_DELEGATED_STORE");
-    char *req = NULL, *p = NULL;
-    size_t n, rl;
+    const char *env = getenv("OB_DELEGATED_STORE"), *req_env = getenv("OB_REQUEST_STORE");
+    char *base = NULL, *p = NULL;
+    size_t n, bl, leaf = sizeof(ONL_REQSTORE_DIR) - 1;
 
     if (env != NULL && env[0] == '/')
         return strdup(env);
-    /* Beside the request store: its sibling when it is ".../requests", else inside it. */
-    req = onl_reqstore_dir(cfg);
-    if (req == NULL)
-        return NULL;
-    rl = strlen(req);
-    while (rl > 1 && req[rl - 1] == '/')
-        req[--rl] = '\0';
-    n = rl + sizeof(ONL_DKEYS_DIR) + 2;
-    p = malloc(n);
-    if (p != NULL) {
-        size_t leaf = sizeof(ONL_REQSTORE_DIR) - 1;
-        if (rl > leaf && req[rl - leaf - 1] == '/' &&
-            strcmp(req + rl - leaf, ONL_REQSTORE_DIR) == 0)
-            snprintf(p, n, "%.*s%s", (int)(rl - leaf), req, ONL_DKEYS_DIR);
-        else
-            snprintf(p, n, "%s/%s", req, ONL_DKEYS_DIR);
+    if (req_env == NULL || req_env[0] != '/') {
+        /* The state directory the request store is in (reqstore.h). */
+        if ((base = onl_state_dir(cfg)) == NULL)
+            return NULL;
+        n = strlen(base) + sizeof(ONL_DKEYS_DIR) + 2;
+        if ((p = malloc(n)) != NULL)
+            snprintf(p, n, "%s/%s", base, ONL_DKEYS_DIR);
+        free(base);
+        return p;
     }
-    free(req);
+    /* A request store moved by $OB_REQUEST_STORE (tests): beside it when it is
+     * ".../requests", else inside it. */
+    if ((base = strdup(req_env)) == NULL)
+        return NULL;
+    bl = strlen(base);
+    while (bl > 1 && base[bl - 1] == '/')
+        base[--bl] = '\0';
+    n = bl + sizeof(ONL_DKEYS_DIR) + 2;
+    if ((p = malloc(n)) != NULL) {
+        if (bl > leaf && base[bl - leaf - 1] == '/' &&
+            strcmp(base + bl - leaf, ONL_REQSTORE_DIR) == 0)
+            snprintf(p, n, "%.*s%s", (int)(bl - leaf), base, ONL_DKEYS_DIR);
+        else
+            snprintf(p, n, "%s/%s", base, ONL_DKEYS_DIR);
+    }
+    free(base);
     return p;
 }
 
@@ -188,7 +197,10 @@ void onl_dkey_free(onl_dkey *k)
 {
     if (k == NULL)
         return;
-    ob_secfree(k->sign_exp); /* rev_key lives in the same block */
+    if (k->secret_borrowed)
+        ob_wipe(k->sign_exp, SECRET_LEN);
+    else
+        ob_secfree(k->sign_exp); /* rev_key lives in the same block */
     ob_wipe(k, sizeof(*k));
     free(k);
 }
@@ -226,23 +238,10 @@ static ob_err check_period(const char *address, uint64_t tp, const ob_tp_params 
     return OB_OK;
 }
 
-ob_err onl_dkey_new_pending(const char *address, uint64_t tp, const ob_tp_params *tpp, uint64_t now,
-                            onl_dkey **out, ob_diag *d)
+/* A pending key in k (secret memory attached): checks, period, fresh keypair. */
+static ob_err fill_pending(onl_dkey *k, const char *address, uint64_t tp, const ob_tp_params *tpp,
+                           uint64_t now, ob_diag *d)
 {
-    uint8_t A[32];
-    onl_dkey *k = NULL;
-    ob_err err;
-
-    *out = NULL;
-    if (address == NULL || strlen(address) != OB_ONION_V3_LEN)
-        return ob_fail(d, OB_ERR_MALFORMED, "%s: not a v3 onion address",
-                       address ? address : "(null)");
-    if ((err = ob_onion_v3_decode(A, address, strlen(address), d)) != OB_OK ||
-        (err = check_period(address, tp, tpp, d)) != OB_OK)
-        return err;
-    k = dkey_alloc(1);
-    if (k == NULL)
-        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
     memcpy(k->address, address, OB_ONION_V3_LEN + 1);
     k->tp = tp;
     k->tpp = *tpp;
@@ -256,9 +255,63 @@ ob_err onl_dkey_new_pending(const char *address, uint64_t tp, const ob_tp_params
     k->use_until = use_until(tp, tpp);
     k->created = now;
     k->state = ONL_DKEY_PENDING;
-    if (ob_ed25519_keygen(k->sign_exp, k->sign_pk) != 0) {
-        onl_dkey_free(k);
+    if (ob_ed25519_keygen(k->sign_exp, k->sign_pk) != 0)
         return ob_fail(d, OB_ERR_CRYPTO, "descriptor-signing key generation failed");
+    return OB_OK;
+}
+
+static ob_err check_new(const char *address, uint64_t tp, const ob_tp_params *tpp, ob_diag *d)
+{
+    uint8_t A[32];
+    ob_err err;
+
+    if (address == NULL || strlen(address) != OB_ONION_V3_LEN)
+        return ob_fail(d, OB_ERR_MALFORMED, "%s: not a v3 onion address",
+                       address ? address : "(null)");
+    if ((err = ob_onion_v3_decode(A, address, strlen(address), d)) != OB_OK)
+        return err;
+    return check_period(address, tp, tpp, d);
+}
+
+ob_err onl_dkey_new_pending(const char *address, uint64_t tp, const ob_tp_params *tpp, uint64_t now,
+                            onl_dkey **out, ob_diag *d)
+{
+    onl_dkey *k = NULL;
+    ob_err err;
+
+    *out = NULL;
+    if ((err = check_new(address, tp, tpp, d)) != OB_OK)
+        return err;
+    k = dkey_alloc(1);
+    if (k == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+    if ((err = fill_pending(k, address, tp, tpp, now, d)) != OB_OK) {
+        onl_dkey_free(k);
+        return err;
+    }
+    *out = k;
+    return OB_OK;
+}
+
+ob_err onl_dkey_new_pending_in(const char *address, uint64_t tp, const ob_tp_params *tpp,
+                               uint64_t now, uint8_t *secret, onl_dkey **out, ob_diag *d)
+{
+    onl_dkey *k = NULL;
+    ob_err err;
+
+    *out = NULL;
+    if ((err = check_new(address, tp, tpp, d)) != OB_OK)
+        return err;
+    k = dkey_alloc(0);
+    if (k == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    memset(secret, 0, SECRET_LEN);
+    k->sign_exp = secret;
+    k->rev_key = secret + 64;
+    k->secret_borrowed = 1;
+    if ((err = fill_pending(k, address, tp, tpp, now, d)) != OB_OK) {
+        onl_dkey_free(k);
+        return err;
     }
     *out = k;
     return OB_OK;

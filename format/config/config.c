@@ -433,7 +433,8 @@ static ob_err check_mapping(pctx *p, const yaml_node_t *m, const char *what)
     return OB_OK;
 }
 
-static ob_err get_onion(pctx *p, const yaml_node_t *v, const char *what, char **out, int *version)
+static ob_err get_onion(pctx *p, const yaml_node_t *v, const char *what, char **out, int *version,
+                        uint8_t pk[32])
 {
     char *s = NULL, norm[OB_ONION_V3_LEN + 1];
     ob_diag od;
@@ -443,7 +444,7 @@ static ob_err get_onion(pctx *p, const yaml_node_t *v, const char *what, char **
     if (err != OB_OK)
         goto out;
     ob_diag_clear(&od);
-    err = ob_onion_normalize(s, norm, version, &od);
+    err = ob_onion_normalize_key(s, norm, version, pk, &od);
     if (err != OB_OK) {
         const char *why = od.msg;
         if (strncmp(why, "onion address: ", 15) == 0)
@@ -500,7 +501,7 @@ static ob_err parse_instance(pctx *p, const yaml_node_t *m, ob_cfg_instance *in)
         yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
         if (key_is(k, "address")) {
             addr = v;
-            err = get_onion(p, v, "instance address", &in->address, &in->version);
+            err = get_onion(p, v, "instance address", &in->address, &in->version, in->key);
         } else if (is_null(v) && (key_is(k, "name") || key_is(k, "client_auth_key") ||
                                   key_is(k, "auth_cookie") || key_is(k, "auth"))) {
             /* An optional setting without a value is not set (OnionBalance's None). */
@@ -631,7 +632,7 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
             err = get_path(p, v, "key", &s->key_path);
         } else if (key_is(k, "address")) {
             addr = v;
-            err = get_onion(p, v, "service address", &s->address, &s->version);
+            err = get_onion(p, v, "service address", &s->address, &s->version, s->key);
         } else if (key_is(k, "instances")) {
             inst = v;
         } else if (is_null(v) && (key_is(k, "version") || key_is(k, "descriptor_lifetime") ||
@@ -1292,6 +1293,7 @@ const ob_cfg_instance *ob_cfg_service_find_instance(const ob_cfg_service *s, con
 ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *d)
 {
     char norm[OB_ONION_V3_LEN + 1];
+    uint8_t key[32];
     ob_cfg_service *s;
     int version = 0, old_version;
     char *copy = NULL;
@@ -1301,7 +1303,7 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
     if (c == NULL || i >= c->n_services)
         return ob_fail(d, OB_ERR_INTERNAL, "config: no service %zu", i);
     s = &c->services[i];
-    err = ob_onion_normalize(address, norm, &version, d);
+    err = ob_onion_normalize_key(address, norm, &version, key, d);
     if (err != OB_OK)
         return err;
     if (s->address != NULL && strcmp(s->address, norm) != 0)
@@ -1335,6 +1337,8 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
         s->version = old_version;
         return err;
     }
+    if (version == 3)
+        memcpy(s->key, key, 32);
     return OB_OK;
 }
 

@@ -30,6 +30,7 @@
 #include "diag.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define OB_CFG_MAX_FILE            (16u * 1024 * 1024)
 #define OB_CFG_MAX_SERVICES        20000  /* shared hosting: ~10000 customers */
@@ -62,6 +63,7 @@
 typedef struct ob_cfg_instance {
     char *address;              /* normalised: lower case, no ".onion" */
     int version;                /* 2 or 3, from the address */
+    uint8_t key[32];            /* v3: the public key address names, checked once here */
     char *name;                 /* may be NULL */
     char *client_auth_key_path; /* v3, resolved; NULL if the backend uses no client auth */
     char *auth_cookie;          /* v2, 22 base64 chars (ob_secalloc); NULL if none */
@@ -73,6 +75,7 @@ typedef struct ob_cfg_service {
     char *key_path;               /* resolved; NULL on the online side */
     char *address;                /* normalised master address; NULL if only key given */
     int version;                  /* 2 or 3; 0 unknown until the key is loaded */
+    uint8_t key[32];              /* v3 with address: its public key, checked once here */
     unsigned descriptor_lifetime; /* minutes, v3 */
     unsigned presign_window;      /* minutes */
     unsigned min_instances;       /* sign refuses with fewer valid instances; 1..n_instances */

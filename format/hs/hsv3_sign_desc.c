@@ -124,15 +124,17 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     b.intros = in->intros;
     b.n_intros = in->n_intros;
     b.flow_control = in->flow_control;
-    if (in->compact != NULL) {
-        if (in->n_intros > OB_HSV3_MAX_INTROS)
-            return ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
-                           in->n_intros, OB_HSV3_MAX_INTROS);
-        if (in->layout_seed != NULL)
-            memcpy(seed, in->layout_seed, sizeof(seed));
-        else
-            ob_random(seed, sizeof(seed));
+    if (in->compact != NULL && in->n_intros > OB_HSV3_MAX_INTROS)
+        return ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
+                       in->n_intros, OB_HSV3_MAX_INTROS);
+    if (in->layout_seed != NULL) {
+        memcpy(seed, in->layout_seed, sizeof(seed));
         b.layout_seed = seed;
+    } else if (in->compact != NULL) {
+        ob_random(seed, sizeof(seed));
+        b.layout_seed = seed;
+    }
+    if (in->compact != NULL) {
         b.intro_sigs_out = sigs;
         b.desc_sig_out = desc_sig;
     }
@@ -154,8 +156,8 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
         cand.known = 1;
         memcpy(cand.blinded, in->blinded_pk, 32);
     }
-    if ((err = ob_hsv3_desc_verify_any(text, text_len, in->identity_pk, &cand, 1, in->tpp, &vo,
-                                       &desc, d)) != OB_OK) {
+    if ((err = ob_hsv3_desc_verify_own(text, text_len, in->identity_pk, &cand, in->tpp, &vo,
+                                       in->intros, in->n_intros, &desc, d)) != OB_OK) {
         ob_diag_prefix(
             d, "self-check of the signed descriptor failed (%s): ", ob_hsv3_reason_name(why));
         err = OB_ERR_INTERNAL;
@@ -212,7 +214,21 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
                                size_t n, const ob_tp_params *tpp, uint64_t now, ob_hsv3_desc **out,
                                uint64_t *tp, ob_diag *d)
 {
-    uint8_t A[32], *sk = NULL;
+    uint8_t A[32];
+    ob_err err;
+
+    *out = NULL;
+    err = ob_onion_v3_decode(A, address, strlen(address), d);
+    if (err != OB_OK)
+        return err;
+    return ob_hsv3_instance_verify_key(A, client_key_path, p, n, tpp, now, out, tp, d);
+}
+
+ob_err ob_hsv3_instance_verify_key(const uint8_t A[32], const char *client_key_path,
+                                   const uint8_t *p, size_t n, const ob_tp_params *tpp,
+                                   uint64_t now, ob_hsv3_desc **out, uint64_t *tp, ob_diag *d)
+{
+    uint8_t *sk = NULL;
     uint64_t cur = ob_hsv3_tp_num(now, tpp);
     ob_hsv3_period_key cands[3];
     ob_hsv3_verify_opts o;
@@ -220,9 +236,6 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
     ob_err err;
 
     *out = NULL;
-    err = ob_onion_v3_decode(A, address, strlen(address), d);
-    if (err != OB_OK)
-        return err;
     /* The likeliest first: the others are blinded only if it does not match. */
     memset(cands, 0, sizeof(cands));
     cands[0].tp = cur;

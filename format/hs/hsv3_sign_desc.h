@@ -71,9 +71,10 @@ typedef struct ob_hsv3_sign_desc_in {
      */
     const uint8_t *blinded_pk;
     /*
-     * The public layout seed of a compact descriptor (32 bytes), when the
-     * signer derives it (a ceremony, from its per-descriptor seed, so the
-     * output does not depend on scheduling); NULL: fresh randomness.
+     * The layout seed (32 bytes), when the signer derives it (a ceremony,
+     * from its per-descriptor seed, so the output does not depend on
+     * scheduling); used with or without compact.  NULL: fresh randomness
+     * (a fresh seed for a compact descriptor).
      */
     const uint8_t *layout_seed;
     uint64_t revision;
@@ -125,5 +126,10 @@ ob_err ob_hsv3_client_key_read(const char *path, uint8_t sk[32], ob_diag *d);
 ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path, const uint8_t *p,
                                size_t n, const ob_tp_params *tpp, uint64_t now, ob_hsv3_desc **out,
                                uint64_t *tp, ob_diag *d);
+
+/* The same for an address already decoded and checked (a config's: ob_cfg_instance.key). */
+ob_err ob_hsv3_instance_verify_key(const uint8_t A[32], const char *client_key_path,
+                                   const uint8_t *p, size_t n, const ob_tp_params *tpp,
+                                   uint64_t now, ob_hsv3_desc **out, uint64_t *tp, ob_diag *d);
 
 #endif

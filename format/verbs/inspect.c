@@ -100,6 +100,14 @@ static void put_request(const ob_request *r)
     printf("             shared random previous %s\n", c->has_srv_previous ? h : "(none)");
     put_exts(&c->ext, "consensus", "             ");
     printf("services:    %zu\n", r->n_services);
+    if (r->n_shared > 0) {
+        size_t bytes = 0;
+        for (i = 0; i < r->n_shared; i++)
+            bytes += r->shared[i].len;
+        printf("shared:      %zu descriptor(s), %zu bytes, each written once for the instances "
+               "that carry it\n",
+               r->n_shared, bytes);
+    }
     for (i = 0; i < r->n_services; i++) {
         const ob_req_service *s = &r->services[i];
         size_t cnt[3] = { 0, 0, 0 };
@@ -126,7 +134,9 @@ static void put_request(const ob_request *r)
                 put_text(in->name);
             }
             printf(" fetched %s", fmt_time(in->fetched_at, t1, sizeof(t1)));
-            if (in->descriptor != NULL)
+            if (in->descriptor != NULL && in->shared != 0)
+                printf(" descriptor %zu bytes (shared %zu)", in->descriptor_len, in->shared - 1);
+            else if (in->descriptor != NULL)
                 printf(" descriptor %zu bytes", in->descriptor_len);
             if (in->reason != NULL) {
                 printf(" reason ");

@@ -244,6 +244,25 @@ ok
 [ $rc -eq 0 ] || bad "resign: exit $rc: $(cat "$tmp/err")"
 grep -q "signed before" "$tmp/out" || bad "resign: no note"
 [ "$(grep -cx "request $want" "$L")" -eq 2 ] || bad "resign: not logged"
+# Threads (docs/signing.rst): a bad count is a usage error before anything
+# is read, from the option or from OB_THREADS; three threads sign and verify
+# the same response a single one would (the unit test compares the bytes).
+expect_refusal threads0 2 "the number of threads must be 1 to 256" -- "${S[@]}" --resign --threads 0 -i "$D/req.obb"
+expect_refusal threadsx 2 "--threads many" -- "${S[@]}" --resign --threads many -i "$D/req.obb"
+OB_THREADS=300 "$B/ob-offline" sign "${S[@]}" --resign -i "$D/req.obb" -o "$tmp/threads.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 2 ] && grep -qF "OB_THREADS 300" "$tmp/err" || bad "OB_THREADS=300: exit $rc: $(cat "$tmp/err")"
+[ -e "$tmp/threads.obb" ] && bad "OB_THREADS=300: a response was written"
+for t in 1 3; do
+    "$B/ob-offline" sign "${S[@]}" --resign --threads $t -i "$D/req.obb" -o "$tmp/threads$t.obb" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    ok
+    [ $rc -eq 0 ] || bad "--threads $t: exit $rc: $(cat "$tmp/err")"
+    "$B/ob-online" inspect --request "$D/req.obb" "$tmp/threads$t.obb" >"$tmp/insp$t" 2>&1 || bad "--threads $t: inspect: $(cat "$tmp/insp$t")"
+done
+ok
+[ "$(grep -c 'period' "$tmp/insp1")" -eq "$(grep -c 'period' "$tmp/insp3")" ] || bad "--threads 1 and 3 differ in shape"
 # Never over an existing response.
 "$B/ob-offline" sign "${S[@]}" --resign -i "$D/req.obb" -o "$D/resp.obb" >"$tmp/out" 2>"$tmp/err"
 rc=$?

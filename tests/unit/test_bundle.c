@@ -854,6 +854,195 @@ static void test_structure_errors(void **state)
     }
 }
 
+/*
+ * Shared descriptors (request.descriptor 0x8105, instance.descriptor_ref
+ * 0x8507): a descriptor two instances carry travels once.  The encoding is
+ * still canonical: the writer decides the table from the content, and the
+ * reader refuses any other table for the same content.
+ */
+static void tb_shared_service(tb *t, const char *addr, const char *inst, long ref,
+                              const char *inline_desc)
+{
+    tb_open(t, 0x8104);
+    tb_text(t, 0x8301, addr);
+    tb_uint(t, 0x8302, 3, 1);
+    tb_open(t, 0x8304);
+    tb_text(t, 0x8501, inst);
+    tb_uint(t, 0x8503, 0, 1);
+    tb_uint(t, 0x8505, 1795316300, 8);
+    if (inline_desc != NULL)
+        tb_text(t, 0x8506, inline_desc);
+    if (ref >= 0)
+        tb_uint(t, 0x8507, (uint64_t)ref, 4);
+    tb_close(t);
+    tb_close(t);
+}
+
+static void tb_shared_head(tb *t)
+{
+    memset(t, 0, sizeof(*t));
+    tb_uint(t, 0x8101, 1795316400, 8);
+    tb_consensus(t);
+}
+
+#define DESC_X "hs-descriptor 3\nshared by both\n"
+#define DESC_Y "hs-descriptor 3\nanother\n"
+
+static void test_shared_descriptors(void **state)
+{
+    static uint8_t sealed[8192 + 48];
+    ob_request *r = NULL, *h = ob_request_new();
+    ob_req_service *s = NULL;
+    ob_buf b;
+    ob_diag d;
+    tb t;
+    size_t n;
+
+    (void)state;
+    /* Two services, one backend: the bytes once, in the table. */
+    tb_shared_head(&t);
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    n = seal(sealed, 1, 1, t.p, t.n);
+    if (ob_request_parse(sealed, n, &r, &d) != OB_OK)
+        fail_msg("parse: %s", d.msg);
+    assert_int_equal(r->n_shared, 1);
+    assert_ptr_equal(r->services[0].instances[0].descriptor,
+                     r->services[1].instances[0].descriptor);
+    assert_int_equal(r->services[1].instances[0].descriptor_len, strlen(DESC_X));
+    assert_memory_equal(r->services[1].instances[0].descriptor, DESC_X, strlen(DESC_X));
+    assert_int_equal(r->services[0].instances[0].shared, 1);
+    /* Written back byte for byte. */
+    ob_buf_init(&b);
+    ser_req(r, &b);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.p, sealed, n);
+    ob_buf_free(&b);
+    ob_request_free(r);
+    /* Built by hand with two copies: the writer shares them all the same. */
+    assert_non_null(h);
+    h->created = 1795316400;
+    h->consensus.valid_after = 1795316400;
+    h->consensus.fresh_until = 1795320000;
+    h->consensus.valid_until = 1795327200;
+    h->consensus.tp_length_min = 1440;
+    h->consensus.tp_offset_min = 720;
+    assert_int_equal(ob_request_add_service(h, V3A, 3, &s), OB_OK);
+    assert_int_equal(ob_req_service_add_instance(s, V3C, NULL, 0, NULL, 1795316300,
+                                                 (const uint8_t *)DESC_X, strlen(DESC_X)),
+                     OB_OK);
+    assert_int_equal(ob_request_add_service(h, V3B, 3, &s), OB_OK);
+    assert_int_equal(ob_req_service_add_instance(s, V3C, NULL, 0, NULL, 1795316300,
+                                                 (const uint8_t *)DESC_X, strlen(DESC_X)),
+                     OB_OK);
+    ob_buf_init(&b);
+    ser_req(h, &b);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.p, sealed, n);
+    ob_buf_free(&b);
+    /* ... and keeps one copy in memory when asked, with the same bytes out. */
+    assert_int_equal(ob_request_share_descriptors(h, &d), OB_OK);
+    assert_int_equal(h->n_shared, 1);
+    assert_ptr_equal(h->services[0].instances[0].descriptor,
+                     h->services[1].instances[0].descriptor);
+    ob_buf_init(&b);
+    ser_req(h, &b);
+    assert_memory_equal(b.p, sealed, n);
+    ob_buf_free(&b);
+    ob_request_free(h);
+
+    /* Every other table for that content is refused (only a broken writer makes one). */
+    tb_shared_head(&t); /* used once */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, -1, DESC_Y);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "shared descriptor 0 is used only once");
+    /* Written before sharing (each instance its own copy): still read, and
+     * written back in the shared form. */
+    tb_shared_head(&t);
+    tb_shared_service(&t, V3A, V3C, -1, DESC_X);
+    tb_shared_service(&t, V3B, V3C, -1, DESC_X);
+    {
+        static uint8_t old[8192 + 48];
+        size_t on = seal(old, 1, 1, t.p, t.n);
+        if (ob_request_parse(old, on, &r, &d) != OB_OK)
+            fail_msg("parse of the unshared form: %s", d.msg);
+        assert_int_equal(r->n_shared, 0);
+        ob_buf_init(&b);
+        ser_req(r, &b);
+        assert_int_equal(b.len, n);
+        assert_memory_equal(b.p, sealed, n);
+        ob_buf_free(&b);
+        ob_request_free(r);
+    }
+    tb_shared_head(&t); /* in the table and in an instance */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_shared_service(&t, V3C, V3A, -1, DESC_X);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "service 2 instance 0: its descriptor is also another");
+    tb_shared_head(&t); /* the same bytes twice in the table */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_shared_service(&t, V3C, V3A, 1, NULL);
+    tb_open(&t, 0x8104);
+    tb_text(&t, 0x8301, "fo2ruqkmytwgrwzw3oe5wiyvkd6w4fmsuayusf27qrgpdptgkjy7meid");
+    tb_uint(&t, 0x8302, 3, 1);
+    tb_open(&t, 0x8304);
+    tb_text(&t, 0x8501, V3A);
+    tb_uint(&t, 0x8503, 0, 1);
+    tb_uint(&t, 0x8505, 1795316300, 8);
+    tb_uint(&t, 0x8507, 1, 4);
+    tb_close(&t);
+    tb_close(&t);
+    tb_text(&t, 0x8105, DESC_X);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "written twice in the table");
+    tb_shared_head(&t); /* a reference past the table */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 1, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "descriptor_ref 1, the request has 1 shared descriptor(s)");
+    tb_shared_head(&t); /* not in order of first use */
+    tb_shared_service(&t, V3A, V3C, 1, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    tb_text(&t, 0x8105, DESC_Y);
+    craft(&t, OB_ERR_MALFORMED, "descriptor_ref 1 before 0 was used");
+    tb_shared_head(&t); /* an entry nobody uses */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    tb_text(&t, 0x8105, DESC_Y);
+    craft(&t, OB_ERR_MALFORMED, "shared descriptor 1 is not used by any instance");
+    tb_shared_head(&t); /* both forms in one instance */
+    tb_shared_service(&t, V3A, V3C, 0, DESC_Y);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "(instance.descriptor_ref): the instance has its own descriptor");
+    tb_shared_head(&t); /* a reference where the status says missing */
+    tb_open(&t, 0x8104);
+    tb_text(&t, 0x8301, V3A);
+    tb_uint(&t, 0x8302, 3, 1);
+    tb_open(&t, 0x8304);
+    tb_text(&t, 0x8501, V3C);
+    tb_uint(&t, 0x8503, 1, 1);
+    tb_uint(&t, 0x8505, 1795316300, 8);
+    tb_uint(&t, 0x8507, 0, 4);
+    tb_close(&t);
+    tb_close(&t);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "status missing but a descriptor is present");
+    /* Both new fields are critical: a reader that predates them refuses the
+     * request ("unknown critical field") instead of missing a descriptor. */
+    assert_string_equal(ob_bundle_field_name(0x8105), "request.descriptor");
+    assert_string_equal(ob_bundle_field_name(0x8507), "instance.descriptor_ref");
+    assert_null(ob_bundle_field_name(0x0105));
+    assert_null(ob_bundle_field_name(0x0507));
+}
+
 static void test_response_errors(void **state)
 {
     uint8_t rdig[32] = { 0 };
@@ -1110,6 +1299,8 @@ static void test_instance_limit(void **state)
         addr[0] = "abcdefghijklmnopqrstuvwxyz234567"[i % 32];
         addr[1] = "abcdefghijklmnopqrstuvwxyz234567"[(i / 32) % 32];
         addr[2] = "abcdefghijklmnopqrstuvwxyz234567"[(i / 1024) % 32];
+        /* Each its own descriptor: equal ones would be written once (shared). */
+        memcpy(desc, &i, sizeof(i));
         assert_int_equal(ob_req_service_add_instance(sv, addr, NULL, OB_INSTANCE_OK, NULL, i, desc,
                                                      sizeof(desc)),
                          OB_OK);
@@ -1548,14 +1739,23 @@ int main(void)
 {
     const char *fx = getenv("OB_BUNDLE_FIXTURE_DIR");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_roundtrip),        cmocka_unit_test(test_response_roundtrip),
-        cmocka_unit_test(test_layout_matches_doc),       cmocka_unit_test(test_random_roundtrip),
-        cmocka_unit_test(test_truncation_every_length),  cmocka_unit_test(test_bitflip_every_bit),
-        cmocka_unit_test(test_envelope_errors),          cmocka_unit_test(test_structure_errors),
-        cmocka_unit_test(test_response_errors),          cmocka_unit_test(test_time_bounds),
-        cmocka_unit_test(test_unknown_noncritical_kept), cmocka_unit_test(test_instance_limit),
-        cmocka_unit_test(test_alloc_failures),           cmocka_unit_test(test_atomic_write),
-        cmocka_unit_test(test_builder_text_fits),        cmocka_unit_test(test_digest_strings),
+        cmocka_unit_test(test_request_roundtrip),
+        cmocka_unit_test(test_response_roundtrip),
+        cmocka_unit_test(test_layout_matches_doc),
+        cmocka_unit_test(test_random_roundtrip),
+        cmocka_unit_test(test_truncation_every_length),
+        cmocka_unit_test(test_bitflip_every_bit),
+        cmocka_unit_test(test_envelope_errors),
+        cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_response_errors),
+        cmocka_unit_test(test_time_bounds),
+        cmocka_unit_test(test_shared_descriptors),
+        cmocka_unit_test(test_unknown_noncritical_kept),
+        cmocka_unit_test(test_instance_limit),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_builder_text_fits),
+        cmocka_unit_test(test_digest_strings),
         cmocka_unit_test(test_committed_fixtures),
     };
 

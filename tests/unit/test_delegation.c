@@ -148,20 +148,19 @@ static ob_config *offline_cfg(const char *extra, const char *address)
 static ob_keyrequest *make_request(ob_config *on, uint64_t now, unsigned days)
 {
     ob_keyrequest *req = NULL;
-    onl_dkey **keys = NULL;
-    size_t n = 0, n_v2 = 0, i;
+    onl_pending_keys keys;
+    size_t n_v2 = 0;
     ob_buf b;
     ob_diag d;
 
-    if (onl_delegate_request_build(on, &LIVE, now, days, &req, &keys, &n, &n_v2, &d) != OB_OK)
+    if (onl_delegate_request_build(on, NULL, &LIVE, now, days, &req, &keys, &n_v2, &d) != OB_OK)
         fail_msg("request: %s", d.msg);
+    assert_int_equal(keys.n, req->services[0].n_periods);
     ob_buf_init(&b);
     assert_int_equal(ob_keyrequest_serialize(req, &b, &d), OB_OK);
-    if (onl_delegate_save_pending(on, req, keys, n, &d) != OB_OK)
+    if (onl_delegate_save_pending(on, req, &keys, &d) != OB_OK)
         fail_msg("save: %s", d.msg);
-    for (i = 0; i < n; i++)
-        onl_dkey_free(keys[i]);
-    free(keys);
+    onl_pending_keys_free(&keys);
     ob_buf_free(&b);
     return req;
 }
@@ -462,6 +461,57 @@ static void test_periods(void **state)
     assert_int_equal(onl_delegate_periods(&LIVE, evening(), 0, &first, &last, &d), OB_ERR_RANGE);
 }
 
+/* The daemon's renewal writes its requests with onl_delegate_request_write, one service each. */
+static void test_request_write(void **state)
+{
+    char path[256], yaml[1024];
+    const char *other = "sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd";
+    ob_config *on;
+    ob_keyrequest *req = NULL, *back = NULL;
+    onl_dkey_list l;
+    size_t n = 0, n_v2 = 0;
+    ob_diag d;
+
+    (void)state;
+    new_store("write");
+    snprintf(yaml, sizeof(yaml),
+             "  - address: %s.onion\n    instances:\n      - address: %s.onion\n"
+             "  - address: %s.onion\n    instances:\n      - address: %s.onion\n",
+             addr, backend, other, backend);
+    on = config("", yaml);
+    snprintf(path, sizeof(path), "%s/renewal.obb", dir);
+    assert_int_equal(
+        onl_delegate_request_write(on, addr, &LIVE, evening(), 3, path, &req, &n, &n_v2, &d),
+        OB_OK);
+    assert_int_equal(req->n_services, 1);
+    assert_string_equal(req->services[0].address, addr);
+    assert_int_equal(n, req->services[0].n_periods);
+    assert_int_equal(ob_keyrequest_read_file(path, &back, &d), OB_OK);
+    assert_memory_equal(back->digest, req->digest, 32);
+    assert_int_equal(onl_delegate_list(on, addr, evening(), &l, &d), OB_OK);
+    assert_int_equal(l.n_pending, n);
+    onl_dkey_list_free(&l);
+    /* Never over an existing file, and then no keys are kept for it. */
+    assert_int_equal(
+        onl_delegate_request_write(on, other, &LIVE, evening(), 3, path, NULL, &n, &n_v2, &d),
+        OB_ERR_EXISTS);
+    assert_int_equal(onl_delegate_list(on, other, evening(), &l, &d), OB_OK);
+    assert_int_equal(l.n_pending, 0);
+    onl_dkey_list_free(&l);
+    /* A service the config does not have. */
+    assert_int_equal(
+        onl_delegate_request_write(on, backend, &LIVE, evening(), 3, path, NULL, &n, &n_v2, &d),
+        OB_ERR_EXISTS);
+    snprintf(path, sizeof(path), "%s/renewal2.obb", dir);
+    assert_int_equal(
+        onl_delegate_request_write(on, backend, &LIVE, evening(), 3, path, NULL, &n, &n_v2, &d),
+        OB_ERR_REFUSED);
+    assert_false(ob_path_exists(path));
+    ob_keyrequest_free(req);
+    ob_keyrequest_free(back);
+    ob_config_free(on);
+}
+
 /* ---- fixture mode ---- */
 
 static int mutate_main(const char *what)
@@ -506,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_certify_refusals),
         cmocka_unit_test(test_install_refusals),
         cmocka_unit_test(test_periods),
+        cmocka_unit_test(test_request_write),
     };
     const char *mut = getenv("OB_DELEGATION_MUTATE");
 

@@ -470,6 +470,13 @@ static void test_inner_layer(void **state)
                  OB_ERR_MALFORMED, "repeated single-onion-service");
     inner_expect(t, n, "enc-key ntor", "enc-key foo", OB_ERR_MALFORMED,
                  "enc-key must appear once, as ntor");
+    /* flow-control: printable only, as the signer's builder copies it (fuzz_hsv3_layers) */
+    inner_expect(t, n, "create2-formats 2\n", "create2-formats 2\nflow-control 1-2 31\n", OB_OK,
+                 "");
+    inner_expect(t, n, "create2-formats 2\n", "create2-formats 2\nflow-control 1-\xe6\xe6 31\n",
+                 OB_ERR_MALFORMED, "bad flow-control");
+    inner_expect(t, n, "create2-formats 2\n", "create2-formats 2\nflow-control 1-\x7f 31\n",
+                 OB_ERR_MALFORMED, "bad flow-control");
     inner_expect(t, n, "onion-key ntor", "onion-key x25519", OB_ERR_MALFORMED,
                  "intro point 0 needs exactly one onion-key ntor");
     inner_expect(t, n, "introduction-point AgIUQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0MABgECAwQjKQ==",
