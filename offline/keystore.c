@@ -822,7 +822,8 @@ static ob_err store_seal(const char *path, ofl_key *const *keys, size_t n, uint8
     crypto_aead_xchacha20poly1305_ietf_encrypt(out.p + STORE_HDR_LEN, &ctlen, pt, ptlen, hdr,
                                                STORE_HDR_LEN, NULL, hdr + 44, key);
     out.len += (size_t)ctlen;
-    e = ob_file_write_atomic(path, out.p, out.len, 0600, flags, d);
+    /* Sealed: a FAT key stick gets the store with a warning (docs/keys.rst). */
+    e = ob_file_write_atomic(path, out.p, out.len, 0600, flags | OB_WRITE_SEALED, d);
 out:
     if (pt != NULL)
         ob_secfree(pt);
@@ -1172,6 +1173,43 @@ ofl_keyfile_kind ofl_keyfile_detect(const char *path)
     return kind;
 }
 
+static int has_bytes(const uint8_t *f, size_t len, const char *mark)
+{
+    size_t m = strlen(mark), i;
+
+    for (i = 0; i + m <= len; i++)
+        if (memcmp(f + i, mark, m) == 0)
+            return 1;
+    return 0;
+}
+
+int ofl_keyfile_is_plain(const char *path)
+{
+    static const char *const marks[] = { "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+                                         "Proc-Type: 4,ENCRYPTED" };
+    uint8_t *f = NULL;
+    size_t len = 0, i;
+    int plain = 0;
+
+    switch (ofl_keyfile_detect(path)) {
+    case OFL_KEYFILE_TOR_SECRET:
+    case OFL_KEYFILE_TOR_DIR:
+        return 1;
+    case OFL_KEYFILE_PEM:
+        break;
+    default:
+        return 0;
+    }
+    if (ob_file_read_secret(path, KEYFILE_MAX, &f, &len, NULL) != OB_OK)
+        return 0;
+    plain = 1;
+    for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+        if (has_bytes(f, len, marks[i]))
+            plain = 0;
+    ob_secfree(f);
+    return plain;
+}
+
 static ob_err load_file(const char *path, const char *passfile, ofl_key ***keys, size_t *n,
                         ob_diag *d)
 {
@@ -1328,7 +1366,7 @@ ob_err ofl_key_write_rsa(const char *path, const ofl_key *k, const char *pass, s
             goto out;
         }
     }
-    e = write_bio(path, bio, flags, d);
+    e = write_bio(path, bio, pass != NULL ? flags | OB_WRITE_SEALED : flags, d);
 out:
     ERR_clear_error();
     X509_ALGOR_free(alg);

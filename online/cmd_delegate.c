@@ -97,16 +97,13 @@ static int cmd_request(int argc, char **argv)
     char why[300], a[32], b[32], hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN];
     ob_config *cfg = NULL;
     ob_keyrequest *req = NULL;
-    onl_dkey **keys = NULL;
-    size_t n_keys = 0, n_v2 = 0, i, pruned;
+    size_t n_keys = 0, n_v2 = 0, i;
     ob_tp_params tpp;
     uint64_t now = (uint64_t)time(NULL);
     int from_tor = 0, rc = OB_EXIT_USAGE;
-    ob_buf wire;
     ob_diag d;
     ob_err err;
 
-    ob_buf_init(&wire);
     for (i = 1; i < (size_t)argc; i++) {
         if (i + 1 >= (size_t)argc) {
             ob_msg("delegate request: unexpected argument '%s'", argv[i]);
@@ -147,28 +144,10 @@ static int cmd_request(int argc, char **argv)
         printf("Time periods of %llu min (offset %llu) from the config (time_period_length): "
                "%s\n",
                (unsigned long long)tpp.length_min, (unsigned long long)tpp.offset_min, why);
-    err =
-        onl_delegate_request_build(cfg, &tpp, now, (unsigned)days, &req, &keys, &n_keys, &n_v2, &d);
-    if (err == OB_OK)
-        err = ob_keyrequest_serialize(req, &wire, &d);
+    err = onl_delegate_request_write(cfg, NULL, &tpp, now, (unsigned)days, out_path, &req, &n_keys,
+                                     &n_v2, &d);
     if (err != OB_OK) {
-        rc = ob_report(err, &d);
-        goto out;
-    }
-    for (i = 0; i < req->n_services; i++)
-        if (onl_dkeys_prune(cfg, req->services[i].address, now, &pruned, NULL) == OB_OK &&
-            pruned > 0)
-            printf("%s.onion: %zu pending key%s of past periods removed\n",
-                   req->services[i].address, pruned, pruned == 1 ? "" : "s");
-    /* Keys first: a request whose keys were lost could never be installed. */
-    if ((err = onl_delegate_save_pending(cfg, req, keys, n_keys, &d)) != OB_OK) {
-        rc = ob_report(err, &d);
-        goto out;
-    }
-    if ((err = ob_bundle_write_file(out_path, wire.p, wire.len, OB_WRITE_EXCL, &d)) != OB_OK) {
-        for (i = 0; i < n_keys; i++)
-            (void)onl_dkey_discard(cfg, keys[i], NULL);
-        rc = ob_report(err, &d);
+        rc = err == OB_ERR_EXISTS ? (ob_msg("%s", d.msg), OB_EXIT_USAGE) : ob_report(err, &d);
         goto out;
     }
     for (i = 0; i < req->n_services; i++) {
@@ -184,17 +163,12 @@ static int cmd_request(int argc, char **argv)
                n_v2 == 1 ? "" : "s");
     ob_bundle_digest_hex(req->digest, hex);
     ob_bundle_digest_short(req->digest, shrt);
-    printf("key request %s written (%zu keys, %zu bytes), digest %s\n  (%s)\n", out_path, n_keys,
-           wire.len, shrt, hex);
+    printf("key request %s written (%zu keys), digest %s\n  (%s)\n", out_path, n_keys, shrt, hex);
     printf("Next: ob-offline certify -c CONFIG -i %s -o RESPONSE on the offline machine, then "
            "ob-online delegate install -c %s RESPONSE\n",
            out_path, cfg_path);
     rc = OB_EXIT_OK;
 out:
-    for (i = 0; keys != NULL && i < n_keys; i++)
-        onl_dkey_free(keys[i]);
-    free(keys);
-    ob_buf_free(&wire);
     ob_keyrequest_free(req);
     ob_config_free(cfg);
     return rc;
@@ -251,7 +225,7 @@ static int cmd_install(int argc, char **argv)
             continue;
         if (l.n > 0) {
             utc(a, l.certified_until);
-            utc(b, ob_hsv3_tp_start(l.last_tp + 1, &l.v[l.n - 1].tpp));
+            utc(b, ob_hsv3_tp_start_shown(l.last_tp + 1, &l.v[l.n - 1].tpp));
             printf("%s.onion: certified until %s (last period ends %s)\n", cs->address, a, b);
         }
         onl_dkey_list_free(&l);

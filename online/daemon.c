@@ -4,6 +4,7 @@
  */
 #include "daemon.h"
 #include "deleg_daemon.h"
+#include "delegate.h"
 #include "reqstore.h"
 
 #include "bundle.h"
@@ -14,6 +15,7 @@
 #include "fileio.h"
 #include "hsdir.h"
 #include "hsv3_desc.h"
+#include "obtime.h"
 #include "onion.h"
 #include "publish.h"
 #include "revisions.h"
@@ -52,19 +54,15 @@ static void on_signal(int sig)
         g_stop = 1;
 }
 
-static void fmt_utc(char out[32], uint64_t t)
+static void fmt_utc(char out[OB_TIME_STR], uint64_t t)
 {
-    struct tm tm;
-    time_t tt = (time_t)t;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(out, 32, "%llu", (unsigned long long)t);
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_PLAIN);
 }
 
 static void dlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void dlog(int level, const char *fmt, ...)
 {
-    char msg[1024], ts[32];
+    char msg[1024], ts[OB_TIME_STR];
     va_list ap;
 
     if (level < g_level)
@@ -92,7 +90,7 @@ static int parse_level(const char *s)
     return L_INFO;
 }
 
-static void setup_log(const ob_config *cfg)
+static void setup_log(const ob_config *cfg, const char *verbosity)
 {
     if (g_logf != NULL)
         fclose(g_logf);
@@ -100,7 +98,7 @@ static void setup_log(const ob_config *cfg)
     if (g_syslog)
         closelog();
     g_syslog = 0;
-    g_level = parse_level(cfg->log_level);
+    g_level = parse_level(verbosity != NULL ? verbosity : cfg->log_level);
     if (cfg->log_location != NULL && strcmp(cfg->log_location, "syslog") == 0) {
         openlog("ob-online", LOG_PID, LOG_DAEMON);
         g_syslog = 1;
@@ -256,7 +254,7 @@ static ob_err load_config(dstate *s, ob_diag *d)
     s->cfg = cfg;
     s->inbox = s->o->inbox != NULL ? s->o->inbox : cfg->inbox;
     s->outbox = s->o->outbox != NULL ? s->o->outbox : cfg->outbox;
-    setup_log(cfg);
+    setup_log(cfg, s->o->verbosity);
     return per_service_arrays(s);
 }
 
@@ -410,7 +408,7 @@ static int running_low(dstate *s, uint64_t now)
         }
         need |= u == 0 || (g.slot >= 0 ? u <= now : 1);
         if (!s->low_warned[i] && u != 0) {
-            char t[32], text[400];
+            char t[OB_TIME_STR], text[400];
             ob_tp_params tpp = onl_publish_tp_params(s->cfg, s->c);
             fmt_utc(t, u);
             if (g.slot >= 0 && onl_publish_gap_text(a, &g, &tpp, now, text, sizeof(text)) >= 0)
@@ -596,7 +594,7 @@ static void log_runout(const dstate *s, const ob_response *r)
         for (j = 0; j < i; j++)
             dup |= strcmp(r->descriptors[j].service, r->descriptors[i].service) == 0;
         if (!dup) {
-            char t[32];
+            char t[OB_TIME_STR];
             ob_hsv3_gap g;
             fmt_utc(t, signed_until(s, r->descriptors[i].service, (uint64_t)time(NULL), &g));
             if (g.slot >= 0)
@@ -950,6 +948,33 @@ static int held_has(void *ctx, const char *service, uint64_t tp)
     return 0;
 }
 
+/*
+ * Renewal (deleg_daemon.h cert_request): a key-certification request for one
+ * service, for ONL_DELEGATE_DAYS_DEFAULT days, written into the outbox as
+ * keyrequest-<service>-<UTC time>.obb with the consensus' period length.
+ */
+static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *service,
+                                 const char *outbox, char *written, size_t written_len, ob_diag *d)
+{
+    dstate *s = ctx;
+    uint64_t now = (uint64_t)time(NULL);
+    size_t n_keys = 0, n_v2 = 0;
+    char path[4096], ts[32];
+    time_t tt = (time_t)now;
+    struct tm tm;
+
+    if (s->c == NULL)
+        return ob_fail(d, OB_ERR_NOTFOUND, "no consensus: the period length is unknown");
+    if (gmtime_r(&tt, &tm) == NULL || strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm) == 0)
+        snprintf(ts, sizeof(ts), "%llu", (unsigned long long)now);
+    if ((size_t)snprintf(path, sizeof(path), "%s/keyrequest-%.16s-%s.obb", outbox, service, ts) >=
+        sizeof(path))
+        return ob_fail(d, OB_ERR_RANGE, "%s: outbox path too long", outbox);
+    snprintf(written, written_len, "%s", path);
+    return onl_delegate_request_write(cfg, service, &s->c->tp, now, ONL_DELEGATE_DAYS_DEFAULT, path,
+                                      NULL, &n_keys, &n_v2, d);
+}
+
 static void deleg_cycle(dstate *s)
 {
     onl_dd_env env;
@@ -972,9 +997,39 @@ static void deleg_cycle(dstate *s)
     env.log = dlog;
     env.ceremony_floor = held_floor;
     env.ceremony_has = held_has;
+    env.cert_request = deleg_cert_request;
     env.ctx = s;
     if (onl_dd_cycle(s->dd, &env, (uint64_t)time(NULL)) == OB_ERR_NET)
         tor_lost(s, "an upload of the delegated mode was cut off");
+}
+
+/*
+ * A key-certification response in the inbox: installed as `delegate install`
+ * installs it (every certificate checked first; all or nothing), then the
+ * delegated mode is woken to build with the new keys.
+ */
+static void take_cert_response(dstate *s, const char *path, const char *name, const char *shrt)
+{
+    onl_install_report rep;
+    ob_diag d;
+
+    if (onl_delegate_install_file(s->cfg, path, (uint64_t)time(NULL), &rep, &d) != OB_OK) {
+        dlog(L_ERROR, "inbox: refusing key-certification response %s (digest %s): %s", name, shrt,
+             d.msg);
+        return;
+    }
+    if (rep.n_installed > 0)
+        dlog(L_INFO,
+             "inbox: installed key-certification response %s (digest %s): %zu certificates for "
+             "%zu service(s), periods %llu .. %llu",
+             name, shrt, rep.n_installed, rep.n_services, (unsigned long long)rep.first_tp,
+             (unsigned long long)rep.last_tp);
+    else
+        dlog(L_INFO,
+             "inbox: key-certification response %s (digest %s): nothing new (%zu installed "
+             "before, %zu periods over)",
+             name, shrt, rep.n_already, rep.n_over);
+    onl_dd_wake(s->dd);
 }
 
 static void take_response(dstate *s, const char *path, const char *name)
@@ -1004,6 +1059,10 @@ static void take_response(dstate *s, const char *path, const char *name)
     }
     seen_add(s, dg);
     ob_bundle_digest_short(dg, shrt);
+    if (kind == OB_BUNDLE_CERT_RESPONSE) {
+        take_cert_response(s, path, name, shrt);
+        goto out;
+    }
     if (kind != OB_BUNDLE_RESPONSE) {
         dlog(L_INFO, "inbox: ignoring %s (a %s, not a signed response)", name,
              ob_bundle_kind_name(kind));

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "encode.h"
+#include "fileio.h"
 #include "hsv3_cert.h"
 #include "hsv3_sign_desc.h"
 #include "secmem.h"
@@ -18,7 +19,7 @@ ob_err onl_delegate_periods(const ob_tp_params *tpp, uint64_t now, unsigned days
                             uint64_t *last, ob_diag *d)
 {
     ob_hsv3_slot s[2];
-    uint64_t horizon = now + (uint64_t)days * 86400, tp;
+    uint64_t horizon = now + (uint64_t)days * 86400, tp, st = 0;
 
     if (tpp->length_min == 0 || tpp->offset_min >= tpp->length_min)
         return ob_fail(d, OB_ERR_RANGE, "time period length %llu min, offset %llu min",
@@ -29,8 +30,8 @@ ob_err onl_delegate_periods(const ob_tp_params *tpp, uint64_t now, unsigned days
     *first = s[0].tp;
     /* The last period that begins before the horizon (the current one at least). */
     tp = ob_hsv3_tp_num(horizon, tpp);
-    if (ob_hsv3_tp_start(tp, tpp) >= horizon && tp > 0)
-        tp--;
+    if ((ob_hsv3_tp_start(tp, tpp, &st) != 0 || st >= horizon) && tp > 0)
+        tp--; /* (a start past year 9999 is past any horizon too) */
     *last = tp > s[1].tp ? tp : s[1].tp;
     if (*last - *first + 1 > OB_BUNDLE_MAX_KEY_PERIODS)
         return ob_fail(d, OB_ERR_RANGE,
@@ -41,44 +42,60 @@ ob_err onl_delegate_periods(const ob_tp_params *tpp, uint64_t now, unsigned days
     return OB_OK;
 }
 
-static void free_keys(onl_dkey **keys, size_t n)
+static int wanted(const ob_cfg_service *cs, const char *only)
+{
+    return cs->address != NULL && (only == NULL || strcmp(cs->address, only) == 0);
+}
+
+void onl_pending_keys_free(onl_pending_keys *p)
 {
     size_t i;
 
-    for (i = 0; keys != NULL && i < n; i++)
-        onl_dkey_free(keys[i]);
-    free(keys);
+    if (p == NULL)
+        return;
+    for (i = 0; p->v != NULL && i < p->n; i++)
+        onl_dkey_free(p->v[i]);
+    free(p->v);
+    ob_secfree(p->secrets);
+    memset(p, 0, sizeof(*p));
 }
 
-ob_err onl_delegate_request_build(const ob_config *cfg, const ob_tp_params *tpp, uint64_t now,
-                                  unsigned days, ob_keyrequest **out, onl_dkey ***out_keys,
-                                  size_t *out_n, size_t *n_v2, ob_diag *d)
+ob_err onl_delegate_request_build(const ob_config *cfg, const char *only, const ob_tp_params *tpp,
+                                  uint64_t now, unsigned days, ob_keyrequest **out,
+                                  onl_pending_keys *keys, size_t *n_v2, ob_diag *d)
 {
     ob_keyrequest *req = NULL;
-    onl_dkey **keys = NULL;
     uint64_t first = 0, last = 0, tp;
-    size_t n = 0, n3 = 0, i;
+    size_t n3 = 0, total, i;
     ob_err err;
 
     *out = NULL;
-    *out_keys = NULL;
-    *out_n = 0;
+    memset(keys, 0, sizeof(*keys));
     *n_v2 = 0;
     if ((err = onl_delegate_periods(tpp, now, days, &first, &last, d)) != OB_OK)
         return err;
     for (i = 0; i < cfg->n_services; i++) {
-        if (cfg->services[i].version == 3 && cfg->services[i].address != NULL)
+        if (!wanted(&cfg->services[i], only))
+            continue;
+        if (cfg->services[i].version == 3)
             n3++;
         else
             (*n_v2)++;
     }
     if (n3 == 0)
         return ob_fail(d, OB_ERR_REFUSED,
-                       "%s: no v3 service: only v3 descriptors have delegated signing keys",
-                       cfg->path);
+                       "%s: no v3 service%s%s: only v3 descriptors have delegated signing keys",
+                       cfg->path, only != NULL ? " " : "", only != NULL ? only : "");
+    total = n3 * (size_t)(last - first + 1);
+    /* One locked block for every secret: a page per key would exhaust RLIMIT_MEMLOCK. */
+    if ((err = ob_secmem_expect(ob_secmem_cost(total * ONL_DKEY_SECRET_LEN), d)) != OB_OK)
+        return err;
+    keys->secrets = ob_secalloc(total * ONL_DKEY_SECRET_LEN);
+    if (keys->secrets == NULL)
+        return ob_secmem_fail(d);
+    keys->v = calloc(total + 1, sizeof(*keys->v));
     req = ob_keyrequest_new();
-    keys = calloc(n3 * (size_t)(last - first + 1) + 1, sizeof(*keys));
-    if (req == NULL || keys == NULL ||
+    if (keys->v == NULL || req == NULL ||
         ob_bundle_set_text(&req->origin, "ob-online " OB_VERSION) != OB_OK) {
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
         goto out;
@@ -89,7 +106,7 @@ ob_err onl_delegate_request_build(const ob_config *cfg, const ob_tp_params *tpp,
     for (i = 0; i < cfg->n_services; i++) {
         const ob_cfg_service *cs = &cfg->services[i];
         ob_keyreq_service *rs = NULL;
-        if (cs->version != 3 || cs->address == NULL)
+        if (!wanted(cs, only) || cs->version != 3)
             continue;
         if (ob_keyrequest_add_service(req, cs->address, &rs) != OB_OK) {
             err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
@@ -97,9 +114,10 @@ ob_err onl_delegate_request_build(const ob_config *cfg, const ob_tp_params *tpp,
         }
         for (tp = first; tp <= last; tp++) {
             onl_dkey *k = NULL;
-            if ((err = onl_dkey_new_pending(cs->address, tp, tpp, now, &k, d)) != OB_OK)
+            uint8_t *sec = keys->secrets + keys->n * ONL_DKEY_SECRET_LEN;
+            if ((err = onl_dkey_new_pending_in(cs->address, tp, tpp, now, sec, &k, d)) != OB_OK)
                 goto out;
-            keys[n++] = k;
+            keys->v[keys->n++] = k;
             if (ob_keyreq_service_add_period(rs, tp, k->valid_from, k->valid_until, k->sign_pk) !=
                 OB_OK) {
                 err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
@@ -108,31 +126,84 @@ ob_err onl_delegate_request_build(const ob_config *cfg, const ob_tp_params *tpp,
         }
     }
     *out = req;
-    *out_keys = keys;
-    *out_n = n;
     req = NULL;
-    keys = NULL;
     err = OB_OK;
 out:
     ob_keyrequest_free(req);
-    free_keys(keys, n);
+    if (err != OB_OK)
+        onl_pending_keys_free(keys);
     return err;
 }
 
 ob_err onl_delegate_save_pending(const ob_config *cfg, const ob_keyrequest *req,
-                                 onl_dkey *const *keys, size_t n_keys, ob_diag *d)
+                                 const onl_pending_keys *keys, ob_diag *d)
 {
     size_t i, j;
     ob_err err = OB_OK;
 
-    for (i = 0; i < n_keys; i++) {
-        memcpy(keys[i]->request_digest, req->digest, OB_BUNDLE_DIGEST_LEN);
-        if ((err = onl_dkey_save(cfg, keys[i], d)) != OB_OK)
+    for (i = 0; i < keys->n; i++) {
+        memcpy(keys->v[i]->request_digest, req->digest, OB_BUNDLE_DIGEST_LEN);
+        if ((err = onl_dkey_save(cfg, keys->v[i], d)) != OB_OK)
             break;
     }
     if (err != OB_OK)
         for (j = 0; j < i; j++)
-            (void)onl_dkey_discard(cfg, keys[j], NULL);
+            (void)onl_dkey_discard(cfg, keys->v[j], NULL);
+    return err;
+}
+
+void onl_delegate_discard_pending(const ob_config *cfg, const onl_pending_keys *keys)
+{
+    size_t i;
+
+    for (i = 0; i < keys->n; i++)
+        (void)onl_dkey_discard(cfg, keys->v[i], NULL);
+}
+
+ob_err onl_delegate_request_write(const ob_config *cfg, const char *only, const ob_tp_params *tpp,
+                                  uint64_t now, unsigned days, const char *path,
+                                  ob_keyrequest **out, size_t *n_keys, size_t *n_v2, ob_diag *d)
+{
+    ob_keyrequest *req = NULL;
+    onl_pending_keys keys = { NULL, 0, NULL };
+    size_t i;
+    ob_buf wire;
+    ob_err err;
+
+    if (out != NULL)
+        *out = NULL;
+    *n_keys = 0;
+    ob_buf_init(&wire);
+    if (ob_path_exists(path)) {
+        err = ob_fail(d, OB_ERR_EXISTS,
+                      "%s: exists; refusing to overwrite a request (remove it or choose another "
+                      "name)",
+                      path);
+        goto out;
+    }
+    err = onl_delegate_request_build(cfg, only, tpp, now, days, &req, &keys, n_v2, d);
+    if (err == OB_OK)
+        err = ob_keyrequest_serialize(req, &wire, d);
+    if (err != OB_OK)
+        goto out;
+    for (i = 0; i < req->n_services; i++)
+        (void)onl_dkeys_prune(cfg, req->services[i].address, now, NULL, NULL);
+    /* Keys first: a request whose keys were lost could never be installed. */
+    if ((err = onl_delegate_save_pending(cfg, req, &keys, d)) != OB_OK)
+        goto out;
+    if ((err = ob_bundle_write_file(path, wire.p, wire.len, OB_WRITE_EXCL, d)) != OB_OK) {
+        onl_delegate_discard_pending(cfg, &keys);
+        goto out;
+    }
+    *n_keys = keys.n;
+    if (out != NULL) {
+        *out = req;
+        req = NULL;
+    }
+out:
+    onl_pending_keys_free(&keys);
+    ob_keyrequest_free(req);
+    ob_buf_free(&wire);
     return err;
 }
 
@@ -155,8 +226,8 @@ static ob_err check_one(const ob_config *cfg, const ob_keyresponse *resp, const 
         /* A period already over is skipped, whatever became of its key. */
         ob_tp_params tpp = { resp->tp_length_min, resp->tp_offset_min };
         uint64_t from = 0, until = 0;
-        ob_hsv3_desc_window(kc->tp, &tpp, &from, &until);
-        if (until <= now) {
+        /* (The parser bounds tp; a window it cannot have is over too.) */
+        if (ob_hsv3_desc_window(kc->tp, &tpp, &from, &until) != 0 || until <= now) {
             *over = 1;
             return OB_OK;
         }
@@ -209,12 +280,52 @@ out:
     return err;
 }
 
+/*
+ * Every certificate of resp through check_one; with save set, each checked
+ * key is saved at once.  Keys are made and freed one at a time, so a large
+ * response never holds more than one secret.
+ */
+static ob_err install_pass(const ob_config *cfg, const ob_keyresponse *resp, uint64_t now, int save,
+                           onl_install_report *rep, ob_diag *d)
+{
+    size_t i, j;
+    ob_err err;
+
+    memset(rep, 0, sizeof(*rep));
+    for (i = 0; i < resp->n_services; i++) {
+        const ob_keyresp_service *rs = &resp->services[i];
+        for (j = 0; j < rs->n_certs; j++) {
+            onl_dkey *k = NULL;
+            int already = 0, over = 0;
+            err = check_one(cfg, resp, rs->address, &rs->certs[j], now, &k, &already, &over, d);
+            if (err == OB_OK && k != NULL && save) {
+                err = onl_dkey_save(cfg, k, d);
+                if (err != OB_OK)
+                    ob_diag_prefix(d, "%zu certificates were installed, then: ", rep->n_installed);
+            }
+            if (err == OB_OK && k != NULL) {
+                if (rep->n_installed == 0 || k->tp < rep->first_tp)
+                    rep->first_tp = k->tp;
+                if (rep->n_installed == 0 || k->tp > rep->last_tp)
+                    rep->last_tp = k->tp;
+                rep->n_installed++;
+            }
+            onl_dkey_free(k);
+            if (err != OB_OK)
+                return err;
+            rep->n_already += already;
+            rep->n_over += over;
+        }
+    }
+    rep->n_services = resp->n_services;
+    return OB_OK;
+}
+
 ob_err onl_delegate_install(const ob_config *cfg, const ob_keyresponse *resp, uint64_t now,
                             onl_install_report *rep, ob_diag *d)
 {
-    onl_dkey **ready = NULL;
-    size_t n_ready = 0, total = 0, i, j;
-    ob_err err = OB_OK;
+    size_t i;
+    ob_err err;
 
     memset(rep, 0, sizeof(*rep));
     for (i = 0; i < resp->n_services; i++) {
@@ -223,45 +334,14 @@ ob_err onl_delegate_install(const ob_config *cfg, const ob_keyresponse *resp, ui
             return ob_fail(d, OB_ERR_REFUSED,
                            "%s.onion is not a v3 service of %s; nothing was installed",
                            resp->services[i].address, cfg->path);
-        total += resp->services[i].n_certs;
     }
-    ready = calloc(total + 1, sizeof(*ready));
-    if (ready == NULL)
-        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
     /* Every certificate is checked before the first is installed. */
-    for (i = 0; i < resp->n_services; i++) {
-        const ob_keyresp_service *rs = &resp->services[i];
-        for (j = 0; j < rs->n_certs; j++) {
-            onl_dkey *k = NULL;
-            int already = 0, over = 0;
-            err = check_one(cfg, resp, rs->address, &rs->certs[j], now, &k, &already, &over, d);
-            if (err != OB_OK) {
-                ob_diag_prefix(d, "refused, nothing was installed: ");
-                goto out;
-            }
-            rep->n_already += already;
-            rep->n_over += over;
-            if (k != NULL)
-                ready[n_ready++] = k;
-        }
+    if ((err = install_pass(cfg, resp, now, 0, rep, d)) != OB_OK) {
+        ob_diag_prefix(d, "refused, nothing was installed: ");
+        memset(rep, 0, sizeof(*rep));
+        return err;
     }
-    rep->n_services = resp->n_services;
-    for (i = 0; i < n_ready; i++) {
-        if ((err = onl_dkey_save(cfg, ready[i], d)) != OB_OK) {
-            ob_diag_prefix(d, "%zu of %zu certificates were installed: ", i, n_ready);
-            goto out;
-        }
-        if (rep->n_installed == 0 || ready[i]->tp < rep->first_tp)
-            rep->first_tp = ready[i]->tp;
-        if (rep->n_installed == 0 || ready[i]->tp > rep->last_tp)
-            rep->last_tp = ready[i]->tp;
-        rep->n_installed++;
-    }
-out:
-    for (i = 0; i < n_ready; i++)
-        onl_dkey_free(ready[i]);
-    free(ready);
-    return err;
+    return install_pass(cfg, resp, now, 1, rep, d);
 }
 
 ob_err onl_delegate_install_file(const ob_config *cfg, const char *path, uint64_t now,

@@ -30,18 +30,27 @@
 ob_err onl_delegate_periods(const ob_tp_params *tpp, uint64_t now, unsigned days, uint64_t *first,
                             uint64_t *last, ob_diag *d);
 
+/* The pending keys of a request being made: their secrets share one locked block. */
+typedef struct onl_pending_keys {
+    onl_dkey **v; /* request order */
+    size_t n;
+    uint8_t *secrets; /* ob_secalloc: ONL_DKEY_SECRET_LEN bytes per key */
+} onl_pending_keys;
+void onl_pending_keys_free(onl_pending_keys *p); /* wipes; the struct itself is the caller's */
+
 /*
- * A key-certification request for every v3 service of cfg (v2 services are
- * counted in *n_skipped_v2 and left out), with a fresh pending key per
- * service and period (onl_dkey_new_pending).  Nothing is written: the
- * caller serializes the request (which sets its digest) and then calls
- * onl_delegate_save_pending.  *keys (n_keys entries, onl_dkey_free each,
- * then free the array) in request order.  OB_ERR_REFUSED when the config
- * has no v3 service.
+ * A key-certification request for every v3 service of cfg (only: for that
+ * one alone; v2 services are counted in *n_skipped_v2 and left out), with a
+ * fresh pending key per
+ * service and period.  Nothing is written: the caller serializes the
+ * request (which sets its digest) and then calls onl_delegate_save_pending.
+ * *keys is filled (onl_pending_keys_free).  OB_ERR_REFUSED when the config
+ * has no v3 service; OB_ERR_NOMEM (naming RLIMIT_MEMLOCK) when the secrets
+ * cannot be locked.
  */
-ob_err onl_delegate_request_build(const ob_config *cfg, const ob_tp_params *tpp, uint64_t now,
-                                  unsigned days, ob_keyrequest **req, onl_dkey ***keys,
-                                  size_t *n_keys, size_t *n_skipped_v2, ob_diag *d);
+ob_err onl_delegate_request_build(const ob_config *cfg, const char *only, const ob_tp_params *tpp,
+                                  uint64_t now, unsigned days, ob_keyrequest **req,
+                                  onl_pending_keys *keys, size_t *n_skipped_v2, ob_diag *d);
 
 /*
  * Save the pending keys of a serialized request (its digest is recorded in
@@ -49,7 +58,23 @@ ob_err onl_delegate_request_build(const ob_config *cfg, const ob_tp_params *tpp,
  * that was never written leaves no keys behind.
  */
 ob_err onl_delegate_save_pending(const ob_config *cfg, const ob_keyrequest *req,
-                                 onl_dkey *const *keys, size_t n_keys, ob_diag *d);
+                                 const onl_pending_keys *keys, ob_diag *d);
+
+/* Remove the pending keys of a request that could not be written. */
+void onl_delegate_discard_pending(const ob_config *cfg, const onl_pending_keys *keys);
+
+/*
+ * The whole of `delegate request` but the printing: build (as above),
+ * remove pending keys of periods that are over, serialize, save the pending
+ * keys, write the request to path (never over an existing file; mode 0644,
+ * atomically) or remove the keys again if it cannot be written.  *req (may
+ * be NULL) receives the request written.  The daemon's renewal writes its
+ * requests with it too.
+ */
+ob_err onl_delegate_request_write(const ob_config *cfg, const char *only, const ob_tp_params *tpp,
+                                  uint64_t now, unsigned days, const char *path,
+                                  ob_keyrequest **req, size_t *n_keys, size_t *n_skipped_v2,
+                                  ob_diag *d);
 
 /* What an install did. */
 typedef struct onl_install_report {

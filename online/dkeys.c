@@ -34,38 +34,47 @@
 #define FIXED_LEN  260 /* every field before the certificate */
 #define MAX_ENTRY  (FIXED_LEN + OB_CERT_MAX_LEN + 32)
 #define SECRET_LEN (64 + 32) /* sign_exp | rev_key */
+_Static_assert(SECRET_LEN == ONL_DKEY_SECRET_LEN, "the secret's size is in dkeys.h");
 /* Bounds every period number and time this store accepts (no wrap-around). */
-#define MAX_TP   (UINT64_C(1) << 32)
-#define MAX_TIME UINT64_C(253402300799) /* 9999-12-31 23:59:59 UTC */
+#define MAX_TP   (OB_TP_MAX + 1) /* obtime.h */
+#define MAX_TIME OB_TIME_MAX
 
 /* ---- paths ---------------------------------------------------------------- */
 
 char *onl_dkeys_dir(const ob_config *cfg)
 {
-    const char *env = getenv("OB_DELEGATED_STORE");
-    char *req = NULL, *p = NULL;
-    size_t n, rl;
+    const char *env = getenv("OB_DELEGATED_STORE"), *req_env = getenv("OB_REQUEST_STORE");
+    char *base = NULL, *p = NULL;
+    size_t n, bl, leaf = sizeof(ONL_REQSTORE_DIR) - 1;
 
     if (env != NULL && env[0] == '/')
         return strdup(env);
-    /* Beside the request store: its sibling when it is ".../requests", else inside it. */
-    req = onl_reqstore_dir(cfg);
-    if (req == NULL)
-        return NULL;
-    rl = strlen(req);
-    while (rl > 1 && req[rl - 1] == '/')
-        req[--rl] = '\0';
-    n = rl + sizeof(ONL_DKEYS_DIR) + 2;
-    p = malloc(n);
-    if (p != NULL) {
-        size_t leaf = sizeof(ONL_REQSTORE_DIR) - 1;
-        if (rl > leaf && req[rl - leaf - 1] == '/' &&
-            strcmp(req + rl - leaf, ONL_REQSTORE_DIR) == 0)
-            snprintf(p, n, "%.*s%s", (int)(rl - leaf), req, ONL_DKEYS_DIR);
-        else
-            snprintf(p, n, "%s/%s", req, ONL_DKEYS_DIR);
+    if (req_env == NULL || req_env[0] != '/') {
+        /* The state directory the request store is in (reqstore.h). */
+        if ((base = onl_state_dir(cfg)) == NULL)
+            return NULL;
+        n = strlen(base) + sizeof(ONL_DKEYS_DIR) + 2;
+        if ((p = malloc(n)) != NULL)
+            snprintf(p, n, "%s/%s", base, ONL_DKEYS_DIR);
+        free(base);
+        return p;
     }
-    free(req);
+    /* A request store moved by $OB_REQUEST_STORE (tests): beside it when it is
+     * ".../requests", else inside it. */
+    if ((base = strdup(req_env)) == NULL)
+        return NULL;
+    bl = strlen(base);
+    while (bl > 1 && base[bl - 1] == '/')
+        base[--bl] = '\0';
+    n = bl + sizeof(ONL_DKEYS_DIR) + 2;
+    if ((p = malloc(n)) != NULL) {
+        if (bl > leaf && base[bl - leaf - 1] == '/' &&
+            strcmp(base + bl - leaf, ONL_REQSTORE_DIR) == 0)
+            snprintf(p, n, "%.*s%s", (int)(bl - leaf), base, ONL_DKEYS_DIR);
+        else
+            snprintf(p, n, "%s/%s", base, ONL_DKEYS_DIR);
+    }
+    free(base);
     return p;
 }
 
@@ -188,7 +197,10 @@ void onl_dkey_free(onl_dkey *k)
 {
     if (k == NULL)
         return;
-    ob_secfree(k->sign_exp); /* rev_key lives in the same block */
+    if (k->secret_borrowed)
+        ob_wipe(k->sign_exp, SECRET_LEN);
+    else
+        ob_secfree(k->sign_exp); /* rev_key lives in the same block */
     ob_wipe(k, sizeof(*k));
     free(k);
 }
@@ -200,55 +212,106 @@ static void dkey_clear_listing(onl_dkey *k)
     k->rev_key = NULL;
 }
 
+/* 0 (nothing to use) for a period out of range; check_period refuses those first. */
 static uint64_t use_until(uint64_t tp, const ob_tp_params *tpp)
 {
     uint64_t from = 0, until = 0;
 
-    ob_hsv3_desc_window(tp, tpp, &from, &until);
+    if (ob_hsv3_desc_window(tp, tpp, &from, &until) != 0)
+        return 0;
     return until;
 }
 
 /* Period numbers and parameters this store can do arithmetic on without wrapping. */
 static ob_err check_period(const char *address, uint64_t tp, const ob_tp_params *tpp, ob_diag *d)
 {
+    uint64_t end;
+
     if (tpp->length_min < 1 || tpp->length_min > 525600 || tpp->offset_min >= tpp->length_min)
         return ob_fail(
             d, OB_ERR_RANGE, "%s.onion: time period length %llu min / offset %llu min out of range",
             address, (unsigned long long)tpp->length_min, (unsigned long long)tpp->offset_min);
-    if (tp >= MAX_TP || ob_hsv3_tp_start(tp + 1, tpp) > MAX_TIME)
+    /* ob_hsv3_tp_start refuses a start past MAX_TIME (OB_TIME_MAX). */
+    if (tp >= MAX_TP || ob_hsv3_tp_start(tp + 1, tpp, &end) != 0)
         return ob_fail(d, OB_ERR_RANGE, "%s.onion: time period %llu is out of range", address,
                        (unsigned long long)tp);
     return OB_OK;
 }
 
+/* A pending key in k (secret memory attached): checks, period, fresh keypair. */
+static ob_err fill_pending(onl_dkey *k, const char *address, uint64_t tp, const ob_tp_params *tpp,
+                           uint64_t now, ob_diag *d)
+{
+    memcpy(k->address, address, OB_ONION_V3_LEN + 1);
+    k->tp = tp;
+    k->tpp = *tpp;
+    /* check_period: both are in range. */
+    if (ob_hsv3_tp_start(tp, tpp, &k->valid_from) != 0 ||
+        ob_hsv3_tp_start(tp + 1, tpp, &k->valid_until) != 0) {
+        onl_dkey_free(k);
+        return ob_fail(d, OB_ERR_RANGE, "%s.onion: time period %llu is out of range", address,
+                       (unsigned long long)tp);
+    }
+    k->use_until = use_until(tp, tpp);
+    k->created = now;
+    k->state = ONL_DKEY_PENDING;
+    if (ob_ed25519_keygen(k->sign_exp, k->sign_pk) != 0)
+        return ob_fail(d, OB_ERR_CRYPTO, "descriptor-signing key generation failed");
+    return OB_OK;
+}
+
+static ob_err check_new(const char *address, uint64_t tp, const ob_tp_params *tpp, ob_diag *d)
+{
+    uint8_t A[32];
+    ob_err err;
+
+    if (address == NULL || strlen(address) != OB_ONION_V3_LEN)
+        return ob_fail(d, OB_ERR_MALFORMED, "%s: not a v3 onion address",
+                       address ? address : "(null)");
+    if ((err = ob_onion_v3_decode(A, address, strlen(address), d)) != OB_OK)
+        return err;
+    return check_period(address, tp, tpp, d);
+}
+
 ob_err onl_dkey_new_pending(const char *address, uint64_t tp, const ob_tp_params *tpp, uint64_t now,
                             onl_dkey **out, ob_diag *d)
 {
-    uint8_t A[32];
     onl_dkey *k = NULL;
     ob_err err;
 
     *out = NULL;
-    if (address == NULL || strlen(address) != OB_ONION_V3_LEN)
-        return ob_fail(d, OB_ERR_MALFORMED, "%s: not a v3 onion address",
-                       address ? address : "(null)");
-    if ((err = ob_onion_v3_decode(A, address, strlen(address), d)) != OB_OK ||
-        (err = check_period(address, tp, tpp, d)) != OB_OK)
+    if ((err = check_new(address, tp, tpp, d)) != OB_OK)
         return err;
     k = dkey_alloc(1);
     if (k == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
-    memcpy(k->address, address, OB_ONION_V3_LEN + 1);
-    k->tp = tp;
-    k->tpp = *tpp;
-    k->valid_from = ob_hsv3_tp_start(tp, tpp);
-    k->valid_until = ob_hsv3_tp_start(tp + 1, tpp);
-    k->use_until = use_until(tp, tpp);
-    k->created = now;
-    k->state = ONL_DKEY_PENDING;
-    if (ob_ed25519_keygen(k->sign_exp, k->sign_pk) != 0) {
+    if ((err = fill_pending(k, address, tp, tpp, now, d)) != OB_OK) {
         onl_dkey_free(k);
-        return ob_fail(d, OB_ERR_CRYPTO, "descriptor-signing key generation failed");
+        return err;
+    }
+    *out = k;
+    return OB_OK;
+}
+
+ob_err onl_dkey_new_pending_in(const char *address, uint64_t tp, const ob_tp_params *tpp,
+                               uint64_t now, uint8_t *secret, onl_dkey **out, ob_diag *d)
+{
+    onl_dkey *k = NULL;
+    ob_err err;
+
+    *out = NULL;
+    if ((err = check_new(address, tp, tpp, d)) != OB_OK)
+        return err;
+    k = dkey_alloc(0);
+    if (k == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    memset(secret, 0, SECRET_LEN);
+    k->sign_exp = secret;
+    k->rev_key = secret + 64;
+    k->secret_borrowed = 1;
+    if ((err = fill_pending(k, address, tp, tpp, now, d)) != OB_OK) {
+        onl_dkey_free(k);
+        return err;
     }
     *out = k;
     return OB_OK;
@@ -425,8 +488,12 @@ static ob_err parse_entry(const char *path, const uint8_t *p, size_t n, int with
         ob_diag_prefix(d, "%s: offset 66: ", path);
         goto out;
     }
-    k->valid_from = ob_hsv3_tp_start(k->tp, &k->tpp);
-    k->valid_until = ob_hsv3_tp_start(k->tp + 1, &k->tpp);
+    if (ob_hsv3_tp_start(k->tp, &k->tpp, &k->valid_from) != 0 ||
+        ob_hsv3_tp_start(k->tp + 1, &k->tpp, &k->valid_until) != 0) {
+        err = ob_fail(d, OB_ERR_RANGE, "%s: offset 66: time period %llu is out of range", path,
+                      (unsigned long long)k->tp);
+        goto out;
+    }
     k->use_until = use_until(k->tp, &k->tpp);
     (void)ob_cur_get_u64(&c, &k->created);
     (void)ob_cur_get_bytes(&c, k->request_digest, 32);
@@ -742,7 +809,9 @@ static void compute_until(onl_dkey_list *l, const ob_tp_params *tpp, uint64_t no
         return;
     for (i = 0; i < l->n; i++) {
         uint64_t from = 0, until = 0;
-        ob_hsv3_desc_window(l->v[i].tp, tpp, &from, &until);
+        /* A period out of range covers nothing (check_period refuses it first). */
+        if (ob_hsv3_desc_window(l->v[i].tp, tpp, &from, &until) != 0)
+            from = until = 0;
         c[i].tp = l->v[i].tp;
         c[i].from = from;
         c[i].until = until < l->v[i].cert_expires ? until : l->v[i].cert_expires;

@@ -9,6 +9,7 @@
 #include "hsv3_cert.h"
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
+#include "obtime.h"
 #include "onion.h"
 #include "revisions.h"
 #include "secmem.h"
@@ -94,6 +95,22 @@ ob_err onl_publish_hsdirs(const onl_consensus *c, const uint8_t Ab[32], const ob
 }
 
 /* The outer-layer checks, as an HSDir makes them (and the blinding). */
+static void utc_text(char out[OB_TIME_STR], uint64_t t)
+{
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_SEC);
+}
+
+/* "signed for use from <UTC> until <UTC>, now <UTC>" */
+static void window_why(onl_pub_item *it, const ob_resp_descriptor *rd, uint64_t now)
+{
+    char a[OB_TIME_STR], b[OB_TIME_STR], n[OB_TIME_STR];
+
+    utc_text(a, rd->valid_from);
+    utc_text(b, rd->valid_until);
+    utc_text(n, now);
+    snprintf(it->why, sizeof(it->why), "signed for use from %s until %s, now %s", a, b, n);
+}
+
 static ob_err check_v3(const ob_resp_descriptor *rd, const ob_tp_params *tpp, uint64_t now,
                        onl_pub_item *it, ob_diag *d)
 {
@@ -135,6 +152,7 @@ static ob_err plan_v2(const ob_resp_descriptor *rd, const onl_consensus *c, uint
     ob_hsv2_desc *desc = NULL;
     size_t hs[3], nhs = 0, k;
     int64_t start;
+    char a[OB_TIME_STR], b[OB_TIME_STR], n[OB_TIME_STR];
     ob_err err;
 
     it->slot = rd->slot;
@@ -165,17 +183,16 @@ static ob_err plan_v2(const ob_resp_descriptor *rd, const onl_consensus *c, uint
     start = ob_hsv2_period_start((uint32_t)rd->tp, desc->permanent_id);
     if ((int64_t)now < start - OB_HSV2_OVERLAP || (int64_t)now >= start + OB_HSV2_PERIOD) {
         it->status = ONL_PUB_SKIP_PERIOD;
-        snprintf(it->why, sizeof(it->why),
-                 "v2 period %llu is in use from %lld until %lld, now %llu",
-                 (unsigned long long)rd->tp, (long long)(start - OB_HSV2_OVERLAP),
-                 (long long)(start + OB_HSV2_PERIOD), (unsigned long long)now);
+        utc_text(a, start > OB_HSV2_OVERLAP ? (uint64_t)(start - OB_HSV2_OVERLAP) : 0);
+        utc_text(b, (uint64_t)(start + OB_HSV2_PERIOD));
+        utc_text(n, now);
+        snprintf(it->why, sizeof(it->why), "v2 period %llu is in use from %s until %s, now %s",
+                 (unsigned long long)rd->tp, a, b, n);
         goto out;
     }
     if (now < rd->valid_from || now >= rd->valid_until) {
         it->status = ONL_PUB_SKIP_WINDOW;
-        snprintf(it->why, sizeof(it->why), "signed for use from %llu until %llu, now %llu",
-                 (unsigned long long)rd->valid_from, (unsigned long long)rd->valid_until,
-                 (unsigned long long)now);
+        window_why(it, rd, now);
         goto out;
     }
     it->status = ONL_PUB_SEND;
@@ -296,24 +313,16 @@ size_t onl_publish_gap(const ob_response *const *rs, size_t nr, const char *serv
     return n;
 }
 
-static void utc_text(char out[32], uint64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-        snprintf(out, 32, "%llu", (unsigned long long)t);
-}
-
 int onl_publish_gap_text(const char *service, const ob_hsv3_gap *g, const ob_tp_params *tpp,
                          uint64_t now, char *buf, size_t cap)
 {
     const char *which = g->slot ? "second" : "first";
-    char at[32], when[80] = "";
+    char at[OB_TIME_STR], when[80] = "";
+    uint64_t run = 0;
 
     utc_text(at, g->at);
     /* A period whose SRV run starts at the gap could not be signed before. */
-    if (ob_hsv3_srv_run_start(g->tp, tpp) == g->at)
+    if (ob_hsv3_srv_run_start(g->tp, tpp, &run) == 0 && run == g->at)
         snprintf(when, sizeof(when), " (not before: its revision-counter run starts then)");
     if (g->at <= now) {
         snprintf(buf, cap,
@@ -397,9 +406,7 @@ ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_co
         it->slot = slot.use_current_srv ? 1 : 0;
         if (now < rd->valid_from || now >= rd->valid_until) {
             it->status = ONL_PUB_SKIP_WINDOW;
-            snprintf(it->why, sizeof(it->why), "signed for use from %llu until %llu, now %llu",
-                     (unsigned long long)rd->valid_from, (unsigned long long)rd->valid_until,
-                     (unsigned long long)now);
+            window_why(it, rd, now);
             continue;
         }
         it->status = ONL_PUB_SEND;
@@ -760,6 +767,18 @@ void onl_publish_describe(const ob_response *r, const onl_consensus *c, const on
         size_t ok = 0;
         for (j = 0; j < it->n_hsdirs; j++)
             ok += it->result[j] == ONL_PUB_UPLOADED;
+        if (it->status != ONL_PUB_SEND && rd->version == 2) {
+            /* v2: the replica tells a period's two descriptors apart */
+            char grp[48] = "";
+            if (rd->group_count > 1)
+                snprintf(grp, sizeof(grp), ", HSDir slot %u of %u", rd->group + 1u,
+                         (unsigned)rd->group_count);
+            snprintf(buf, sizeof(buf), "%s.onion v2 period %llu replica %u%s: %s (%s)", rd->service,
+                     (unsigned long long)rd->tp, rd->slot, grp, onl_pub_status_name(it->status),
+                     it->why);
+            line(ctx, buf);
+            continue;
+        }
         if (it->status != ONL_PUB_SEND) {
             snprintf(buf, sizeof(buf), "%s.onion v%u period %llu group %u/%u: %s (%s)", rd->service,
                      rd->version, (unsigned long long)rd->tp, rd->group + 1u,

@@ -78,8 +78,9 @@ ob_err ob_hsv3_compact_rebuild(const ob_request *req, const ob_resp_descriptor *
  * set, rd->compact freed unless the record has further revisions, which are
  * rebuilt from it: revisions.h), rebuilt from req and verified as above:
  * every backend descriptor read once, one blinded key per (service,
- * period); every further revision is rebuilt and checked too (counter, cert,
- * signature).  Refuses (OB_ERR_REFUSED) a request whose digest is not
+ * period), on every core (ob_pool_threads(NULL)); every further revision is
+ * rebuilt and checked too (counter, cert, signature).
+ * Refuses (OB_ERR_REFUSED) a request whose digest is not
  * resp->request_digest.  On failure resp may be partly expanded; the
  * message names the descriptor.
  */
@@ -92,9 +93,10 @@ ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d);
  * signed_resp, every full record must be those bytes already.  Nothing is
  * verified here: signed_resp's descriptors were verified when they were
  * signed, and equal bytes are equally valid.  OB_ERR_INTERNAL when a
- * record differs.  back is not changed.
+ * record differs.  back is not changed.  On `threads` threads (0: the
+ * default of format/core/pool.h).
  */
 ob_err ob_response_rebuild_check(const ob_response *back, ob_req_sources *s,
-                                 const ob_response *signed_resp, ob_diag *d);
+                                 const ob_response *signed_resp, unsigned threads, ob_diag *d);
 
 #endif

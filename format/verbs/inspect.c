@@ -16,14 +16,17 @@
 #include "hsv3_cert.h"
 #include "hsv3_common.h"
 #include "inspect.h"
+#include "obtime.h"
 #include "revisions.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Quoted, with anything outside printable ASCII (and '"', '\\') escaped. */
 static void put_text(const char *s)
@@ -42,17 +45,8 @@ static void put_text(const char *s)
 
 static const char *fmt_time(uint64_t t, char *out, size_t n)
 {
-    struct tm tm;
-    time_t tt;
-
-    /* Year 9999 is the end of what a person wants to read as a date. */
-    if (t > 253402300799ull) {
-        snprintf(out, n, "@%llu (out of range)", (unsigned long long)t);
-        return out;
-    }
-    tt = (time_t)t;
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-        snprintf(out, n, "@%llu", (unsigned long long)t);
+    /* Beyond year 9999 it says "out of range"; the parser refuses such times. */
+    (void)ob_time_format(out, n, t, OB_TIME_SEC);
     return out;
 }
 
@@ -87,7 +81,7 @@ static void put_header(const char *path, int kind, size_t n, const uint8_t diges
 static void put_request(const ob_request *r)
 {
     const ob_consensus_facts *c = &r->consensus;
-    char t1[48], t2[48], h[OB_BUNDLE_HEX_LEN];
+    char t1[OB_TIME_STR], t2[OB_TIME_STR], h[OB_BUNDLE_HEX_LEN];
     size_t i, j;
 
     printf("created:     %s\n", fmt_time(r->created, t1, sizeof(t1)));
@@ -107,6 +101,14 @@ static void put_request(const ob_request *r)
     printf("             shared random previous %s\n", c->has_srv_previous ? h : "(none)");
     put_exts(&c->ext, "consensus", "             ");
     printf("services:    %zu\n", r->n_services);
+    if (r->n_shared > 0) {
+        size_t bytes = 0;
+        for (i = 0; i < r->n_shared; i++)
+            bytes += r->shared[i].len;
+        printf("shared:      %zu descriptor(s), %zu bytes, each written once for the instances "
+               "that carry it\n",
+               r->n_shared, bytes);
+    }
     for (i = 0; i < r->n_services; i++) {
         const ob_req_service *s = &r->services[i];
         size_t cnt[3] = { 0, 0, 0 };
@@ -133,7 +135,9 @@ static void put_request(const ob_request *r)
                 put_text(in->name);
             }
             printf(" fetched %s", fmt_time(in->fetched_at, t1, sizeof(t1)));
-            if (in->descriptor != NULL)
+            if (in->descriptor != NULL && in->shared != 0)
+                printf(" descriptor %zu bytes (shared %zu)", in->descriptor_len, in->shared - 1);
+            else if (in->descriptor != NULL)
                 printf(" descriptor %zu bytes", in->descriptor_len);
             if (in->reason != NULL) {
                 printf(" reason ");
@@ -149,7 +153,7 @@ static void put_request(const ob_request *r)
 
 static void put_response(const ob_response *r)
 {
-    char t1[48], t2[48];
+    char t1[OB_TIME_STR], t2[OB_TIME_STR];
     size_t i, k;
 
     put_digest_lines("answers:", r->request_digest);
@@ -255,7 +259,12 @@ static size_t put_keyresponse(const ob_keyresponse *r)
             uint8_t raw[OB_CERT_LEN];
             ob_ed_cert ec;
             const char *verdict = "does not verify";
-            uint64_t from = ob_hsv3_tp_start(c->tp, &tpp);
+            uint64_t from, to;
+            /* Checked by the parser; never shown as a wrapped date. */
+            if (ob_hsv3_tp_start(c->tp, &tpp, &from) != 0)
+                from = UINT64_MAX;
+            if (ob_hsv3_tp_start(c->tp + 1, &tpp, &to) != 0)
+                to = UINT64_MAX;
             if (ob_keycert_cert(c, s->address, r->tp_length_min, raw, NULL) == OB_OK &&
                 ob_ed_cert_parse(&ec, raw, sizeof(raw), NULL) == OB_OK &&
                 ob_ed_cert_verify(&ec, ec.signer, 0, NULL) == OB_OK)
@@ -265,7 +274,7 @@ static size_t put_keyresponse(const ob_keyresponse *r)
             ob_hex_encode(hex, c->signing_key, 32);
             printf("    period %llu: %s .. %s\n      certifies %s\n      %s; expires %s\n",
                    (unsigned long long)c->tp, fmt_time(from, t1, sizeof(t1)),
-                   fmt_time(ob_hsv3_tp_start(c->tp + 1, &tpp), t2, sizeof(t2)), hex, verdict,
+                   fmt_time(to, t2, sizeof(t2)), hex, verdict,
                    fmt_time(c->expires, t3, sizeof(t3)));
             put_exts(&c->ext, "cert", "      ");
         }
@@ -349,11 +358,21 @@ static int extract(const char *dir, const ob_request *q, const ob_response *s,
     size_t n = 0, i, j;
     struct stat st;
     ob_diag d = { "" };
-    int rc = OB_EXIT_USAGE;
+    int rc = OB_EXIT_USAGE, made = 0;
     ob_err err;
 
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        ob_msg("--extract %s: not a directory", dir);
+    /* A folder that is not there yet is made (0700: descriptors of one's
+     * own services); its parent must exist. */
+    if (lstat(dir, &st) != 0 && errno == ENOENT) {
+        if (mkdir(dir, 0700) != 0) {
+            ob_msg("--extract %s: cannot create the folder: %s", dir,
+                   errno == ENOENT ? "its parent folder does not exist" : strerror(errno));
+            return OB_EXIT_USAGE;
+        }
+        made = 1;
+        printf("created:     %s (mode 0700)\n", dir);
+    } else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        ob_msg("--extract %s: exists and is not a folder", dir);
         return OB_EXIT_USAGE;
     }
     for (i = 0; q != NULL && i < q->n_services; i++) {
@@ -407,6 +426,8 @@ static int extract(const char *dir, const ob_request *q, const ob_response *s,
 nomem:
     ob_msg("out of memory");
 out:
+    if (rc != OB_EXIT_OK && made)
+        (void)rmdir(dir); /* only if nothing went into it */
     for (i = 0; i < n; i++) {
         free(v[i].path);
         free(v[i].own);
@@ -427,15 +448,16 @@ static int response_is_compact(const ob_response *s)
 /*
  * Rebuild the compact records of s from the request it answers: the file
  * given with --request, else the online side's request store (the same
- * place as online/reqstore.c: $OB_REQUEST_STORE, $XDG_STATE_HOME/ob-online/
- * requests, ~/.local/state/ob-online/requests; inspect has no config).
+ * place as online/reqstore.c: $OB_REQUEST_STORE, $STATE_DIRECTORY/requests,
+ * $XDG_STATE_HOME/ob-online/requests, ~/.local/state/ob-online/requests;
+ * inspect has no config).
  * The bytes extracted are then exactly those publish uploads.
  */
 static int expand(const char *resp_path, const char *rq_path, ob_response *s, ob_tp_params *tpp)
 {
     char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], store[4200];
     const char *env = getenv("OB_REQUEST_STORE"), *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
+    const char *home = getenv("HOME"), *sd = getenv("STATE_DIRECTORY");
     ob_request *q = NULL;
     ob_diag d = { "" };
     ob_err err;
@@ -446,6 +468,9 @@ static int expand(const char *resp_path, const char *rq_path, ob_response *s, ob
     if (rq_path == NULL) {
         if (env != NULL && env[0] == '/')
             snprintf(store, sizeof(store), "%.4000s/%s.obb", env, hex);
+        else if (sd != NULL && sd[0] == '/') /* systemd: the first of a list */
+            snprintf(store, sizeof(store), "%.*s/requests/%s.obb",
+                     (int)(strcspn(sd, ":") < 4000 ? strcspn(sd, ":") : 4000), sd, hex);
         else if (xdg != NULL && xdg[0] == '/')
             snprintf(store, sizeof(store), "%.4000s/ob-online/requests/%s.obb", xdg, hex);
         else if (home != NULL && home[0] == '/')

@@ -189,5 +189,46 @@ else
     bad "qr encode: $(cat "$tmp/out")"
 fi
 
+# ---- the daemon takes key-certification responses from its inbox -----------------------------
+TOR=$(command -v tor || true)
+if [ -n "$TOR" ]; then
+    # A tor that answers the control port but has no consensus (the daemon needs one to start).
+    port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$TOR" --DataDirectory "$tmp/tor" --ControlPort "127.0.0.1:$port" --CookieAuthentication 1 \
+        --SocksPort 0 --DisableNetwork 1 --Log "notice file $tmp/tor.log" >/dev/null 2>&1 &
+    torpid=$!
+    trap 'kill $torpid 2>/dev/null; rm -rf "$tmp"' EXIT
+    for _ in $(seq 1 100); do
+        grep -q "Opened Control listener" "$tmp/tor.log" 2>/dev/null && [ -s "$tmp/tor/control_auth_cookie" ] && break
+        sleep 0.1
+    done
+    run "request 2" 0 "$B/ob-online" delegate request -c "$D/online.yaml" -o "$D/kreq2.obb" --days 2
+    n2=$(sed -n "s/^$M.onion: \([0-9]*\) periods.*/\1/p" "$tmp/out")
+    run "certify 2" 0 "$B/ob-offline" certify -c "$D/offline.yaml" -i "$D/kreq2.obb" -o "$D/kresp2.obb" \
+        --yes --passphrase-file "$D/pass"
+    mkdir -p "$tmp/in" "$tmp/outbox"
+    cp "$D/damaged.obb" "$tmp/in/a-damaged.obb"
+    cp "$D/kresp2.obb" "$tmp/in/b-kresp2.obb"
+    "$B/ob-online" run -c "$D/online.yaml" --inbox "$tmp/in" --outbox "$tmp/outbox" -i 127.0.0.1 \
+        -p "$port" 2>"$tmp/run.log" &
+    pid=$!
+    for _ in $(seq 1 150); do
+        grep -q "installed key-certification response b-kresp2.obb" "$tmp/run.log" && break
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    ok
+    grep -q "installed key-certification response b-kresp2.obb (digest .*): $n2 certificates for 1 service" \
+        "$tmp/run.log" || bad "run: the inbox's key response was not installed: $(tail -5 "$tmp/run.log")"
+    # A damaged bundle may be a copy in progress: left for the next scan, never installed.
+    grep -q "key-certification response a-damaged" "$tmp/run.log" &&
+        bad "run: the damaged response: $(grep damaged "$tmp/run.log")"
+    run "status after run" 0 "$B/ob-online" delegate status -c "$D/online.yaml"
+    grep -q "pending" "$tmp/out" || bad "status after run: the 40-day request's keys should still be pending"
+else
+    echo "note: tor is not installed; the daemon's inbox is not tested"
+fi
+
 echo "$checks checks, $fails failures"
 [ "$fails" -eq 0 ]

@@ -48,6 +48,23 @@
 #include "onion.h"
 #include "secmem.h"
 
+/* The checked period API for periods in range (hsv3_common.h). */
+static uint64_t tp_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s = 0;
+
+    assert_int_equal(ob_hsv3_tp_start(tp, p, &s), 0);
+    return s;
+}
+
+static uint64_t run_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s = 0;
+
+    assert_int_equal(ob_hsv3_srv_run_start(tp, p, &s), 0);
+    return s;
+}
+
 static char dir[64], store[128];
 static ofl_key *master;
 static char addr[OB_ONION_V3_LEN + 1];
@@ -56,7 +73,7 @@ static const ob_tp_params LIVE = { 1440, 720 };
 /* A moment 19:00 UTC: the first publish slot is still the period before. */
 static uint64_t evening(void)
 {
-    uint64_t t = ob_hsv3_tp_start(20790, &LIVE); /* 12:00 UTC */
+    uint64_t t = tp_start(20790, &LIVE); /* 12:00 UTC */
     return t + 7 * 3600;
 }
 
@@ -131,20 +148,19 @@ static ob_config *offline_cfg(const char *extra, const char *address)
 static ob_keyrequest *make_request(ob_config *on, uint64_t now, unsigned days)
 {
     ob_keyrequest *req = NULL;
-    onl_dkey **keys = NULL;
-    size_t n = 0, n_v2 = 0, i;
+    onl_pending_keys keys;
+    size_t n_v2 = 0;
     ob_buf b;
     ob_diag d;
 
-    if (onl_delegate_request_build(on, &LIVE, now, days, &req, &keys, &n, &n_v2, &d) != OB_OK)
+    if (onl_delegate_request_build(on, NULL, &LIVE, now, days, &req, &keys, &n_v2, &d) != OB_OK)
         fail_msg("request: %s", d.msg);
+    assert_int_equal(keys.n, req->services[0].n_periods);
     ob_buf_init(&b);
     assert_int_equal(ob_keyrequest_serialize(req, &b, &d), OB_OK);
-    if (onl_delegate_save_pending(on, req, keys, n, &d) != OB_OK)
+    if (onl_delegate_save_pending(on, req, &keys, &d) != OB_OK)
         fail_msg("save: %s", d.msg);
-    for (i = 0; i < n; i++)
-        onl_dkey_free(keys[i]);
-    free(keys);
+    onl_pending_keys_free(&keys);
     ob_buf_free(&b);
     return req;
 }
@@ -271,7 +287,7 @@ static void test_round(void **state)
     assert_int_equal(onl_delegate_list(on, addr, now, &l, &d), OB_OK);
     assert_int_equal(l.n, 32);
     assert_int_equal(l.n_pending, 0);
-    assert_int_equal(l.certified_until, ob_hsv3_srv_run_start(20821, &LIVE));
+    assert_int_equal(l.certified_until, run_start(20821, &LIVE));
     onl_dkey_list_free(&l);
     /* The same response again installs nothing new. */
     assert_int_equal(onl_delegate_install(on, resp, now, &rep, &d), OB_OK);
@@ -310,8 +326,8 @@ static void test_certify_refusals(void **state)
     new_store("refusals");
     req = make_request(on, now, 30);
     /* The first period (the one before) is over by 00:00 the next day. */
-    expect_refused(off, req, ob_hsv3_srv_run_start(20791, &LIVE), "period 20789");
-    expect_refused(off, req, ob_hsv3_srv_run_start(20791, &LIVE), "is over");
+    expect_refused(off, req, run_start(20791, &LIVE), "period 20789");
+    expect_refused(off, req, run_start(20791, &LIVE), "is over");
     /* A day before: the last period (30 days ahead) is more than 29 days away. */
     short_max = offline_cfg("delegation_max_days: 29", addr);
     assert_int_equal(short_max->delegation_max_days, 29);
@@ -332,7 +348,7 @@ static void test_certify_refusals(void **state)
         assert_int_equal(p->n_keys, 32);
         assert_int_equal(p->first_tp, 20789);
         assert_int_equal(p->last_tp, 20820);
-        assert_int_equal(p->certified_until, ob_hsv3_srv_run_start(20821, &LIVE));
+        assert_int_equal(p->certified_until, run_start(20821, &LIVE));
         ob_buf_init(&sum);
         ofl_certify_summary(p, &sum);
         ob_buf_nul(&sum);
@@ -445,6 +461,57 @@ static void test_periods(void **state)
     assert_int_equal(onl_delegate_periods(&LIVE, evening(), 0, &first, &last, &d), OB_ERR_RANGE);
 }
 
+/* The daemon's renewal writes its requests with onl_delegate_request_write, one service each. */
+static void test_request_write(void **state)
+{
+    char path[256], yaml[1024];
+    const char *other = "sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd";
+    ob_config *on;
+    ob_keyrequest *req = NULL, *back = NULL;
+    onl_dkey_list l;
+    size_t n = 0, n_v2 = 0;
+    ob_diag d;
+
+    (void)state;
+    new_store("write");
+    snprintf(yaml, sizeof(yaml),
+             "  - address: %s.onion\n    instances:\n      - address: %s.onion\n"
+             "  - address: %s.onion\n    instances:\n      - address: %s.onion\n",
+             addr, backend, other, backend);
+    on = config("", yaml);
+    snprintf(path, sizeof(path), "%s/renewal.obb", dir);
+    assert_int_equal(
+        onl_delegate_request_write(on, addr, &LIVE, evening(), 3, path, &req, &n, &n_v2, &d),
+        OB_OK);
+    assert_int_equal(req->n_services, 1);
+    assert_string_equal(req->services[0].address, addr);
+    assert_int_equal(n, req->services[0].n_periods);
+    assert_int_equal(ob_keyrequest_read_file(path, &back, &d), OB_OK);
+    assert_memory_equal(back->digest, req->digest, 32);
+    assert_int_equal(onl_delegate_list(on, addr, evening(), &l, &d), OB_OK);
+    assert_int_equal(l.n_pending, n);
+    onl_dkey_list_free(&l);
+    /* Never over an existing file, and then no keys are kept for it. */
+    assert_int_equal(
+        onl_delegate_request_write(on, other, &LIVE, evening(), 3, path, NULL, &n, &n_v2, &d),
+        OB_ERR_EXISTS);
+    assert_int_equal(onl_delegate_list(on, other, evening(), &l, &d), OB_OK);
+    assert_int_equal(l.n_pending, 0);
+    onl_dkey_list_free(&l);
+    /* A service the config does not have. */
+    assert_int_equal(
+        onl_delegate_request_write(on, backend, &LIVE, evening(), 3, path, NULL, &n, &n_v2, &d),
+        OB_ERR_EXISTS);
+    snprintf(path, sizeof(path), "%s/renewal2.obb", dir);
+    assert_int_equal(
+        onl_delegate_request_write(on, backend, &LIVE, evening(), 3, path, NULL, &n, &n_v2, &d),
+        OB_ERR_REFUSED);
+    assert_false(ob_path_exists(path));
+    ob_keyrequest_free(req);
+    ob_keyrequest_free(back);
+    ob_config_free(on);
+}
+
 /* ---- fixture mode ---- */
 
 static int mutate_main(const char *what)
@@ -469,8 +536,8 @@ static int mutate_main(const char *what)
         for (j = 0; j < r->services[i].n_periods; j++) {
             ob_keyreq_period *p = &r->services[i].periods[j];
             p->tp -= 40;
-            p->valid_from = ob_hsv3_tp_start(p->tp, &tpp);
-            p->valid_until = ob_hsv3_tp_start(p->tp + 1, &tpp);
+            p->valid_from = tp_start(p->tp, &tpp);
+            p->valid_until = tp_start(p->tp + 1, &tpp);
         }
     }
     if (ob_keyrequest_write_file(out, r, OB_WRITE_EXCL, &d) != OB_OK) {
@@ -489,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_certify_refusals),
         cmocka_unit_test(test_install_refusals),
         cmocka_unit_test(test_periods),
+        cmocka_unit_test(test_request_write),
     };
     const char *mut = getenv("OB_DELEGATION_MUTATE");
 
