@@ -390,11 +390,12 @@ static uint64_t signed_until(const dstate *s, const char *service, uint64_t now,
  * that moment, so an earlier request would ask for the same periods again);
  * either, when nothing at all is held.
  */
-static int running_low(dstate *s, uint64_t now)
+static int running_low(dstate *s, uint64_t now, uint64_t *since)
 {
     size_t i;
     int need = 0;
 
+    *since = 0;
     for (i = 0; i < s->cfg->n_services; i++) {
         const char *a = s->cfg->services[i].address;
         ob_hsv3_gap g;
@@ -406,7 +407,11 @@ static int running_low(dstate *s, uint64_t now)
             s->low_warned[i] = 0;
             continue;
         }
-        need |= u == 0 || (g.slot >= 0 ? u <= now : 1);
+        if (u == 0 || (g.slot >= 0 ? u <= now : 1)) {
+            need = 1;
+            if (u <= now && u > *since)
+                *since = u; /* a request written before then could not cover it */
+        }
         if (!s->low_warned[i] && u != 0) {
             char t[OB_TIME_STR], text[400];
             ob_tp_params tpp = onl_publish_tp_params(s->cfg, s->c);
@@ -479,7 +484,7 @@ static void refresh(dstate *s)
     ob_request *req = NULL, *creq = NULL;
     uint8_t all[32];
     ob_buf keys;
-    uint64_t now = (uint64_t)time(NULL);
+    uint64_t now = (uint64_t)time(NULL), since = 0;
     int have = 0, changed;
     size_t i, j;
     ob_diag d;
@@ -551,7 +556,11 @@ static void refresh(dstate *s)
         write_request(s, creq, s->written ? "introduction points changed" : "first collection");
         memcpy(s->written_key, all, 32);
         s->written = 1;
-    } else if (running_low(s, now) && now >= s->last_request + 3600) {
+    } else if (running_low(s, now, &since) &&
+               (s->last_request < since || now >= s->last_request + 3600)) {
+        /* At once when the need arose after the last request (a v3 period
+         * became signable: nothing earlier could have asked for it), else
+         * at most hourly while nobody answers. */
         write_request(s, creq, "signed descriptors run out soon");
     }
 out:
@@ -1215,6 +1224,7 @@ int onl_daemon_main(const onl_daemon_opts *o)
     struct sigaction sa;
     ob_diag d;
     ob_err err;
+    uint64_t since;
     size_t i;
     int rc = OB_EXIT_USAGE;
 
@@ -1285,7 +1295,7 @@ int onl_daemon_main(const onl_daemon_opts *o)
             s.next_publish = (uint64_t)time(NULL) + s.cfg->publish_check_interval;
         }
         if (s.n_held > 0)
-            (void)running_low(&s, now);
+            (void)running_low(&s, now, &since);
         serve_status(&s);
         if (tor_up(&s)) {
             err = onl_ctl_next_event(s.ctl, &ev, 250, &d);
