@@ -788,9 +788,11 @@ static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *se
     dstate *s = ctx;
     uint64_t now = (uint64_t)time(NULL);
     size_t n_keys = 0, n_v2 = 0;
-    char path[4096], ts[32];
+    char path[4096], ts[32], shrt[OB_BUNDLE_SHORT_LEN];
     time_t tt = (time_t)now;
     struct tm tm;
+    ob_keyrequest *req = NULL;
+    ob_err err;
 
     if (s->c == NULL)
         return ob_fail(d, OB_ERR_NOTFOUND, "no consensus: the period length is unknown");
@@ -800,8 +802,16 @@ static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *se
         sizeof(path))
         return ob_fail(d, OB_ERR_RANGE, "%s: outbox path too long", outbox);
     snprintf(written, written_len, "%s", path);
-    return onl_delegate_request_write(cfg, service, &s->c->tp, now, ONL_DELEGATE_DAYS_DEFAULT, path,
-                                      NULL, &n_keys, &n_v2, d);
+    err = onl_delegate_request_write(cfg, service, &s->c->tp, now, ONL_DELEGATE_DAYS_DEFAULT, path,
+                                     &req, &n_keys, &n_v2, d);
+    if (err == OB_OK) {
+        /* The digest goes into the log: the operator compares it with certify's summary, the
+         * check against a request swapped in the outbox or on the way (docs/delegation.rst). */
+        ob_bundle_digest_short(req->digest, shrt);
+        snprintf(written, written_len, "%s (digest %s)", path, shrt);
+    }
+    ob_keyrequest_free(req);
+    return err;
 }
 
 static void deleg_cycle(dstate *s)
