@@ -18,7 +18,7 @@
  * Seeds: frames `ob-offline qr encode` made of small bundles (make_seeds.sh).
  *
  * Beyond "no crash": a picture that decodes has its stated size; a bundle
- * the reader writes has the digest its frames named.
+ * the reader writes has the message id its frames named.
  */
 #include "../../format/verbs/qr_cmd.c"
 
@@ -76,7 +76,7 @@ static uint8_t *reseal(const uint8_t *p, size_t n)
 /* What `qr decode` does after the pictures: pick a message and write it. */
 static void finish(reader *r)
 {
-    uint8_t *p = NULL, dig[32];
+    uint8_t *p = NULL;
     size_t n = 0;
     ob_diag d;
     int k = -1;
@@ -88,10 +88,8 @@ static void finish(reader *r)
     unlink(outpath);
     /* --any: the pictures are the target here, not the payload's kind. */
     if (reader_finish(r, outpath, 1) == OB_EXIT_OK) {
-        if (k < 0 || ob_file_read(outpath, 1u << 26, &p, &n, &d) != OB_OK)
-            abort();
-        (void)ob_qr_message_id(p, n, dig);
-        if (memcmp(dig, ob_qr_assembler_msgid(r->a[k]), OB_QR_MSGID_LEN) != 0)
+        if (k < 0 || ob_file_read(outpath, 1u << 26, &p, &n, &d) != OB_OK ||
+            !fz_qr_id_matches(p, n, ob_qr_assembler_msgid(r->a[k])))
             abort();
         free(p);
     }
