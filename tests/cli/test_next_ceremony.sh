@@ -25,6 +25,23 @@ fails=0 checks=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { checks=$((checks + 1)); }
 at() { local when=$1; shift; faketime "$when" "$@"; }
+# A background `at` is a subshell, faketime under it and the program under
+# faketime: killing the subshell alone left the daemon running for ever.
+# Wait until they are gone: a daemon still exiting removes its status socket,
+# which by then may be the next daemon's.
+tree() {
+    local c
+    echo "$1"
+    for c in $(pgrep -P "$1"); do tree "$c"; done
+}
+kill_tree() {
+    local pids p
+    pids=$(tree "$1")
+    kill $pids 2>/dev/null
+    for p in $pids; do
+        for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    done
+}
 
 # A tor that answers the control port but has no consensus.
 port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -93,7 +110,7 @@ run_daemon() {
         sleep 0.1
     done
     at "$when" "$B/ob-online" status --socket "$tmp/status.sock" >"$tmp/status" 2>&1
-    kill "$pid" 2>/dev/null
+    kill_tree "$pid"
     wait "$pid" 2>/dev/null
 }
 run_daemon "$DAY 23:40:00"
