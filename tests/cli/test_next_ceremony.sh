@@ -19,29 +19,12 @@ TOR=$(command -v tor) || { echo "skip: tor is not installed"; exit 77; }
 PY=/usr/bin/python3
 . tests/cli/lib/ceremony.sh
 tmp=$(mktemp -d)
-torpid=
-trap '[ -n "$torpid" ] && kill "$torpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+torpid= daemon_pgid=
+trap '[ -n "$torpid" ] && kill "$torpid" 2>/dev/null; [ -n "$daemon_pgid" ] && kill -- -"$daemon_pgid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0 checks=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { checks=$((checks + 1)); }
 at() { local when=$1; shift; faketime "$when" "$@"; }
-# A background `at` is a subshell, faketime under it and the program under
-# faketime: killing the subshell alone left the daemon running for ever.
-# Wait until they are gone: a daemon still exiting removes its status socket,
-# which by then may be the next daemon's.
-tree() {
-    local c
-    echo "$1"
-    for c in $(pgrep -P "$1"); do tree "$c"; done
-}
-kill_tree() {
-    local pids p
-    pids=$(tree "$1")
-    kill $pids 2>/dev/null
-    for p in $pids; do
-        for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    done
-}
 
 # A tor that answers the control port but has no consensus.
 port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -102,16 +85,20 @@ run_daemon() {
     mkdir -p "$tmp/in" "$tmp/outbox"
     cp "$D/resp.obb" "$tmp/in/"
     { echo "STATUS_SOCKET_LOCATION: $tmp/status.sock"; cat "$D/online.yaml"; } >"$tmp/run.yaml"
-    at "$when" "$B/ob-online" run -c "$tmp/run.yaml" --inbox "$tmp/in" --outbox "$tmp/outbox" -i 127.0.0.1 \
-        -p "$port" 2>"$tmp/run.log" &
+    # faketime forks the program and waits for it: the daemon runs in a
+    # process group of its own, so that both are stopped, not only faketime.
+    setsid faketime "$when" "$B/ob-online" run -c "$tmp/run.yaml" --inbox "$tmp/in" \
+        --outbox "$tmp/outbox" -i 127.0.0.1 -p "$port" 2>"$tmp/run.log" &
     pid=$!
+    daemon_pgid=$pid
     for _ in $(seq 1 100); do
         grep -q "run out at" "$tmp/run.log" && [ -S "$tmp/status.sock" ] && break
         sleep 0.1
     done
     at "$when" "$B/ob-online" status --socket "$tmp/status.sock" >"$tmp/status" 2>&1
-    kill_tree "$pid"
+    kill -- -"$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    daemon_pgid=
 }
 run_daemon "$DAY 23:40:00"
 ok
