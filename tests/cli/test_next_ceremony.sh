@@ -98,6 +98,9 @@ run_daemon() {
     at "$when" "$B/ob-online" status --socket "$tmp/status.sock" >"$tmp/status" 2>&1
     kill -- -"$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    # faketime goes at once, the daemon a little later, and removes its status
+    # socket as it goes: by then perhaps the next daemon's.  Wait for the group.
+    for _ in $(seq 1 100); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.1; done
     daemon_pgid=
 }
 run_daemon "$DAY 23:40:00"
