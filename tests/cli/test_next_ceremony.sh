@@ -96,8 +96,15 @@ run_daemon() {
         sleep 0.1
     done
     at "$when" "$B/ob-online" status --socket "$tmp/status.sock" >"$tmp/status" 2>&1
-    kill -- -"$pid" 2>/dev/null
+    # Stop the daemon, not faketime: faketime then exits by itself and removes
+    # its semaphore and shared memory (a killed one leaves them in /dev/shm,
+    # and a later faketime with the same pid fails "sem_open: File exists").
+    pkill -TERM -P "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    # The daemon removes its status socket as it goes: wait until it has, so
+    # that it does not remove the next daemon's.
+    for _ in $(seq 1 100); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -- -"$pid" 2>/dev/null
     daemon_pgid=
 }
 run_daemon "$DAY 23:40:00"
