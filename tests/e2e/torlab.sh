@@ -3,7 +3,8 @@
 #
 # Source it, then:
 #   lab_init DIR          make DIR the run directory (logs, data dirs, pids)
-#   lab_network           3 authorities + 4 relays; returns when the consensus
+#   lab_network           3 authorities + 4 relays (voting every $LAB_VOTE s,
+#                         default 20); returns when the consensus
 #                         lists all 7 with the HSDir flag
 #   lab_web N             a web server on 127.0.0.1 serving "backend N"
 #   lab_backend N MASTER  backend onion service N for master address MASTER
@@ -21,6 +22,11 @@
 # Facts and pitfalls: docs/e2e.rst.
 
 LAB_TOR=${LAB_TOR:-/usr/sbin/tor}
+# The authorities' voting interval, seconds.  A test network's time period is
+# 24 of them (20 s: 8 minutes).  10 s is the shortest that works: tor wants
+# the vote and distribution delays (at least 2 s each) below half the
+# interval, and a period of a whole number of minutes (24 x 10 s = 4 min).
+LAB_VOTE=${LAB_VOTE:-20}
 LAB_GENCERT=${LAB_GENCERT:-/usr/bin/tor-gencert}
 
 lab_log() { printf '[torlab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -126,12 +132,12 @@ EOT
                 cat <<EOT
 AuthoritativeDirectory 1
 V3AuthoritativeDirectory 1
-V3AuthVotingInterval 20
-V3AuthVoteDelay 4
-V3AuthDistDelay 4
-TestingV3AuthInitialVotingInterval 20
-TestingV3AuthInitialVoteDelay 4
-TestingV3AuthInitialDistDelay 4
+V3AuthVotingInterval $LAB_VOTE
+V3AuthVoteDelay $((LAB_VOTE >= 20 ? 4 : 2))
+V3AuthDistDelay $((LAB_VOTE >= 20 ? 4 : 2))
+TestingV3AuthInitialVotingInterval $LAB_VOTE
+TestingV3AuthInitialVoteDelay $((LAB_VOTE >= 20 ? 4 : 2))
+TestingV3AuthInitialDistDelay $((LAB_VOTE >= 20 ? 4 : 2))
 EOT
             fi
         } >"$dir/torrc"
