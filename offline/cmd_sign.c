@@ -194,7 +194,7 @@ int ofl_cmd_sign(int argc, char **argv)
         rc = ob_report(err, &d);
         goto out;
     }
-    err = ofl_sign_selfcheck(resp, req, &wire_len, &n_compact, &frames, &d);
+    err = ofl_sign_selfcheck(plan, resp, &wire_len, &n_compact, &frames, &d);
     if (err != OB_OK) {
         rc = ob_report(err, &d);
         goto out;

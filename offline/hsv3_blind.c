@@ -10,6 +10,7 @@
 
 #include "crypto.h"
 #include "hsv3_common.h"
+#include "opcount.h"
 #include "secmem.h"
 
 int ofl_hsv3_blind_secret_with_param(uint8_t out_exp[64], const uint8_t exp[64],
@@ -19,6 +20,7 @@ int ofl_hsv3_blind_secret_with_param(uint8_t out_exp[64], const uint8_t exp[64],
     uint8_t hwide[64], hred[32], rh[64];
     int ret = -1;
 
+    ob_op_count(OB_OP_BLIND_SECRET);
     /* Reduce h first: same value mod l, and scalar_mul then sees a reduced
      * factor next to the clamped a. */
     memset(hwide, 0, sizeof(hwide));

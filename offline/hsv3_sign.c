@@ -5,24 +5,97 @@
 #include "hsv3_blind.h"
 #include "hsv3_build.h"
 #include "hsv3_cert.h"
+#include "crypto.h"
 #include "secmem.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#define SEED_DOMAIN "onionbalance-offline descriptor v1"
+
+static int derive(uint8_t *out, size_t n, const uint8_t *seed, const char *label)
+{
+    ob_iov v[3] = { { SEED_DOMAIN, sizeof(SEED_DOMAIN) - 1 },
+                    { label, strlen(label) },
+                    { seed, OFL_HSV3_SEED_LEN } };
+
+    return ob_shake256(out, n, v, 3);
+}
+
+void ofl_hsv3_period_clear(ofl_hsv3_period *k)
+{
+    ob_secfree(k->blinded_exp);
+    ob_secfree(k->rev_key);
+    memset(k, 0, sizeof(*k));
+}
+
+ob_err ofl_hsv3_period_init(ofl_hsv3_period *k, const uint8_t master_exp[64],
+                            const uint8_t master_pk[32], uint64_t tp, const ob_tp_params *tpp,
+                            ob_diag *d)
+{
+    uint8_t A[32];
+
+    memset(k, 0, sizeof(*k));
+    k->tp = tp;
+    k->blinded_exp = ob_secalloc(64);
+    k->rev_key = ob_secalloc(OB_HSV3_REV_KEY_LEN);
+    if (k->blinded_exp == NULL || k->rev_key == NULL) {
+        ofl_hsv3_period_clear(k);
+        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+    }
+    /*
+     * A = aB checked here, then pub(a') = h a B = blind(A): a fixed-base
+     * multiplication each, instead of blinding A as well (a variable-base
+     * one) and comparing.
+     */
+    if (ob_ed25519_pub_from_expanded(A, master_exp) != 0 || memcmp(A, master_pk, 32) != 0) {
+        ofl_hsv3_period_clear(k);
+        return ob_fail(d, OB_ERR_VERIFY, "the master secret key does not match its public key");
+    }
+    if (ofl_hsv3_blind_secret(k->blinded_exp, master_exp, master_pk, tp, tpp->length_min) != 0 ||
+        ob_ed25519_pub_from_expanded(k->blinded_pk, k->blinded_exp) != 0 ||
+        ofl_hsv3_rev_counter_key(k->rev_key, k->blinded_exp) != 0) {
+        ofl_hsv3_period_clear(k);
+        return ob_fail(d, OB_ERR_CRYPTO, "blinding the master key failed");
+    }
+    return OB_OK;
+}
+
+/* The descriptor signing key: fresh, or from the seed. */
+static ob_err signing_key(const ofl_hsv3_sign_in *in, uint8_t exp[64], uint8_t pk[32], ob_diag *d)
+{
+    uint8_t *s;
+    int r;
+
+    if (in->seed == NULL) {
+        r = ob_ed25519_keygen(exp, pk);
+    } else if ((s = ob_secalloc(32)) == NULL) {
+        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+    } else {
+        r = derive(s, 32, in->seed, "signing-key") != 0 || ob_ed25519_expand_seed(exp, s) != 0 ||
+                    ob_ed25519_pub_from_expanded(pk, exp) != 0
+                ? -1
+                : 0;
+        ob_secfree(s);
+    }
+    return r == 0 ? OB_OK : ob_fail(d, OB_ERR_CRYPTO, "descriptor signing key generation failed");
+}
+
 ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_t *out_len,
                                 uint64_t *revision, ob_diag *d)
 {
-    uint8_t *blinded_exp = NULL, *sign_exp = NULL;
-    uint8_t Ab[32], Ab_check[32], sign_pk[32], cert[OB_CERT_LEN], rev_key[OB_HSV3_REV_KEY_LEN];
+    uint8_t *sign_exp = NULL, sign_pk[32], cert[OB_CERT_LEN], layout[OB_HSV3_LAYOUT_SEED_LEN];
     size_t cert_len = 0;
     uint64_t from, until, rev = 0;
     unsigned lifetime = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
+    const ofl_hsv3_period *per = in->period;
+    ofl_hsv3_period own;
     ob_hsv3_sign_desc_in s;
     ob_err err;
 
     *out = NULL;
     *out_len = 0;
+    memset(&own, 0, sizeof(own));
     /* Refused before any key is touched; ob_hsv3_sign_desc checks it again. */
     ob_hsv3_desc_window(in->tp, in->tpp, &from, &until);
     if (in->now < from || in->now >= until)
@@ -31,39 +104,31 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
                        "offline clock says %llu",
                        (unsigned long long)in->tp, (unsigned long long)from,
                        (unsigned long long)until, (unsigned long long)in->now);
-    blinded_exp = ob_secalloc(64);
-    sign_exp = ob_secalloc(64);
-    if (blinded_exp == NULL || sign_exp == NULL) {
+    if (per == NULL) {
+        if ((err = ofl_hsv3_period_init(&own, in->master_exp, in->master_pk, in->tp, in->tpp, d)) !=
+            OB_OK)
+            return err;
+        per = &own;
+    } else if (per->tp != in->tp || per->blinded_exp == NULL) {
+        return ob_fail(d, OB_ERR_INTERNAL, "blinded key of period %llu given for period %llu",
+                       (unsigned long long)per->tp, (unsigned long long)in->tp);
+    }
+    if ((sign_exp = ob_secalloc(64)) == NULL) {
         err = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
         goto out;
     }
-    if (ofl_hsv3_blind_secret(blinded_exp, in->master_exp, in->master_pk, in->tp,
-                              in->tpp->length_min) != 0 ||
-        ob_ed25519_pub_from_expanded(Ab, blinded_exp) != 0 ||
-        ob_hsv3_blind_public(Ab_check, in->master_pk, in->tp, in->tpp->length_min) != 0) {
-        err = ob_fail(d, OB_ERR_CRYPTO, "blinding the master key failed");
+    if ((err = signing_key(in, sign_exp, sign_pk, d)) != OB_OK)
         goto out;
-    }
-    if (memcmp(Ab, Ab_check, 32) != 0) {
-        err = ob_fail(d, OB_ERR_VERIFY, "the master secret key does not match its public key");
+    /* Unchecked: blinded_pk is blinded_exp's (ofl_hsv3_period_init), and
+     * the cert is verified with the whole descriptor (ob_hsv3_sign_desc). */
+    if ((err = ob_ed_cert_create_unchecked(cert, &cert_len, OB_CERT_DESC_SIGNING, sign_pk,
+                                           ob_hsv3_cert_expiry_hours(in->tp, in->tpp, lifetime),
+                                           per->blinded_exp, per->blinded_pk, d)) != OB_OK)
         goto out;
-    }
-    if (ob_ed25519_keygen(sign_exp, sign_pk) != 0) {
-        err = ob_fail(d, OB_ERR_CRYPTO, "descriptor signing key generation failed");
-        goto out;
-    }
-    if ((err = ob_ed_cert_create(cert, &cert_len, OB_CERT_DESC_SIGNING, sign_pk,
-                                 ob_hsv3_cert_expiry_hours(in->tp, in->tpp, lifetime), blinded_exp,
-                                 Ab, d)) != OB_OK)
-        goto out;
-    if (ofl_hsv3_rev_counter_key(rev_key, blinded_exp) != 0 ||
-        ob_hsv3_rev_counter_from_key(&rev, rev_key, in->now + in->rev_offset, from) != 0) {
+    if (ob_hsv3_rev_counter_from_key(&rev, per->rev_key, in->now + in->rev_offset, from) != 0) {
         err = ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
         goto out;
     }
-    ob_secfree(blinded_exp);
-    blinded_exp = NULL;
-
     memset(&s, 0, sizeof(s));
     s.identity_pk = in->master_pk;
     s.tp = in->tp;
@@ -73,19 +138,27 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
     s.sign_pk = sign_pk;
     s.signing_cert = cert;
     s.signing_cert_len = cert_len;
+    s.blinded_pk = per->blinded_pk;
     s.revision = rev;
     s.lifetime_min = lifetime;
     s.intros = in->intros;
     s.n_intros = in->n_intros;
     s.flow_control = in->flow_control;
     s.compact = in->compact;
+    if (in->seed != NULL) {
+        if (derive(layout, sizeof(layout), in->seed, "layout") != 0) {
+            err = ob_fail(d, OB_ERR_CRYPTO, "layout seed derivation failed");
+            goto out;
+        }
+        s.layout_seed = layout;
+    }
     if ((err = ob_hsv3_sign_desc(&s, out, out_len, d)) != OB_OK)
         goto out;
     if (revision != NULL)
         *revision = rev;
 out:
-    ob_wipe(rev_key, sizeof(rev_key));
-    ob_secfree(blinded_exp);
+    ofl_hsv3_period_clear(&own);
     ob_secfree(sign_exp);
+    ob_wipe(layout, sizeof(layout));
     return err;
 }

@@ -1,11 +1,13 @@
 /*
  * hsv3_sign.h - the master-key side of a v3 master descriptor (offline only).
  *
- * For one time period: blind the master key, make a fresh descriptor
- * signing key and its type-08 certificate, build the descriptor with
- * format/hs/hsv3_build.c, then parse and verify the result with our own
- * verifier (hsv3_desc.c) before handing it out.  Every secret (blinded key,
- * signing key) lives in guarded memory and is wiped on every path.
+ * For one time period: blind the master key (once per service and period:
+ * ofl_hsv3_period), make a descriptor signing key and its type-08
+ * certificate, build the descriptor with format/hs/hsv3_build.c, then parse
+ * and verify the result with our own verifier (hsv3_desc.c) before handing
+ * it out: the one verification of every signature made (the builder does
+ * not verify them one by one).  Every secret (blinded key, signing key,
+ * seed) lives in guarded memory and is wiped on every path.
  *
  * Building, the self-check and the certificate expiry rule are shared with
  * the delegated signer of the online side (format/hs/hsv3_sign_desc.h);
@@ -24,10 +26,42 @@
 #include "hsv3_desc.h"
 #include "hsv3_sign_desc.h"
 
+/*
+ * The blinded key of one (service, period), made once for all of its
+ * descriptors, with its revision-counter key.  blinded_exp is guarded
+ * memory; blinded_pk is its public key, which is blind(A, tp) because the
+ * master key's own public key is checked against its secret here.
+ */
+typedef struct ofl_hsv3_period {
+    uint64_t tp;
+    uint8_t *blinded_exp; /* 64, secure */
+    uint8_t blinded_pk[32];
+    uint8_t *rev_key; /* OB_HSV3_REV_KEY_LEN, secure: ofl_hsv3_rev_counter_key */
+} ofl_hsv3_period;
+
+ob_err ofl_hsv3_period_init(ofl_hsv3_period *k, const uint8_t master_exp[64],
+                            const uint8_t master_pk[32], uint64_t tp, const ob_tp_params *tpp,
+                            ob_diag *d);
+void ofl_hsv3_period_clear(ofl_hsv3_period *k); /* wipes; tolerates a cleared one */
+
+/* Bytes of the seed a descriptor's randomness can be derived from. */
+#define OFL_HSV3_SEED_LEN 32
+
 typedef struct ofl_hsv3_sign_in {
-    const uint8_t *master_exp; /* identity expanded key (64), secure memory */
-    const uint8_t *master_pk;  /* A (32) */
-    uint64_t tp;               /* period to sign for */
+    const uint8_t *master_exp;     /* identity expanded key (64), secure memory */
+    const uint8_t *master_pk;      /* A (32) */
+    uint64_t tp;                   /* period to sign for */
+    const ofl_hsv3_period *period; /* its blinded key, or NULL: made here for this descriptor */
+    /*
+     * NULL: fresh randomness.  Else OFL_HSV3_SEED_LEN secret bytes (guarded
+     * memory) every random value of the descriptor derives from: the
+     * signing key and the layout seed are SHAKE-256("onionbalance-offline
+     * descriptor v1" | label | seed) with the labels "signing-key" and
+     * "layout".  A ceremony draws one master seed and derives one per
+     * descriptor, so that its output does not depend on which thread
+     * signed what (sign.c).
+     */
+    const uint8_t *seed;
     const ob_tp_params *tpp;
     uint64_t now;          /* offline clock, unix seconds */
     unsigned rev_offset;   /* seconds added to now for the revision counter (group index) */
@@ -37,9 +71,9 @@ typedef struct ofl_hsv3_sign_in {
     const char *flow_control; /* or NULL */
     /*
      * Optional output for the compact response: when not NULL, the
-     * descriptor is built from a fresh random public layout seed (this
-     * signer has no client authorization, so nothing secret depends on it;
-     * hsv3_build.h) and *compact receives everything but the request
+     * descriptor is built from a public layout seed (fresh, or from seed;
+     * this signer has no client authorization, so nothing secret depends
+     * on it; hsv3_build.h) and *compact receives everything but the request
      * indices of the intro points: complete it with ob_hsv3_compact_make.
      */
     ob_hsv3_compact *compact;

@@ -17,6 +17,7 @@
 #include "qrframe.h"
 #include "qrimage.h"
 #include "compact.h"
+#include "dedup.h"
 #include "secmem.h"
 
 #include <stdio.h>
@@ -193,20 +194,50 @@ static void span(char out[32], uint64_t a, uint64_t b)
 
 /* ---- checks -------------------------------------------------------------- */
 
+/* ---- backend descriptors, each judged once per ceremony ---- */
+
+typedef struct backend {
+    ob_err err; /* OB_OK: desc holds it, or stale; else refused with msg */
+    char msg[OB_DIAG_MAX];
+    int stale; /* a certificate has expired: msg says which */
+    ob_hsv3_desc *desc;
+    uint64_t tp;
+} backend;
+
+/*
+ * Keyed by what decides the verdict: the instance's address, the
+ * descriptor's bytes and the client key the config gives for it.  The
+ * clock and the candidate periods are the ceremony's, the same for all.
+ */
+struct ofl_backends {
+    ob_dedup *ix;
+    backend *v;
+    size_t n, cap;
+};
+
+static void backends_free(ofl_backends *b)
+{
+    size_t i;
+
+    if (b == NULL)
+        return;
+    for (i = 0; i < b->n; i++)
+        ob_hsv3_desc_free(b->v[i].desc);
+    free(b->v);
+    ob_dedup_free(b->ix);
+    free(b);
+}
+
 void ofl_plan_free(ofl_plan *p)
 {
-    size_t i, j;
+    size_t i;
 
     if (p == NULL)
         return;
-    for (i = 0; i < p->n_svc; i++) {
-        ofl_plan_service *s = &p->svc[i];
-        if (s->inst == NULL)
-            continue;
-        for (j = 0; j < s->cfg->n_instances; j++)
-            ob_hsv3_desc_free(s->inst[j].desc);
-        free(s->inst);
-    }
+    for (i = 0; i < p->n_svc; i++)
+        free(p->svc[i].inst);
+    ob_req_sources_free(p->sources);
+    backends_free(p->backends);
     free(p->svc);
     free(p);
 }
@@ -267,27 +298,66 @@ static ob_err v2_periods_allowed(const ofl_plan *p, const ob_cfg_service *cs, ui
     return OB_OK;
 }
 
-/* The same checks as the delegated signer online (ob_hsv3_instance_verify). */
+/* The backend entry of (instance, descriptor, client key), judged on first use. */
+static ob_err backend_of(const ofl_plan *p, const ob_cfg_instance *ci, const ob_req_instance *ri,
+                         const backend **out, ob_diag *d)
+{
+    ofl_backends *bs = p->backends;
+    const char *ck = ci->client_auth_key_path != NULL ? ci->client_auth_key_path : "";
+    ob_iov k[3] = { { ci->address, strlen(ci->address) },
+                    { ri->descriptor, ri->descriptor_len },
+                    { ck, strlen(ck) + 1 } };
+    backend *b;
+    ob_diag e;
+    long i;
+    int added;
+
+    i = ob_dedup_put(bs->ix, k, 3, &added);
+    if (i < 0)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    if (added) {
+        if (bs->n == bs->cap) {
+            size_t nc = bs->cap ? 2 * bs->cap : 16;
+            backend *v = realloc(bs->v, nc * sizeof(*v));
+            if (v == NULL)
+                return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+            bs->v = v;
+            bs->cap = nc;
+        }
+        b = &bs->v[bs->n++];
+        memset(b, 0, sizeof(*b));
+        /* The same checks as the delegated signer online. */
+        b->err = ob_hsv3_instance_verify(ci->address, ci->client_auth_key_path, ri->descriptor,
+                                         ri->descriptor_len, &p->tpp, p->now, &b->desc, &b->tp, &e);
+        if (b->err == OB_ERR_EXPIRED) {
+            b->stale = 1;
+            b->err = OB_OK;
+        }
+        if (b->err != OB_OK || b->stale)
+            memcpy(b->msg, e.msg, sizeof(b->msg));
+    }
+    *out = &bs->v[i];
+    return OB_OK;
+}
+
 static ob_err check_v3_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d)
 {
-    const ob_req_instance *ri = pi->req;
-    ob_hsv3_desc *desc = NULL;
-    uint64_t tp = 0;
+    const backend *b = NULL;
     ob_err err;
 
-    err = ob_hsv3_instance_verify(pi->cfg->address, pi->cfg->client_auth_key_path, ri->descriptor,
-                                  ri->descriptor_len, &p->tpp, p->now, &desc, &tp, d);
-    if (err == OB_ERR_EXPIRED) {
+    if ((err = backend_of(p, pi->cfg, pi->req, &b, d)) != OB_OK)
+        return err;
+    if (b->err != OB_OK)
+        return ob_fail(d, b->err, "%s", b->msg);
+    if (b->stale) {
         pi->state = OFL_INST_STALE;
-        snprintf(pi->note, sizeof(pi->note), "certificate expired: %.200s", d->msg);
+        snprintf(pi->note, sizeof(pi->note), "certificate expired: %.200s", b->msg);
         return OB_OK;
     }
-    if (err != OB_OK)
-        return err;
     pi->state = OFL_INST_OK;
-    pi->tp = tp;
-    pi->n_intros = desc->n_intros;
-    pi->desc = desc;
+    pi->tp = b->tp;
+    pi->n_intros = b->desc->n_intros;
+    pi->desc = b->desc;
     return OB_OK;
 }
 
@@ -482,6 +552,35 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
     return OB_OK;
 }
 
+/*
+ * What the online side will read of the request, for the compact entries:
+ * the descriptors judged here, except those that needed a client key (the
+ * online side has none, so their intro points go in full records).
+ */
+static ob_err lend_sources(ofl_plan *p, ob_diag *d)
+{
+    size_t i, j;
+    ob_err err;
+
+    if ((err = ob_req_sources_new(p->req, &p->sources, d)) != OB_OK)
+        return err;
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        size_t si = (size_t)(ps->req - p->req->services);
+        for (j = 0; ps->cfg->version == 3 && j < ps->cfg->n_instances; j++) {
+            const ofl_plan_inst *pi = &ps->inst[j];
+            const ob_hsv3_desc *desc = pi->desc;
+            if (pi->state != OFL_INST_OK || desc == NULL || desc->client_auth_used)
+                continue;
+            err = ob_req_sources_lend(p->sources, si, (size_t)(pi->req - ps->req->instances), desc,
+                                      d);
+            if (err != OB_OK)
+                return err;
+        }
+    }
+    return OB_OK;
+}
+
 ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now, ofl_plan **out,
                       ob_diag *d)
 {
@@ -535,6 +634,11 @@ ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now,
     p->now = now;
     p->skew = skew;
     p->req = req;
+    if ((p->backends = calloc(1, sizeof(*p->backends))) == NULL ||
+        (p->backends->ix = ob_dedup_new()) == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     p->tpp.length_min = cfg->time_period_length;
     p->tpp.offset_min = req->consensus.tp_offset_min;
     for (i = 0; i < req->n_services; i++) {
@@ -563,6 +667,8 @@ ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now,
         p->n_descriptors += ps->n_descriptors;
     }
     p->n_not_requested = cfg->n_services - p->n_svc;
+    if ((err = lend_sources(p, d)) != OB_OK)
+        goto out;
     *out = p;
     p = NULL;
 out:
@@ -887,13 +993,19 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
     ob_hsv3_publish_slots(p->now, &p->tpp, slots);
     for (i = 0; i < ps->req->n_periods; i++) {
         uint64_t tp = ps->req->periods[i].tp, run = ob_hsv3_srv_run_start(tp, &p->tpp);
+        ofl_hsv3_period per;
         if (ps->period_over[i])
             continue;
-        for (g = 0; g < sel->n_groups; g++) {
+        /* The blinded key once per (service, period), for all of its groups. */
+        err = ofl_hsv3_period_init(&per, ofl_key_ed25519_expanded(key), ofl_key_ed25519_public(key),
+                                   tp, &p->tpp, d);
+        if (err != OB_OK) {
+            ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
+            goto out;
+        }
+        for (g = 0; g < sel->n_groups && err == OB_OK; g++) {
             ofl_hsv3_sign_in in;
             ob_resp_descriptor rd;
-            ob_hsv3_desc *check = NULL;
-            ob_hsv3_verify_opts o;
             ob_hsv3_compact c;
             uint8_t *text = NULL, *entry = NULL;
             size_t len = 0, elen = 0;
@@ -904,6 +1016,7 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
             in.master_exp = ofl_key_ed25519_expanded(key);
             in.master_pk = ofl_key_ed25519_public(key);
             in.tp = tp;
+            in.period = &per;
             in.tpp = &p->tpp;
             in.now = p->now;
             in.rev_offset = (unsigned)g;
@@ -911,23 +1024,11 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
             in.intros = sel->groups[g].intros;
             in.n_intros = sel->groups[g].n;
             in.flow_control = ob_hsv3_group_flow_control(sel, g, descs);
+            /* Signed and verified once there (its self-check). */
             err = ofl_hsv3_sign_descriptor(&in, &text, &len, &rev, d);
             if (err != OB_OK) {
                 ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
-                goto out;
-            }
-            /* The signer verified it; check once more here, as a client would. */
-            memset(&o, 0, sizeof(o));
-            o.now = p->now;
-            err = ob_hsv3_desc_verify(text, len, in.master_pk, tp, &p->tpp, &o, &check, d);
-            if (err == OB_OK && check->n_intros != in.n_intros)
-                err = ob_fail(d, OB_ERR_INTERNAL, "signed descriptor lost intro points");
-            ob_hsv3_desc_free(check);
-            if (err != OB_OK) {
-                free(text);
-                ob_diag_prefix(d, "%s.onion period %llu: own descriptor: ", cs->address,
-                               (unsigned long long)tp);
-                goto out;
+                break;
             }
             memset(&rd, 0, sizeof(rd));
             rd.service = cs->address;
@@ -945,7 +1046,8 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
                 /* Compact unless the online side could not rebuild it
                  * (client authorization): then the full bytes go. */
                 err =
-                    ob_hsv3_compact_make(&c, p->req, &rd, in.intros, in.n_intros, &entry, &elen, d);
+                    ob_hsv3_compact_make_with(&c, p->sources, (size_t)(ps->req - p->req->services),
+                                              in.intros, in.n_intros, &entry, &elen, d);
                 if (err == OB_OK) {
                     rd.compact = entry;
                     rd.compact_len = elen;
@@ -955,15 +1057,16 @@ static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_k
                     free(text);
                     ob_diag_prefix(d, "%s.onion period %llu: compact form: ", cs->address,
                                    (unsigned long long)tp);
-                    goto out;
+                    break;
                 }
             }
             err = ob_response_add_descriptor(resp, &rd);
             free(text);
             free(entry);
-            if (err != OB_OK)
-                goto out;
         }
+        ofl_hsv3_period_clear(&per);
+        if (err != OB_OK)
+            goto out;
     }
 out:
     ob_hsv3_selection_free(sel);
@@ -1104,8 +1207,8 @@ void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *o
     }
 }
 
-ob_err ofl_sign_selfcheck(ob_response *resp, const ob_request *req, size_t *wire_len,
-                          size_t *n_compact, size_t *frames, ob_diag *d)
+ob_err ofl_sign_selfcheck(const ofl_plan *p, ob_response *resp, size_t *wire_len, size_t *n_compact,
+                          size_t *frames, ob_diag *d)
 {
     ob_response *back = NULL;
     ob_qr_frames *f = NULL;
@@ -1124,32 +1227,17 @@ ob_err ofl_sign_selfcheck(ob_response *resp, const ob_request *req, size_t *wire
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    /* What the online side will do with the file: parse, rebuild, verify.
-     * It must give back exactly the bytes signed here. */
+    /* What the online side will do with the file: parse, rebuild.  It must
+     * give back exactly the bytes signed (and verified) here. */
     err = ob_response_parse(wire.p, wire.len, &back, d);
     if (err == OB_OK)
-        err = ob_response_expand(back, req, d);
+        err = ob_response_rebuild_check(back, p->sources, resp, d);
     if (err != OB_OK) {
         ob_diag_prefix(d, "self-check of the response: ");
         goto out;
     }
-    if (back->n_descriptors != resp->n_descriptors) {
-        err = ob_fail(d, OB_ERR_INTERNAL, "self-check: %zu descriptors read back, %zu signed",
-                      back->n_descriptors, resp->n_descriptors);
-        goto out;
-    }
-    for (i = 0; i < resp->n_descriptors; i++) {
-        const ob_resp_descriptor *a = &resp->descriptors[i], *b = &back->descriptors[i];
-        if (b->descriptor == NULL || a->descriptor_len != b->descriptor_len ||
-            memcmp(a->descriptor, b->descriptor, a->descriptor_len) != 0) {
-            err = ob_fail(d, OB_ERR_INTERNAL,
-                          "self-check: descriptor %zu (%s.onion) does not expand to the bytes "
-                          "signed",
-                          i, a->service);
-            goto out;
-        }
-        *n_compact += a->compact != NULL;
-    }
+    for (i = 0; i < resp->n_descriptors; i++)
+        *n_compact += resp->descriptors[i].compact != NULL;
     *wire_len = wire.len;
     err = ob_qrimage_capacity(OB_QR_DEFAULT_VERSION, OB_QR_DEFAULT_LEVEL, &cap, d);
     if (err == OB_OK)

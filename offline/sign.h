@@ -23,6 +23,7 @@
 
 #include "bundle.h"
 #include "buf.h"
+#include "compact.h"
 #include "config.h"
 #include "diag.h"
 #include "hsv3_common.h"
@@ -38,6 +39,7 @@
 #define OFL_SIGN_MAX_DESC_AGE (6 * 3600)
 
 typedef struct ofl_plan ofl_plan;
+typedef struct ofl_backends ofl_backends; /* sign.c: each backend descriptor judged once */
 
 /* The master keys of a config, one per service (borrowed from keys[]). */
 typedef struct ofl_keyring {
@@ -80,9 +82,9 @@ typedef struct ofl_plan_inst {
     const ob_cfg_instance *cfg;
     const ob_req_instance *req; /* NULL when not in the request */
     ofl_inst_state state;
-    char note[256]; /* why it is not used */
-    void *desc;     /* v3: ob_hsv3_desc *; v2: unused */
-    uint64_t tp;    /* v3: the period its descriptor is blinded for */
+    char note[256];   /* why it is not used */
+    const void *desc; /* v3: ob_hsv3_desc *, the plan's backends own it; v2: unused */
+    uint64_t tp;      /* v3: the period its descriptor is blinded for */
     size_t n_intros;
 } ofl_plan_inst;
 
@@ -109,6 +111,13 @@ struct ofl_plan {
     size_t n_not_requested; /* config services the request does not name */
     size_t n_descriptors;
     int full; /* v3: write full descriptors, not compact entries (sign --full) */
+    /*
+     * Every distinct backend descriptor of the request judged once, however
+     * many services use it; and what the online side will read of them, for
+     * the compact entries (the judged ones lent, nothing read twice).
+     */
+    ofl_backends *backends;
+    ob_req_sources *sources;
 };
 
 /*
@@ -130,14 +139,16 @@ ob_err ofl_sign_execute(const ofl_plan *p, const ofl_keyring *keys, ob_response 
 
 /* The "service ..." lines of this ceremony's log entry. */
 /*
- * Before the response is written: serialize it, parse it back, expand it
- * against req as the online side will (ob_response_expand) and check every
- * descriptor is exactly the bytes signed.  Outputs the response's size in
- * bytes, how many records are compact, and its QR frame count at the
- * default QR version and level.  OB_ERR_INTERNAL when the bytes differ.
+ * Before the response is written: serialize it, parse it back, rebuild its
+ * compact entries from p's request as the online side will
+ * (ob_response_rebuild_check) and check every descriptor is exactly the
+ * bytes signed (and verified when signed: ofl_hsv3_sign_descriptor).
+ * Outputs the response's size in bytes, how many records are compact, and
+ * its QR frame count at the default QR version and level.
+ * OB_ERR_INTERNAL when the bytes differ.
  */
-ob_err ofl_sign_selfcheck(ob_response *resp, const ob_request *req, size_t *wire_len,
-                          size_t *n_compact, size_t *frames, ob_diag *d);
+ob_err ofl_sign_selfcheck(const ofl_plan *p, ob_response *resp, size_t *wire_len, size_t *n_compact,
+                          size_t *frames, ob_diag *d);
 
 void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *out);
 

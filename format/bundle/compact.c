@@ -6,6 +6,7 @@
 #include "compact.h"
 
 #include "buf.h"
+#include "dedup.h"
 #include "hsv3_build.h"
 #include "hsv3_common.h"
 #include "onion.h"
@@ -13,100 +14,197 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the request's backend descriptors, read as the offline side read them ---- */
+/* ---- the request's backend descriptors, each read once ---- */
 
-typedef struct sources {
-    const ob_req_service *svc;
-    ob_tp_params tpp;
-    uint64_t tps[3 * (OB_BUNDLE_MAX_PERIODS + 1)];
-    size_t n_tps;
-    ob_hsv3_desc **descs; /* per instance, parsed on first use */
-    uint8_t *tried;
-} sources;
+typedef struct src_read {
+    const ob_req_service *svc; /* the first service that named it */
+    size_t inst;
+    ob_hsv3_desc *desc; /* NULL: could not be read (err, msg) */
+    ob_err err;
+    char msg[OB_DIAG_MAX];
+} src_read;
 
-static ob_err sources_init(sources *s, const ob_request *req, const ob_resp_descriptor *rd,
-                           ob_diag *d)
-{
-    size_t i, k;
+struct ob_req_sources {
+    const ob_request *req;
+    const ob_hsv3_desc ***desc; /* [service][instance]: lent or read, NULL: none */
+    long **read_ix;             /* [service][instance]: index into reads, -1: none */
+    ob_dedup *by_address;       /* service address -> its first index in req */
+    ob_dedup *by_content;       /* (instance address, descriptor) -> index into reads */
+    src_read *reads;
+    size_t n_reads, cap_reads;
+};
 
-    memset(s, 0, sizeof(*s));
-    for (i = 0; i < req->n_services; i++)
-        if (req->services[i].version == 3 && req->services[i].address != NULL &&
-            rd->service != NULL && strcmp(req->services[i].address, rd->service) == 0)
-            s->svc = &req->services[i];
-    if (s->svc == NULL)
-        return ob_fail(d, OB_ERR_NOTFOUND, "the request has no v3 service %s.onion",
-                       rd->service != NULL ? rd->service : "?");
-    if (req->consensus.tp_length_min == 0)
-        return ob_fail(d, OB_ERR_RANGE, "the request's time period length is 0");
-    s->tpp.length_min = req->consensus.tp_length_min;
-    s->tpp.offset_min = req->consensus.tp_offset_min;
-    /* The periods the offline side may have found a backend blinded for. */
-    for (i = 0; i <= s->svc->n_periods && i <= OB_BUNDLE_MAX_PERIODS; i++) {
-        uint64_t tp = i < s->svc->n_periods ? s->svc->periods[i].tp : rd->tp;
-        for (k = 0; k < 3; k++)
-            if (tp + k >= 1)
-                s->tps[s->n_tps++] = tp + k - 1;
-    }
-    s->descs = calloc(s->svc->n_instances + 1, sizeof(*s->descs));
-    s->tried = calloc(s->svc->n_instances + 1, 1);
-    if (s->descs == NULL || s->tried == NULL)
-        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
-    return OB_OK;
-}
-
-static void sources_clear(sources *s)
+void ob_req_sources_free(ob_req_sources *s)
 {
     size_t i;
 
-    if (s->descs != NULL && s->svc != NULL)
-        for (i = 0; i < s->svc->n_instances; i++)
-            ob_hsv3_desc_free(s->descs[i]);
-    free(s->descs);
-    free(s->tried);
-    memset(s, 0, sizeof(*s));
+    if (s == NULL)
+        return;
+    for (i = 0; s->req != NULL && i < s->req->n_services; i++) {
+        if (s->desc != NULL)
+            free(s->desc[i]);
+        if (s->read_ix != NULL)
+            free(s->read_ix[i]);
+    }
+    for (i = 0; i < s->n_reads; i++)
+        ob_hsv3_desc_free(s->reads[i].desc);
+    free(s->reads);
+    free(s->desc);
+    free(s->read_ix);
+    ob_dedup_free(s->by_address);
+    ob_dedup_free(s->by_content);
+    free(s);
 }
 
-/*
- * Instance i's intro points.  Not checked for expiry and not strict about
- * 0B certs: whatever is taken from here ends up certified by the master's
- * signing key, and the rebuilt descriptor is verified as a whole.
- */
-static ob_err sources_get(sources *s, size_t i, const ob_hsv3_desc **out, ob_diag *d)
+ob_err ob_req_sources_new(const ob_request *req, ob_req_sources **out, ob_diag *d)
 {
-    const ob_req_instance *ri;
-    ob_hsv3_verify_opts o;
-    uint8_t pk[32];
-    size_t which = 0;
-    ob_err err;
+    ob_req_sources *s = calloc(1, sizeof(*s));
+    size_t i, j;
+    int added;
 
     *out = NULL;
-    if (i >= s->svc->n_instances)
-        return ob_fail(d, OB_ERR_RANGE, "instance %zu, the request has %zu", i,
-                       s->svc->n_instances);
-    ri = &s->svc->instances[i];
-    if (!s->tried[i]) {
-        s->tried[i] = 1;
-        if (ri->descriptor == NULL || ri->descriptor_len == 0)
-            return ob_fail(d, OB_ERR_NOTFOUND, "instance %zu (%s) has no descriptor in the request",
-                           i, ri->address);
-        if ((err = ob_onion_v3_decode(pk, ri->address, strlen(ri->address), d)) != OB_OK ||
-            (err = ob_hsv3_desc_find_tp(ri->descriptor, ri->descriptor_len, pk, s->tps, s->n_tps,
-                                        &s->tpp, &which, d)) != OB_OK)
-            goto fail;
-        memset(&o, 0, sizeof(o));
-        if ((err = ob_hsv3_desc_verify(ri->descriptor, ri->descriptor_len, pk, s->tps[which],
-                                       &s->tpp, &o, &s->descs[i], d)) != OB_OK)
-            goto fail;
+    if (s == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    s->req = req;
+    s->desc = calloc(req->n_services + 1, sizeof(*s->desc));
+    s->read_ix = calloc(req->n_services + 1, sizeof(*s->read_ix));
+    s->by_address = ob_dedup_new();
+    s->by_content = ob_dedup_new();
+    if (s->desc == NULL || s->read_ix == NULL || s->by_address == NULL || s->by_content == NULL)
+        goto nomem;
+    for (i = 0; i < req->n_services; i++) {
+        const ob_req_service *rs = &req->services[i];
+        ob_iov k = { rs->address != NULL ? rs->address : "",
+                     rs->address ? strlen(rs->address) : 0 };
+        s->desc[i] = calloc(rs->n_instances + 1, sizeof(*s->desc[i]));
+        s->read_ix[i] = malloc((rs->n_instances + 1) * sizeof(*s->read_ix[i]));
+        if (s->desc[i] == NULL || s->read_ix[i] == NULL ||
+            ob_dedup_put(s->by_address, &k, 1, &added) < 0)
+            goto nomem;
+        for (j = 0; j <= rs->n_instances; j++)
+            s->read_ix[i][j] = -1;
     }
-    if (s->descs[i] == NULL)
-        return ob_fail(d, OB_ERR_NOTFOUND, "instance %zu (%s): its descriptor cannot be read", i,
-                       ri->address);
-    *out = s->descs[i];
+    *out = s;
     return OB_OK;
-fail:
-    ob_diag_prefix(d, "instance %zu (%s): ", i, ri->address);
+nomem:
+    ob_req_sources_free(s);
+    return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+}
+
+/* The index in the request of the v3 service with this address, or -1. */
+static long service_index(const ob_req_sources *s, const char *address)
+{
+    ob_iov k = { address, strlen(address) };
+    int added;
+    long i;
+
+    /* Every address was put in ob_req_sources_new: a new one is not there. */
+    i = ob_dedup_put(s->by_address, &k, 1, &added);
+    if (i < 0 || added || (size_t)i >= s->req->n_services || s->req->services[i].version != 3)
+        return -1;
+    return i;
+}
+
+ob_err ob_req_sources_lend(ob_req_sources *s, size_t si, size_t ii, const ob_hsv3_desc *desc,
+                           ob_diag *d)
+{
+    if (si >= s->req->n_services || ii >= s->req->services[si].n_instances)
+        return ob_fail(d, OB_ERR_INTERNAL, "lent descriptor out of range");
+    s->desc[si][ii] = desc;
+    return OB_OK;
+}
+
+/* Register instance ii of service si for reading (once per distinct descriptor). */
+static ob_err want(ob_req_sources *s, size_t si, size_t ii, ob_diag *d)
+{
+    const ob_req_instance *ri = &s->req->services[si].instances[ii];
+    ob_iov k[2];
+    long r;
+    int added;
+
+    if (s->desc[si][ii] != NULL || s->read_ix[si][ii] >= 0 || ri->descriptor == NULL ||
+        ri->descriptor_len == 0 || ri->address == NULL)
+        return OB_OK;
+    k[0] = (ob_iov){ ri->address, strlen(ri->address) };
+    k[1] = (ob_iov){ ri->descriptor, ri->descriptor_len };
+    r = ob_dedup_put(s->by_content, k, 2, &added);
+    if (r < 0)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    if (added) {
+        if (s->n_reads == s->cap_reads) {
+            size_t nc = s->cap_reads ? 2 * s->cap_reads : 16;
+            src_read *v = realloc(s->reads, nc * sizeof(*v));
+            if (v == NULL)
+                return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+            s->reads = v;
+            s->cap_reads = nc;
+        }
+        memset(&s->reads[s->n_reads], 0, sizeof(s->reads[0]));
+        s->reads[s->n_reads].svc = &s->req->services[si];
+        s->reads[s->n_reads].inst = ii;
+        s->reads[s->n_reads].err = OB_ERR_INTERNAL; /* until read */
+        s->n_reads++;
+    }
+    s->read_ix[si][ii] = r;
+    return OB_OK;
+}
+
+/* Read one distinct descriptor.  Not the judging: ob_hsv3_desc_read. */
+static ob_err read_one(void *ctx, size_t i, ob_diag *d)
+{
+    src_read *r = &((ob_req_sources *)ctx)->reads[i];
+    const ob_req_instance *ri = &r->svc->instances[r->inst];
+    uint8_t pk[32];
+    ob_diag e;
+
+    (void)d;
+    r->err = ob_onion_v3_decode(pk, ri->address, strlen(ri->address), &e);
+    if (r->err == OB_OK)
+        r->err = ob_hsv3_desc_read(ri->descriptor, ri->descriptor_len, pk, &r->desc, &e);
+    if (r->err != OB_OK)
+        memcpy(r->msg, e.msg, sizeof(r->msg));
+    return OB_OK; /* a failure is the instance's, reported when it is used */
+}
+
+/* Read every registered descriptor that has not been read yet. */
+static ob_err read_pending(ob_req_sources *s, size_t from, ob_diag *d)
+{
+    size_t i;
+    ob_err err = OB_OK;
+
+    for (i = from; i < s->n_reads && err == OB_OK; i++)
+        err = read_one(s, i, d);
     return err;
+}
+
+/* Instance ii of service si as the online side reads it; the error names it. */
+static ob_err source(const ob_req_sources *s, size_t si, size_t ii, const ob_hsv3_desc **out,
+                     ob_diag *d)
+{
+    const ob_req_service *rs = &s->req->services[si];
+    const src_read *r;
+
+    *out = NULL;
+    if (ii >= rs->n_instances)
+        return ob_fail(d, OB_ERR_RANGE, "instance %zu, the request has %zu", ii, rs->n_instances);
+    if (s->desc[si][ii] != NULL) {
+        *out = s->desc[si][ii];
+        return OB_OK;
+    }
+    if (rs->instances[ii].descriptor == NULL || rs->instances[ii].descriptor_len == 0)
+        return ob_fail(d, OB_ERR_NOTFOUND, "instance %zu (%s) has no descriptor in the request", ii,
+                       rs->instances[ii].address);
+    if (s->read_ix[si][ii] < 0)
+        return ob_fail(d, OB_ERR_NOTFOUND, "instance %zu (%s): its descriptor cannot be read", ii,
+                       rs->instances[ii].address);
+    r = &s->reads[s->read_ix[si][ii]];
+    if (r->desc == NULL) {
+        ob_fail(d, r->err, "%s", r->msg);
+        ob_diag_prefix(d, "instance %zu (%s): ", ii, rs->instances[ii].address);
+        return r->err;
+    }
+    *out = r->desc;
+    return OB_OK;
 }
 
 static int intro_eq(const ob_hsv3_intro *a, const ob_hsv3_intro *b)
@@ -119,31 +217,38 @@ static int intro_eq(const ob_hsv3_intro *a, const ob_hsv3_intro *b)
 
 /* ---- rebuild ---- */
 
-static ob_err rebuild(const ob_hsv3_compact *c, sources *s, const ob_resp_descriptor *rd,
-                      uint8_t **out, size_t *out_len, ob_diag *d)
+/*
+ * The bytes of one compact entry, from the sources.  The blinded key is the
+ * one the entry's cert names: the result is verified (ob_response_expand)
+ * or compared with bytes verified when they were signed (the signer's
+ * self-check), so nothing is blinded here.
+ */
+static ob_err rebuild(const ob_hsv3_compact *c, const ob_req_sources *s, size_t si,
+                      const ob_resp_descriptor *rd, const uint8_t A[32], uint8_t **out,
+                      size_t *out_len, ob_diag *d)
 {
     const ob_hsv3_intro *ips[OB_HSV3_MAX_INTROS];
-    uint8_t sigs[OB_HSV3_MAX_INTROS][2][64], A[32];
+    uint8_t sigs[OB_HSV3_MAX_INTROS][2][64];
+    ob_tp_params tpp;
     ob_hsv3_build_in b;
-    ob_hsv3_verify_opts o;
-    ob_hsv3_reason why = OB_HSV3_OK;
     const ob_hsv3_desc *desc = NULL;
-    ob_hsv3_desc *check = NULL;
     ob_ed_cert cert;
     size_t i;
     ob_err err;
 
     *out = NULL;
     *out_len = 0;
-    if ((err = ob_onion_v3_decode(A, rd->service, strlen(rd->service), d)) != OB_OK)
-        return err;
     if ((err = ob_ed_cert_parse(&cert, c->cert, c->cert_len, d)) != OB_OK) {
         ob_diag_prefix(d, "signing-key certificate: ");
         return err;
     }
+    if (!cert.has_signer)
+        return ob_fail(d, OB_ERR_MALFORMED,
+                       "signing-key certificate: no signed-with-key (04) "
+                       "extension");
     for (i = 0; i < c->n_intros; i++) {
         const ob_hsv3_compact_intro *ci = &c->intros[i];
-        if ((err = sources_get(s, ci->instance, &desc, d)) != OB_OK) {
+        if ((err = source(s, si, ci->instance, &desc, d)) != OB_OK) {
             ob_diag_prefix(d, "intro point %zu: ", i);
             return err;
         }
@@ -154,12 +259,17 @@ static ob_err rebuild(const ob_hsv3_compact *c, sources *s, const ob_resp_descri
         ips[i] = &desc->intros[ci->intro];
         memcpy(sigs[i], ci->sigs, sizeof(sigs[i]));
     }
+    tpp.length_min = s->req->consensus.tp_length_min;
+    tpp.offset_min = s->req->consensus.tp_offset_min;
+    if (tpp.length_min == 0)
+        return ob_fail(d, OB_ERR_RANGE, "the request's time period length is 0");
     memset(&b, 0, sizeof(b));
     b.identity_pk = A;
     b.tp = rd->tp;
-    b.tpp = &s->tpp;
+    b.tpp = &tpp;
     b.signing_cert = c->cert;
     b.signing_cert_len = c->cert_len;
+    b.blinded_pk = cert.signer;
     b.sign_pk = cert.certified;
     b.lifetime_min = c->lifetime_min;
     b.revision = rd->revision;
@@ -169,12 +279,24 @@ static ob_err rebuild(const ob_hsv3_compact *c, sources *s, const ob_resp_descri
     b.layout_seed = c->seed;
     b.intro_sigs = (const uint8_t(*)[2][64])sigs;
     b.desc_sig = c->desc_sig;
-    if ((err = ob_hsv3_build(&b, out, out_len, d)) != OB_OK)
-        return err;
+    return ob_hsv3_build(&b, out, out_len, d);
+}
+
+/* Verify rebuilt bytes with the blinded key of (service, period); tpp from the request. */
+static ob_err verify_rebuilt(const ob_req_sources *s, const ob_hsv3_compact *c,
+                             const ob_resp_descriptor *rd, const uint8_t A[32],
+                             ob_hsv3_period_key *k, const uint8_t *text, size_t len, ob_diag *d)
+{
+    ob_tp_params tpp = { s->req->consensus.tp_length_min, s->req->consensus.tp_offset_min };
+    ob_hsv3_verify_opts o;
+    ob_hsv3_reason why = OB_HSV3_OK;
+    ob_hsv3_desc *check = NULL;
+    ob_err err;
+
     memset(&o, 0, sizeof(o));
     o.reason = &why;
     o.strict_enc_cert = 1;
-    err = ob_hsv3_desc_verify(*out, *out_len, A, rd->tp, &s->tpp, &o, &check, d);
+    err = ob_hsv3_desc_verify_any(text, len, A, k, 1, &tpp, &o, &check, d);
     if (err != OB_OK) {
         ob_diag_prefix(d,
                        "the rebuilt descriptor does not verify (%s): ", ob_hsv3_reason_name(why));
@@ -182,62 +304,89 @@ static ob_err rebuild(const ob_hsv3_compact *c, sources *s, const ob_resp_descri
         err = ob_fail(d, OB_ERR_INTERNAL, "the rebuilt descriptor lost intro points");
     }
     ob_hsv3_desc_free(check);
-    if (err != OB_OK) {
-        free(*out);
-        *out = NULL;
-        *out_len = 0;
-    }
     return err;
+}
+
+/* Decode rd's entry and register the instances it names for reading. */
+static ob_err entry_prepare(ob_req_sources *s, const ob_resp_descriptor *rd, ob_hsv3_compact *c,
+                            long *si, uint8_t A[32], ob_diag *d)
+{
+    size_t i;
+    ob_err err;
+
+    if (rd->version != 3 || rd->compact == NULL || rd->compact_len == 0)
+        return ob_fail(d, OB_ERR_MALFORMED, "not a compact v3 descriptor");
+    if ((err = ob_hsv3_compact_decode(rd->compact, rd->compact_len, c, d)) != OB_OK) {
+        ob_diag_prefix(d, "compact entry: ");
+        return err;
+    }
+    if (rd->service == NULL || (*si = service_index(s, rd->service)) < 0)
+        return ob_fail(d, OB_ERR_NOTFOUND, "the request has no v3 service %s.onion",
+                       rd->service != NULL ? rd->service : "?");
+    if ((err = ob_onion_v3_decode(A, rd->service, strlen(rd->service), d)) != OB_OK)
+        return err;
+    for (i = 0; i < c->n_intros; i++)
+        if (c->intros[i].instance < s->req->services[*si].n_instances &&
+            (err = want(s, (size_t)*si, c->intros[i].instance, d)) != OB_OK)
+            return err;
+    return OB_OK;
 }
 
 ob_err ob_hsv3_compact_rebuild(const ob_request *req, const ob_resp_descriptor *rd, uint8_t **out,
                                size_t *out_len, ob_diag *d)
 {
+    ob_req_sources *s = NULL;
+    ob_hsv3_period_key k;
     ob_hsv3_compact c;
-    sources s;
+    uint8_t A[32];
+    long si = -1;
     ob_err err;
 
     *out = NULL;
     *out_len = 0;
-    memset(&s, 0, sizeof(s));
-    if (rd->version != 3 || rd->compact == NULL || rd->compact_len == 0)
-        return ob_fail(d, OB_ERR_MALFORMED, "not a compact v3 descriptor");
-    if ((err = ob_hsv3_compact_decode(rd->compact, rd->compact_len, &c, d)) != OB_OK) {
-        ob_diag_prefix(d, "compact entry: ");
+    if ((err = ob_req_sources_new(req, &s, d)) != OB_OK)
         return err;
+    memset(&k, 0, sizeof(k));
+    k.tp = rd->tp;
+    err = entry_prepare(s, rd, &c, &si, A, d);
+    if (err == OB_OK)
+        err = read_pending(s, 0, d);
+    if (err == OB_OK)
+        err = rebuild(&c, s, (size_t)si, rd, A, out, out_len, d);
+    if (err == OB_OK)
+        err = verify_rebuilt(s, &c, rd, A, &k, *out, *out_len, d);
+    if (err != OB_OK) {
+        free(*out);
+        *out = NULL;
+        *out_len = 0;
     }
-    if ((err = sources_init(&s, req, rd, d)) == OB_OK)
-        err = rebuild(&c, &s, rd, out, out_len, d);
-    sources_clear(&s);
+    ob_req_sources_free(s);
     return err;
 }
 
-ob_err ob_hsv3_compact_make(ob_hsv3_compact *c, const ob_request *req, const ob_resp_descriptor *rd,
-                            const ob_hsv3_intro *const *intros, size_t n, uint8_t **out,
-                            size_t *out_len, ob_diag *d)
+ob_err ob_hsv3_compact_make_with(ob_hsv3_compact *c, const ob_req_sources *s, size_t si,
+                                 const ob_hsv3_intro *const *intros, size_t n, uint8_t **out,
+                                 size_t *out_len, ob_diag *d)
 {
+    const ob_req_service *rs;
     const ob_hsv3_desc *desc;
-    ob_buf enc;
     ob_diag ignored;
-    uint8_t *text = NULL;
-    size_t text_len = 0, i, k, m;
-    sources s;
+    ob_buf enc;
+    size_t i, k, m;
     ob_err err;
     int found;
 
     *out = NULL;
     *out_len = 0;
-    ob_buf_init(&enc);
-    if (n != c->n_intros || n > OB_HSV3_MAX_INTROS)
+    if (n != c->n_intros || n > OB_HSV3_MAX_INTROS || si >= s->req->n_services)
         return ob_fail(d, OB_ERR_INTERNAL, "compact: %zu intro points, the signer made %zu", n,
                        c->n_intros);
-    if ((err = sources_init(&s, req, rd, d)) != OB_OK)
-        goto out;
+    rs = &s->req->services[si];
     for (i = 0; i < n; i++) {
         found = 0;
-        for (k = 0; k < s.svc->n_instances && k <= UINT16_MAX && !found; k++) {
-            if (s.svc->instances[k].status != OB_INSTANCE_OK ||
-                sources_get(&s, k, &desc, &ignored) != OB_OK)
+        for (k = 0; k < rs->n_instances && k <= UINT16_MAX && !found; k++) {
+            if (rs->instances[k].status != OB_INSTANCE_OK ||
+                source(s, si, k, &desc, &ignored) != OB_OK)
                 continue;
             for (m = 0; m < desc->n_intros && m <= UINT8_MAX && !found; m++)
                 if (intro_eq(&desc->intros[m], intros[i])) {
@@ -246,71 +395,242 @@ ob_err ob_hsv3_compact_make(ob_hsv3_compact *c, const ob_request *req, const ob_
                     found = 1;
                 }
         }
-        if (!found) {
-            err = ob_fail(d, OB_ERR_UNSUPPORTED,
-                          "intro point %zu is in no backend descriptor the online side can read "
-                          "(client authorization?)",
-                          i);
-            goto out;
-        }
+        if (!found)
+            return ob_fail(d, OB_ERR_UNSUPPORTED,
+                           "intro point %zu is in no backend descriptor the online side can read "
+                           "(client authorization?)",
+                           i);
     }
-    if ((err = ob_hsv3_compact_encode(c, &enc, d)) != OB_OK)
-        goto out;
-    {
-        ob_resp_descriptor tmp = *rd;
-        tmp.compact = enc.p;
-        tmp.compact_len = enc.len;
-        if ((err = rebuild(c, &s, &tmp, &text, &text_len, d)) != OB_OK) {
-            ob_diag_prefix(d, "compact form: ");
-            err = OB_ERR_UNSUPPORTED;
-            goto out;
-        }
+    ob_buf_init(&enc);
+    if ((err = ob_hsv3_compact_encode(c, &enc, d)) == OB_OK) {
+        *out = ob_buf_detach(&enc, out_len);
+        err = *out == NULL ? ob_fail(d, OB_ERR_NOMEM, "out of memory") : OB_OK;
     }
-    if (text_len != rd->descriptor_len || memcmp(text, rd->descriptor, text_len) != 0) {
-        err = ob_fail(d, OB_ERR_UNSUPPORTED,
-                      "compact form: the rebuilt descriptor differs from the signed one");
-        goto out;
-    }
-    *out = ob_buf_detach(&enc, out_len);
-    err = *out == NULL ? ob_fail(d, OB_ERR_NOMEM, "out of memory") : OB_OK;
-out:
-    free(text);
     ob_buf_free(&enc);
-    sources_clear(&s);
     return err;
+}
+
+ob_err ob_hsv3_compact_make(ob_hsv3_compact *c, const ob_request *req, const ob_resp_descriptor *rd,
+                            const ob_hsv3_intro *const *intros, size_t n, uint8_t **out,
+                            size_t *out_len, ob_diag *d)
+{
+    ob_req_sources *s = NULL;
+    ob_resp_descriptor tmp;
+    uint8_t *text = NULL, A[32];
+    size_t text_len = 0, i;
+    long si;
+    ob_err err;
+
+    *out = NULL;
+    *out_len = 0;
+    if ((err = ob_req_sources_new(req, &s, d)) != OB_OK)
+        return err;
+    if (rd->service == NULL || (si = service_index(s, rd->service)) < 0) {
+        err = ob_fail(d, OB_ERR_NOTFOUND, "the request has no v3 service %s.onion",
+                      rd->service != NULL ? rd->service : "?");
+        goto out;
+    }
+    for (i = 0; i < req->services[si].n_instances; i++)
+        if (req->services[si].instances[i].status == OB_INSTANCE_OK &&
+            (err = want(s, (size_t)si, i, d)) != OB_OK)
+            goto out;
+    if ((err = read_pending(s, 0, d)) != OB_OK ||
+        (err = ob_hsv3_compact_make_with(c, s, (size_t)si, intros, n, out, out_len, d)) != OB_OK)
+        goto out;
+    /* Standalone, the rebuild is checked here (the signer checks all at once). */
+    tmp = *rd;
+    tmp.compact = *out;
+    tmp.compact_len = *out_len;
+    if ((err = ob_onion_v3_decode(A, rd->service, strlen(rd->service), d)) == OB_OK)
+        err = rebuild(c, s, (size_t)si, &tmp, A, &text, &text_len, d);
+    if (err != OB_OK || text_len != rd->descriptor_len ||
+        memcmp(text, rd->descriptor, text_len) != 0) {
+        if (err == OB_OK)
+            ob_fail(d, OB_ERR_UNSUPPORTED,
+                    "compact form: the rebuilt descriptor differs from the signed one");
+        else
+            ob_diag_prefix(d, "compact form: ");
+        err = OB_ERR_UNSUPPORTED;
+    }
+out:
+    if (err != OB_OK) {
+        free(*out);
+        *out = NULL;
+        *out_len = 0;
+    }
+    free(text);
+    ob_req_sources_free(s);
+    return err;
+}
+
+/* ---- whole responses ---- */
+
+static ob_err same_request(const ob_response *resp, const ob_request *req, ob_diag *d)
+{
+    char want[OB_BUNDLE_SHORT_LEN], got[OB_BUNDLE_SHORT_LEN];
+
+    if (memcmp(resp->request_digest, req->digest, OB_BUNDLE_DIGEST_LEN) == 0)
+        return OB_OK;
+    ob_bundle_digest_short(resp->request_digest, want);
+    ob_bundle_digest_short(req->digest, got);
+    return ob_fail(d, OB_ERR_REFUSED,
+                   "the response answers request %s, this request is %s: give the request the "
+                   "response was signed for",
+                   want, got);
+}
+
+static void name_descriptor(ob_diag *d, size_t i, const ob_resp_descriptor *rd)
+{
+    ob_diag_prefix(d, "descriptor %zu (%s.onion period %llu slot %u group %u): ", i,
+                   rd->service != NULL ? rd->service : "?", (unsigned long long)rd->tp,
+                   (unsigned)rd->slot, (unsigned)rd->group);
+}
+
+/* One compact record of a response being expanded or checked. */
+typedef struct job {
+    ob_hsv3_compact c;
+    long si;
+    uint8_t A[32];
+    long key; /* index into the (service, period) blinded keys, or -1 */
+} job;
+
+/*
+ * Decode every compact entry and read every backend descriptor they name,
+ * once per distinct descriptor.  jobs[i] is for resp->descriptors[i].
+ */
+static ob_err prepare_all(ob_req_sources *s, const ob_response *resp, job *jobs, ob_diag *d)
+{
+    size_t i, before = s->n_reads;
+    ob_err err;
+
+    for (i = 0; i < resp->n_descriptors; i++) {
+        const ob_resp_descriptor *rd = &resp->descriptors[i];
+        jobs[i].si = -1;
+        jobs[i].key = -1;
+        if (rd->compact == NULL || rd->compact_len == 0)
+            continue;
+        if ((err = entry_prepare(s, rd, &jobs[i].c, &jobs[i].si, jobs[i].A, d)) != OB_OK) {
+            name_descriptor(d, i, rd);
+            return err;
+        }
+    }
+    return read_pending(s, before, d);
 }
 
 ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d)
 {
-    char want[OB_BUNDLE_SHORT_LEN], got[OB_BUNDLE_SHORT_LEN];
+    ob_req_sources *s = NULL;
+    ob_hsv3_period_key *keys = NULL;
+    ob_dedup *key_ix = NULL;
+    job *jobs = NULL;
     uint8_t *text = NULL;
     size_t i, len = 0;
     ob_err err;
 
-    if (memcmp(resp->request_digest, req->digest, OB_BUNDLE_DIGEST_LEN) != 0) {
-        ob_bundle_digest_short(resp->request_digest, want);
-        ob_bundle_digest_short(req->digest, got);
-        return ob_fail(d, OB_ERR_REFUSED,
-                       "the response answers request %s, this request is %s: give the request "
-                       "the response was signed for",
-                       want, got);
+    if ((err = same_request(resp, req, d)) != OB_OK)
+        return err;
+    if ((err = ob_req_sources_new(req, &s, d)) != OB_OK)
+        return err;
+    jobs = calloc(resp->n_descriptors + 1, sizeof(*jobs));
+    keys = calloc(resp->n_descriptors + 1, sizeof(*keys));
+    key_ix = ob_dedup_new();
+    if (jobs == NULL || keys == NULL || key_ix == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((err = prepare_all(s, resp, jobs, d)) != OB_OK)
+        goto out;
+    /* One blinded key per (service, period), however many groups it has. */
+    for (i = 0; i < resp->n_descriptors; i++) {
+        const ob_resp_descriptor *rd = &resp->descriptors[i];
+        uint8_t tpb[8];
+        ob_iov k[2];
+        int added;
+        if (jobs[i].si < 0)
+            continue;
+        ob_store_u64(tpb, rd->tp);
+        k[0] = (ob_iov){ jobs[i].A, 32 };
+        k[1] = (ob_iov){ tpb, 8 };
+        if ((jobs[i].key = ob_dedup_put(key_ix, k, 2, &added)) < 0) {
+            err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        keys[jobs[i].key].tp = rd->tp;
     }
     for (i = 0; i < resp->n_descriptors; i++) {
         ob_resp_descriptor *rd = &resp->descriptors[i];
-        if (rd->compact == NULL || rd->compact_len == 0)
+        if (jobs[i].si < 0)
             continue;
-        if ((err = ob_hsv3_compact_rebuild(req, rd, &text, &len, d)) != OB_OK) {
-            ob_diag_prefix(d, "descriptor %zu (%s.onion period %llu slot %u group %u): ", i,
-                           rd->service, (unsigned long long)rd->tp, (unsigned)rd->slot,
-                           (unsigned)rd->group);
-            return err;
+        err = rebuild(&jobs[i].c, s, (size_t)jobs[i].si, rd, jobs[i].A, &text, &len, d);
+        if (err == OB_OK)
+            err = verify_rebuilt(s, &jobs[i].c, rd, jobs[i].A, &keys[jobs[i].key], text, len, d);
+        if (err != OB_OK) {
+            free(text);
+            text = NULL;
+            name_descriptor(d, i, rd);
+            goto out;
         }
         free(rd->descriptor);
         rd->descriptor = text;
         rd->descriptor_len = len;
+        text = NULL;
         free(rd->compact);
         rd->compact = NULL;
         rd->compact_len = 0;
     }
-    return OB_OK;
+    err = OB_OK;
+out:
+    ob_dedup_free(key_ix);
+    free(keys);
+    free(jobs);
+    ob_req_sources_free(s);
+    return err;
+}
+
+ob_err ob_response_rebuild_check(const ob_response *back, ob_req_sources *s,
+                                 const ob_response *signed_resp, ob_diag *d)
+{
+    job *jobs = NULL;
+    uint8_t *text = NULL;
+    size_t i, len = 0;
+    ob_err err;
+
+    if ((err = same_request(back, s->req, d)) != OB_OK)
+        return err;
+    if (back->n_descriptors != signed_resp->n_descriptors)
+        return ob_fail(d, OB_ERR_INTERNAL, "self-check: %zu descriptors read back, %zu signed",
+                       back->n_descriptors, signed_resp->n_descriptors);
+    if ((jobs = calloc(back->n_descriptors + 1, sizeof(*jobs))) == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    if ((err = prepare_all(s, back, jobs, d)) != OB_OK)
+        goto out;
+    for (i = 0; i < back->n_descriptors; i++) {
+        const ob_resp_descriptor *rd = &back->descriptors[i], *sd = &signed_resp->descriptors[i];
+        const uint8_t *have = rd->descriptor;
+        size_t have_len = rd->descriptor_len;
+        if (jobs[i].si >= 0) {
+            err = rebuild(&jobs[i].c, s, (size_t)jobs[i].si, rd, jobs[i].A, &text, &len, d);
+            if (err != OB_OK) {
+                name_descriptor(d, i, rd);
+                goto out;
+            }
+            have = text;
+            have_len = len;
+        }
+        if (have == NULL || sd->descriptor == NULL || have_len != sd->descriptor_len ||
+            memcmp(have, sd->descriptor, have_len) != 0) {
+            err = ob_fail(d, OB_ERR_INTERNAL,
+                          "self-check: descriptor %zu (%s.onion) does not %s to the bytes signed",
+                          i, rd->service != NULL ? rd->service : "?",
+                          jobs[i].si >= 0 ? "rebuild" : "read back");
+            goto out;
+        }
+        free(text);
+        text = NULL;
+    }
+    err = OB_OK;
+out:
+    free(text);
+    free(jobs);
+    return err;
 }

@@ -113,24 +113,30 @@ void ob_base64_encode(char *out, const uint8_t *in, size_t n, int pad)
     out[o] = '\0';
 }
 
+/* Base64 digit values; 0xff for every other byte.  A table, not a chain of
+ * range tests: descriptors are mostly base64, and this is their hot loop. */
+static const uint8_t b64_rev[256] = {
+    ['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,  ['H'] = 7,
+    ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15,
+    ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
+    ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31,
+    ['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39,
+    ['o'] = 40, ['p'] = 41, ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
+    ['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
+    ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62, ['/'] = 63,
+};
+
+/* 0..63, or -1 ('A' is the only digit whose value is 0, so zeros are checked). */
 static int b64_val(char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
+    uint8_t u = (uint8_t)c, v = b64_rev[u];
+
+    return v != 0 || u == 'A' ? v : -1;
 }
 
 int ob_base64_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in, size_t n, int pad)
 {
-    size_t i, o = 0, npad = 0, data;
+    size_t i, o = 0, npad = 0, data, whole;
     uint32_t acc = 0;
     int bits = 0;
 
@@ -147,7 +153,23 @@ int ob_base64_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in
         return -1;
     if (npad > 0 && (data % 4) + npad != 4)
         return -1;
-    for (i = 0; i < data; i++) {
+    /* Whole groups of four digits give three bytes each. */
+    whole = data / 4 * 4;
+    if (whole / 4 * 3 > outmax)
+        return -1;
+    for (i = 0; i < whole; i += 4) {
+        int a = b64_val(in[i]), b = b64_val(in[i + 1]), c = b64_val(in[i + 2]),
+            e = b64_val(in[i + 3]);
+        uint32_t v;
+        if ((a | b | c | e) < 0)
+            return -1;
+        v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)e;
+        out[o++] = (uint8_t)(v >> 16);
+        out[o++] = (uint8_t)(v >> 8);
+        out[o++] = (uint8_t)v;
+    }
+    /* The tail: 2 or 3 digits, whose leftover bits must be zero. */
+    for (; i < data; i++) {
         int v = b64_val(in[i]);
         if (v < 0)
             return -1;

@@ -6,6 +6,13 @@
  * delegated signer later).  No master or blinded secret ever reaches this
  * file; the only secret it handles is the descriptor-signing key.
  *
+ * The signatures made here are not verified one by one: the caller MUST
+ * verify the whole result (ob_hsv3_desc_verify, strict_enc_cert) before it
+ * leaves, which checks every one of them once (the offline signer does:
+ * ofl_hsv3_sign_descriptor).  What is checked here instead, once per
+ * descriptor, is that sign_pk is the signing key's public key, so no
+ * signature is ever made under a wrong public key.
+ *
  * What it writes (byte layout in hsv3_desc.h, rules in docs/v3-descriptors.rst):
  *   - each intro point's link specifiers, onion key and enc key copied
  *     verbatim, its auth key re-certified (type 09) and the ed25519 form of
@@ -37,6 +44,12 @@ typedef struct ob_hsv3_build_in {
     const ob_tp_params *tpp;
     const uint8_t *signing_cert; /* type-08 cert of sign_pk by blind(A, tp) */
     size_t signing_cert_len;
+    /*
+     * blind(A, tp) when the caller has it (computed once per service and
+     * period, or, rebuilding, the signer the 08 cert names: the result is
+     * verified or compared afterwards); NULL: computed here.
+     */
+    const uint8_t *blinded_pk;
     const uint8_t *sign_exp; /* descriptor-signing expanded key (64), secure memory */
     const uint8_t *sign_pk;  /* its public key (32) */
     unsigned lifetime_min;   /* 0 = 180; else 30..720 */
@@ -76,9 +89,12 @@ typedef struct ob_hsv3_build_in {
 #define OB_HSV3_LAYOUT_SEED_LEN 32
 
 /*
- * Build and sign.  Checks first that the 08 cert certifies sign_pk, is
- * signed by blind(A, tp) (ext 04 included) and that every link specifier
- * block is well-formed.  *out is malloc'd text (NUL-terminated, the NUL not
+ * Build and sign.  Checks first that the 08 cert certifies sign_pk and
+ * names blind(A, tp) (ext 04) as its signer (its signature is checked with
+ * the rest when the caller verifies the result), that sign_pk is sign_exp's
+ * public key, and that every link specifier block is well-formed.  An intro
+ * point's enc key is certified in the ed25519 form the verifier kept
+ * (has_enc_key_ed), else converted here.  *out is malloc'd text (NUL-terminated, the NUL not
  * counted in *out_len); it ends in "\n" after the signature line as tor's
  * do.  OB_ERR_RANGE for a lifetime, intro count or size out of bounds,
  * OB_ERR_MALFORMED/VERIFY for a bad cert or link specifier, OB_ERR_INTERNAL

@@ -65,6 +65,12 @@ ob_err ob_ed_cert_parse(ob_ed_cert *c, const uint8_t *p, size_t n, ob_diag *d);
 ob_err ob_ed_cert_verify(const ob_ed_cert *c, const uint8_t *signer, uint64_t now, ob_diag *d);
 
 /*
+ * Only the expiry, for a cert whose signature was verified already: OB_OK,
+ * or OB_ERR_EXPIRED with the same message as ob_ed_cert_verify.
+ */
+ob_err ob_ed_cert_check_expiry(const ob_ed_cert *c, uint64_t now, ob_diag *d);
+
+/*
  * Create a cert with the ext-04 signer key included, signed with the
  * signer's expanded key (and verified before returning).  out must hold
  * OB_CERT_LEN (140) bytes; *len receives the length.
@@ -72,6 +78,17 @@ ob_err ob_ed_cert_verify(const ob_ed_cert *c, const uint8_t *signer, uint64_t no
 ob_err ob_ed_cert_create(uint8_t *out, size_t *len, uint8_t type, const uint8_t certified[32],
                          uint32_t expiration_hours, const uint8_t signer_exp[64],
                          const uint8_t signer_pub[32], ob_diag *d);
+
+/*
+ * The same without verifying the signature, for the descriptor builder,
+ * which has checked that signer_pub is signer_exp's public key and whose
+ * caller verifies the whole descriptor, every cert in it included, before
+ * it leaves (ob_ed25519_sign_expanded_unchecked, hsv3_build.h).
+ */
+ob_err ob_ed_cert_create_unchecked(uint8_t *out, size_t *len, uint8_t type,
+                                   const uint8_t certified[32], uint32_t expiration_hours,
+                                   const uint8_t signer_exp[64], const uint8_t signer_pub[32],
+                                   ob_diag *d);
 
 /* Tor's expiration field for a cert made at `now` with a lifetime: ceil((now + lifetime_s) / 3600).
  */

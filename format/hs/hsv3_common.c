@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "opcount.h"
 #include "secmem.h"
 
 const ob_tp_params OB_TP_LIVE = { 1440, 720 };
@@ -69,6 +70,7 @@ void ob_hsv3_clamp_param(uint8_t h[32])
 int ob_hsv3_blind_public_with_param(uint8_t Ab[32], const uint8_t A[32], const uint8_t h[32])
 {
     /* h is used as is (clamped, unreduced); libsodium refuses small-order A. */
+    ob_op_count(OB_OP_BLIND_PUBLIC);
     return crypto_scalarmult_ed25519_noclamp(Ab, h, A) == 0 ? 0 : -1;
 }
 

@@ -12,6 +12,7 @@
 #include "encode.h"
 #include "crypto.h"
 #include "hsv3_cert.h"
+#include "opcount.h"
 #include "secmem.h"
 
 #include <sodium.h>
@@ -24,6 +25,9 @@
 #define TAG_MESSAGE     "MESSAGE"
 #define MAX_AUTH_CLIENT 1024 /* far above any real service; bounds memory */
 #define MAX_ARGS        8
+
+/* How much of a descriptor is judged: everything, or nothing (ob_hsv3_desc_read). */
+enum { READ_ONLY = 0, JUDGE = 1 };
 
 const char *ob_hsv3_reason_name(ob_hsv3_reason r)
 {
@@ -728,7 +732,7 @@ void ob_hsv3_desc_free(ob_hsv3_desc *desc)
 
 /* Check a 09/0B cert from an intro point: type, signer = signing key, signature, expiry. */
 static ob_err intro_cert(ob_ed_cert *cert, const item *it, uint8_t type, const char *what,
-                         size_t idx, const uint8_t signing_key[32], uint64_t now,
+                         size_t idx, const uint8_t signing_key[32], uint64_t now, int judge,
                          ob_hsv3_reason *why, ob_diag *d)
 {
     ob_err err;
@@ -748,11 +752,8 @@ static ob_err intro_cert(ob_ed_cert *cert, const item *it, uint8_t type, const c
                            "encrypted layer offset %zu: intro point %zu: %s certificate is not "
                            "a type %02x certificate by the descriptor signing key",
                            it->off, idx, what, (unsigned)type));
-    if ((err = ob_ed_cert_verify(cert, signing_key, 0, d)) != OB_OK) {
-        ob_diag_prefix(d, "intro point %zu: %s: ", idx, what);
-        return rej(why, OB_HSV3_BAD_INTRO, err);
-    }
-    if (now != 0 && (err = ob_ed_cert_verify(cert, signing_key, now, d)) != OB_OK) {
+    /* One verification: the signature first, then (now != 0) the expiry. */
+    if (judge && (err = ob_ed_cert_verify(cert, signing_key, now, d)) != OB_OK) {
         ob_diag_prefix(d, "intro point %zu: %s: ", idx, what);
         return rej(why, err == OB_ERR_EXPIRED ? OB_HSV3_EXPIRED : OB_HSV3_BAD_INTRO, err);
     }
@@ -765,10 +766,8 @@ typedef struct intro_state {
 } intro_state;
 
 static ob_err intro_finish(const intro_state *st, ob_hsv3_intro *ip, size_t idx, size_t off,
-                           int strict_enc, ob_hsv3_reason *why, ob_diag *d)
+                           int strict_enc, int judge, ob_hsv3_reason *why, ob_diag *d)
 {
-    uint8_t ed[32];
-
     if (st->onion != 1 || st->auth != 1 || st->enc != 1 || st->enc_cert != 1)
         return rej(why, OB_HSV3_BAD_INTRO,
                    ob_fail(d, OB_ERR_MALFORMED,
@@ -780,10 +779,13 @@ static ob_err intro_finish(const intro_state *st, ob_hsv3_intro *ip, size_t idx,
      * key, as tor's services make it.  Tor's parser does not check this and
      * stem's builder certifies the auth key instead, so a mismatch is only
      * recorded unless the caller asks for strictness; it has no effect on
-     * what we publish, because the builder certifies the enc key itself.
+     * what we publish, because the builder certifies the enc key itself,
+     * with the ed25519 form kept here (reading without judging skips it).
      */
-    ip->enc_cert_binds =
-        ob_curve25519_to_ed25519(ed, ip->enc_key, 0) == 0 && memcmp(ed, st->enc_ed, 32) == 0;
+    if (!judge)
+        return OB_OK;
+    ip->has_enc_key_ed = ob_curve25519_to_ed25519(ip->enc_key_ed, ip->enc_key, 0) == 0;
+    ip->enc_cert_binds = ip->has_enc_key_ed && memcmp(ip->enc_key_ed, st->enc_ed, 32) == 0;
     if (!ip->enc_cert_binds && strict_enc)
         return rej(why, OB_HSV3_BAD_INTRO,
                    ob_fail(d, OB_ERR_VERIFY,
@@ -794,7 +796,7 @@ static ob_err intro_finish(const intro_state *st, ob_hsv3_intro *ip, size_t idx,
 }
 
 static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64_t now,
-                          int strict_enc, ob_hsv3_reason *why, ob_diag *d)
+                          int strict_enc, int judge, ob_hsv3_reason *why, ob_diag *d)
 {
     ob_cur c;
     item it;
@@ -841,7 +843,7 @@ static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64
         if (kw_is(&it, "introduction-point")) {
             size_t got;
             if (ip != NULL && (err = intro_finish(&st, ip, desc->n_intros - 1, ip_off, strict_enc,
-                                                  why, d)) != OB_OK)
+                                                  judge, why, d)) != OB_OK)
                 goto out;
             if (desc->n_intros == OB_HSV3_MAX_INTROS) {
                 err = rej(why, OB_HSV3_TOO_MANY_INTROS,
@@ -942,7 +944,7 @@ static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64
                 goto out;
             }
             if ((err = intro_cert(&cert, &it, OB_CERT_INTRO_AUTH, "auth-key", desc->n_intros - 1,
-                                  desc->signing_key, now, why, d)) != OB_OK)
+                                  desc->signing_key, now, judge, why, d)) != OB_OK)
                 goto out;
             memcpy(ip->auth_key, cert.certified, 32);
             ip->auth_cert_expiration_hours = cert.expiration_hours;
@@ -963,7 +965,7 @@ static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64
                 goto out;
             }
             if ((err = intro_cert(&cert, &it, OB_CERT_INTRO_ENC, "enc-key-cert", desc->n_intros - 1,
-                                  desc->signing_key, now, why, d)) != OB_OK)
+                                  desc->signing_key, now, judge, why, d)) != OB_OK)
                 goto out;
             memcpy(st.enc_ed, cert.certified, 32);
             ip->enc_cert_expiration_hours = cert.expiration_hours;
@@ -982,8 +984,8 @@ static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64
         err = ob_fail(d, OB_ERR_MALFORMED, "encrypted layer: no create2-formats line");
         goto out;
     }
-    if (ip != NULL &&
-        (err = intro_finish(&st, ip, desc->n_intros - 1, ip_off, strict_enc, why, d)) != OB_OK)
+    if (ip != NULL && (err = intro_finish(&st, ip, desc->n_intros - 1, ip_off, strict_enc, judge,
+                                          why, d)) != OB_OK)
         goto out;
     err = OB_OK;
 out:
@@ -1017,7 +1019,7 @@ ob_err ob_hsv3_inner_parse(const uint8_t *p, size_t n, const uint8_t signing_key
     if (desc == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
     memcpy(desc->signing_key, signing_key, 32);
-    err = inner_parse(p, n, desc, now, strict_enc_cert, NULL, d);
+    err = inner_parse(p, n, desc, now, strict_enc_cert, JUDGE, NULL, d);
     if (err != OB_OK) {
         ob_hsv3_desc_free(desc);
         return err;
@@ -1028,8 +1030,8 @@ ob_err ob_hsv3_inner_parse(const uint8_t *p, size_t n, const uint8_t signing_key
 
 /* --------------------------------------------------------- verification */
 
-static ob_err check_signing_cert(ob_ed_cert *cert, const ob_hsv3_outer *o, ob_hsv3_reason *why,
-                                 ob_diag *d)
+static ob_err check_signing_cert(ob_ed_cert *cert, const ob_hsv3_outer *o, int judge,
+                                 ob_hsv3_reason *why, ob_diag *d)
 {
     ob_err err;
 
@@ -1045,7 +1047,8 @@ static ob_err check_signing_cert(ob_ed_cert *cert, const ob_hsv3_outer *o, ob_hs
         return rej(why, OB_HSV3_BAD_CERT,
                    ob_fail(d, OB_ERR_MALFORMED,
                            "descriptor-signing-key-cert: no signed-with-key (04) extension"));
-    if ((err = ob_ed_cert_verify(cert, NULL, 0, d)) != OB_OK) {
+    /* The signature only: its expiry is checked after the descriptor's signature. */
+    if (judge && (err = ob_ed_cert_verify(cert, NULL, 0, d)) != OB_OK) {
         ob_diag_prefix(d, "descriptor-signing-key-cert: ");
         return rej(why, OB_HSV3_BAD_CERT, err);
     }
@@ -1074,9 +1077,70 @@ static ob_err check_desc_sig(const uint8_t *text, const ob_hsv3_outer *o, const 
     return OB_OK;
 }
 
-ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
-                           uint64_t tp, const ob_tp_params *tpp, const ob_hsv3_verify_opts *o,
-                           ob_hsv3_desc **out, ob_diag *d)
+/*
+ * Which candidate period's blinded key signed the 08 cert: those the caller
+ * knows are compared first, then the others are blinded on demand, in the
+ * caller's order, and kept in cands for its next descriptor.  The index, or
+ * -1 when none (or -2 when the identity key cannot be blinded).
+ */
+static int match_period(const uint8_t signer[32], const uint8_t A[32], ob_hsv3_period_key *cands,
+                        size_t n, const ob_tp_params *tpp)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (cands[i].known && memcmp(cands[i].blinded, signer, 32) == 0)
+            return (int)i;
+    for (i = 0; i < n; i++) {
+        if (cands[i].known)
+            continue;
+        if (ob_hsv3_blind_public(cands[i].blinded, A, cands[i].tp, tpp->length_min) != 0)
+            return -2;
+        cands[i].known = 1;
+        if (memcmp(cands[i].blinded, signer, 32) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Why no candidate matched: another period near the only one asked for, or another address. */
+static ob_err wrong_blinding(const uint8_t signer[32], const uint8_t A[32],
+                             const ob_hsv3_period_key *cands, size_t n, const ob_tp_params *tpp,
+                             ob_hsv3_reason *why, ob_diag *d)
+{
+    uint64_t t, tp = cands[0].tp;
+
+    if (n != 1)
+        return rej(why, OB_HSV3_WRONG_ADDRESS,
+                   ob_fail(d, OB_ERR_REFUSED,
+                           "descriptor is not blinded for this address in any of the %zu "
+                           "candidate time periods",
+                           n));
+    for (t = tp > 3 ? tp - 3 : 0; t <= tp + 3; t++) {
+        uint8_t other[32];
+        if (t == tp || ob_hsv3_blind_public(other, A, t, tpp->length_min) != 0)
+            continue;
+        if (memcmp(other, signer, 32) == 0)
+            return rej(why, OB_HSV3_WRONG_PERIOD,
+                       ob_fail(d, OB_ERR_REFUSED,
+                               "descriptor is blinded for time period %llu, not %llu",
+                               (unsigned long long)t, (unsigned long long)tp));
+    }
+    return rej(why, OB_HSV3_WRONG_ADDRESS,
+               ob_fail(d, OB_ERR_REFUSED,
+                       "descriptor's blinded key is not derived from this onion address (time "
+                       "period %llu)",
+                       (unsigned long long)tp));
+}
+
+/*
+ * The one path of verify, verify_any and read.  judge == JUDGE checks every
+ * signature, the blinding against cands and the expiry; READ_ONLY takes the
+ * blinded key from the 08 cert and checks nothing but the structure.
+ */
+static ob_err desc_open(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
+                        ob_hsv3_period_key *cands, size_t n_cands, const ob_tp_params *tpp,
+                        const ob_hsv3_verify_opts *o, int judge, ob_hsv3_desc **out, ob_diag *d)
 {
     static const ob_hsv3_verify_opts none = { 0, NULL, NULL, 0 };
     ob_hsv3_reason why_local = OB_HSV3_OK, *why = &why_local;
@@ -1087,6 +1151,7 @@ ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identi
     ob_buf plain1, plain2;
     uint8_t Ab[32], secret[32 + OB_HSV3_COOKIE_LEN], cookie[OB_HSV3_COOKIE_LEN];
     size_t secret_len = 32;
+    uint64_t tp = 0;
     ob_err err;
     int r;
 
@@ -1095,8 +1160,14 @@ ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identi
     *out = NULL;
     memset(&outer, 0, sizeof(outer));
     memset(&mid, 0, sizeof(mid));
-    ob_buf_init_secure(&plain1);
-    ob_buf_init_secure(&plain2);
+    /* The middle layer is readable by anyone who knows the address; the
+     * inner one is a secret only with client authorization. */
+    ob_buf_init(&plain1);
+    if (o->client_auth_x25519_sk != NULL)
+        ob_buf_init_secure(&plain2);
+    else
+        ob_buf_init(&plain2);
+    ob_op_count(judge ? OB_OP_DESC_VERIFY : OB_OP_DESC_READ);
     if (len >= OB_HSV3_DESC_MAX_LEN) {
         err = rej(why, OB_HSV3_TOO_LARGE,
                   ob_fail(d, OB_ERR_RANGE, "descriptor is %zu bytes, must be below %d", len,
@@ -1107,41 +1178,30 @@ ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identi
         rej(why, err == OB_ERR_UNSUPPORTED ? OB_HSV3_UNSUPPORTED : OB_HSV3_MALFORMED, err);
         goto out;
     }
-    if ((err = check_signing_cert(&cert, &outer, why, d)) != OB_OK)
+    if ((err = check_signing_cert(&cert, &outer, judge, why, d)) != OB_OK)
         goto out;
-    if (ob_hsv3_blind_public(Ab, identity_pk, tp, tpp->length_min) != 0) {
-        err = rej(why, OB_HSV3_WRONG_ADDRESS,
-                  ob_fail(d, OB_ERR_REFUSED, "identity key cannot be blinded (not a valid key)"));
-        goto out;
-    }
-    if (memcmp(Ab, cert.signer, 32) != 0) {
-        uint64_t t;
-        for (t = tp > 3 ? tp - 3 : 0; t <= tp + 3; t++) {
-            uint8_t other[32];
-            if (t == tp || ob_hsv3_blind_public(other, identity_pk, t, tpp->length_min) != 0)
-                continue;
-            if (memcmp(other, cert.signer, 32) == 0) {
-                err = rej(why, OB_HSV3_WRONG_PERIOD,
-                          ob_fail(d, OB_ERR_REFUSED,
-                                  "descriptor is blinded for time period %llu, not %llu",
-                                  (unsigned long long)t, (unsigned long long)tp));
-                goto out;
-            }
+    if (judge) {
+        r = match_period(cert.signer, identity_pk, cands, n_cands, tpp);
+        if (r == -2) {
+            err =
+                rej(why, OB_HSV3_WRONG_ADDRESS,
+                    ob_fail(d, OB_ERR_REFUSED, "identity key cannot be blinded (not a valid key)"));
+            goto out;
         }
-        err = rej(why, OB_HSV3_WRONG_ADDRESS,
-                  ob_fail(d, OB_ERR_REFUSED,
-                          "descriptor's blinded key is not derived from this onion address "
-                          "(time period %llu)",
-                          (unsigned long long)tp));
-        goto out;
+        if (r < 0) {
+            err = wrong_blinding(cert.signer, identity_pk, cands, n_cands, tpp, why, d);
+            goto out;
+        }
+        tp = cands[r].tp;
+        if ((err = check_desc_sig(text, &outer, cert.certified, why, d)) != OB_OK)
+            goto out;
+        if ((err = ob_ed_cert_check_expiry(&cert, o->now, d)) != OB_OK) {
+            ob_diag_prefix(d, "descriptor-signing-key-cert: ");
+            rej(why, OB_HSV3_EXPIRED, err);
+            goto out;
+        }
     }
-    if ((err = check_desc_sig(text, &outer, cert.certified, why, d)) != OB_OK)
-        goto out;
-    if (o->now != 0 && (err = ob_ed_cert_verify(&cert, NULL, o->now, d)) != OB_OK) {
-        ob_diag_prefix(d, "descriptor-signing-key-cert: ");
-        rej(why, err == OB_ERR_EXPIRED ? OB_HSV3_EXPIRED : OB_HSV3_BAD_CERT, err);
-        goto out;
-    }
+    memcpy(Ab, cert.signer, 32);
     desc = calloc(1, sizeof(*desc));
     if (desc == NULL) {
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
@@ -1199,8 +1259,8 @@ ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identi
         rej(why, OB_HSV3_MALFORMED, err);
         goto out;
     }
-    if ((err = inner_parse(plain2.p, plain2.len, desc, o->now, o->strict_enc_cert, why, d)) !=
-        OB_OK)
+    if ((err = inner_parse(plain2.p, plain2.len, desc, judge ? o->now : 0, o->strict_enc_cert,
+                           judge, why, d)) != OB_OK)
         goto out;
     *out = desc;
     desc = NULL;
@@ -1222,25 +1282,56 @@ out:
     return err;
 }
 
+ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
+                           uint64_t tp, const ob_tp_params *tpp, const ob_hsv3_verify_opts *o,
+                           ob_hsv3_desc **out, ob_diag *d)
+{
+    ob_hsv3_period_key k;
+
+    memset(&k, 0, sizeof(k));
+    k.tp = tp;
+    return desc_open(text, len, identity_pk, &k, 1, tpp, o, JUDGE, out, d);
+}
+
+ob_err ob_hsv3_desc_verify_any(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
+                               ob_hsv3_period_key *cands, size_t n, const ob_tp_params *tpp,
+                               const ob_hsv3_verify_opts *o, ob_hsv3_desc **out, ob_diag *d)
+{
+    if (n == 0) {
+        *out = NULL;
+        if (o != NULL && o->reason != NULL)
+            *o->reason = OB_HSV3_ERROR;
+        return ob_fail(d, OB_ERR_INTERNAL, "no candidate time period");
+    }
+    return desc_open(text, len, identity_pk, cands, n, tpp, o, JUDGE, out, d);
+}
+
+ob_err ob_hsv3_desc_read(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
+                         ob_hsv3_desc **out, ob_diag *d)
+{
+    return desc_open(text, len, identity_pk, NULL, 0, NULL, NULL, READ_ONLY, out, d);
+}
+
 ob_err ob_hsv3_desc_find_tp(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
                             const uint64_t *tps, size_t n, const ob_tp_params *tpp, size_t *which,
                             ob_diag *d)
 {
+    ob_hsv3_period_key cand;
     ob_hsv3_outer outer;
     ob_ed_cert cert;
-    uint8_t Ab[32];
     size_t i;
     ob_err err;
 
     if ((err = ob_hsv3_outer_parse(text, len, &outer, d)) != OB_OK)
         return err;
-    err = check_signing_cert(&cert, &outer, NULL, d);
+    err = check_signing_cert(&cert, &outer, JUDGE, NULL, d);
     ob_hsv3_outer_clear(&outer);
     if (err != OB_OK)
         return err;
     for (i = 0; i < n; i++) {
-        if (ob_hsv3_blind_public(Ab, identity_pk, tps[i], tpp->length_min) == 0 &&
-            memcmp(Ab, cert.signer, 32) == 0) {
+        memset(&cand, 0, sizeof(cand));
+        cand.tp = tps[i];
+        if (match_period(cert.signer, identity_pk, &cand, 1, tpp) == 0) {
             *which = i;
             return OB_OK;
         }

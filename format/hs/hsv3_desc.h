@@ -84,6 +84,10 @@ typedef struct ob_hsv3_intro {
     uint32_t auth_cert_expiration_hours;
     uint32_t enc_cert_expiration_hours;
     int enc_cert_binds; /* the 0B cert certifies ed25519(enc_key, sign 0), as tor makes it */
+    /* ed25519(enc_key, sign 0), computed once when the descriptor was
+     * judged, for the builder to certify (has_enc_key_ed 0: not computed). */
+    int has_enc_key_ed;
+    uint8_t enc_key_ed[32];
 } ob_hsv3_intro;
 
 typedef struct ob_hsv3_desc {
@@ -133,6 +137,42 @@ typedef struct ob_hsv3_verify_opts {
 ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
                            uint64_t tp, const ob_tp_params *tpp, const ob_hsv3_verify_opts *o,
                            ob_hsv3_desc **out, ob_diag *d);
+
+/* A candidate period and the blinded key of an identity key for it. */
+typedef struct ob_hsv3_period_key {
+    uint64_t tp;
+    int known;           /* blinded holds blind(identity_pk, tp); 0: not computed yet */
+    uint8_t blinded[32]; /* ob_hsv3_blind_public(identity_pk, tp, length) */
+} ob_hsv3_period_key;
+
+/*
+ * ob_hsv3_desc_verify for a descriptor blinded for one of the periods
+ * cands[0..n): the 08 cert's signer picks the period, so nothing is tried
+ * and blinded twice.  The signer is compared with the candidates whose key
+ * is known first; the others are blinded on demand, in the caller's order
+ * (put the likeliest first), and kept in cands, so a caller that keeps
+ * cands per identity key blinds each (key, period) at most once, however
+ * many descriptors it verifies.  (*out)->tp is the period found.  No
+ * candidate: OB_ERR_REFUSED "not blinded for this address in any of the N
+ * candidate time periods" (reason WRONG_ADDRESS; with n == 1 the message
+ * and reason of ob_hsv3_desc_verify).
+ */
+ob_err ob_hsv3_desc_verify_any(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
+                               ob_hsv3_period_key *cands, size_t n, const ob_tp_params *tpp,
+                               const ob_hsv3_verify_opts *o, ob_hsv3_desc **out, ob_diag *d);
+
+/*
+ * Read a descriptor WITHOUT judging it: the layers are decrypted with the
+ * blinded key its 08 cert names, and no signature, blinding, period or
+ * expiry is checked; enc_cert_binds and has_enc_key_ed stay 0 and tp is 0.
+ * Only for rebuilding a master descriptor from backend descriptors whose
+ * judging is not this reader's job (the online side rebuilding a compact
+ * response from its own request, compact.h): what comes out of it is
+ * verified as a whole afterwards.  Never use it to decide whether to trust
+ * a descriptor.  Errors as ob_hsv3_desc_verify's for the structure.
+ */
+ob_err ob_hsv3_desc_read(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
+                         ob_hsv3_desc **out, ob_diag *d);
 
 /*
  * Which of the candidate periods tps[0..n) was the descriptor blinded for?

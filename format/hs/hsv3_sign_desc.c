@@ -81,6 +81,7 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     uint8_t *text = NULL;
     size_t text_len = 0;
     uint64_t from, until;
+    ob_hsv3_period_key cand;
     ob_hsv3_build_in b;
     ob_hsv3_desc *desc = NULL;
     ob_hsv3_reason why = OB_HSV3_OK;
@@ -102,6 +103,7 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     b.tpp = in->tpp;
     b.signing_cert = in->signing_cert;
     b.signing_cert_len = in->signing_cert_len;
+    b.blinded_pk = in->blinded_pk;
     b.sign_exp = in->sign_exp;
     b.sign_pk = in->sign_pk;
     b.lifetime_min = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
@@ -113,7 +115,10 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
         if (in->n_intros > OB_HSV3_MAX_INTROS)
             return ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
                            in->n_intros, OB_HSV3_MAX_INTROS);
-        ob_random(seed, sizeof(seed));
+        if (in->layout_seed != NULL)
+            memcpy(seed, in->layout_seed, sizeof(seed));
+        else
+            ob_random(seed, sizeof(seed));
         b.layout_seed = seed;
         b.intro_sigs_out = sigs;
         b.desc_sig_out = desc_sig;
@@ -121,13 +126,23 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     if ((err = ob_hsv3_build(&b, &text, &text_len, d)) != OB_OK)
         goto out;
 
-    /* Self-check: what we hand out must pass our own verifier, as clients will run theirs. */
+    /*
+     * Self-check, the one verification of every signature made: what we
+     * hand out must pass our own verifier, as clients will run theirs;
+     * strict about 0B certs, with the period's blinded key when known.
+     */
     memset(&vo, 0, sizeof(vo));
     vo.now = in->now;
     vo.reason = &why;
     vo.strict_enc_cert = 1;
-    if ((err = ob_hsv3_desc_verify(text, text_len, in->identity_pk, in->tp, in->tpp, &vo, &desc,
-                                   d)) != OB_OK) {
+    memset(&cand, 0, sizeof(cand));
+    cand.tp = in->tp;
+    if (in->blinded_pk != NULL) {
+        cand.known = 1;
+        memcpy(cand.blinded, in->blinded_pk, 32);
+    }
+    if ((err = ob_hsv3_desc_verify_any(text, text_len, in->identity_pk, &cand, 1, in->tpp, &vo,
+                                       &desc, d)) != OB_OK) {
         ob_diag_prefix(
             d, "self-check of the signed descriptor failed (%s): ", ob_hsv3_reason_name(why));
         err = OB_ERR_INTERNAL;
@@ -185,8 +200,8 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
                                uint64_t *tp, ob_diag *d)
 {
     uint8_t A[32], *sk = NULL;
-    uint64_t cur = ob_hsv3_tp_num(now, tpp), tps[3];
-    size_t which = 0;
+    uint64_t cur = ob_hsv3_tp_num(now, tpp);
+    ob_hsv3_period_key cands[3];
     ob_hsv3_verify_opts o;
     ob_hsv3_reason reason = OB_HSV3_OK;
     ob_err err;
@@ -195,12 +210,11 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
     err = ob_onion_v3_decode(A, address, strlen(address), d);
     if (err != OB_OK)
         return err;
-    tps[0] = cur - 1;
-    tps[1] = cur;
-    tps[2] = cur + 1;
-    err = ob_hsv3_desc_find_tp(p, n, A, tps, 3, tpp, &which, d);
-    if (err != OB_OK)
-        return err;
+    /* The likeliest first: the others are blinded only if it does not match. */
+    memset(cands, 0, sizeof(cands));
+    cands[0].tp = cur;
+    cands[1].tp = cur + 1;
+    cands[2].tp = cur - 1;
     memset(&o, 0, sizeof(o));
     o.now = now;
     o.reason = &reason;
@@ -213,11 +227,11 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
             goto out;
         o.client_auth_x25519_sk = sk;
     }
-    err = ob_hsv3_desc_verify(p, n, A, tps[which], tpp, &o, out, d);
+    err = ob_hsv3_desc_verify_any(p, n, A, cands, 3, tpp, &o, out, d);
     if (err != OB_OK && reason == OB_HSV3_EXPIRED)
         err = OB_ERR_EXPIRED;
     if (err == OB_OK)
-        *tp = tps[which];
+        *tp = (*out)->tp;
 out:
     ob_secfree(sk);
     return err;

@@ -13,8 +13,9 @@
  *
  * Both then call ob_hsv3_sign_desc(): it builds the descriptor with
  * hsv3_build.c and passes it through the verifier a client runs before it
- * hands it out.  No master or blinded secret ever reaches this file; the
- * only secret it handles is the descriptor-signing key.
+ * hands it out: the one verification of every signature made there (the
+ * builder does not verify them one by one).  No master or blinded secret ever reaches this file;
+ * the only secret it handles is the descriptor-signing key.
  *
  * When a descriptor for period tp is used (docs/v3-descriptors.rst): it is
  * published from the start of the SRV run before tp (run_start = tp start -
@@ -55,6 +56,18 @@ typedef struct ob_hsv3_sign_desc_in {
     const uint8_t *sign_pk;      /* its public key (32) */
     const uint8_t *signing_cert; /* its type-08 cert by blind(A, tp) */
     size_t signing_cert_len;
+    /*
+     * blind(A, tp) when the signer has it (made once per service and period
+     * with the blinded secret, or installed with the cert), for the builder
+     * and the self-check; NULL: blinded here.
+     */
+    const uint8_t *blinded_pk;
+    /*
+     * The public layout seed of a compact descriptor (32 bytes), when the
+     * signer derives it (a ceremony, from its per-descriptor seed, so the
+     * output does not depend on scheduling); NULL: fresh randomness.
+     */
+    const uint8_t *layout_seed;
     uint64_t revision;
     unsigned lifetime_min; /* 0 = 180 */
     const ob_hsv3_intro *const *intros;
@@ -93,11 +106,13 @@ ob_err ob_hsv3_client_key_read(const char *path, uint8_t sk[32], ob_diag *d);
 /*
  * A backend's descriptor checked as both signers check it before using its
  * intro points: blinded for one of the periods around now (the one before,
- * the current one, the next), every signature, both layers (the inner one
- * with the client key in client_key_path, when not NULL) and the intro
- * points.  On OB_OK *out (ob_hsv3_desc_free) and *tp.  OB_ERR_EXPIRED when
- * a certificate has expired at now (the signers skip such an instance as
- * stale); other errors refuse the descriptor, d says why.
+ * the current one, the next: the 08 cert's signer says which, the current
+ * one blinded first and the others only when it does not match), every
+ * signature, both layers (the inner one with the client key in
+ * client_key_path, when not NULL) and the intro points.  On OB_OK *out
+ * (ob_hsv3_desc_free) and *tp.  OB_ERR_EXPIRED when a certificate has
+ * expired at now (the signers skip such an instance as stale); other errors
+ * refuse the descriptor, d says why.
  */
 ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path, const uint8_t *p,
                                size_t n, const ob_tp_params *tpp, uint64_t now, ob_hsv3_desc **out,

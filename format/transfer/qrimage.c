@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <png.h>
 #include <qrencode.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zbar.h>
@@ -57,6 +58,32 @@ static int fits(const uint8_t *scratch, size_t len, int version, ob_qr_level lev
     return ok;
 }
 
+/* Capacities found so far, [version - 1][level]; 0 = not yet. */
+static _Atomic size_t cap_known[40][4];
+
+/*
+ * The byte-mode capacities of ISO/IEC 18004 (L, M, Q, H), as a first guess
+ * that two encodings confirm (it fits, one byte more does not); a search
+ * costs a dozen, and sign asks on every run.  A wrong entry only costs the
+ * search.
+ */
+static const uint16_t cap_table[40][4] = {
+    { 17, 14, 11, 7 },          { 32, 26, 20, 14 },         { 53, 42, 32, 24 },
+    { 78, 62, 46, 34 },         { 106, 84, 60, 44 },        { 134, 106, 74, 58 },
+    { 154, 122, 86, 64 },       { 192, 152, 108, 84 },      { 230, 180, 130, 98 },
+    { 271, 213, 151, 119 },     { 321, 251, 177, 137 },     { 367, 287, 203, 155 },
+    { 425, 331, 241, 177 },     { 458, 362, 258, 194 },     { 520, 412, 292, 220 },
+    { 586, 450, 322, 250 },     { 644, 504, 364, 280 },     { 718, 560, 394, 310 },
+    { 792, 624, 442, 338 },     { 858, 666, 482, 382 },     { 929, 711, 509, 403 },
+    { 1003, 779, 565, 439 },    { 1091, 857, 611, 461 },    { 1171, 911, 661, 511 },
+    { 1273, 997, 715, 535 },    { 1367, 1059, 751, 593 },   { 1465, 1125, 805, 625 },
+    { 1528, 1190, 868, 658 },   { 1628, 1264, 908, 698 },   { 1732, 1370, 982, 742 },
+    { 1840, 1452, 1030, 790 },  { 1952, 1538, 1112, 842 },  { 2068, 1628, 1168, 898 },
+    { 2188, 1722, 1228, 958 },  { 2303, 1809, 1283, 983 },  { 2431, 1911, 1351, 1051 },
+    { 2563, 1989, 1423, 1093 }, { 2699, 2099, 1499, 1139 }, { 2809, 2213, 1579, 1219 },
+    { 2953, 2331, 1663, 1273 },
+};
+
 ob_err ob_qrimage_capacity(int version, ob_qr_level level, size_t *cap, ob_diag *d)
 {
     /* Version 40-L carries 2953 bytes; nothing carries more. */
@@ -68,11 +95,19 @@ ob_err ob_qrimage_capacity(int version, ob_qr_level level, size_t *cap, ob_diag 
     *cap = 0;
     if (version < 1 || version > 40)
         return ob_fail(d, OB_ERR_RANGE, "QR version %d is outside 1..40", version);
+    if ((unsigned)level < 4 && (*cap = atomic_load(&cap_known[version - 1][level])) != 0)
+        return OB_OK;
     scratch = calloc(MAXCAP + 1, 1);
     if (scratch == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    if ((unsigned)level < 4) {
+        size_t guess = cap_table[version - 1][level];
+        if (fits(scratch, guess, version, level) &&
+            (guess == MAXCAP || !fits(scratch, guess + 1, version, level)))
+            lo = hi = guess;
+    }
     /* Invariant: lo fits (0 trivially), hi does not. */
-    while (hi - lo > 1) {
+    while (hi > lo && hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         if (fits(scratch, mid, version, level))
             lo = mid;
@@ -81,6 +116,8 @@ ob_err ob_qrimage_capacity(int version, ob_qr_level level, size_t *cap, ob_diag 
     }
     if (lo == 0)
         e = ob_fail(d, OB_ERR_INTERNAL, "libqrencode encodes nothing at version %d", version);
+    else if ((unsigned)level < 4)
+        atomic_store(&cap_known[version - 1][level], lo);
     *cap = lo;
     free(scratch);
     return e;

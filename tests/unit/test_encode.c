@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "encode.h"
@@ -102,6 +103,92 @@ static void test_base64_strict(void **state)
     assert_int_equal(ob_base64_decode(dec, sizeof(dec), &n, "Zm 9v", 5, OB_B64_EITHER), -1);
     assert_int_equal(ob_base64_decode(dec, sizeof(dec), &n, "Z", 1, OB_B64_NOPAD), -1);
     assert_int_equal(ob_base64_decode(dec, 2, &n, "Zm9v", 4, OB_B64_PAD), -1);
+}
+
+/*
+ * The decoder reads four digits at a time through a table; the rules are
+ * the one-digit-at-a-time decoder's.  Here that simple decoder, written
+ * again from the rules, judges random strings over the alphabet, '=' and
+ * a few bytes that are not base64, at every length and output size.
+ */
+static int ref_val(unsigned char c)
+{
+    const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = c != 0 ? strchr(a, c) : NULL;
+
+    return p != NULL ? (int)(p - a) : -1;
+}
+
+static int ref_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in, size_t n,
+                      int pad)
+{
+    size_t i, o = 0, npad = 0, data;
+    uint32_t acc = 0;
+    int bits = 0;
+
+    while (npad < 2 && npad < n && in[n - 1 - npad] == '=')
+        npad++;
+    if ((npad > 0 && !(pad & OB_B64_PAD)) || (npad > 0 && n % 4 != 0) ||
+        (npad == 0 && pad == OB_B64_PAD && n % 4 != 0))
+        return -1;
+    data = n - npad;
+    if (data % 4 == 1 || (npad > 0 && (data % 4) + npad != 4))
+        return -1;
+    for (i = 0; i < data; i++) {
+        int v = ref_val((unsigned char)in[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= outmax)
+                return -1;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+        return -1;
+    *outlen = o;
+    return 0;
+}
+
+static void test_base64_against_reference(void **state)
+{
+    static const char extra[] = "=\xff\x80 \n-_.\0A";
+    char in[48];
+    uint8_t a[40], b[40], rnd[64];
+    size_t n, na = 0, nb = 0, i, k, outmax;
+    int round, pad, ra, rb, ok = 0;
+
+    (void)state;
+    for (round = 0; round < 200000; round++) {
+        randombytes_buf(rnd, sizeof(rnd));
+        n = rnd[0] % 41;
+        outmax = rnd[1] % 33;
+        pad = 1 + rnd[2] % 3; /* OB_B64_PAD, OB_B64_NOPAD, OB_B64_EITHER */
+        for (i = 0; i < n; i++) {
+            k = rnd[3 + i] % 80;
+            in[i] = k < 64 ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[k]
+                           : extra[k % (sizeof(extra) - 1)];
+        }
+        /* Often a valid encoding, so the accepting paths are compared too. */
+        if (rnd[60] % 2) {
+            ob_base64_encode(in, rnd + 3, n * 3 / 4, rnd[61] % 2 ? OB_B64_PAD : OB_B64_NOPAD);
+            n = strlen(in);
+        }
+        ra = ob_base64_decode(a, outmax, &na, in, n, pad);
+        rb = ref_decode(b, outmax, &nb, in, n, pad);
+        if (ra != rb)
+            fail_msg("'%.*s' (pad %d, outmax %zu): %d, reference %d", (int)n, in, pad, outmax, ra,
+                     rb);
+        if (ra == 0) {
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na);
+            ok++;
+        }
+    }
+    assert_true(ok > 1000);
 }
 
 static void test_hex(void **state)
@@ -220,15 +307,11 @@ static void test_pem_secure_out(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base32_rfc4648),
-        cmocka_unit_test(test_base32_strict),
-        cmocka_unit_test(test_base64_rfc4648),
-        cmocka_unit_test(test_base64_strict),
-        cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_pem_round_trip),
-        cmocka_unit_test(test_pem_errors),
-        cmocka_unit_test(test_cursor_line_empty),
-        cmocka_unit_test(test_pem_secure_out),
+        cmocka_unit_test(test_base32_rfc4648),    cmocka_unit_test(test_base32_strict),
+        cmocka_unit_test(test_base64_rfc4648),    cmocka_unit_test(test_base64_against_reference),
+        cmocka_unit_test(test_base64_strict),     cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_pem_round_trip),    cmocka_unit_test(test_pem_errors),
+        cmocka_unit_test(test_cursor_line_empty), cmocka_unit_test(test_pem_secure_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

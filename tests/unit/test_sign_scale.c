@@ -1,0 +1,360 @@
+/*
+ * test_sign_scale.c - the ceremony at scale does each thing once
+ * (docs/performance.rst).  Behaviour, not timing: whole ceremonies are run
+ * in memory (online collect core, offline check, sign, self-check) over
+ * backends shared by several services, and the costly operations are
+ * counted through the counters of format/core/opcount.h:
+ *
+ *   - every distinct backend descriptor is verified once, whatever number
+ *     of services use it, and its period costs one blinding (found from its
+ *     certificate, not by trying periods);
+ *   - the master key is blinded once per (service, period);
+ *   - every master descriptor is verified exactly once (its self-check),
+ *     with exactly the Ed25519 verifications its signatures need; the
+ *     response self-check reads and verifies nothing again.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bundle.h"
+#include "collect.h"
+#include "config.h"
+#include "crypto.h"
+#include "ed25519x.h"
+#include "hsv3_common.h"
+#include "hsv3_desc.h"
+#include "hsv3_sign.h"
+#include "keystore.h"
+#include "onion.h"
+#include "opcount.h"
+#include "secmem.h"
+#include "sign.h"
+
+#define MAX_BACK 16
+#define MAX_SVC  8
+
+typedef struct world {
+    uint64_t now;
+    size_t n_back;
+    char back_addr[MAX_BACK][OB_ONION_V3_LEN + 1];
+    uint8_t *back_text[MAX_BACK];
+    size_t back_len[MAX_BACK];
+    unsigned back_intros[MAX_BACK];
+    size_t n_svc;
+    ofl_key *keys[MAX_SVC];
+    ob_config *online, *offline;
+    ob_request *req;
+} world;
+
+static int fake_intro(ob_hsv3_intro *ip, unsigned seq)
+{
+    uint8_t ls[1 + 8 + 22 + 34], sk[32], e[64];
+    size_t k = 0;
+
+    memset(ip, 0, sizeof(*ip));
+    ls[k++] = 3;
+    ls[k++] = 0;
+    ls[k++] = 6;
+    ls[k++] = 10;
+    ls[k++] = 0;
+    ls[k++] = (uint8_t)(seq >> 8);
+    ls[k++] = (uint8_t)seq;
+    ls[k++] = 0x23;
+    ls[k++] = 0x29;
+    ls[k++] = 2;
+    ls[k++] = 20;
+    ob_random(ls + k, 20);
+    k += 20;
+    ls[k++] = 3;
+    ls[k++] = 32;
+    ob_random(ls + k, 32);
+    k += 32;
+    if ((ip->link_spec = malloc(k)) == NULL)
+        return -1;
+    memcpy(ip->link_spec, ls, k);
+    ip->link_spec_len = k;
+    crypto_box_keypair(ip->onion_key, sk);
+    crypto_box_keypair(ip->enc_key, sk);
+    return ob_ed25519_keygen(e, ip->auth_key);
+}
+
+/* A backend descriptor for the current period, signed by our own signer. */
+static void make_backend(world *w, size_t b, unsigned intros)
+{
+    ob_hsv3_intro ips[OB_HSV3_MAX_INTROS];
+    const ob_hsv3_intro *ptr[OB_HSV3_MAX_INTROS];
+    uint8_t *exp = ob_secalloc(64), pk[32];
+    ofl_hsv3_sign_in in;
+    ob_diag d;
+    unsigned i;
+
+    assert_non_null(exp);
+    assert_int_equal(ob_ed25519_keygen(exp, pk), 0);
+    for (i = 0; i < intros; i++) {
+        assert_int_equal(fake_intro(&ips[i], (unsigned)(b * 100 + i)), 0);
+        ptr[i] = &ips[i];
+    }
+    memset(&in, 0, sizeof(in));
+    in.master_exp = exp;
+    in.master_pk = pk;
+    in.tpp = &OB_TP_LIVE;
+    in.now = w->now;
+    in.tp = ob_hsv3_tp_num(w->now, &OB_TP_LIVE);
+    in.intros = ptr;
+    in.n_intros = intros;
+    if (ofl_hsv3_sign_descriptor(&in, &w->back_text[b], &w->back_len[b], NULL, &d) != OB_OK)
+        fail_msg("backend: %s", d.msg);
+    ob_onion_v3_encode(w->back_addr[b], pk);
+    w->back_intros[b] = intros;
+    for (i = 0; i < intros; i++)
+        ob_hsv3_intro_clear(&ips[i]);
+    ob_secfree(exp);
+}
+
+static ob_err fetch_mem(void *ctx, const ob_cfg_service *s, const ob_cfg_instance *in,
+                        uint8_t **desc, size_t *len, uint64_t *fetched_at, char *why,
+                        size_t why_len, ob_diag *d)
+{
+    world *w = ctx;
+    size_t b;
+
+    (void)s;
+    (void)d;
+    for (b = 0; b < w->n_back; b++)
+        if (strcmp(w->back_addr[b], in->address) == 0) {
+            *desc = malloc(w->back_len[b]);
+            assert_non_null(*desc);
+            memcpy(*desc, w->back_text[b], w->back_len[b]);
+            *len = w->back_len[b];
+            *fetched_at = w->now;
+            return OB_OK;
+        }
+    snprintf(why, why_len, "no such backend");
+    return OB_ERR_NOTFOUND;
+}
+
+/*
+ * n_svc services; service s uses the backends whose bit is set in use[s].
+ * Both configs are parsed from memory; the request is collected, written
+ * and parsed back, as it crosses.
+ */
+static void world_make(world *w, size_t n_svc, const unsigned *use)
+{
+    ob_buf on, off, wire;
+    ob_consensus_facts f;
+    onl_collect_stats st;
+    ob_request *r = NULL;
+    ob_diag d;
+    size_t s, b;
+
+    assert_true(n_svc <= MAX_SVC);
+    ob_buf_init(&on);
+    ob_buf_init(&off);
+    ob_buf_init(&wire);
+    ob_buf_printf(&on, "services:\n");
+    ob_buf_printf(&off, "services:\n");
+    for (s = 0; s < n_svc; s++) {
+        assert_int_equal(ofl_key_generate(3, &w->keys[s], &d), OB_OK);
+        ob_buf_printf(&on, "  - address: %s\n    instances:\n", ofl_key_address(w->keys[s]));
+        ob_buf_printf(&off, "  - key: k%zu.key\n    address: %s\n    instances:\n", s,
+                      ofl_key_address(w->keys[s]));
+        for (b = 0; b < w->n_back; b++)
+            if (use[s] & (1u << b)) {
+                ob_buf_printf(&on, "      - address: %s\n", w->back_addr[b]);
+                ob_buf_printf(&off, "      - address: %s\n", w->back_addr[b]);
+            }
+    }
+    w->n_svc = n_svc;
+    assert_true(ob_buf_ok(&on) && ob_buf_ok(&off));
+    if (ob_config_parse("online.yaml", (const char *)on.p, on.len, &w->online, &d) != OB_OK ||
+        ob_config_parse("/nonexistent/offline.yaml", (const char *)off.p, off.len, &w->offline,
+                        &d) != OB_OK)
+        fail_msg("config: %s", d.msg);
+    onl_collect_clock_facts(w->online, w->now, &f);
+    if (onl_collect_build(w->online, &f, w->now, fetch_mem, w, &r, &st, &d) != OB_OK)
+        fail_msg("collect: %s", d.msg);
+    assert_int_equal(st.services_empty, 0);
+    if (ob_request_serialize(r, &wire, &d) != OB_OK ||
+        ob_request_parse(wire.p, wire.len, &w->req, &d) != OB_OK)
+        fail_msg("request: %s", d.msg);
+    ob_request_free(r);
+    ob_buf_free(&on);
+    ob_buf_free(&off);
+    ob_buf_free(&wire);
+}
+
+static void world_backends(world *w, size_t n, unsigned intros)
+{
+    size_t b;
+
+    memset(w, 0, sizeof(*w));
+    w->now = (uint64_t)time(NULL);
+    assert_true(n <= MAX_BACK);
+    for (b = 0; b < n; b++)
+        make_backend(w, b, intros);
+    w->n_back = n;
+}
+
+static void world_free(world *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->n_back; i++)
+        free(w->back_text[i]);
+    for (i = 0; i < w->n_svc; i++)
+        ofl_key_free(w->keys[i]);
+    ob_config_free(w->online);
+    ob_config_free(w->offline);
+    ob_request_free(w->req);
+}
+
+/* The keyring sign would unlock, from the world's keys (borrowed). */
+static ofl_keyring *keyring(world *w)
+{
+    ofl_keyring *k = calloc(1, sizeof(*k));
+    size_t i;
+
+    assert_non_null(k);
+    k->by_service = calloc(w->offline->n_services, sizeof(*k->by_service));
+    assert_non_null(k->by_service);
+    for (i = 0; i < w->n_svc; i++)
+        k->by_service[i] = w->keys[i];
+    return k;
+}
+
+static void keyring_drop(ofl_keyring *k)
+{
+    free(k->by_service);
+    free(k);
+}
+
+/* Ed25519 verifications a v3 descriptor of n intro points needs: 08 cert, itself, 09 + 0B each. */
+static uint64_t verifs(size_t n)
+{
+    return 2 + 2 * (uint64_t)n;
+}
+
+static void test_each_thing_once(void **state)
+{
+    /* Services 0..2 share backends 0..3; service 3 has backends 4 and 5 alone. */
+    static const unsigned use[4] = { 0x0f, 0x0f, 0x0f, 0x30 };
+    world w;
+    ofl_plan *plan = NULL;
+    ofl_keyring *kr;
+    ob_response *resp = NULL;
+    uint64_t want_verify, want_sign;
+    size_t wire = 0, ncompact = 0, frames = 0, i;
+    ob_diag d;
+
+    (void)state;
+    world_backends(&w, 6, 2);
+    world_make(&w, 4, use);
+    kr = keyring(&w);
+
+    ob_op_reset();
+    if (ofl_sign_check(w.offline, w.req, w.now, &plan, &d) != OB_OK)
+        fail_msg("check: %s", d.msg);
+    /* 6 distinct backends among 14 instances: each judged once, one blinding each. */
+    assert_int_equal(ob_op_get(OB_OP_DESC_VERIFY), 6);
+    assert_int_equal(ob_op_get(OB_OP_BLIND_PUBLIC), 6);
+    assert_int_equal(ob_op_get(OB_OP_ED25519_VERIFY), 6 * verifs(2));
+    assert_int_equal(ob_op_get(OB_OP_DESC_READ), 0);
+    assert_int_equal(plan->n_descriptors, 8);
+
+    ob_op_reset();
+    if (ofl_sign_execute(plan, kr, &resp, &d) != OB_OK)
+        fail_msg("execute: %s", d.msg);
+    assert_int_equal(resp->n_descriptors, 8);
+    /* One blinded key per (service, period); no public blinding at all. */
+    assert_int_equal(ob_op_get(OB_OP_BLIND_SECRET), 4 * 2);
+    assert_int_equal(ob_op_get(OB_OP_BLIND_PUBLIC), 0);
+    /* Each signed descriptor verified once: 6 of 8 intro points, 2 of 4. */
+    assert_int_equal(ob_op_get(OB_OP_DESC_VERIFY), 8);
+    want_verify = 6 * verifs(8) + 2 * verifs(4);
+    want_sign = 6 * (2 + 2 * 8) + 2 * (2 + 2 * 4);
+    assert_int_equal(ob_op_get(OB_OP_ED25519_VERIFY), want_verify);
+    assert_int_equal(ob_op_get(OB_OP_ED25519_SIGN), want_sign);
+    for (i = 0; i < resp->n_descriptors; i++)
+        assert_non_null(resp->descriptors[i].compact);
+
+    /* The response round trip rebuilds from what the check judged: nothing again. */
+    ob_op_reset();
+    if (ofl_sign_selfcheck(plan, resp, &wire, &ncompact, &frames, &d) != OB_OK)
+        fail_msg("selfcheck: %s", d.msg);
+    assert_int_equal(ncompact, 8);
+    assert_int_equal(ob_op_get(OB_OP_DESC_VERIFY), 0);
+    assert_int_equal(ob_op_get(OB_OP_DESC_READ), 0);
+    assert_int_equal(ob_op_get(OB_OP_ED25519_VERIFY), 0);
+    assert_int_equal(ob_op_get(OB_OP_BLIND_PUBLIC), 0);
+
+    ob_response_free(resp);
+    ofl_plan_free(plan);
+    keyring_drop(kr);
+    world_free(&w);
+}
+
+/*
+ * The online side rebuilding the same response: each distinct backend read
+ * once (not judged), each master descriptor verified once, one blinding per
+ * (service, period).
+ */
+static void test_expand_once(void **state)
+{
+    static const unsigned use[3] = { 0x07, 0x07, 0x07 };
+    world w;
+    ofl_plan *plan = NULL;
+    ofl_keyring *kr;
+    ob_response *resp = NULL, *back = NULL;
+    ob_buf wire;
+    ob_diag d;
+    size_t i;
+
+    (void)state;
+    world_backends(&w, 3, 3);
+    world_make(&w, 3, use);
+    kr = keyring(&w);
+    if (ofl_sign_check(w.offline, w.req, w.now, &plan, &d) != OB_OK ||
+        ofl_sign_execute(plan, kr, &resp, &d) != OB_OK)
+        fail_msg("sign: %s", d.msg);
+    ob_buf_init(&wire);
+    if (ob_response_serialize(resp, &wire, &d) != OB_OK ||
+        ob_response_parse(wire.p, wire.len, &back, &d) != OB_OK)
+        fail_msg("response: %s", d.msg);
+    ob_op_reset();
+    if (ob_response_expand(back, w.req, &d) != OB_OK)
+        fail_msg("expand: %s", d.msg);
+    assert_int_equal(ob_op_get(OB_OP_DESC_READ), 3);
+    assert_int_equal(ob_op_get(OB_OP_DESC_VERIFY), 6);
+    assert_int_equal(ob_op_get(OB_OP_BLIND_PUBLIC), 6);
+    assert_int_equal(ob_op_get(OB_OP_ED25519_VERIFY), 6 * verifs(9));
+    for (i = 0; i < back->n_descriptors; i++) {
+        assert_int_equal(back->descriptors[i].descriptor_len, resp->descriptors[i].descriptor_len);
+        assert_memory_equal(back->descriptors[i].descriptor, resp->descriptors[i].descriptor,
+                            resp->descriptors[i].descriptor_len);
+    }
+    ob_response_free(back);
+    ob_response_free(resp);
+    ob_buf_free(&wire);
+    ofl_plan_free(plan);
+    keyring_drop(kr);
+    world_free(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_thing_once),
+        cmocka_unit_test(test_expand_once),
+    };
+
+    if (ob_secmem_init() != 0 || ofl_keystore_init_openssl() != 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
