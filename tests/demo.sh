@@ -133,11 +133,11 @@ delegated() {
     role client "got: $PAGE (${REACH_SECS}s)"
 
     say "A backend restarts: new introduction points, no trip to the offline machine"
-    n=$(grep -c "introduction points changed; signing anew" "$RUN/daemon.log")
+    n=$(grep -c "signed .*delegated keys (.*introduction points changed" "$RUN/daemon.log")
     lab_stop hs1
     e2e_tor_args hs1 --ControlPort "127.0.0.1:$(lab_port 31)" || die "backend 1 did not start again"
-    wait_log "introduction points changed; signing anew" 90 "$n" || die "the daemon did not sign anew"
-    grep -E "signing anew|signed [0-9]|published" "$RUN/daemon.log" | tail -n 4 | cut -d' ' -f2- | sed 's/^/     /'
+    wait_log "signed .*delegated keys (.*introduction points changed" 90 "$n" || die "the daemon did not sign anew"
+    grep -E "introduction points changed|published" "$RUN/daemon.log" | tail -n 4 | cut -d' ' -f2- | sed 's/^/     /'
     e2e_reach 90 2>>"$RUN/torlab.log" || die "the master address was not reachable after the restart"
     role client "got: $PAGE (${REACH_SECS}s)"
 
