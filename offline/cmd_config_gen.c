@@ -1240,6 +1240,8 @@ static int cg_migrate(cg_opts *o)
         (e = ofl_pass_read_new(o->passfile, n == 1 ? "the master key" : "the master keys", &pass,
                                &passlen, &d)) != OB_OK)
         goto out;
+    if (pass != NULL)
+        ofl_cmd_warn_short_pass(pass, passlen);
     if (snprintf(stage, sizeof(stage), "%s/.%s.tmp-XXXXXX", parent, base) >= (int)sizeof(stage) ||
         mkdtemp(stage) == NULL) {
         e = ob_fail(&d, OB_ERR_IO, "%s: cannot create a temporary folder: %s", parent,
@@ -1333,6 +1335,8 @@ int ofl_cmd_config_gen(int argc, char **argv)
     if (!o.no_passphrase &&
         (e = ofl_pass_read_new(o.passfile, "the master key", &pass, &passlen, &d)) != OB_OK)
         goto out;
+    if (pass != NULL)
+        ofl_cmd_warn_short_pass(pass, passlen);
 
     if ((inst = calloc(o.n, sizeof(*inst))) == NULL) {
         e = ob_fail(&d, OB_ERR_NOMEM, "out of memory");

@@ -107,6 +107,14 @@ static void print_addresses(ofl_key *const *keys, size_t n)
     fflush(stdout);
 }
 
+void ofl_cmd_warn_short_pass(const char *pass, size_t len)
+{
+    if (ofl_pass_is_short(pass, len))
+        ob_msg("warning: the new passphrase has fewer than %d characters; a longer one (several "
+               "words) is much harder to guess for whoever gets the key file",
+               OFL_PASS_SHORT);
+}
+
 /*
  * Write keys to a new file out, encrypted with a new passphrase (v3: store,
  * v2: PKCS#8).  old: the cost of the store being re-encrypted (passwd), which
@@ -122,6 +130,7 @@ static ob_err write_new(const char *out, ofl_key *const *keys, size_t n, const c
 
     if ((e = ofl_pass_read_new(passfile, out, &pass, &passlen, d)) != OB_OK)
         return e;
+    ofl_cmd_warn_short_pass(pass, passlen);
     if (ofl_key_version(keys[0]) == 3) {
         if (old == NULL)
             ofl_kdf_default(&kdf);

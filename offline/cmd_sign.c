@@ -18,6 +18,7 @@
 #include "ceremony_log.h"
 #include "cli.h"
 #include "commands.h"
+#include "confirm.h"
 #include "config.h"
 #include "fileio.h"
 #include "keystore.h"
@@ -28,20 +29,60 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * The offline config names a key file for every service; one that does not
+ * is the online machine's config given by mistake (or a service that
+ * cannot be signed): refused before anything is shown or asked.
+ */
+static int check_keys_named(const ob_config *cfg)
+{
+    size_t i, without = 0;
+    const ob_cfg_service *first = NULL;
+
+    for (i = 0; i < cfg->n_services; i++)
+        if (cfg->services[i].key_path == NULL) {
+            without++;
+            if (first == NULL)
+                first = &cfg->services[i];
+        }
+    if (without == 0)
+        return 0;
+    if (without == cfg->n_services)
+        ob_msg("%s: no service names a key: file; this looks like the online machine's config "
+               "(sign needs the offline config, with key: for each service)",
+               cfg->path);
+    else
+        ob_msg("%s:%d: service %s.onion names no key: file; sign needs one for every service of "
+               "the offline config",
+               cfg->path, first->line, first->address ? first->address : "?");
+    return -1;
+}
+
+/* A key file anyone who reads the media can use deserves a word. */
+static void warn_plain_keys(const ob_config *cfg)
+{
+    size_t i, j;
+
+    for (i = 0; i < cfg->n_services; i++) {
+        const char *k = cfg->services[i].key_path;
+        int seen = 0;
+        for (j = 0; j < i; j++)
+            seen |= cfg->services[j].key_path != NULL && strcmp(cfg->services[j].key_path, k) == 0;
+        if (!seen && ofl_keyfile_is_plain(k))
+            ob_msg("warning: %s (service at %s:%d) is stored unencrypted: whoever reads it "
+                   "controls the service; 'ob-offline import %s -o NEW.key' makes a "
+                   "passphrase-protected copy",
+                   k, cfg->path, cfg->services[i].line, k);
+    }
+}
+
 /* Ask on the terminal; 1 confirmed, 0 declined, -1 no terminal. */
 static int confirm(size_t n_descriptors)
 {
-    FILE *tty = fopen("/dev/tty", "r+");
-    char line[64];
-    int yes;
+    char q[64];
 
-    if (tty == NULL)
-        return -1;
-    fprintf(tty, "Sign these %zu descriptors? Type 'yes' to sign: ", n_descriptors);
-    fflush(tty);
-    yes = fgets(line, sizeof(line), tty) != NULL && strcmp(line, "yes\n") == 0;
-    fclose(tty);
-    return yes;
+    snprintf(q, sizeof(q), "Sign these %zu descriptors?", n_descriptors);
+    return ofl_confirm(q, "sign");
 }
 
 int ofl_cmd_sign(int argc, char **argv)
@@ -113,10 +154,22 @@ int ofl_cmd_sign(int argc, char **argv)
     }
     for (k = 0; k < cfg->n_warnings; k++)
         ob_msg("warning: %s", cfg->warnings[k]);
+    if (check_keys_named(cfg) != 0) {
+        rc = OB_EXIT_BAD;
+        goto out;
+    }
+    /* Before the summary and the passphrase: a ceremony must not end in
+     * "cannot create" after the operator typed yes. */
     if (ob_path_exists(out_path)) {
         ob_msg("%s: exists; refusing to overwrite (choose another name)", out_path);
         goto out;
     }
+    err = ob_file_can_create(out_path, &d);
+    if (err != OB_OK) {
+        ob_msg("%s; nothing was signed", d.msg);
+        goto out;
+    }
+    warn_plain_keys(cfg);
     err = ob_request_read_file(in_path, &req, &d);
     if (err != OB_OK) {
         rc = ob_report(err, &d);

@@ -7,7 +7,11 @@ int ofl_cmd_address(int argc, char **argv);
 int ofl_cmd_passwd(int argc, char **argv);
 int ofl_cmd_import(int argc, char **argv);
 int ofl_cmd_sign(int argc, char **argv);
+int ofl_cmd_certify(int argc, char **argv);
 int ofl_cmd_config_gen(int argc, char **argv);
-int ofl_cmd_todo(int argc, char **argv);
+
+#include <stddef.h>
+/* A "warning: ..." when a new passphrase is short (ofl_pass_is_short); cmd_keys.c. */
+void ofl_cmd_warn_short_pass(const char *pass, size_t len);
 
 #endif

@@ -1172,6 +1172,43 @@ ofl_keyfile_kind ofl_keyfile_detect(const char *path)
     return kind;
 }
 
+static int has_bytes(const uint8_t *f, size_t len, const char *mark)
+{
+    size_t m = strlen(mark), i;
+
+    for (i = 0; i + m <= len; i++)
+        if (memcmp(f + i, mark, m) == 0)
+            return 1;
+    return 0;
+}
+
+int ofl_keyfile_is_plain(const char *path)
+{
+    static const char *const marks[] = { "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+                                         "Proc-Type: 4,ENCRYPTED" };
+    uint8_t *f = NULL;
+    size_t len = 0, i;
+    int plain = 0;
+
+    switch (ofl_keyfile_detect(path)) {
+    case OFL_KEYFILE_TOR_SECRET:
+    case OFL_KEYFILE_TOR_DIR:
+        return 1;
+    case OFL_KEYFILE_PEM:
+        break;
+    default:
+        return 0;
+    }
+    if (ob_file_read_secret(path, KEYFILE_MAX, &f, &len, NULL) != OB_OK)
+        return 0;
+    plain = 1;
+    for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+        if (has_bytes(f, len, marks[i]))
+            plain = 0;
+    ob_secfree(f);
+    return plain;
+}
+
 static ob_err load_file(const char *path, const char *passfile, ofl_key ***keys, size_t *n,
                         ob_diag *d)
 {

@@ -139,6 +139,13 @@ typedef enum {
 } ofl_keyfile_kind;
 ofl_keyfile_kind ofl_keyfile_detect(const char *path);
 
+/*
+ * 1 when path holds a key anyone who reads the file can use: tor's
+ * hs_ed25519_secret_key or HiddenServiceDir, a PEM key not marked
+ * ENCRYPTED; 0 for our store, an encrypted PEM, or what is not a key.
+ */
+int ofl_keyfile_is_plain(const char *path);
+
 /* Bytes of OpenSSL's secure heap (locked memory for RSA keys). */
 #define OFL_OPENSSL_HEAP (256 * 1024)
 

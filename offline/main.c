@@ -21,12 +21,18 @@ static const char *const usage[] = {
     "[--allow-swap]",
     "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] "
     "[--passphrase-file F] [--allow-swap]",
-    "ob-offline config-gen [-n N] [--version 3|2] [--output DIR] [--key FILE] [options]",
-    "ob-offline config-gen --from-onionbalance CONFIG [--output DIR] [--source-passphrase-file F] "
-    "[options]",
+    "ob-offline certify -c CONFIG -i REQUEST -o RESPONSE [--yes] [--passphrase-file F] "
+    "[--allow-swap]",
+    "ob-offline config-gen [-n N] [--version 3|2 | --hs-version v3|v2] [-o|--output DIR] "
+    "[--key FILE [--source-passphrase-file F]] [-t|--tag TAG] [--service-virtual-port PORT] "
+    "[--service-target HOST:PORT] [--time-period-length MINUTES] [--passphrase-file F | "
+    "--no-passphrase] [--interactive | --no-interactive] [--allow-swap]",
+    "ob-offline config-gen --from-onionbalance CONFIG [-o|--output DIR] [--source-passphrase-file "
+    "F] [--passphrase-file F | --no-passphrase] [--time-period-length MINUTES] "
+    "[--no-interactive] [--allow-swap]",
     "ob-offline inspect FILE",
-    "ob-offline qr show FILE [--fps N]",
-    "ob-offline qr encode FILE -o DIR [--gif FILE]",
+    "ob-offline qr show FILE [--fps N] [--qr-version N] [--level L|M|Q|H]",
+    "ob-offline qr encode FILE -o DIR [--qr-version N] [--level L|M|Q|H] [--scale N]",
     "ob-offline qr decode -o FILE [--expect ID] IMAGE...",
     "ob-offline qr scan -o FILE [--device /dev/videoN] [--expect ID]",
     "ob-offline version",
@@ -39,6 +45,7 @@ static const ob_cmd commands[] = {
     { "passwd", ofl_cmd_passwd },
     { "import", ofl_cmd_import },
     { "sign", ofl_cmd_sign },
+    { "certify", ofl_cmd_certify },
     { "config-gen", ofl_cmd_config_gen },
     { "inspect", ob_cmd_inspect },
     { "qr", ob_cmd_qr },

@@ -186,6 +186,15 @@ out:
     return e;
 }
 
+int ofl_pass_is_short(const char *p, size_t n)
+{
+    size_t i, chars = 0;
+
+    for (i = 0; i < n; i++)
+        chars += ((unsigned char)p[i] & 0xc0) != 0x80; /* UTF-8 continuation bytes don't count */
+    return chars < OFL_PASS_SHORT;
+}
+
 void ofl_pass_free(char *p)
 {
     ob_secfree(p);

@@ -33,6 +33,16 @@ ob_err ofl_pass_read(const char *file, const char *prompt, char **out, size_t *n
  */
 ob_err ofl_pass_read_new(const char *file, const char *what, char **out, size_t *n, ob_diag *d);
 
+/*
+ * Fewer characters than this in a new passphrase earn a warning (not a
+ * refusal: the operator may have reasons, and the key file is still
+ * protected by the KDF).  docs/keys.rst.
+ */
+#define OFL_PASS_SHORT 12
+
+/* 1 when p (n bytes, UTF-8) has fewer than OFL_PASS_SHORT characters. */
+int ofl_pass_is_short(const char *p, size_t n);
+
 /* Wipe and free a passphrase; NULL-tolerant. */
 void ofl_pass_free(char *p);
 

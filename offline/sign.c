@@ -43,8 +43,8 @@ void ofl_keyring_free(ofl_keyring *k)
     free(k);
 }
 
-int ofl_sign_is_precheckable(const ob_config *cfg, const ob_request *req,
-                             const ob_cfg_service **why)
+int ofl_cfg_is_precheckable(const ob_config *cfg, const char *const *addr, size_t n,
+                            const ob_cfg_service **why)
 {
     size_t i;
 
@@ -54,16 +54,55 @@ int ofl_sign_is_precheckable(const ob_config *cfg, const ob_request *req,
             *why = &cfg->services[i];
     if (*why == NULL)
         return 1; /* every service is known by address; an unknown one is refused */
-    for (i = 0; i < req->n_services; i++) {
-        const ob_cfg_service *s = ob_config_find_service(cfg, req->services[i].address);
+    for (i = 0; i < n; i++) {
+        const ob_cfg_service *s = ob_config_find_service(cfg, addr[i]);
         if (s == NULL || s->key_path == NULL)
             return 0; /* it may be the key of a service that names no address */
     }
     return 1;
 }
 
+int ofl_sign_is_precheckable(const ob_config *cfg, const ob_request *req,
+                             const ob_cfg_service **why)
+{
+    const char **addr = calloc(req->n_services + 1, sizeof(*addr));
+    size_t i;
+    int r;
+
+    if (addr == NULL) {
+        *why = cfg->n_services > 0 ? &cfg->services[0] : NULL;
+        return 0; /* unlock first: the cautious order */
+    }
+    for (i = 0; i < req->n_services; i++)
+        addr[i] = req->services[i].address;
+    r = ofl_cfg_is_precheckable(cfg, addr, req->n_services, why);
+    free(addr);
+    return r;
+}
+
 ob_err ofl_sign_unlock(ob_config *cfg, const ofl_plan *only, const char *passphrase_file,
                        ofl_keyring **out, ob_diag *d)
+{
+    unsigned char *need = NULL;
+    size_t i;
+    ob_err err;
+
+    if (only == NULL)
+        return ofl_sign_unlock_services(cfg, NULL, passphrase_file, out, d);
+    *out = NULL;
+    need = calloc(cfg->n_services + 1, 1);
+    if (need == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    /* Only the services a checked plan signs: no passphrase for the others. */
+    for (i = 0; i < only->n_svc; i++)
+        need[only->svc[i].cfg_index] = 1;
+    err = ofl_sign_unlock_services(cfg, need, passphrase_file, out, d);
+    free(need);
+    return err;
+}
+
+ob_err ofl_sign_unlock_services(ob_config *cfg, const unsigned char *only,
+                                const char *passphrase_file, ofl_keyring **out, ob_diag *d)
 {
     ofl_keyring *kr = NULL;
     keyfile *files = NULL;
@@ -80,11 +119,8 @@ ob_err ofl_sign_unlock(ob_config *cfg, const ofl_plan *only, const char *passphr
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    /* Only the services a checked plan signs: no passphrase for the others. */
     for (i = 0; i < cfg->n_services; i++)
-        need[i] = only == NULL;
-    for (i = 0; only != NULL && i < only->n_svc; i++)
-        need[only->svc[i].cfg_index] = 1;
+        need[i] = only == NULL || only[i];
     for (i = 0; i < cfg->n_services; i++) {
         const ob_cfg_service *s = &cfg->services[i];
         const ofl_key *k = NULL;
@@ -488,13 +524,14 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
         pi->req = ri;
         if (ri->status == OB_INSTANCE_MISSING || ri->descriptor == NULL) {
             pi->state = OFL_INST_MISSING;
-            snprintf(pi->note, sizeof(pi->note), "missing: %.200s",
+            /* The summary prints "<state>: <note>": the note says only why. */
+            snprintf(pi->note, sizeof(pi->note), "%.200s",
                      ri->reason ? ri->reason : "no descriptor");
             continue;
         }
         if (ri->status == OB_INSTANCE_INVALID) {
             pi->state = OFL_INST_INVALID;
-            snprintf(pi->note, sizeof(pi->note), "invalid online: %.200s",
+            snprintf(pi->note, sizeof(pi->note), "by the online side: %.200s",
                      ri->reason ? ri->reason : "no reason given");
             continue;
         }
@@ -511,7 +548,7 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
             char b[32];
             span(b, ri->fetched_at, p->now);
             pi->state = OFL_INST_STALE;
-            snprintf(pi->note, sizeof(pi->note), "stale: fetched %s ago (limit %d h)", b,
+            snprintf(pi->note, sizeof(pi->note), "fetched %s ago (limit %d h)", b,
                      OFL_SIGN_MAX_DESC_AGE / 3600);
             continue;
         }

@@ -57,6 +57,9 @@ typedef struct ofl_keyring {
  */
 int ofl_sign_is_precheckable(const ob_config *cfg, const ob_request *req,
                              const ob_cfg_service **why);
+/* The same for any list of master addresses a bundle names (certify's key requests). */
+int ofl_cfg_is_precheckable(const ob_config *cfg, const char *const *addr, size_t n,
+                            const ob_cfg_service **why);
 
 /*
  * Load the keys and bind each service to its master address.  only NULL:
@@ -68,6 +71,12 @@ int ofl_sign_is_precheckable(const ob_config *cfg, const ob_request *req,
  */
 ob_err ofl_sign_unlock(ob_config *cfg, const ofl_plan *only, const char *passphrase_file,
                        ofl_keyring **out, ob_diag *d);
+/*
+ * The same for any ceremony (sign, certify): only[i] set for each config
+ * service i whose key is needed (only NULL: every service).
+ */
+ob_err ofl_sign_unlock_services(ob_config *cfg, const unsigned char *only,
+                                const char *passphrase_file, ofl_keyring **out, ob_diag *d);
 void ofl_keyring_free(ofl_keyring *k); /* wipes; NULL-tolerant */
 
 typedef enum {

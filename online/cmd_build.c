@@ -185,8 +185,7 @@ int onl_cmd_build(int argc, char **argv)
             out_path = argv[++i];
         } else if (strcmp(a, "--descriptors-from") == 0) {
             dir = argv[++i];
-        } else if ((strcmp(a, "-i") == 0 || strcmp(a, "-p") == 0 || strcmp(a, "-s") == 0) &&
-                   n_tor + 2 <= MAX_TOR_ARGS) {
+        } else if (onl_ctl_is_opt(a) && n_tor + 2 <= MAX_TOR_ARGS) {
             tor_args[n_tor++] = argv[i];
             tor_args[n_tor++] = argv[++i];
         } else {

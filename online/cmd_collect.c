@@ -11,9 +11,11 @@
  *
  * The request is never written over an existing file (exit 2; remove it or
  * pick another name): a request already carried to the offline machine must
- * not silently change under the same name.  It is written even when some
- * service has no valid instance; then the exit status is 1 and those
- * services are named, because the offline side refuses to sign them.
+ * not silently change under the same name.  It is written when some
+ * service has no valid instance (exit 1, those services named: the offline
+ * side refuses them), but not when none has one (exit 1, nothing written).
+ * The report comes first; a request store that cannot be written is then
+ * an error (exit 2) that names the request written.
  */
 #include "cli.h"
 #include "collect.h"
@@ -43,9 +45,9 @@ static const char *status_name(uint8_t st)
     }
 }
 
-static void print_request(const ob_request *r, const char *out)
+/* Per service and instance: what arrived, what did not and why. */
+static void print_report(const ob_request *r)
 {
-    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN];
     size_t i, j;
 
     for (i = 0; i < r->n_services; i++) {
@@ -64,9 +66,31 @@ static void print_request(const ob_request *r, const char *out)
                 printf(": %s\n", in->reason ? in->reason : "no reason given");
         }
     }
+}
+
+static void print_written(const ob_request *r, const char *out)
+{
+    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN];
+
     ob_bundle_digest_hex(r->digest, hex);
     ob_bundle_digest_short(r->digest, shrt);
     printf("request %s written, digest %s\n  (%s)\n", out, shrt, hex);
+}
+
+/* Name each service left without a valid instance. */
+static void name_empty(const ob_request *req)
+{
+    size_t k, j;
+
+    for (k = 0; k < req->n_services; k++) {
+        const ob_req_service *s = &req->services[k];
+        size_t ok = 0;
+        for (j = 0; j < s->n_instances; j++)
+            ok += s->instances[j].status == OB_INSTANCE_OK;
+        if (ok == 0)
+            ob_msg("%s.onion: no valid instance; the offline side will refuse to sign it",
+                   s->address);
+    }
 }
 
 /* Same file as an existing input?  Refuse before writing anything. */
@@ -103,8 +127,7 @@ int onl_cmd_collect(int argc, char **argv)
             out_path = argv[++i];
         } else if (strcmp(a, "--descriptors-from") == 0) {
             dir = argv[++i];
-        } else if ((strcmp(a, "-i") == 0 || strcmp(a, "-p") == 0 || strcmp(a, "-s") == 0) &&
-                   n_tor + 2 <= MAX_TOR_ARGS) {
+        } else if (onl_ctl_is_opt(a) && n_tor + 2 <= MAX_TOR_ARGS) {
             tor_args[n_tor++] = argv[i];
             tor_args[n_tor++] = argv[++i];
         } else {
@@ -149,32 +172,39 @@ int onl_cmd_collect(int argc, char **argv)
         rc = err == OB_ERR_UNSUPPORTED ? (ob_msg("%s", d.msg), OB_EXIT_USAGE) : ob_report(err, &d);
         goto out;
     }
+    print_report(req);
+    printf("%zu service(s): %zu instance(s) ok, %zu missing, %zu invalid\n", st.services, st.ok,
+           st.missing, st.invalid);
+    fflush(stdout);
+    /* A request the signer would refuse whole is not worth carrying. */
+    if (st.services_empty == st.services) {
+        name_empty(req);
+        ob_msg("no service has a valid instance: no request written");
+        rc = OB_EXIT_BAD;
+        goto out;
+    }
     err = ob_request_write_file(out_path, req, OB_WRITE_EXCL, &d);
     if (err != OB_OK) {
         rc = err == OB_ERR_EXISTS ? (ob_msg("%s", d.msg), OB_EXIT_USAGE) : ob_report(err, &d);
         goto out;
     }
-    /* Kept so a compact response to it can be rebuilt (reqstore.h). */
-    err = onl_reqstore_save(cfg, req, &d);
-    if (err != OB_OK) {
-        rc = ob_report(err, &d);
-        goto out;
-    }
-    print_request(req, out_path);
-    printf("%zu service(s): %zu instance(s) ok, %zu missing, %zu invalid\n", st.services, st.ok,
-           st.missing, st.invalid);
+    print_written(req, out_path);
+    fflush(stdout);
     rc = OB_EXIT_OK;
     if (st.services_empty > 0) {
-        for (k = 0; k < req->n_services; k++) {
-            const ob_req_service *s = &req->services[k];
-            size_t j, ok = 0;
-            for (j = 0; j < s->n_instances; j++)
-                ok += s->instances[j].status == OB_INSTANCE_OK;
-            if (ok == 0)
-                ob_msg("%s.onion: no valid instance; the offline side will refuse to sign it",
-                       s->address);
-        }
+        name_empty(req);
         rc = OB_EXIT_BAD;
+    }
+    /* Kept so a compact response to it can be rebuilt (reqstore.h); a
+     * store that cannot be written is reported after what was done. */
+    err = onl_reqstore_save(cfg, req, &d);
+    if (err != OB_OK) {
+        ob_msg("%s", d.msg);
+        ob_msg("the request %s was written, but its copy in the request store was not: "
+               "'publish --request %s' will be needed for its compact response "
+               "($OB_REQUEST_STORE or $STATE_DIRECTORY chooses the store)",
+               out_path, out_path);
+        rc = OB_EXIT_USAGE;
     }
 out:
     ob_request_free(req);

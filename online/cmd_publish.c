@@ -81,9 +81,7 @@ int onl_cmd_publish(int argc, char **argv)
             req_path = argv[++i];
         } else if (strcmp(a, "-c") == 0 && i + 1 < argc) {
             cfg_path = argv[++i];
-        } else if ((strcmp(a, "-i") == 0 || strcmp(a, "-p") == 0 || strcmp(a, "-s") == 0 ||
-                    strcmp(a, "--password-file") == 0) &&
-                   i + 1 < argc && n_tor + 2 <= MAX_TOR_ARGS) {
+        } else if (onl_ctl_is_opt(a) && i + 1 < argc && n_tor + 2 <= MAX_TOR_ARGS) {
             tor_args[n_tor++] = argv[i];
             tor_args[n_tor++] = argv[++i];
         } else if (a[0] != '-' && resp_path == NULL) {

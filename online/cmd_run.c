@@ -1,15 +1,20 @@
 /*
  * cmd_run.c - "ob-online run": the daemon (daemon.h, docs/online.rst).
  *
- *   ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-i IP] [-p PORT] [-s SOCKET]
+ *   ob-online run -c CONFIG [--inbox DIR] [--outbox DIR] [-v|--verbosity LEVEL] [tor options]
+ *
+ * -v/--verbosity LEVEL is OnionBalance's: debug, info, warning, error or
+ * critical (any case); it overrides LOG_LEVEL (also after SIGHUP).
  *
  * Exit status: 0 after SIGTERM/SIGINT; 1 for a bad config; 2 for usage.
  */
 #include "cli.h"
 #include "commands.h"
+#include "ctl.h"
 #include "daemon.h"
 
 #include <string.h>
+#include <strings.h>
 
 #define MAX_TOR_ARGS 8
 
@@ -32,9 +37,18 @@ int onl_cmd_run(int argc, char **argv)
             o.inbox = argv[++i];
         } else if (strcmp(a, "--outbox") == 0) {
             o.outbox = argv[++i];
-        } else if ((strcmp(a, "-i") == 0 || strcmp(a, "-p") == 0 || strcmp(a, "-s") == 0 ||
-                    strcmp(a, "--password-file") == 0) &&
-                   n_tor + 2 <= MAX_TOR_ARGS) {
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbosity") == 0) {
+            static const char *const levels[] = { "debug", "info", "warning", "error", "critical" };
+            size_t k;
+            o.verbosity = argv[++i];
+            for (k = 0; k < 5 && strcasecmp(o.verbosity, levels[k]) != 0; k++)
+                ;
+            if (k == 5) {
+                ob_msg("run: %s '%s': the level is debug, info, warning, error or critical", a,
+                       o.verbosity);
+                ob_usage_verb(argv[0]);
+            }
+        } else if (onl_ctl_is_opt(a) && n_tor + 2 <= MAX_TOR_ARGS) {
             tor_args[n_tor++] = argv[i];
             tor_args[n_tor++] = argv[++i];
         } else {

@@ -39,7 +39,9 @@ int onl_cmd_status(int argc, char **argv)
         path = STATUS_DEFAULT;
     err = onl_status_fetch(path, 10000, &text, &len, &d);
     if (err != OB_OK) {
-        ob_msg("%s", d.msg);
+        ob_msg("%s (the daemon opens a status socket only when its config names one: "
+               "STATUS_SOCKET_LOCATION or status-socket-location)",
+               d.msg);
         return OB_EXIT_USAGE;
     }
     /* The daemon wrote it, but it is still bytes from a socket. */

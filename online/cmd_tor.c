@@ -11,9 +11,10 @@
  * --repeat N, which runs the check N times a
  * second apart, reconnecting (for up to --retry seconds) when tor goes away.
  *
- * Exit: 0 tor reachable and every requested probe succeeded; 1 a probe
- * failed (descriptor not found, upload refused); 2 tor unreachable or
- * authentication failed, or a usage error.
+ * Exit: 0 tor reachable, with a consensus, and every requested probe
+ * succeeded; 1 a probe failed (descriptor not found, upload refused); 2 tor
+ * unreachable, authentication failed, tor has no consensus (in the last
+ * round; probes still run and a failed one gives 1), or a usage error.
  */
 #include "cli.h"
 #include "commands.h"
@@ -120,8 +121,9 @@ static ob_err print_hsdirs(const onl_consensus *c, const char *addr, ob_diag *d)
     return OB_OK;
 }
 
-/* One round of facts.  OB_ERR_NET if the connection broke. */
-static ob_err check_once(onl_ctl *ctl, const char *hsdirs_for, ob_diag *d)
+/* One round of facts.  OB_ERR_NET if the connection broke; *none set
+ * when tor has no consensus. */
+static ob_err check_once(onl_ctl *ctl, const char *hsdirs_for, int *none, ob_diag *d)
 {
     onl_consensus *c = NULL;
     char t1[32], t2[32], t3[32];
@@ -135,6 +137,7 @@ static ob_err check_once(onl_ctl *ctl, const char *hsdirs_for, ob_diag *d)
     if (!onl_ctl_is_connected(ctl))
         return ob_fail(d, OB_ERR_NET, "lost the control connection");
     e = onl_consensus_fetch(ctl, &c, d);
+    *none = e == OB_ERR_NOTFOUND;
     if (e == OB_ERR_NOTFOUND) {
         printf("%-22s none yet (%s)\n", "consensus:", d->msg);
         return hsdirs_for ? ob_fail(d, OB_ERR_NOTFOUND, "no consensus: cannot compute HSDirs")
@@ -346,7 +349,7 @@ int onl_cmd_tor_check(int argc, char **argv)
     ob_diag d;
     ob_err e;
     unsigned long long round;
-    int rc = OB_EXIT_OK;
+    int rc = OB_EXIT_OK, none = 0;
 
     parse(argc, argv, &o);
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -371,7 +374,7 @@ int onl_cmd_tor_check(int argc, char **argv)
             ob_msg("reconnected to %s (connection #%u)", onl_ctl_endpoint(ctl),
                    onl_ctl_generation(ctl));
         }
-        e = check_once(ctl, o.hsdirs, &d);
+        e = check_once(ctl, o.hsdirs, &none, &d);
         if (e == OB_ERR_NET && round + 1 < o.repeat) {
             ob_msg("%s", d.msg);
             continue;
@@ -392,6 +395,12 @@ int onl_cmd_tor_check(int argc, char **argv)
             goto out;
         }
         rc = o.fetch != NULL ? do_fetch(ctl, &o) : do_post(ctl, &o);
+    }
+    /* Reachable is not usable: nothing can be published without one. */
+    if (rc == OB_EXIT_OK && none) {
+        ob_msg("tor has no consensus yet: it cannot publish or fetch descriptors (is its network "
+               "enabled? has it bootstrapped?)");
+        rc = OB_EXIT_USAGE;
     }
 out:
     onl_ctl_close(ctl);

@@ -6,8 +6,8 @@ int onl_cmd_build(int argc, char **argv);
 int onl_cmd_collect(int argc, char **argv);
 int onl_cmd_publish(int argc, char **argv);
 int onl_cmd_run(int argc, char **argv);
+int onl_cmd_delegate(int argc, char **argv);
 int onl_cmd_status(int argc, char **argv);
-int onl_cmd_todo(int argc, char **argv);
 int onl_cmd_tor_check(int argc, char **argv);
 
 #endif

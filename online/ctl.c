@@ -97,14 +97,19 @@ void onl_ctl_opts_init(onl_ctl_opts *o)
     o->max_reply = ONL_CTL_MAX_REPLY;
 }
 
+int onl_ctl_is_opt(const char *a)
+{
+    return strcmp(a, "-i") == 0 || strcmp(a, "--ip") == 0 || strcmp(a, "-p") == 0 ||
+           strcmp(a, "--port") == 0 || strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 ||
+           strcmp(a, "--password-file") == 0;
+}
+
 int onl_ctl_opts_arg(onl_ctl_opts *o, int argc, char **argv, int *i, ob_diag *d)
 {
     const char *a = argv[*i];
     const char *v;
 
-    if (strcmp(a, "-i") != 0 && strcmp(a, "--ip") != 0 && strcmp(a, "-p") != 0 &&
-        strcmp(a, "--port") != 0 && strcmp(a, "-s") != 0 && strcmp(a, "--socket") != 0 &&
-        strcmp(a, "--password-file") != 0)
+    if (!onl_ctl_is_opt(a))
         return 0;
     if (*i + 1 >= argc) {
         ob_fail(d, OB_ERR_MALFORMED, "option %s needs a value", a);

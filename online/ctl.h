@@ -85,6 +85,8 @@ void onl_ctl_opts_init(onl_ctl_opts *o);
  * "-s ''" disables the socket.
  */
 int onl_ctl_opts_arg(onl_ctl_opts *o, int argc, char **argv, int *i, ob_diag *d);
+/* Is a one of the words onl_ctl_opts_arg takes (each with a value)? */
+int onl_ctl_is_opt(const char *a);
 
 /* One reply line.  text/data are NUL-terminated and owned by the reply. */
 typedef struct onl_ctl_line {

@@ -4,6 +4,7 @@
  */
 #include "daemon.h"
 #include "deleg_daemon.h"
+#include "delegate.h"
 #include "reqstore.h"
 
 #include "bundle.h"
@@ -90,7 +91,7 @@ static int parse_level(const char *s)
     return L_INFO;
 }
 
-static void setup_log(const ob_config *cfg)
+static void setup_log(const ob_config *cfg, const char *verbosity)
 {
     if (g_logf != NULL)
         fclose(g_logf);
@@ -98,7 +99,7 @@ static void setup_log(const ob_config *cfg)
     if (g_syslog)
         closelog();
     g_syslog = 0;
-    g_level = parse_level(cfg->log_level);
+    g_level = parse_level(verbosity != NULL ? verbosity : cfg->log_level);
     if (cfg->log_location != NULL && strcmp(cfg->log_location, "syslog") == 0) {
         openlog("ob-online", LOG_PID, LOG_DAEMON);
         g_syslog = 1;
@@ -243,7 +244,7 @@ static ob_err load_config(dstate *s, ob_diag *d)
     s->cfg = cfg;
     s->inbox = s->o->inbox != NULL ? s->o->inbox : cfg->inbox;
     s->outbox = s->o->outbox != NULL ? s->o->outbox : cfg->outbox;
-    setup_log(cfg);
+    setup_log(cfg, s->o->verbosity);
     return per_service_arrays(s);
 }
 
@@ -779,6 +780,33 @@ static int held_has(void *ctx, const char *service, uint64_t tp)
     return 0;
 }
 
+/*
+ * Renewal (deleg_daemon.h cert_request): a key-certification request for one
+ * service, for ONL_DELEGATE_DAYS_DEFAULT days, written into the outbox as
+ * keyrequest-<service>-<UTC time>.obb with the consensus' period length.
+ */
+static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *service,
+                                 const char *outbox, char *written, size_t written_len, ob_diag *d)
+{
+    dstate *s = ctx;
+    uint64_t now = (uint64_t)time(NULL);
+    size_t n_keys = 0, n_v2 = 0;
+    char path[4096], ts[32];
+    time_t tt = (time_t)now;
+    struct tm tm;
+
+    if (s->c == NULL)
+        return ob_fail(d, OB_ERR_NOTFOUND, "no consensus: the period length is unknown");
+    if (gmtime_r(&tt, &tm) == NULL || strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm) == 0)
+        snprintf(ts, sizeof(ts), "%llu", (unsigned long long)now);
+    if ((size_t)snprintf(path, sizeof(path), "%s/keyrequest-%.16s-%s.obb", outbox, service, ts) >=
+        sizeof(path))
+        return ob_fail(d, OB_ERR_RANGE, "%s: outbox path too long", outbox);
+    snprintf(written, written_len, "%s", path);
+    return onl_delegate_request_write(cfg, service, &s->c->tp, now, ONL_DELEGATE_DAYS_DEFAULT, path,
+                                      NULL, &n_keys, &n_v2, d);
+}
+
 static void deleg_cycle(dstate *s)
 {
     onl_dd_env env;
@@ -801,9 +829,39 @@ static void deleg_cycle(dstate *s)
     env.log = dlog;
     env.ceremony_floor = held_floor;
     env.ceremony_has = held_has;
+    env.cert_request = deleg_cert_request;
     env.ctx = s;
     if (onl_dd_cycle(s->dd, &env, (uint64_t)time(NULL)) == OB_ERR_NET)
         tor_lost(s, "an upload of the delegated mode was cut off");
+}
+
+/*
+ * A key-certification response in the inbox: installed as `delegate install`
+ * installs it (every certificate checked first; all or nothing), then the
+ * delegated mode is woken to build with the new keys.
+ */
+static void take_cert_response(dstate *s, const char *path, const char *name, const char *shrt)
+{
+    onl_install_report rep;
+    ob_diag d;
+
+    if (onl_delegate_install_file(s->cfg, path, (uint64_t)time(NULL), &rep, &d) != OB_OK) {
+        dlog(L_ERROR, "inbox: refusing key-certification response %s (digest %s): %s", name, shrt,
+             d.msg);
+        return;
+    }
+    if (rep.n_installed > 0)
+        dlog(L_INFO,
+             "inbox: installed key-certification response %s (digest %s): %zu certificates for "
+             "%zu service(s), periods %llu .. %llu",
+             name, shrt, rep.n_installed, rep.n_services, (unsigned long long)rep.first_tp,
+             (unsigned long long)rep.last_tp);
+    else
+        dlog(L_INFO,
+             "inbox: key-certification response %s (digest %s): nothing new (%zu installed "
+             "before, %zu periods over)",
+             name, shrt, rep.n_already, rep.n_over);
+    onl_dd_wake(s->dd);
 }
 
 static void take_response(dstate *s, const char *path, const char *name)
@@ -833,6 +891,10 @@ static void take_response(dstate *s, const char *path, const char *name)
     }
     seen_add(s, dg);
     ob_bundle_digest_short(dg, shrt);
+    if (kind == OB_BUNDLE_CERT_RESPONSE) {
+        take_cert_response(s, path, name, shrt);
+        goto out;
+    }
     if (kind != OB_BUNDLE_RESPONSE) {
         dlog(L_INFO, "inbox: ignoring %s (a %s, not a signed response)", name,
              ob_bundle_kind_name(kind));

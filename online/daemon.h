@@ -34,9 +34,10 @@
 
 typedef struct onl_daemon_opts {
     const char *config_path;
-    const char *inbox;  /* NULL: config key inbox */
-    const char *outbox; /* NULL: config key outbox */
-    int n_tor_args;     /* -i/-p/-s/--password-file words for tor */
+    const char *inbox;     /* NULL: config key inbox */
+    const char *outbox;    /* NULL: config key outbox */
+    const char *verbosity; /* -v: overrides LOG_LEVEL; NULL: the config's */
+    int n_tor_args;        /* -i/-p/-s/--password-file words for tor */
     char **tor_args;
 } onl_daemon_opts;
 

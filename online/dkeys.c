@@ -13,6 +13,7 @@
 #include "ed25519x.h"
 #include "encode.h"
 #include "fileio.h"
+#include "hsv3_cover.h"
 #include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "reqstore.h"
@@ -33,6 +34,7 @@
 #define FIXED_LEN  260 /* every field before the certificate */
 #define MAX_ENTRY  (FIXED_LEN + OB_CERT_MAX_LEN + 32)
 #define SECRET_LEN (64 + 32) /* sign_exp | rev_key */
+_Static_assert(SECRET_LEN == ONL_DKEY_SECRET_LEN, "the secret's size is in dkeys.h");
 /* Bounds every period number and time this store accepts (no wrap-around). */
 #define MAX_TP   (UINT64_C(1) << 32)
 #define MAX_TIME UINT64_C(253402300799) /* 9999-12-31 23:59:59 UTC */
@@ -41,30 +43,38 @@
 
 char *onl_dkeys_dir(const ob_config *cfg)
 {
-    const char *env = getenv("OB_DELEGATED_STORE");
-    char *req = NULL, *p = NULL;
-    size_t n, rl;
+    const char *env = getenv("OB_DELEGATED_STORE"), *req_env = getenv("OB_REQUEST_STORE");
+    char *base = NULL, *p = NULL;
+    size_t n, bl, leaf = sizeof(ONL_REQSTORE_DIR) - 1;
 
     if (env != NULL && env[0] == '/')
         return strdup(env);
-    /* Beside the request store: its sibling when it is ".../requests", else inside it. */
-    req = onl_reqstore_dir(cfg);
-    if (req == NULL)
-        return NULL;
-    rl = strlen(req);
-    while (rl > 1 && req[rl - 1] == '/')
-        req[--rl] = '\0';
-    n = rl + sizeof(ONL_DKEYS_DIR) + 2;
-    p = malloc(n);
-    if (p != NULL) {
-        size_t leaf = sizeof(ONL_REQSTORE_DIR) - 1;
-        if (rl > leaf && req[rl - leaf - 1] == '/' &&
-            strcmp(req + rl - leaf, ONL_REQSTORE_DIR) == 0)
-            snprintf(p, n, "%.*s%s", (int)(rl - leaf), req, ONL_DKEYS_DIR);
-        else
-            snprintf(p, n, "%s/%s", req, ONL_DKEYS_DIR);
+    if (req_env == NULL || req_env[0] != '/') {
+        /* The state directory the request store is in (reqstore.h). */
+        if ((base = onl_state_dir(cfg)) == NULL)
+            return NULL;
+        n = strlen(base) + sizeof(ONL_DKEYS_DIR) + 2;
+        if ((p = malloc(n)) != NULL)
+            snprintf(p, n, "%s/%s", base, ONL_DKEYS_DIR);
+        free(base);
+        return p;
     }
-    free(req);
+    /* A request store moved by $OB_REQUEST_STORE (tests): beside it when it is
+     * ".../requests", else inside it. */
+    if ((base = strdup(req_env)) == NULL)
+        return NULL;
+    bl = strlen(base);
+    while (bl > 1 && base[bl - 1] == '/')
+        base[--bl] = '\0';
+    n = bl + sizeof(ONL_DKEYS_DIR) + 2;
+    if ((p = malloc(n)) != NULL) {
+        if (bl > leaf && base[bl - leaf - 1] == '/' &&
+            strcmp(base + bl - leaf, ONL_REQSTORE_DIR) == 0)
+            snprintf(p, n, "%.*s%s", (int)(bl - leaf), base, ONL_DKEYS_DIR);
+        else
+            snprintf(p, n, "%s/%s", base, ONL_DKEYS_DIR);
+    }
+    free(base);
     return p;
 }
 
@@ -187,7 +197,10 @@ void onl_dkey_free(onl_dkey *k)
 {
     if (k == NULL)
         return;
-    ob_secfree(k->sign_exp); /* rev_key lives in the same block */
+    if (k->secret_borrowed)
+        ob_wipe(k->sign_exp, SECRET_LEN);
+    else
+        ob_secfree(k->sign_exp); /* rev_key lives in the same block */
     ob_wipe(k, sizeof(*k));
     free(k);
 }
@@ -220,23 +233,10 @@ static ob_err check_period(const char *address, uint64_t tp, const ob_tp_params 
     return OB_OK;
 }
 
-ob_err onl_dkey_new_pending(const char *address, uint64_t tp, const ob_tp_params *tpp, uint64_t now,
-                            onl_dkey **out, ob_diag *d)
+/* A pending key in k (secret memory attached): checks, period, fresh keypair. */
+static ob_err fill_pending(onl_dkey *k, const char *address, uint64_t tp, const ob_tp_params *tpp,
+                           uint64_t now, ob_diag *d)
 {
-    uint8_t A[32];
-    onl_dkey *k = NULL;
-    ob_err err;
-
-    *out = NULL;
-    if (address == NULL || strlen(address) != OB_ONION_V3_LEN)
-        return ob_fail(d, OB_ERR_MALFORMED, "%s: not a v3 onion address",
-                       address ? address : "(null)");
-    if ((err = ob_onion_v3_decode(A, address, strlen(address), d)) != OB_OK ||
-        (err = check_period(address, tp, tpp, d)) != OB_OK)
-        return err;
-    k = dkey_alloc(1);
-    if (k == NULL)
-        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
     memcpy(k->address, address, OB_ONION_V3_LEN + 1);
     k->tp = tp;
     k->tpp = *tpp;
@@ -245,9 +245,63 @@ ob_err onl_dkey_new_pending(const char *address, uint64_t tp, const ob_tp_params
     k->use_until = use_until(tp, tpp);
     k->created = now;
     k->state = ONL_DKEY_PENDING;
-    if (ob_ed25519_keygen(k->sign_exp, k->sign_pk) != 0) {
-        onl_dkey_free(k);
+    if (ob_ed25519_keygen(k->sign_exp, k->sign_pk) != 0)
         return ob_fail(d, OB_ERR_CRYPTO, "descriptor-signing key generation failed");
+    return OB_OK;
+}
+
+static ob_err check_new(const char *address, uint64_t tp, const ob_tp_params *tpp, ob_diag *d)
+{
+    uint8_t A[32];
+    ob_err err;
+
+    if (address == NULL || strlen(address) != OB_ONION_V3_LEN)
+        return ob_fail(d, OB_ERR_MALFORMED, "%s: not a v3 onion address",
+                       address ? address : "(null)");
+    if ((err = ob_onion_v3_decode(A, address, strlen(address), d)) != OB_OK)
+        return err;
+    return check_period(address, tp, tpp, d);
+}
+
+ob_err onl_dkey_new_pending(const char *address, uint64_t tp, const ob_tp_params *tpp, uint64_t now,
+                            onl_dkey **out, ob_diag *d)
+{
+    onl_dkey *k = NULL;
+    ob_err err;
+
+    *out = NULL;
+    if ((err = check_new(address, tp, tpp, d)) != OB_OK)
+        return err;
+    k = dkey_alloc(1);
+    if (k == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+    if ((err = fill_pending(k, address, tp, tpp, now, d)) != OB_OK) {
+        onl_dkey_free(k);
+        return err;
+    }
+    *out = k;
+    return OB_OK;
+}
+
+ob_err onl_dkey_new_pending_in(const char *address, uint64_t tp, const ob_tp_params *tpp,
+                               uint64_t now, uint8_t *secret, onl_dkey **out, ob_diag *d)
+{
+    onl_dkey *k = NULL;
+    ob_err err;
+
+    *out = NULL;
+    if ((err = check_new(address, tp, tpp, d)) != OB_OK)
+        return err;
+    k = dkey_alloc(0);
+    if (k == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    memset(secret, 0, SECRET_LEN);
+    k->sign_exp = secret;
+    k->rev_key = secret + 64;
+    k->secret_borrowed = 1;
+    if ((err = fill_pending(k, address, tp, tpp, now, d)) != OB_OK) {
+        onl_dkey_free(k);
+        return err;
     }
     *out = k;
     return OB_OK;
@@ -550,6 +604,31 @@ out:
     return err;
 }
 
+ob_err onl_dkey_discard(const ob_config *cfg, const onl_dkey *k, ob_diag *d)
+{
+    char *dir = NULL, *path = NULL;
+    onl_dkey probe;
+    ob_err err;
+
+    memset(&probe, 0, sizeof(probe));
+    probe.state = ONL_DKEY_PENDING;
+    probe.tp = k->tp;
+    memcpy(probe.sign_pk, k->sign_pk, 32);
+    err = service_dir(cfg, k->address, 0, &dir, d);
+    if (err == OB_ERR_NOTFOUND)
+        return OB_OK;
+    if (err != OB_OK)
+        return err;
+    path = entry_path(dir, &probe);
+    if (path == NULL)
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    else if (unlink(path) != 0 && errno != ENOENT)
+        err = ob_fail(d, OB_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    free(path);
+    free(dir);
+    return err;
+}
+
 ob_err onl_dkey_find_pending(const ob_config *cfg, const char *address, uint64_t tp,
                              const uint8_t sign_pk[32], onl_dkey **out, ob_diag *d)
 {
@@ -700,68 +779,29 @@ static const onl_dkey *find_tp(const onl_dkey_list *l, uint64_t tp)
     return NULL;
 }
 
-/* Do the keys cover every period the HSDirs need at time t? */
-static int covered_at(const onl_dkey_list *l, uint64_t t, const ob_tp_params *tpp)
-{
-    ob_hsv3_slot s[2];
-    int i;
-
-    ob_hsv3_publish_slots(t, tpp, s);
-    for (i = 0; i < 2; i++) {
-        const onl_dkey *k = find_tp(l, s[i].tp);
-        if (k == NULL || k->cert_expires <= t)
-            return 0;
-    }
-    return 1;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /*
- * The needed periods change only at period starts and SRV-run starts, and a
- * key stops counting when its certificate expires: check now and each such
- * moment after it, in order; the first one not covered is the answer.
+ * The one answer to "until when" (hsv3_cover.h): each certified key covers
+ * its period while the online side may sign for it, that is within the
+ * period's descriptor window and before its certificate expires.
  */
 static void compute_until(onl_dkey_list *l, const ob_tp_params *tpp, uint64_t now)
 {
-    uint64_t *t = NULL, run_len = 2 * tpp->offset_min * 60, cur = ob_hsv3_tp_num(now, tpp);
-    size_t n = 0, cap, i;
+    ob_hsv3_cover *c = calloc(l->n + 1, sizeof(*c));
+    size_t i;
 
-    l->certified_until = now;
-    l->last_tp = cur;
-    if (l->n == 0 || !covered_at(l, now, tpp))
+    l->certified_until = now; /* the cautious answer if memory fails */
+    l->last_tp = ob_hsv3_tp_num(now, tpp);
+    if (c == NULL)
         return;
-    cap = 6 * (l->n + 4);
-    t = calloc(cap, sizeof(*t));
-    if (t == NULL)
-        return; /* "runs out now": the cautious answer */
-    for (i = 0; i < l->n + 3 && n + 6 <= cap; i++) {
-        uint64_t tp = (i < l->n ? l->v[i].tp : l->v[l->n - 1].tp + i - l->n + 1);
-        uint64_t st = ob_hsv3_tp_start(tp, tpp);
-        t[n++] = st;
-        t[n++] = ob_hsv3_srv_run_start(tp, tpp);
-        if (run_len != 0) {
-            t[n++] = st - st % run_len;
-            t[n++] = st - st % run_len + run_len;
-        }
-        if (i < l->n)
-            t[n++] = l->v[i].cert_expires;
+    for (i = 0; i < l->n; i++) {
+        uint64_t from = 0, until = 0;
+        ob_hsv3_desc_window(l->v[i].tp, tpp, &from, &until);
+        c[i].tp = l->v[i].tp;
+        c[i].from = from;
+        c[i].until = until < l->v[i].cert_expires ? until : l->v[i].cert_expires;
     }
-    qsort(t, n, sizeof(*t), cmp_u64);
-    for (i = 0; i < n; i++) {
-        if (t[i] <= now)
-            continue;
-        if (!covered_at(l, t[i], tpp)) {
-            l->certified_until = t[i];
-            break;
-        }
-    }
-    free(t);
+    l->certified_until = ob_hsv3_covered_until(tpp, c, l->n, now);
+    free(c);
     while (find_tp(l, l->last_tp + 1) != NULL)
         l->last_tp++;
 }
@@ -794,8 +834,12 @@ ob_err onl_dkeys_list(const ob_config *cfg, const char *address, const ob_tp_par
         uint64_t tp = 0;
         int pending = 0;
         size_t n;
-        if (!entry_name(e->d_name, &pending, &tp) || pending)
+        if (!entry_name(e->d_name, &pending, &tp))
             continue;
+        if (pending) {
+            out->n_pending++;
+            continue;
+        }
         n = strlen(dir) + strlen(e->d_name) + 2;
         free(path);
         path = malloc(n);
@@ -825,7 +869,8 @@ ob_err onl_dkeys_list(const ob_config *cfg, const char *address, const ob_tp_par
         out->v[out->n++] = *k;
         free(k); /* its secret is already gone (dkey_clear_listing) */
     }
-    qsort(out->v, out->n, sizeof(*out->v), by_tp);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), by_tp);
     compute_until(out, tpp, now);
 out:
     if (dh != NULL)

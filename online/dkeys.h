@@ -31,7 +31,9 @@
  * directories mode 0700, files 0600, each written atomically
  * (ob_file_write_atomic), read with ob_file_read_secret (no symlinks, size
  * capped).  <store> is $OB_DELEGATED_STORE when set (an absolute path;
- * tests), else "delegated" beside the request store (reqstore.h).  The
+ * tests), else "delegated" beside the request store: <state>/delegated
+ * (onl_state_dir, reqstore.h: $STATE_DIRECTORY under systemd), or beside
+ * $OB_REQUEST_STORE when that moves the request store.  The
  * entry layout (all integers big-endian):
  *
  *     off  size  field
@@ -92,6 +94,7 @@ typedef struct onl_dkey {
     uint64_t cert_expires; /* unix seconds (the cert's expiration hours * 3600) */
     uint64_t use_until;    /* when this period's descriptors stop being published
                               (the end of ob_hsv3_desc_window) */
+    int secret_borrowed;   /* internal: sign_exp is the caller's (onl_dkey_new_pending_in) */
 } onl_dkey;
 
 /* The store directory (malloc'd), or NULL when out of memory. */
@@ -105,6 +108,17 @@ char *onl_dkeys_dir(const ob_config *cfg);
  */
 ob_err onl_dkey_new_pending(const char *address, uint64_t tp, const ob_tp_params *tpp, uint64_t now,
                             onl_dkey **out, ob_diag *d);
+
+/*
+ * The same with the secret in memory the caller owns: secret is SECRET_LEN
+ * (96) bytes of ob_secalloc() memory, typically a slice of one block for
+ * many keys (one locked page per key would exhaust RLIMIT_MEMLOCK at a few
+ * thousand keys).  onl_dkey_free leaves it alone; the caller wipes and frees
+ * it after the keys.
+ */
+#define ONL_DKEY_SECRET_LEN 96
+ob_err onl_dkey_new_pending_in(const char *address, uint64_t tp, const ob_tp_params *tpp,
+                               uint64_t now, uint8_t *secret, onl_dkey **out, ob_diag *d);
 
 /*
  * Check a certificate for a pending key and make it certified (in memory;
@@ -126,6 +140,9 @@ ob_err onl_dkey_certify(onl_dkey *k, const uint8_t *cert, size_t cert_len,
  * pending file of the same public key, if any, is removed.
  */
 ob_err onl_dkey_save(const ob_config *cfg, const onl_dkey *k, ob_diag *d);
+
+/* Remove the pending entry of k (a request that was never sent); a missing entry is fine. */
+ob_err onl_dkey_discard(const ob_config *cfg, const onl_dkey *k, ob_diag *d);
 
 /*
  * The pending key of (address, tp) whose public key is sign_pk, with its
@@ -162,6 +179,7 @@ typedef struct onl_dkey_list {
      */
     uint64_t certified_until;
     uint64_t last_tp; /* the last period of the unbroken run from now (valid when n > 0) */
+    size_t n_pending; /* pending keys of the service (waiting for a response) */
 } onl_dkey_list;
 
 /*

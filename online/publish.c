@@ -93,6 +93,26 @@ ob_err onl_publish_hsdirs(const onl_consensus *c, const uint8_t Ab[32], const ob
 }
 
 /* The outer-layer checks, as an HSDir makes them (and the blinding). */
+static void utc_text(char out[32], uint64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, 32, "%llu", (unsigned long long)t);
+}
+
+/* "signed for use from <UTC> until <UTC>, now <UTC>" */
+static void window_why(onl_pub_item *it, const ob_resp_descriptor *rd, uint64_t now)
+{
+    char a[32], b[32], n[32];
+
+    utc_text(a, rd->valid_from);
+    utc_text(b, rd->valid_until);
+    utc_text(n, now);
+    snprintf(it->why, sizeof(it->why), "signed for use from %s until %s, now %s", a, b, n);
+}
+
 static ob_err check_v3(const ob_resp_descriptor *rd, const ob_tp_params *tpp, uint64_t now,
                        onl_pub_item *it, ob_diag *d)
 {
@@ -134,6 +154,7 @@ static ob_err plan_v2(const ob_resp_descriptor *rd, const onl_consensus *c, uint
     ob_hsv2_desc *desc = NULL;
     size_t hs[3], nhs = 0, k;
     int64_t start;
+    char a[32], b[32], n[32];
     ob_err err;
 
     it->slot = rd->slot;
@@ -164,17 +185,16 @@ static ob_err plan_v2(const ob_resp_descriptor *rd, const onl_consensus *c, uint
     start = ob_hsv2_period_start((uint32_t)rd->tp, desc->permanent_id);
     if ((int64_t)now < start - OB_HSV2_OVERLAP || (int64_t)now >= start + OB_HSV2_PERIOD) {
         it->status = ONL_PUB_SKIP_PERIOD;
-        snprintf(it->why, sizeof(it->why),
-                 "v2 period %llu is in use from %lld until %lld, now %llu",
-                 (unsigned long long)rd->tp, (long long)(start - OB_HSV2_OVERLAP),
-                 (long long)(start + OB_HSV2_PERIOD), (unsigned long long)now);
+        utc_text(a, start > OB_HSV2_OVERLAP ? (uint64_t)(start - OB_HSV2_OVERLAP) : 0);
+        utc_text(b, (uint64_t)(start + OB_HSV2_PERIOD));
+        utc_text(n, now);
+        snprintf(it->why, sizeof(it->why), "v2 period %llu is in use from %s until %s, now %s",
+                 (unsigned long long)rd->tp, a, b, n);
         goto out;
     }
     if (now < rd->valid_from || now >= rd->valid_until) {
         it->status = ONL_PUB_SKIP_WINDOW;
-        snprintf(it->why, sizeof(it->why), "signed for use from %llu until %llu, now %llu",
-                 (unsigned long long)rd->valid_from, (unsigned long long)rd->valid_until,
-                 (unsigned long long)now);
+        window_why(it, rd, now);
         goto out;
     }
     it->status = ONL_PUB_SEND;
@@ -295,15 +315,6 @@ size_t onl_publish_gap(const ob_response *const *rs, size_t nr, const char *serv
     return n;
 }
 
-static void utc_text(char out[32], uint64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-        snprintf(out, 32, "%llu", (unsigned long long)t);
-}
-
 int onl_publish_gap_text(const char *service, const ob_hsv3_gap *g, const ob_tp_params *tpp,
                          uint64_t now, char *buf, size_t cap)
 {
@@ -396,9 +407,7 @@ ob_err onl_publish_plan(const ob_config *cfg, const ob_response *r, const onl_co
         it->slot = slot.use_current_srv ? 1 : 0;
         if (now < rd->valid_from || now >= rd->valid_until) {
             it->status = ONL_PUB_SKIP_WINDOW;
-            snprintf(it->why, sizeof(it->why), "signed for use from %llu until %llu, now %llu",
-                     (unsigned long long)rd->valid_from, (unsigned long long)rd->valid_until,
-                     (unsigned long long)now);
+            window_why(it, rd, now);
             continue;
         }
         it->status = ONL_PUB_SEND;
@@ -757,6 +766,18 @@ void onl_publish_describe(const ob_response *r, const onl_consensus *c, const on
         size_t ok = 0;
         for (j = 0; j < it->n_hsdirs; j++)
             ok += it->result[j] == ONL_PUB_UPLOADED;
+        if (it->status != ONL_PUB_SEND && rd->version == 2) {
+            /* v2: the replica tells a period's two descriptors apart */
+            char grp[48] = "";
+            if (rd->group_count > 1)
+                snprintf(grp, sizeof(grp), ", HSDir slot %u of %u", rd->group + 1u,
+                         (unsigned)rd->group_count);
+            snprintf(buf, sizeof(buf), "%s.onion v2 period %llu replica %u%s: %s (%s)", rd->service,
+                     (unsigned long long)rd->tp, rd->slot, grp, onl_pub_status_name(it->status),
+                     it->why);
+            line(ctx, buf);
+            continue;
+        }
         if (it->status != ONL_PUB_SEND) {
             snprintf(buf, sizeof(buf), "%s.onion v%u period %llu group %u/%u: %s (%s)", rd->service,
                      rd->version, (unsigned long long)rd->tp, rd->group + 1u,

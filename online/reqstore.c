@@ -14,30 +14,47 @@
 #include <sys/stat.h>
 
 /*
- * One store per user, not per config: collect, publish and the daemon of
- * one operator often run with different config files (a test config, the
- * daemon's), and each must find the requests the others wrote.
- * OB_REQUEST_STORE overrides it (tests); else $XDG_STATE_HOME/ob-online/
- * requests, else $HOME/.local/state/ob-online/requests, else
- * <config dir>/requests.
+ * One state directory per user (or per service under systemd), not per
+ * config: collect, publish and the daemon of one operator often run with
+ * different config files (a test config, the daemon's), and each must find
+ * what the others wrote.  systemd's StateDirectory= sets $STATE_DIRECTORY
+ * (a colon-separated list when several are set: the first is ours).
  */
-char *onl_reqstore_dir(const ob_config *cfg)
+char *onl_state_dir(const ob_config *cfg)
 {
-    const char *env = getenv("OB_REQUEST_STORE"), *xdg = getenv("XDG_STATE_HOME");
+    const char *sd = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
-    size_t n = OB_CFG_MAX_PATH + 64;
+    size_t n = OB_CFG_MAX_PATH + 64, sdlen;
     char *p = malloc(n);
 
     if (p == NULL)
         return NULL;
-    if (env != NULL && env[0] == '/')
-        snprintf(p, n, "%s", env);
+    sdlen = sd != NULL ? strcspn(sd, ":") : 0;
+    if (sd != NULL && sd[0] == '/' && sdlen < n)
+        snprintf(p, n, "%.*s", (int)sdlen, sd);
     else if (xdg != NULL && xdg[0] == '/')
-        snprintf(p, n, "%s/ob-online/%s", xdg, ONL_REQSTORE_DIR);
+        snprintf(p, n, "%s/ob-online", xdg);
     else if (home != NULL && home[0] == '/')
-        snprintf(p, n, "%s/.local/state/ob-online/%s", home, ONL_REQSTORE_DIR);
+        snprintf(p, n, "%s/.local/state/ob-online", home);
     else
-        snprintf(p, n, "%s/%s", cfg->dir, ONL_REQSTORE_DIR);
+        snprintf(p, n, "%s", cfg->dir);
+    return p;
+}
+
+char *onl_reqstore_dir(const ob_config *cfg)
+{
+    const char *env = getenv("OB_REQUEST_STORE");
+    size_t n = OB_CFG_MAX_PATH + 128;
+    char *state, *p;
+
+    if (env != NULL && env[0] == '/')
+        return strlen(env) < n ? strdup(env) : NULL;
+    if ((state = onl_state_dir(cfg)) == NULL || (p = malloc(n)) == NULL) {
+        free(state);
+        return NULL;
+    }
+    snprintf(p, n, "%s/%s", state, ONL_REQSTORE_DIR);
+    free(state);
     return p;
 }
 

@@ -8,8 +8,7 @@
  * atomically, never overwritten: a name is its content's digest), and
  * publish, the daemon and inspect --extract find it there by the
  * response's request digest.  <store> is $OB_REQUEST_STORE, else
- * $XDG_STATE_HOME/ob-online/requests, else
- * ~/.local/state/ob-online/requests.  docs/online.rst.
+ * <state>/requests with <state> from onl_state_dir().  docs/online.rst.
  */
 #ifndef ONL_REQSTORE_H
 #define ONL_REQSTORE_H
@@ -20,7 +19,17 @@
 
 #define ONL_REQSTORE_DIR "requests"
 
-/* The store's directory (malloc'd); <cfg->dir>/requests only without $HOME. */
+/*
+ * The online side's state directory (malloc'd; NULL out of memory), where
+ * it keeps what must outlive one command (the request store; other stores,
+ * such as delegated signing's keys, belong beside it): $STATE_DIRECTORY (systemd
+ * StateDirectory=; the first of a colon-separated list), else
+ * $XDG_STATE_HOME/ob-online, else ~/.local/state/ob-online, else the
+ * config's folder.  Not created here.
+ */
+char *onl_state_dir(const ob_config *cfg);
+
+/* The store's directory (malloc'd): $OB_REQUEST_STORE, else <state>/requests. */
 char *onl_reqstore_dir(const ob_config *cfg);
 
 /* Keep a copy of req (creating the store directory, 0755, if missing).  A

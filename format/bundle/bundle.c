@@ -23,6 +23,7 @@
 #include "hsv3_cert.h"
 #include "hsv3_common.h"
 #include "hsv3_compact.h"
+#include "onion.h"
 #include "secmem.h"
 
 #include <stdio.h>
@@ -93,12 +94,25 @@ enum {
     T_KCS_ADDRESS = 0x9401,
     T_KCS_CERT = 0x9402,
     T_KCR_TP = 0x9501,
-    T_KCR_CERT = 0x9502,
+    T_KCR_SIGNING_KEY = 0x9502,
     T_KCR_EXPIRES = 0x9503,
-    T_KCR_REV_KEY = 0x9504
+    T_KCR_SIGNATURE = 0x9504,
+    T_KCR_REV_KEY = 0x9505
 };
 
-enum ftype { F_U8, F_U16, F_U32, F_U64, F_FIX32, F_TEXT, F_ADDR, F_BLOB, F_REC, F_RESERVED };
+enum ftype {
+    F_U8,
+    F_U16,
+    F_U32,
+    F_U64,
+    F_FIX32,
+    F_TEXT,
+    F_ADDR,
+    F_BLOB,
+    F_REC,
+    F_RESERVED,
+    F_FIX64
+};
 enum { F_REQUIRED = 1, F_REPEAT = 2 };
 
 typedef struct fdef {
@@ -204,8 +218,9 @@ static const fdef keycerts_f[] = {
 };
 static const fdef keycert_f[] = {
     { T_KCR_TP, F_U64, F_REQUIRED, 0, "keycert.tp" },
-    { T_KCR_CERT, F_BLOB, F_REQUIRED, OB_CERT_MAX_LEN, "keycert.cert" },
+    { T_KCR_SIGNING_KEY, F_FIX32, F_REQUIRED, 0, "keycert.signing_key" },
     { T_KCR_EXPIRES, F_U64, F_REQUIRED, 0, "keycert.expires" },
+    { T_KCR_SIGNATURE, F_FIX64, F_REQUIRED, 0, "keycert.signature" },
     { T_KCR_REV_KEY, F_FIX32, F_REQUIRED, 0, "keycert.rev_key" },
 };
 
@@ -412,6 +427,9 @@ static ob_err rd_next(rd *r, fld *f, int *done)
             break;
         case F_FIX32:
             want = 32;
+            break;
+        case F_FIX64:
+            want = 64;
             break;
         case F_TEXT:
         case F_ADDR:
@@ -2010,10 +2028,8 @@ static void keyresponse_clear_service(ob_keyresp_service *s)
     size_t i;
 
     free(s->address);
-    for (i = 0; i < s->n_certs; i++) {
-        free(s->certs[i].cert);
+    for (i = 0; i < s->n_certs; i++)
         exts_free(&s->certs[i].ext);
-    }
     free(s->certs);
     exts_free(&s->ext);
 }
@@ -2180,33 +2196,31 @@ out:
 static ob_err check_keycert(const ob_keycert *c, const ob_tp_params *tpp, const char *ctx,
                             ob_diag *d)
 {
-    ob_ed_cert ec;
     ob_err err;
 
     if ((err = check_key_tp(c->tp, tpp, ctx, d)) != OB_OK)
         return err;
-    if (c->cert == NULL || c->cert_len == 0)
-        return ob_fail(d, OB_ERR_MALFORMED, "%s: cert is missing", ctx);
-    if (c->cert_len > OB_CERT_MAX_LEN)
-        return ob_fail(d, OB_ERR_RANGE, "%s: cert is %zu bytes, limit %d", ctx, c->cert_len,
-                       OB_CERT_MAX_LEN);
-    if ((err = ob_ed_cert_parse(&ec, c->cert, c->cert_len, d)) != OB_OK) {
-        ob_diag_prefix(d, "%s: cert: ", ctx);
+    if (c->expires % 3600 != 0 || c->expires > OB_BUNDLE_MAX_TIME)
+        return ob_fail(d, OB_ERR_MALFORMED,
+                       "%s: expires %llu is not a whole hour before the year 10000 (a "
+                       "certificate's expiry is in hours)",
+                       ctx, (unsigned long long)c->expires);
+    return OB_OK;
+}
+
+ob_err ob_keycert_cert(const ob_keycert *c, const char *address, uint32_t tp_length_min,
+                       uint8_t out[OB_CERT_LEN], ob_diag *d)
+{
+    uint8_t A[32], Ab[32];
+    ob_err err;
+
+    if ((err = ob_onion_v3_decode(A, address, strlen(address), d)) != OB_OK)
         return err;
-    }
-    if (ec.type != OB_CERT_DESC_SIGNING)
-        return ob_fail(d, OB_ERR_MALFORMED,
-                       "%s: cert type 0x%02x, expected 0x08 (descriptor signing key)", ctx,
-                       (unsigned)ec.type);
-    if (!ec.has_signer)
-        return ob_fail(d, OB_ERR_MALFORMED,
-                       "%s: cert lacks its signing key (extension 04), which descriptors need",
-                       ctx);
-    if (c->expires != (uint64_t)ec.expiration_hours * 3600)
-        return ob_fail(
-            d, OB_ERR_MALFORMED, "%s: expires %llu, the certificate says %llu (hour %lu)", ctx,
-            (unsigned long long)c->expires, (unsigned long long)ec.expiration_hours * 3600,
-            (unsigned long)ec.expiration_hours);
+    if (ob_hsv3_blind_public(Ab, A, c->tp, tp_length_min) != 0)
+        return ob_fail(d, OB_ERR_CRYPTO, "%s.onion period %llu: public blinding failed", address,
+                       (unsigned long long)c->tp);
+    ob_ed_cert_assemble(out, OB_CERT_DESC_SIGNING, c->signing_key, (uint32_t)(c->expires / 3600),
+                        Ab, c->signature);
     return OB_OK;
 }
 
@@ -2390,11 +2404,14 @@ static ob_err parse_keycert(rd *r, ob_keycert *c)
         case T_KCR_TP:
             c->tp = fv_uint(&f);
             break;
-        case T_KCR_CERT:
-            TRY(fv_blob(r, &f, &c->cert, &c->cert_len));
+        case T_KCR_SIGNING_KEY:
+            memcpy(c->signing_key, ob_cur_ptr(&f.v), 32);
             break;
         case T_KCR_EXPIRES:
             c->expires = fv_uint(&f);
+            break;
+        case T_KCR_SIGNATURE:
+            memcpy(c->signature, ob_cur_ptr(&f.v), 64);
             break;
         case T_KCR_REV_KEY:
             memcpy(c->rev_key, ob_cur_ptr(&f.v), 32);
@@ -2598,8 +2615,9 @@ static void ser_keyresponse_body(ob_buf *b, const void *arg)
             wr cw = { b, &c->ext, 0 };
             cpos = w_open(&sw, T_KCS_CERT);
             w_u64(&cw, T_KCR_TP, c->tp);
-            w_bytes(&cw, T_KCR_CERT, c->cert, c->cert_len);
+            w_bytes(&cw, T_KCR_SIGNING_KEY, c->signing_key, 32);
             w_u64(&cw, T_KCR_EXPIRES, c->expires);
+            w_bytes(&cw, T_KCR_SIGNATURE, c->signature, 64);
             w_bytes(&cw, T_KCR_REV_KEY, c->rev_key, 32);
             w_finish(&cw);
             w_close(&sw, cpos);
@@ -2714,22 +2732,21 @@ ob_err ob_keyresponse_add_service(ob_keyresponse *r, const char *address, ob_key
     return OB_OK;
 }
 
-ob_err ob_keyresp_service_add_cert(ob_keyresp_service *s, uint64_t tp, const uint8_t *cert,
-                                   size_t cert_len, uint64_t expires, const uint8_t rev_key[32])
+ob_err ob_keyresp_service_add_cert(ob_keyresp_service *s, uint64_t tp,
+                                   const uint8_t signing_key[32], uint64_t expires,
+                                   const uint8_t signature[64], const uint8_t rev_key[32])
 {
     ob_keycert *nv, c;
 
     memset(&c, 0, sizeof(c));
-    if (dup_blob(&c.cert, &c.cert_len, cert, cert_len) != OB_OK)
-        return OB_ERR_NOMEM;
     c.tp = tp;
+    memcpy(c.signing_key, signing_key, 32);
     c.expires = expires;
+    memcpy(c.signature, signature, 64);
     memcpy(c.rev_key, rev_key, 32);
     nv = realloc(s->certs, (s->n_certs + 1) * sizeof(*nv));
-    if (nv == NULL) {
-        free(c.cert);
+    if (nv == NULL)
         return OB_ERR_NOMEM;
-    }
     s->certs = nv;
     nv[s->n_certs++] = c;
     return OB_OK;

@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "diag.h"
+#include "hsv3_cert.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -274,18 +275,21 @@ typedef struct ob_keyrequest {
 
 /*
  * Key-certification response (kind 4): per service and period, the type-08
- * certificate of the requested key signed with the period's blinded key, its
- * expiry, and the period's revision-counter key (hsv3_common.h).  The parser
- * checks each certificate's form (ob_ed_cert_parse: type 08, signer named,
- * expiry equal to `expires`); whose keys they bind is for the installer to
- * check (online/dkeys.h onl_dkey_certify).
+ * certificate of the requested key signed with the period's blinded key,
+ * its expiry, and the period's revision-counter key (hsv3_common.h).  The
+ * certificate travels as the parts the online side cannot derive: the key
+ * it certifies, its expiry and its signature; its signer is the blinded
+ * public key of the service's address for the period, which anyone can
+ * compute, and ob_keycert_cert() puts the 140 bytes together exactly as
+ * `certify` signed them.  Whether the signature holds is for the installer
+ * to check (online/dkeys.h onl_dkey_certify) and for inspect to show.
  */
 typedef struct ob_keycert {
     uint64_t tp;
-    uint8_t *cert; /* the certificate's bytes, 1..OB_CERT_MAX_LEN (140 as we make them) */
-    size_t cert_len;
-    uint64_t expires;    /* unix seconds: the certificate's expiration hours * 3600 */
-    uint8_t rev_key[32]; /* the period's revision-counter key */
+    uint8_t signing_key[32]; /* the descriptor-signing key it certifies */
+    uint64_t expires;        /* unix seconds, a whole hour: the certificate's expiry */
+    uint8_t signature[64];   /* the certificate's signature, by the blinded key */
+    uint8_t rev_key[32];     /* the period's revision-counter key */
     ob_bundle_exts ext;
 } ob_keycert;
 
@@ -321,8 +325,18 @@ ob_err ob_keyrequest_add_service(ob_keyrequest *r, const char *address, ob_keyre
 ob_err ob_keyreq_service_add_period(ob_keyreq_service *s, uint64_t tp, uint64_t valid_from,
                                     uint64_t valid_until, const uint8_t signing_key[32]);
 ob_err ob_keyresponse_add_service(ob_keyresponse *r, const char *address, ob_keyresp_service **out);
-ob_err ob_keyresp_service_add_cert(ob_keyresp_service *s, uint64_t tp, const uint8_t *cert,
-                                   size_t cert_len, uint64_t expires, const uint8_t rev_key[32]);
+ob_err ob_keyresp_service_add_cert(ob_keyresp_service *s, uint64_t tp,
+                                   const uint8_t signing_key[32], uint64_t expires,
+                                   const uint8_t signature[64], const uint8_t rev_key[32]);
+
+/*
+ * The certificate of c as the descriptor carries it (OB_CERT_LEN bytes):
+ * type 08, c->signing_key, expiry c->expires / 3600, the signer extension
+ * naming the blinded public key of address for c->tp and tp_length_min
+ * (derived here: public blinding only), c->signature.  Not verified.
+ */
+ob_err ob_keycert_cert(const ob_keycert *c, const char *address, uint32_t tp_length_min,
+                       uint8_t out[OB_CERT_LEN], ob_diag *d);
 
 ob_err ob_keyrequest_read_file(const char *path, ob_keyrequest **out, ob_diag *d);
 ob_err ob_keyresponse_read_file(const char *path, ob_keyresponse **out, ob_diag *d);

@@ -57,6 +57,8 @@ static const gkey gkeys[] = {
     { "HSDIR_SET", K_UINT, CFG_OFF(hsdir_set), 1, 3 },
     { "MAX_INTRO_POINTS", K_UINT, CFG_OFF(max_intro_points), 1, 10 },
     { "STATUS_SOCKET_LOCATION", K_STR, CFG_OFF(status_socket_location), 0, 0 },
+    /* OnionBalance 0.2's v3 spelling of the same */
+    { "status-socket-location", K_STR, CFG_OFF(status_socket_location), 0, 0 },
     { "TOR_CONTROL_SOCKET", K_STR, CFG_OFF(tor_control_socket), 0, 0 },
     { "TOR_ADDRESS", K_IP, CFG_OFF(tor_address), 0, 0 },
     { "TOR_PORT", K_UINT, CFG_OFF(tor_port), 1, 65535 },
@@ -72,6 +74,8 @@ static const gkey gkeys[] = {
     { "inbox", K_PATH, CFG_OFF(inbox), 0, 0 },
     { "outbox", K_PATH, CFG_OFF(outbox), 0, 0 },
     { "max_clock_skew", K_UINT, CFG_OFF(max_clock_skew), 0, OB_CFG_SKEW_MAX },
+    { "delegation_max_days", K_UINT, CFG_OFF(delegation_max_days), OB_CFG_DELEGATION_MIN,
+      OB_CFG_DELEGATION_MAX },
     { "delegate_renew_days", K_UINT, CFG_OFF(delegate_renew_days), 0, OB_CFG_RENEW_DAYS_MAX },
 };
 
@@ -807,6 +811,7 @@ static ob_err parse_root(pctx *p, const yaml_node_t *root)
     const yaml_node_t *services = NULL;
     yaml_node_pair_t *pr;
     size_t i, ng = sizeof(gkeys) / sizeof(gkeys[0]);
+    int sock_keys = 0;
     ob_err err;
 
     err = check_mapping(p, root, "the top level");
@@ -825,6 +830,10 @@ static ob_err parse_root(pctx *p, const yaml_node_t *root)
         if (i < ng) {
             if (strcmp(gkeys[i].name, "presign_window") == 0)
                 p->presign_line = (int)mline(v);
+            if (gkeys[i].off == CFG_OFF(status_socket_location) && sock_keys++ > 0)
+                return perr(p, k, OB_ERR_MALFORMED,
+                            "STATUS_SOCKET_LOCATION and status-socket-location name the same "
+                            "setting: give one");
             err = set_global(p, &gkeys[i], v);
             if (err == OB_OK && !is_null(v))
                 p->c->given |= 1ull << i;
@@ -930,8 +939,9 @@ static ob_err config_new(const char *path, ob_config **out, ob_diag *d)
         size_t off;
         const char *def;
     } strs[] = {
-        { "ONIONBALANCE_STATUS_SOCKET_LOCATION", CFG_OFF(status_socket_location),
-          "/var/run/onionbalance/control" },
+        /* No default: as OnionBalance 0.2 (v3), no status socket unless one is
+         * configured. */
+        { "ONIONBALANCE_STATUS_SOCKET_LOCATION", CFG_OFF(status_socket_location), NULL },
         { "ONIONBALANCE_TOR_CONTROL_SOCKET", CFG_OFF(tor_control_socket), "/var/run/tor/control" },
         { NULL, CFG_OFF(tor_address), "127.0.0.1" },
         { "ONIONBALANCE_LOG_LEVEL", CFG_OFF(log_level), "info" },
@@ -964,6 +974,7 @@ static ob_err config_new(const char *path, ob_config **out, ob_diag *d)
     c->descriptor_lifetime = OB_CFG_LIFETIME_DEFAULT;
     c->presign_window = OB_CFG_PRESIGN_DEFAULT;
     c->max_clock_skew = OB_CFG_SKEW_DEFAULT;
+    c->delegation_max_days = OB_CFG_DELEGATION_DEFAULT;
     c->delegate_renew_days = OB_CFG_RENEW_DAYS_DEFAULT;
     for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         const char *v = strs[i].env != NULL ? getenv(strs[i].env) : NULL;

@@ -52,6 +52,9 @@
 #define OB_CFG_TP_LENGTH_MAX      14400
 #define OB_CFG_SKEW_DEFAULT       900 /* seconds */
 #define OB_CFG_SKEW_MAX           86400
+#define OB_CFG_DELEGATION_DEFAULT 31 /* days: certify signs periods starting this soon */
+#define OB_CFG_DELEGATION_MIN     1
+#define OB_CFG_DELEGATION_MAX     366
 #define OB_CFG_RENEW_DAYS_DEFAULT 7 /* delegated mode: ask for certificates this early */
 #define OB_CFG_RENEW_DAYS_MAX     366
 
@@ -113,6 +116,7 @@ typedef struct ob_config {
     char *inbox;                  /* resolved, or NULL */
     char *outbox;                 /* resolved, or NULL */
     unsigned max_clock_skew;      /* seconds, 900 */
+    unsigned delegation_max_days; /* offline: certify refuses periods starting later, 31 */
     unsigned delegate_renew_days; /* online, delegated mode: days, 7 */
 
     unsigned long long given; /* which global keys the file set (ob_config_given) */

@@ -140,6 +140,49 @@ static int rename_noreplace(const char *from, const char *to)
 #endif
 }
 
+ob_err ob_file_can_create(const char *path, ob_diag *d)
+{
+    char *dcopy = NULL, *tmp = NULL;
+    const char *dir;
+    struct stat st;
+    ob_err err = OB_ERR_IO;
+    size_t tlen;
+    int fd;
+
+    if (ob_path_exists(path))
+        return ob_fail(d, OB_ERR_EXISTS, "%s: already exists; refusing to overwrite it", path);
+    dcopy = strdup(path);
+    tlen = strlen(path) + 16;
+    tmp = malloc(tlen);
+    if (dcopy == NULL || tmp == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    dir = dirname(dcopy);
+    if (stat(dir, &st) != 0) {
+        ob_fail(d, OB_ERR_IO, "%s: the folder %s %s", path, dir,
+                errno == ENOENT ? "does not exist" : strerror(errno));
+        goto out;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        ob_fail(d, OB_ERR_IO, "%s: %s is not a folder", path, dir);
+        goto out;
+    }
+    snprintf(tmp, tlen, "%s.tmp-XXXXXX", path);
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        ob_fail(d, OB_ERR_IO, "%s: cannot create a file in %s: %s", path, dir, strerror(errno));
+        goto out;
+    }
+    close(fd);
+    unlink(tmp);
+    err = OB_OK;
+out:
+    free(dcopy);
+    free(tmp);
+    return err;
+}
+
 ob_err ob_file_write_atomic(const char *path, const void *p, size_t n, unsigned mode, int flags,
                             ob_diag *d)
 {

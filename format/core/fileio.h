@@ -37,4 +37,13 @@ ob_err ob_file_write_atomic(const char *path, const void *p, size_t n, unsigned 
 /* Does anything (file, dir, dangling symlink) exist at path? */
 int ob_path_exists(const char *path);
 
+/*
+ * Could ob_file_write_atomic(path, ..., OB_WRITE_EXCL) create path now?
+ * Nothing is there (OB_ERR_EXISTS), its folder exists and is a folder,
+ * and a file can be made in it: the writer's temporary file is created
+ * and removed again (OB_ERR_IO naming the folder and why).  For commands
+ * that must refuse before asking a person anything.
+ */
+ob_err ob_file_can_create(const char *path, ob_diag *d);
+
 #endif

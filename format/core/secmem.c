@@ -182,7 +182,8 @@ ob_err ob_secmem_fail(ob_diag *d)
     lock_state_get(&s);
     snprintf(what, sizeof(what), "cannot lock %llu KiB of secrets in memory (mlock: %s)",
              kib((unsigned long long)last_lock_fail), strerror(last_lock_errno));
-    if (s.unlimited)
-        return ob_fail(d, OB_ERR_NOMEM, "%s", what);
+    /* Within the limit, the kernel had another reason (memory, mappings). */
+    if (s.unlimited || s.locked + last_lock_fail <= s.limit)
+        return ob_fail(d, OB_ERR_NOMEM, "%s%s", what, swap_hint != NULL ? swap_hint : "");
     return lock_refusal(d, what, &s, last_lock_fail);
 }

@@ -177,6 +177,15 @@ ob_err ob_ed_cert_create_unchecked(uint8_t *out, size_t *len, uint8_t type,
     return OB_OK;
 }
 
+void ob_ed_cert_assemble(uint8_t out[OB_CERT_LEN], uint8_t type, const uint8_t certified[32],
+                         uint32_t expiration_hours, const uint8_t signer_pub[32],
+                         const uint8_t sig[64])
+{
+    uint8_t *q = cert_head(out, type, certified, expiration_hours, signer_pub);
+
+    memcpy(q, sig, 64);
+}
+
 uint32_t ob_ed_cert_expiry_hours(uint64_t now, uint64_t lifetime_s)
 {
     uint64_t h = (now + lifetime_s + 3599) / 3600;

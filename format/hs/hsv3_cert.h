@@ -90,6 +90,16 @@ ob_err ob_ed_cert_create_unchecked(uint8_t *out, size_t *len, uint8_t type,
                                    const uint8_t signer_exp[64], const uint8_t signer_pub[32],
                                    ob_diag *d);
 
+/*
+ * The bytes ob_ed_cert_create writes, from their parts and a signature made
+ * elsewhere (a key-certification response carries only the parts the online
+ * side cannot derive: bundle.h ob_keycert).  Nothing is checked: verify the
+ * result with ob_ed_cert_parse and ob_ed_cert_verify.
+ */
+void ob_ed_cert_assemble(uint8_t out[OB_CERT_LEN], uint8_t type, const uint8_t certified[32],
+                         uint32_t expiration_hours, const uint8_t signer_pub[32],
+                         const uint8_t sig[64]);
+
 /* Tor's expiration field for a cert made at `now` with a lifetime: ceil((now + lifetime_s) / 3600).
  */
 uint32_t ob_ed_cert_expiry_hours(uint64_t now, uint64_t lifetime_s);

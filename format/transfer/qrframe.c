@@ -122,18 +122,32 @@ static void xor_into(uint8_t *dst, const uint8_t *src, size_t n)
         dst[i] ^= src[i];
 }
 
-void ob_qr_short_digest(const uint8_t digest[32], char out[20])
+void ob_qr_short_digest(const uint8_t id[OB_QR_MSGID_LEN], char out[20])
 {
     static const char hex[] = "0123456789abcdef";
     size_t i, o = 0;
 
-    for (i = 0; i < 8; i++) {
-        if (i > 0 && i % 2 == 0)
+    for (i = 0; i < OB_QR_MSGID_LEN; i++) {
+        if (i == 4)
             out[o++] = ' ';
-        out[o++] = hex[digest[i] >> 4];
-        out[o++] = hex[digest[i] & 15];
+        out[o++] = hex[id[i] >> 4];
+        out[o++] = hex[id[i] & 15];
     }
     out[o] = '\0';
+}
+
+int ob_qr_message_id(const uint8_t *p, size_t n, uint8_t id[OB_QR_MSGID_LEN])
+{
+    uint8_t h[32];
+    int self = 0;
+
+    /* Ends with the SHA-256 of what precedes it: a bundle, named by that. */
+    if (n > 32 && ob_sha256_buf(h, p, n - 32) == 0 && memcmp(h, p + n - 32, 32) == 0)
+        self = 1;
+    else if (ob_sha256_buf(h, p, n) != 0)
+        memset(h, 0, sizeof(h));
+    memcpy(id, self ? p + n - 32 : h, OB_QR_MSGID_LEN);
+    return self;
 }
 
 void ob_qr_frames_free(ob_qr_frames *f)
@@ -218,6 +232,7 @@ ob_err ob_qr_split(const uint8_t *bundle, size_t len, size_t max_frame, ob_qr_fr
         e = ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
         goto out;
     }
+    f->self_digest = ob_qr_message_id(bundle, len, f->msgid);
     e = build_stream(bundle, len, f->digest, &s, &f->compressed, d);
     if (e != OB_OK)
         goto out;
@@ -257,7 +272,7 @@ ob_err ob_qr_split(const uint8_t *bundle, size_t len, size_t max_frame, ob_qr_fr
         p[1] = OB_QR_MAGIC1;
         p[2] = OB_QR_VERSION;
         p[3] = OB_QR_TYPE_PART;
-        memcpy(p + 4, f->digest, OB_QR_MSGID_LEN);
+        memcpy(p + 4, f->msgid, OB_QR_MSGID_LEN);
         ob_store_u32(p + 12, (uint32_t)i);
         ob_store_u16(p + 16, (uint16_t)n);
         ob_store_u32(p + 18, (uint32_t)s.len);
@@ -290,7 +305,7 @@ ob_err ob_qr_frame_at(const ob_qr_frames *f, uint32_t seq, uint8_t *out, ob_diag
     out[3] = OB_QR_TYPE_FOUNTAIN;
     ob_store_u32(out + 12, seq);
     memset(out + OB_QR_HEADER_LEN, 0, frag);
-    deg = mix_set(f->digest, f->n, f->stream_len, seq, idx);
+    deg = mix_set(f->msgid, f->n, f->stream_len, seq, idx);
     for (i = 0; i < deg; i++)
         xor_into(out + OB_QR_HEADER_LEN, f->stream + (size_t)idx[i] * frag, frag);
     ob_store_u32(out + OB_QR_HEADER_LEN + frag,
@@ -781,7 +796,7 @@ const char *ob_qr_assembler_progress(ob_qr_assembler *a)
 ob_err ob_qr_assembler_take(ob_qr_assembler *a, uint8_t **out, size_t *len, ob_diag *d)
 {
     ob_cur c;
-    uint8_t flags, digest[32], want[32];
+    uint8_t flags, digest[32], want[32], id[OB_QR_MSGID_LEN];
     uint32_t blen;
     uint8_t *bundle = NULL;
     ob_err e = OB_OK;
@@ -804,8 +819,6 @@ ob_err ob_qr_assembler_take(ob_qr_assembler *a, uint8_t **out, size_t *len, ob_d
     if (blen > OB_QR_MAX_BUNDLE)
         return ob_fail(d, OB_ERR_RANGE, "stream offset 1: bundle length %u over the %u cap", blen,
                        OB_QR_MAX_BUNDLE);
-    if (memcmp(want, a->msgid, OB_QR_MSGID_LEN) != 0)
-        return ob_fail(d, OB_ERR_VERIFY, "stream offset 5: digest does not match the message id");
     /* +1 so that a zero-length bundle still gets a real allocation. */
     bundle = malloc((size_t)blen + 1);
     if (bundle == NULL)
@@ -834,6 +847,11 @@ ob_err ob_qr_assembler_take(ob_qr_assembler *a, uint8_t **out, size_t *len, ob_d
     }
     if (memcmp(digest, want, sizeof(digest)) != 0) {
         e = ob_fail(d, OB_ERR_VERIFY, "reassembled bundle does not match its SHA-256");
+        goto out;
+    }
+    (void)ob_qr_message_id(bundle, blen, id);
+    if (memcmp(id, a->msgid, OB_QR_MSGID_LEN) != 0) {
+        e = ob_fail(d, OB_ERR_VERIFY, "the frames' message id is not the reassembled bundle's");
         goto out;
     }
     *out = bundle; /* ownership to the caller */

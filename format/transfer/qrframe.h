@@ -11,7 +11,7 @@
  *   0    1    flags (bit 0: zlib)        0    2    magic "OQ"
  *   1    4    bundle length (BE)         2    1    format version (1)
  *   5    32   SHA-256(bundle)            3    1    frame type (1 part, 2 fountain)
- *   37   ...  bundle, or zlib(bundle)    4    8    message id = SHA-256(bundle)[0..8]
+ *   37   ...  bundle, or zlib(bundle)    4    8    message id (below)
  *                                        12   4    sequence number
  *                                        16   2    fragment count n
  *                                        18   4    stream length L
@@ -25,6 +25,14 @@
  * parts 0..n-1 and then an endless run of fountain frames, so a receiver that
  * missed some parts completes from whatever frames come next instead of
  * waiting for the loop to come round.
+ *
+ * The message id names the transfer on both screens.  A bundle ends with
+ * its own digest (SHA-256 of every byte before it, docs/bundle-format.rst),
+ * which inspect, collect and sign print as "bdf7d661 d68b1f59": for any
+ * payload that ends so, the id is the first 8 bytes of that digest, so the
+ * QR screens show the same name.  For any other payload it is the first 8
+ * bytes of SHA-256(payload).  The stream's SHA-256 is the integrity check
+ * either way.
  */
 #ifndef OB_QRFRAME_H
 #define OB_QRFRAME_H
@@ -58,8 +66,10 @@ typedef struct ob_qr_frames {
     size_t n;
     size_t frame_len;
     uint8_t **frame;
-    uint8_t *stream;    /* n * (frame_len - OB_QR_OVERHEAD) bytes, zero padded */
-    uint8_t digest[32]; /* SHA-256 of the bundle */
+    uint8_t *stream;                /* n * (frame_len - OB_QR_OVERHEAD) bytes, zero padded */
+    uint8_t digest[32];             /* SHA-256 of the bundle */
+    uint8_t msgid[OB_QR_MSGID_LEN]; /* its message id (above) */
+    int self_digest;                /* the id is the bundle's own digest */
     size_t bundle_len;
     size_t stream_len;
     int compressed; /* the stream carries zlib(bundle) */
@@ -95,8 +105,9 @@ ob_err ob_qr_frame_msgid(const uint8_t *frame, size_t len, uint8_t msgid[OB_QR_M
 
 /*
  * Parse a message id as people type it: the 16 hex digits ob_qr_short_digest
- * prints ("ab12 cd34 ef56 7890", spaces optional) or a whole SHA-256 in hex
- * (64 digits, as sha256sum prints it; its first 8 bytes are the id).
+ * prints ("bdf7d661 d68b1f59", spaces optional anywhere) or a whole digest
+ * in hex (64 digits: a bundle's digest as collect and sign print it, or
+ * sha256sum's for another file; its first 8 bytes are the id).
  * Returns 0, or -1 when text is neither.
  */
 int ob_qr_parse_msgid(const char *text, uint8_t msgid[OB_QR_MSGID_LEN]);
@@ -149,8 +160,14 @@ const uint8_t *ob_qr_assembler_msgid(const ob_qr_assembler *a);
  */
 ob_err ob_qr_assembler_take(ob_qr_assembler *a, uint8_t **out, size_t *len, ob_diag *d);
 
-/* "ab12 cd34 ef56 7890": the first 8 bytes of a SHA-256, for people to
- * compare on two screens.  out must hold 20 bytes. */
-void ob_qr_short_digest(const uint8_t digest[32], char out[20]);
+/*
+ * The message id of payload p (n bytes), as split() gives it (see the top);
+ * returns 1 when it is the payload's own trailing digest (a bundle), else 0.
+ */
+int ob_qr_message_id(const uint8_t *p, size_t n, uint8_t id[OB_QR_MSGID_LEN]);
+
+/* "bdf7d661 d68b1f59": a message id as people compare it on two screens,
+ * written as ob_bundle_digest_short writes a bundle's.  out: 20 bytes. */
+void ob_qr_short_digest(const uint8_t id[OB_QR_MSGID_LEN], char out[20]);
 
 #endif

@@ -19,23 +19,56 @@ _Noreturn void ob_usage(void)
     exit(OB_EXIT_USAGE);
 }
 
+/* Is l "PROG verb" followed by a space or its end? */
+static int line_is_verb(const char *l, const char *verb)
+{
+    size_t plen = strlen(ob_progname), vlen = strlen(verb);
+
+    return strncmp(l, ob_progname, plen) == 0 && l[plen] == ' ' &&
+           strncmp(l + plen + 1, verb, vlen) == 0 &&
+           (l[plen + 1 + vlen] == ' ' || l[plen + 1 + vlen] == '\0');
+}
+
+/* The synopsis lines of verb on out; how many. */
+static size_t print_verb(FILE *out, const char *verb)
+{
+    size_t i, n = 0;
+
+    for (i = 0; usage_lines != NULL && usage_lines[i] != NULL; i++)
+        if (line_is_verb(usage_lines[i], verb))
+            fprintf(out, "%s %s\n", n++ == 0 ? "usage:" : "      ", usage_lines[i]);
+    return n;
+}
+
 _Noreturn void ob_usage_verb(const char *verb)
 {
-    size_t i, plen = strlen(ob_progname), vlen = strlen(verb);
-    int first = 1;
-
-    for (i = 0; usage_lines != NULL && usage_lines[i] != NULL; i++) {
-        const char *l = usage_lines[i];
-        if (strncmp(l, ob_progname, plen) == 0 && l[plen] == ' ' &&
-            strncmp(l + plen + 1, verb, vlen) == 0 &&
-            (l[plen + 1 + vlen] == ' ' || l[plen + 1 + vlen] == '\0')) {
-            fprintf(stderr, "%s %s\n", first ? "usage:" : "      ", l);
-            first = 0;
-        }
-    }
-    if (first)
+    if (print_verb(stderr, verb) == 0)
         ob_usage();
     exit(OB_EXIT_USAGE);
+}
+
+/*
+ * "PROG verb ... -h|--help" (before any "--"): the verb's synopsis on
+ * stdout, exit 0.  With a sub-verb ("qr show --help") only its lines, when
+ * it has any.
+ */
+static int verb_help(int argc, char **argv)
+{
+    char both[128];
+    int i;
+
+    for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            break;
+    if (i >= argc || strcmp(argv[i], "--") == 0)
+        return 0;
+    if (argc > 2 && argv[2][0] != '-' &&
+        (size_t)snprintf(both, sizeof(both), "%s %s", argv[1], argv[2]) < sizeof(both) &&
+        print_verb(stdout, both) > 0)
+        return 1;
+    if (print_verb(stdout, argv[1]) == 0)
+        return 0;
+    return 1;
 }
 
 /*
@@ -120,8 +153,11 @@ int ob_cli_main(const char *prog, const ob_cmd *cmds, const char *const *usage, 
         return OB_EXIT_OK;
     }
     for (i = 0; cmds[i].name != NULL; i++) {
-        if (strcmp(argv[1], cmds[i].name) == 0)
-            return cmds[i].fn(argc - 1, argv + 1);
+        if (strcmp(argv[1], cmds[i].name) != 0)
+            continue;
+        if (verb_help(argc, argv))
+            return OB_EXIT_OK;
+        return cmds[i].fn(argc - 1, argv + 1);
     }
     ob_msg("unknown command '%s'", argv[1]);
     ob_usage();

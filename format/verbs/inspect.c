@@ -16,14 +16,15 @@
 #include "hsv3_cert.h"
 #include "hsv3_common.h"
 #include "inspect.h"
-#include "onion.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Quoted, with anything outside printable ASCII (and '"', '\\') escaped. */
 static void put_text(const char *s)
@@ -237,24 +238,22 @@ static size_t put_keyresponse(const ob_keyresponse *r)
     printf("services:    %zu\n", r->n_services);
     for (i = 0; i < r->n_services; i++) {
         const ob_keyresp_service *s = &r->services[i];
-        uint8_t A[32], Ab[32];
-        int have_a = ob_onion_v3_decode(A, s->address, strlen(s->address), NULL) == OB_OK;
         printf("  service %s.onion: %zu certificates, periods %llu .. %llu\n", s->address,
                s->n_certs, (unsigned long long)s->certs[0].tp,
                (unsigned long long)s->certs[s->n_certs - 1].tp);
         for (j = 0; j < s->n_certs; j++) {
             const ob_keycert *c = &s->certs[j];
+            uint8_t raw[OB_CERT_LEN];
             ob_ed_cert ec;
             const char *verdict = "does not verify";
             uint64_t from = ob_hsv3_tp_start(c->tp, &tpp);
-            memset(&ec, 0, sizeof(ec));
-            if (ob_ed_cert_parse(&ec, c->cert, c->cert_len, NULL) == OB_OK && have_a &&
-                ob_hsv3_blind_public(Ab, A, c->tp, tpp.length_min) == 0 &&
-                memcmp(ec.signer, Ab, 32) == 0 && ob_ed_cert_verify(&ec, Ab, 0, NULL) == OB_OK)
+            if (ob_keycert_cert(c, s->address, r->tp_length_min, raw, NULL) == OB_OK &&
+                ob_ed_cert_parse(&ec, raw, sizeof(raw), NULL) == OB_OK &&
+                ob_ed_cert_verify(&ec, ec.signer, 0, NULL) == OB_OK)
                 verdict = "signed by the blinded key of this address and period";
             else
                 bad++;
-            ob_hex_encode(hex, ec.certified, 32);
+            ob_hex_encode(hex, c->signing_key, 32);
             printf("    period %llu: %s .. %s\n      certifies %s\n      %s; expires %s\n",
                    (unsigned long long)c->tp, fmt_time(from, t1, sizeof(t1)),
                    fmt_time(ob_hsv3_tp_start(c->tp + 1, &tpp), t2, sizeof(t2)), hex, verdict,
@@ -314,11 +313,21 @@ static int extract(const char *dir, const ob_request *q, const ob_response *s)
     size_t n = 0, i, j;
     struct stat st;
     ob_diag d = { "" };
-    int rc = OB_EXIT_USAGE;
+    int rc = OB_EXIT_USAGE, made = 0;
     ob_err err;
 
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        ob_msg("--extract %s: not a directory", dir);
+    /* A folder that is not there yet is made (0700: descriptors of one's
+     * own services); its parent must exist. */
+    if (lstat(dir, &st) != 0 && errno == ENOENT) {
+        if (mkdir(dir, 0700) != 0) {
+            ob_msg("--extract %s: cannot create the folder: %s", dir,
+                   errno == ENOENT ? "its parent folder does not exist" : strerror(errno));
+            return OB_EXIT_USAGE;
+        }
+        made = 1;
+        printf("created:     %s (mode 0700)\n", dir);
+    } else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        ob_msg("--extract %s: exists and is not a folder", dir);
         return OB_EXIT_USAGE;
     }
     for (i = 0; q != NULL && i < q->n_services; i++) {
@@ -363,6 +372,8 @@ static int extract(const char *dir, const ob_request *q, const ob_response *s)
 nomem:
     ob_msg("out of memory");
 out:
+    if (rc != OB_EXIT_OK && made)
+        (void)rmdir(dir); /* only if nothing went into it */
     for (i = 0; i < n; i++)
         free(v[i].path);
     free(v);
@@ -381,15 +392,16 @@ static int response_is_compact(const ob_response *s)
 /*
  * Rebuild the compact records of s from the request it answers: the file
  * given with --request, else the online side's request store (the same
- * place as online/reqstore.c: $OB_REQUEST_STORE, $XDG_STATE_HOME/ob-online/
- * requests, ~/.local/state/ob-online/requests; inspect has no config).
+ * place as online/reqstore.c: $OB_REQUEST_STORE, $STATE_DIRECTORY/requests,
+ * $XDG_STATE_HOME/ob-online/requests, ~/.local/state/ob-online/requests;
+ * inspect has no config).
  * The bytes extracted are then exactly those publish uploads.
  */
 static int expand(const char *resp_path, const char *rq_path, ob_response *s)
 {
     char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], store[4200];
     const char *env = getenv("OB_REQUEST_STORE"), *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
+    const char *home = getenv("HOME"), *sd = getenv("STATE_DIRECTORY");
     ob_request *q = NULL;
     ob_diag d = { "" };
     ob_err err;
@@ -400,6 +412,9 @@ static int expand(const char *resp_path, const char *rq_path, ob_response *s)
     if (rq_path == NULL) {
         if (env != NULL && env[0] == '/')
             snprintf(store, sizeof(store), "%.4000s/%s.obb", env, hex);
+        else if (sd != NULL && sd[0] == '/') /* systemd: the first of a list */
+            snprintf(store, sizeof(store), "%.*s/requests/%s.obb",
+                     (int)(strcspn(sd, ":") < 4000 ? strcspn(sd, ":") : 4000), sd, hex);
         else if (xdg != NULL && xdg[0] == '/')
             snprintf(store, sizeof(store), "%.4000s/ob-online/requests/%s.obb", xdg, hex);
         else if (home != NULL && home[0] == '/')

@@ -27,7 +27,6 @@
 /* Options shared by the verbs; each verb accepts only its own. */
 typedef struct qr_opts {
     const char *out;    /* -o */
-    const char *gif;    /* --gif */
     const char *device; /* --device */
     const char *expect; /* --expect */
     unsigned fps;
@@ -38,7 +37,11 @@ typedef struct qr_opts {
     int npos;
 } qr_opts;
 
-enum { OPT_OUT = 1, OPT_GIF = 2, OPT_DEVICE = 4, OPT_FPS = 8, OPT_PICTURE = 16, OPT_EXPECT = 32 };
+/* --qr-version's range: below 5 a frame carries too little to be worth it. */
+#define OB_QR_MIN_VERSION 5
+#define OB_QR_MAX_VERSION 40
+
+enum { OPT_OUT = 1, OPT_DEVICE = 4, OPT_FPS = 8, OPT_PICTURE = 16, OPT_EXPECT = 32 };
 
 /* Parse argv[2..]; usage error (exit 2) on anything not in allowed. */
 static void parse_opts(int argc, char **argv, unsigned allowed, qr_opts *o)
@@ -70,8 +73,6 @@ static void parse_opts(int argc, char **argv, unsigned allowed, qr_opts *o)
         }
         if ((allowed & OPT_OUT) && strcmp(a, "-o") == 0) {
             o->out = val;
-        } else if ((allowed & OPT_GIF) && strcmp(a, "--gif") == 0) {
-            o->gif = val;
         } else if ((allowed & OPT_DEVICE) && strcmp(a, "--device") == 0) {
             o->device = val;
         } else if ((allowed & OPT_EXPECT) && strcmp(a, "--expect") == 0) {
@@ -90,8 +91,9 @@ static void parse_opts(int argc, char **argv, unsigned allowed, qr_opts *o)
             }
             o->fps = (unsigned)v;
         } else if ((allowed & OPT_PICTURE) && strcmp(a, "--qr-version") == 0) {
-            if (ob_parse_u64(val, 5, 40, &v) != 0) {
-                ob_msg("qr %s: --qr-version wants 5 to 40, not '%s'", argv[1], val);
+            if (ob_parse_u64(val, OB_QR_MIN_VERSION, OB_QR_MAX_VERSION, &v) != 0) {
+                ob_msg("qr %s: --qr-version wants %d to %d, not '%s'", argv[1], OB_QR_MIN_VERSION,
+                       OB_QR_MAX_VERSION, val);
                 ob_usage_verb(verb);
             }
             o->version = (int)v;
@@ -135,14 +137,50 @@ static ob_err load_frames(const char *path, const qr_opts *o, ob_qr_frames **f, 
     return e;
 }
 
+/* Narrow rendering of version v: columns and rows, the status line included. */
+static void show_size(int v, int *cols, int *rows)
+{
+    int side = 17 + 4 * v + 2 * OB_QR_BORDER;
+
+    *cols = side;
+    *rows = (side + 1) / 2 + 2;
+}
+
+/*
+ * The terminal cannot hold the picture: say what size it needs, and suggest
+ * --qr-version only when a smaller version would fit this terminal.
+ */
+static ob_err too_small(const struct winsize *ws, const qr_opts *o, int cols, int rows, ob_diag *d)
+{
+    int v, c, r, fits = 0;
+
+    for (v = o->version - 1; v >= OB_QR_MIN_VERSION && !fits; v--) {
+        show_size(v, &c, &r);
+        if (c <= ws->ws_col && r <= ws->ws_row)
+            fits = v;
+    }
+    if (fits != 0)
+        return ob_fail(d, OB_ERR_IO,
+                       "the terminal is %ux%u; QR version %d needs %dx%d: enlarge the window, use "
+                       "a smaller font, or --qr-version %d (the largest that fits; more frames)",
+                       ws->ws_col, ws->ws_row, o->version, cols, rows, fits);
+    show_size(OB_QR_MIN_VERSION, &c, &r);
+    return ob_fail(d, OB_ERR_IO,
+                   "the terminal is %ux%u; qr show needs at least %dx%d (QR version %d, the "
+                   "smallest) and %dx%d for version %d: enlarge the window or use a smaller font, "
+                   "or write PNG images with 'qr encode'",
+                   ws->ws_col, ws->ws_row, c, r, OB_QR_MIN_VERSION, cols, rows, o->version);
+}
+
 static void print_summary(const char *path, const ob_qr_frames *f, const qr_opts *o)
 {
     char dg[20];
 
-    ob_qr_short_digest(f->digest, dg);
-    printf("%s: %zu bytes, sha256 %s..., %zu frame%s of %zu bytes (QR %d-%s, %s)\n", path,
-           f->bundle_len, dg, f->n, f->n == 1 ? "" : "s", f->frame_len, o->version,
-           level_name(o->level), f->compressed ? "zlib" : "not compressed");
+    ob_qr_short_digest(f->msgid, dg);
+    /* A bundle is named by its digest, as inspect, collect and sign name it. */
+    printf("%s: %zu bytes, %s %s, %zu frame%s of %zu bytes (QR %d-%s, %s)\n", path, f->bundle_len,
+           f->self_digest ? "digest" : "id", dg, f->n, f->n == 1 ? "" : "s", f->frame_len,
+           o->version, level_name(o->level), f->compressed ? "zlib" : "not compressed");
 }
 
 /* The QR symbol of the sender's frame with sequence number seq. */
@@ -164,10 +202,6 @@ static ob_err code_at(const ob_qr_frames *f, uint32_t seq, const qr_opts *o, ob_
 
 /* ---- encode ---------------------------------------------------------- */
 
-/* Animated GIF of the frames (gif.c style writer below). */
-static ob_err write_gif(const char *path, const ob_qr_frames *f, const qr_opts *o, size_t *count,
-                        ob_diag *d);
-
 static int frame_digits(size_t n)
 {
     int w = 3;
@@ -188,10 +222,10 @@ static int cmd_encode(int argc, char **argv)
     ob_diag d;
     ob_err e = OB_OK;
     struct stat st;
-    size_t i, gif_frames = 0;
+    size_t i;
     int rc = OB_EXIT_OK, w;
 
-    parse_opts(argc, argv, OPT_OUT | OPT_GIF | OPT_PICTURE | OPT_FPS, &o);
+    parse_opts(argc, argv, OPT_OUT | OPT_PICTURE, &o);
     if (o.npos != 1 || o.out == NULL) {
         ob_msg("qr encode: needs one FILE and -o DIR");
         ob_usage_verb("qr");
@@ -235,10 +269,6 @@ static int cmd_encode(int argc, char **argv)
             goto out;
         }
     }
-    if (o.gif != NULL && ob_path_exists(o.gif)) {
-        e = ob_fail(&d, OB_ERR_EXISTS, "%s exists; it is never overwritten", o.gif);
-        goto out;
-    }
     for (i = 0; i < f->n && e == OB_OK; i++) {
         ob_qrcode *q = NULL;
         ob_gray *g = NULL;
@@ -250,14 +280,10 @@ static int cmd_encode(int argc, char **argv)
         ob_gray_free(g);
         ob_qrcode_free(q);
     }
-    if (e == OB_OK && o.gif != NULL)
-        e = write_gif(o.gif, f, &o, &gif_frames, &d);
     if (e != OB_OK)
         goto out;
     print_summary(o.pos[0], f, &o);
     printf("wrote %s/frame-%0*d.png .. frame-%0*zu.png\n", o.out, w, 1, w, f->n);
-    if (o.gif != NULL)
-        printf("wrote %s: %zu frames at %u/s, looping\n", o.gif, gif_frames, o.fps);
 out:
     if (e != OB_OK)
         rc = ob_report(e, &d);
@@ -322,7 +348,7 @@ static int cmd_show(int argc, char **argv)
     e = load_frames(o.pos[0], &o, &f, &d);
     if (e != OB_OK)
         goto out;
-    ob_qr_short_digest(f->digest, dg);
+    ob_qr_short_digest(f->msgid, dg);
 
     if (!isatty(STDOUT_FILENO)) {
         /* Not a terminal (a pipe, a file, a test): the n parts, once. */
@@ -350,10 +376,7 @@ static int cmd_show(int argc, char **argv)
     if (!wide) {
         ob_qrimage_utf8_size(first, 0, &cols, &rows);
         if (cols > ws.ws_col || rows + 2 > ws.ws_row) {
-            e = ob_fail(&d, OB_ERR_IO,
-                        "the terminal is %ux%u; QR version %d needs %dx%d: enlarge the window or "
-                        "use a smaller font (or --qr-version)",
-                        ws.ws_col, ws.ws_row, o.version, cols, rows + 2);
+            e = too_small(&ws, &o, cols, rows + 2, &d);
             goto out;
         }
     }
@@ -388,12 +411,12 @@ static int cmd_show(int argc, char **argv)
         fputs("\x1b[H", stdout);
         fwrite(pic.p, 1, pic.len, stdout);
         if (seq < f->n)
-            printf("\x1b[K part %u/%zu  sha256 %s...  %u/s  any key or Ctrl-C stops\x1b[K\n",
-                   seq + 1, f->n, dg, o.fps);
+            printf("\x1b[K part %u/%zu  %s %s  %u/s  any key or Ctrl-C stops\x1b[K\n", seq + 1,
+                   f->n, f->self_digest ? "digest" : "id", dg, o.fps);
         else
-            printf("\x1b[K mixed frame %u (%zu parts)  sha256 %s...  %u/s  any key or Ctrl-C "
+            printf("\x1b[K mixed frame %u (%zu parts)  %s %s  %u/s  any key or Ctrl-C "
                    "stops\x1b[K\n",
-                   seq + 1, f->n, dg, o.fps);
+                   seq + 1, f->n, f->self_digest ? "digest" : "id", dg, o.fps);
         fflush(stdout);
         if (poll(&pfd, 1, (int)(1000 / o.fps)) > 0 && (pfd.revents & (POLLIN | POLLHUP)))
             break;
@@ -410,7 +433,8 @@ out:
         sigaction(SIGTERM, &old_term, NULL);
     }
     if (screen && f != NULL)
-        printf("showed %s: sha256 %s..., %zu parts\n", o.pos[0], dg, f->n);
+        printf("showed %s: %s %s, %zu parts\n", o.pos[0], f->self_digest ? "digest" : "id", dg,
+               f->n);
     if (e != OB_OK)
         rc = ob_report(e, &d);
     ob_qrcode_free(first);
@@ -455,11 +479,7 @@ typedef struct reader {
 
 static void msgid_text(const uint8_t id[OB_QR_MSGID_LEN], char out[20])
 {
-    uint8_t dig[32];
-
-    memset(dig, 0, sizeof(dig));
-    memcpy(dig, id, OB_QR_MSGID_LEN);
-    ob_qr_short_digest(dig, out);
+    ob_qr_short_digest(id, out);
 }
 
 /* Count a frame of a message not being read; 1 the first time its id is
@@ -673,8 +693,10 @@ static int reader_finish(reader *r, const char *out)
     }
     e = ob_file_write_atomic(out, bundle, len, 0644, OB_WRITE_EXCL, &d);
     if (e == OB_OK) {
-        msgid_text(ob_qr_assembler_msgid(r->a[k]), dg);
-        printf("wrote %s: %zu bytes, sha256 %s... (checked)\n", out, len, dg);
+        uint8_t id[OB_QR_MSGID_LEN];
+        int self = ob_qr_message_id(bundle, len, id);
+        ob_qr_short_digest(id, dg);
+        printf("wrote %s: %zu bytes, %s %s (checked)\n", out, len, self ? "digest" : "id", dg);
     }
     free(bundle);
     return ob_report(e, &d);
@@ -848,167 +870,6 @@ out:
         zbar_video_destroy(video);
     reader_free(&r);
     return rc;
-}
-
-/* ---- GIF89a ------------------------------------------------------------ */
-
-/*
- * A minimal animated GIF: two-colour global palette, one full-size image per
- * frame, LZW with 2-bit minimum code size and a code table reset whenever it
- * fills (valid for every decoder; compression ratio is not the point).
- */
-typedef struct gif_bits {
-    ob_buf *out;
-    uint8_t block[255];
-    size_t nblock;
-    uint32_t acc;
-    int nacc;
-} gif_bits;
-
-static void gif_flush_block(gif_bits *b)
-{
-    if (b->nblock == 0)
-        return;
-    ob_buf_put_u8(b->out, (uint8_t)b->nblock);
-    ob_buf_put(b->out, b->block, b->nblock);
-    b->nblock = 0;
-}
-
-static void gif_put_code(gif_bits *b, unsigned code, int size)
-{
-    b->acc |= (uint32_t)code << b->nacc;
-    b->nacc += size;
-    while (b->nacc >= 8) {
-        b->block[b->nblock++] = (uint8_t)(b->acc & 0xff);
-        b->acc >>= 8;
-        b->nacc -= 8;
-        if (b->nblock == 255)
-            gif_flush_block(b);
-    }
-}
-
-static void gif_put_le16(ob_buf *o, unsigned v)
-{
-    ob_buf_put_u8(o, (uint8_t)(v & 0xff));
-    ob_buf_put_u8(o, (uint8_t)(v >> 8));
-}
-
-/* LZW-compress one image of 0/1 pixels into o. */
-static int gif_lzw(ob_buf *o, const ob_gray *g)
-{
-    enum { CLEAR = 4, EOI = 5, MAXC = 4096 };
-    /* next[code * 2 + pixel]: the code for string(code) + pixel, 0 = none. */
-    uint16_t *next = calloc(MAXC * 2, sizeof(uint16_t));
-    gif_bits b;
-    unsigned avail = 6, cur;
-    int size = 3;
-    size_t i, n = (size_t)g->w * (size_t)g->h;
-
-    if (next == NULL)
-        return -1;
-    memset(&b, 0, sizeof(b));
-    b.out = o;
-    ob_buf_put_u8(o, 2); /* LZW minimum code size */
-    gif_put_code(&b, CLEAR, size);
-    cur = g->px[0] < 128 ? 1u : 0u;
-    for (i = 1; i < n; i++) {
-        unsigned px = g->px[i] < 128 ? 1u : 0u;
-        if (next[cur * 2 + px] != 0) {
-            cur = next[cur * 2 + px];
-            continue;
-        }
-        gif_put_code(&b, cur, size);
-        if (avail < MAXC) {
-            next[cur * 2 + px] = (uint16_t)avail;
-            /* The decoder widens one code later than the encoder adds. */
-            if (avail == (1u << size) && size < 12)
-                size++;
-            avail++;
-        }
-        if (avail == MAXC) {
-            gif_put_code(&b, CLEAR, size);
-            memset(next, 0, MAXC * 2 * sizeof(uint16_t));
-            avail = 6;
-            size = 3;
-        }
-        cur = px;
-    }
-    gif_put_code(&b, cur, size);
-    gif_put_code(&b, EOI, size);
-    if (b.nacc > 0)
-        gif_put_code(&b, 0, 8 - b.nacc);
-    gif_flush_block(&b);
-    ob_buf_put_u8(o, 0); /* block terminator */
-    free(next);
-    return 0;
-}
-
-static ob_err write_gif(const char *path, const ob_qr_frames *f, const qr_opts *o, size_t *count,
-                        ob_diag *d)
-{
-    ob_buf out;
-    ob_qrcode *q = NULL;
-    ob_gray *g = NULL;
-    size_t i, n;
-    unsigned side;
-    ob_err e = OB_OK;
-
-    ob_buf_init(&out);
-    /* The parts, then as many fountain frames: one loop of the GIF already
-     * tolerates losing a good share of its frames. */
-    n = f->n > OB_QR_FOUNTAIN_MAX ? f->n : 2 * f->n;
-    *count = n;
-    for (i = 0; i < n; i++) {
-        e = code_at(f, ob_qr_sender_seq(f, i), o, &q, d);
-        if (e == OB_OK)
-            e = ob_qrimage_render(q, o->scale, &g, d);
-        if (e != OB_OK)
-            goto out;
-        side = (unsigned)g->w;
-        if (i == 0) {
-            if (side > 65535) {
-                e = ob_fail(d, OB_ERR_RANGE, "picture too large for GIF");
-                goto out;
-            }
-            ob_buf_put(&out, "GIF89a", 6);
-            gif_put_le16(&out, side);
-            gif_put_le16(&out, side);
-            ob_buf_put_u8(&out, 0x80); /* global colour table of 2 entries, 1 bit */
-            ob_buf_put_u8(&out, 0);
-            ob_buf_put_u8(&out, 0);
-            ob_buf_put(&out, "\xff\xff\xff\x00\x00\x00", 6); /* 0 white, 1 black */
-            /* NETSCAPE2.0 extension: loop forever. */
-            ob_buf_put(&out, "\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00", 19);
-        }
-        ob_buf_put(&out, "\x21\xf9\x04\x00", 4); /* graphic control: delay */
-        gif_put_le16(&out, 100 / o->fps);
-        ob_buf_put(&out, "\x00\x00", 2);
-        ob_buf_put_u8(&out, 0x2c); /* image descriptor */
-        gif_put_le16(&out, 0);
-        gif_put_le16(&out, 0);
-        gif_put_le16(&out, side);
-        gif_put_le16(&out, side);
-        ob_buf_put_u8(&out, 0);
-        if (gif_lzw(&out, g) != 0) {
-            e = ob_fail(d, OB_ERR_NOMEM, "out of memory writing the GIF");
-            goto out;
-        }
-        ob_gray_free(g);
-        g = NULL;
-        ob_qrcode_free(q);
-        q = NULL;
-    }
-    ob_buf_put_u8(&out, 0x3b);
-    if (!ob_buf_ok(&out)) {
-        e = ob_fail(d, OB_ERR_NOMEM, "out of memory writing the GIF");
-        goto out;
-    }
-    e = ob_file_write_atomic(path, out.p, out.len, 0644, OB_WRITE_EXCL, d);
-out:
-    ob_gray_free(g);
-    ob_qrcode_free(q);
-    ob_buf_free(&out);
-    return e;
 }
 
 int ob_cmd_qr(int argc, char **argv)

@@ -24,7 +24,15 @@ def frames_geometry(bundle, capacity):
     f = -(-len(stream) // n)
     padded = stream + bytes(n * f - len(stream))
     frags = [padded[i * f:(i + 1) * f] for i in range(n)]
-    return digest[:8], stream, n, f, frags
+    return message_id(bundle, digest), stream, n, f, frags
+
+
+def message_id(bundle, digest):
+    """A payload that ends with the SHA-256 of what precedes it (a bundle) is
+    named by that digest; any other by its own SHA-256 (docs/qr-transfer.rst)."""
+    if len(bundle) > 32 and hashlib.sha256(bundle[:-32]).digest() == bundle[-32:]:
+        return bundle[-32:-24]
+    return digest[:8]
 
 
 def mix_set(msgid, n, length, seq):

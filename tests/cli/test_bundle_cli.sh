@@ -84,6 +84,18 @@ rc=$?
 grep -q "already exists" "$tmp/err" || bad "extract over existing files: $(cat "$tmp/err")"
 [ "$(cat "$tmp/x/$addr-tp20779-1.desc")" = changed ] || bad "extract overwrote a file"
 ls "$tmp/x" | grep -q tmp- && bad "extract left a temporary file"
+# A folder that is not there yet is created (0700); one whose parent is
+# missing, or a file in its place, is refused plainly, and nothing is made.
+"$B/ob-online" inspect --extract "$tmp/new" "$tmp/fx/response.obb" >"$tmp/out" 2>&1 &&
+    [ "$(stat -c %a "$tmp/new")" = 700 ] && [ "$(ls "$tmp/new" | wc -l)" -eq 2 ] &&
+    grep -q "created: *$tmp/new (mode 0700)" "$tmp/out" || bad "extract into a new folder: $(cat "$tmp/out")"
+"$B/ob-online" inspect --extract "$tmp/nope/deeper" "$tmp/fx/response.obb" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "cannot create the folder: its parent folder does not exist" "$tmp/err" && [ ! -e "$tmp/nope" ] ||
+    bad "extract, parent missing: exit $rc: $(cat "$tmp/err")"
+"$B/ob-online" inspect --extract "$tmp/fx/response.obb" "$tmp/fx/response.obb" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "exists and is not a folder" "$tmp/err" || bad "extract onto a file: exit $rc: $(cat "$tmp/err")"
 mkdir "$tmp/y"
 "$B/ob-online" inspect --extract "$tmp/y" "$tmp/fx/request.obb" >/dev/null 2>&1 || bad "extract from request failed"
 [ "$(ls "$tmp/y" | wc -l)" -eq 2 ] || bad "request extract wrote $(ls "$tmp/y" | wc -l) files, want 2 (instances with a descriptor)"

@@ -63,14 +63,49 @@ ok
 grep -q "missing  $first.onion: no file $first.desc" "$tmp/out" || bad "collect partial: missing not reported: $(cat "$tmp/out")"
 grep -q "invalid  $second.onion: " "$tmp/out" || bad "collect partial: invalid not reported"
 grep -q "8 instance(s) ok, 1 missing, 1 invalid" "$tmp/out" || bad "collect partial: counts"
-# Nothing at all: exit 1 naming the service, request written anyway.
+# Nothing at all: the report, exit 1 naming the service, and no request
+# (the signer could sign nothing from it).
 mkdir "$tmp/empty"
 "$B/ob-online" collect -c "$D/online.yaml" --descriptors-from "$tmp/empty" -o "$tmp/empty.obb" >"$tmp/out" 2>&1
 rc=$?
 ok
 [ $rc -eq 1 ] || bad "collect empty: exit $rc, want 1"
 grep -q "$MASTER.onion: no valid instance" "$tmp/out" || bad "collect empty: service not named"
-[ -s "$tmp/empty.obb" ] || bad "collect empty: request not written"
+grep -q "no service has a valid instance: no request written" "$tmp/out" || bad "collect empty: $(cat "$tmp/out")"
+[ "$(grep -c '^  missing  ' "$tmp/out")" -eq 10 ] || bad "collect empty: the per-instance report is missing"
+[ -e "$tmp/empty.obb" ] && bad "collect empty: a request was written"
+# One service of two without a valid instance: written, exit 1, that one named.
+other_m=$("$B/ob-offline" keygen --version 3 -o "$tmp/other-m.key" --no-passphrase 2>/dev/null | head -n1)
+other_i=$("$B/ob-offline" keygen --version 3 -o "$tmp/other-i.key" --no-passphrase 2>/dev/null | head -n1)
+{ cat "$D/online.yaml"; printf '  - address: %s\n    instances:\n      - address: %s\n' "$other_m" "$other_i"; } \
+    >"$tmp/two.yaml"
+"$B/ob-online" collect -c "$tmp/two.yaml" --descriptors-from "$D/descs" -o "$tmp/two.obb" >"$tmp/out" 2>&1
+rc=$?
+ok
+[ $rc -eq 1 ] && [ -s "$tmp/two.obb" ] && grep -q "$other_m: no valid instance" "$tmp/out" &&
+    ! grep -q "$MASTER.onion: no valid instance" "$tmp/out" || bad "collect, one service empty: exit $rc: $(cat "$tmp/out")"
+# A request store that cannot be written: the report and the digest first,
+# then the error (exit 2) naming the request that was written.
+OB_REQUEST_STORE=/proc/ob-no-store "$B/ob-online" collect -c "$D/online.yaml" --descriptors-from "$D/descs" \
+    -o "$tmp/nostore.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 2 ] && [ -s "$tmp/nostore.obb" ] && [ "$(grep -c '^  ok  ' "$tmp/out")" -eq 10 ] &&
+    grep -q "^request $tmp/nostore.obb written, digest [0-9a-f]\{8\} [0-9a-f]\{8\}$" "$tmp/out" &&
+    grep -q "/proc/ob-no-store" "$tmp/err" && grep -q "was written, but its copy in the request store was not" "$tmp/err" ||
+    bad "collect, store not writable: exit $rc: $(cat "$tmp/out" "$tmp/err")"
+# Under systemd the store is $STATE_DIRECTORY/requests ($OB_REQUEST_STORE
+# first, then $STATE_DIRECTORY, the first of a list, then XDG).
+rm -rf "$tmp/state" "$tmp/xdg"
+mkdir -p "$tmp/state" "$tmp/xdg"
+rm -f "$tmp/nostore.obb"
+env -u OB_REQUEST_STORE STATE_DIRECTORY="$tmp/state:/var/lib/other" XDG_STATE_HOME="$tmp/xdg" "$B/ob-online" collect \
+    -c "$D/online.yaml" --descriptors-from "$D/descs" -o "$tmp/nostore.obb" >"$tmp/out" 2>&1
+rc=$?
+ok
+hex=$(tail -c 32 "$tmp/nostore.obb" | od -An -tx1 | tr -d ' \n')
+[ $rc -eq 0 ] && [ -s "$tmp/state/requests/$hex.obb" ] && [ -z "$(ls -A "$tmp/xdg")" ] ||
+    bad "STATE_DIRECTORY store: exit $rc, $(ls -R "$tmp/state" "$tmp/xdg"): $(cat "$tmp/out")"
 # Without --descriptors-from tor is asked; none listens on port 1: exit 2, no request.
 "$B/ob-online" collect -c "$D/online.yaml" -o "$tmp/tor.obb" -s '' -i 127.0.0.1 -p 1 >"$tmp/out" 2>&1
 rc=$?
@@ -80,7 +115,37 @@ ok
 
 # ---- refusals before signing ----------------------------------------------------
 S=(-c "$D/offline.yaml" --passphrase-file "$D/pass" --yes)
-expect_refusal noinstances 1 "$MASTER.onion: no valid instance" -- "${S[@]}" -i "$tmp/empty.obb"
+# The output must be creatable before the summary (and the passphrase):
+# a missing folder, a file where the folder should be, a folder where no
+# file can be made (/proc, even for root).
+for o in "$tmp/no/such/dir/resp.obb" "$D/req.obb/resp.obb" /proc/ob-test-resp.obb; do
+    "$B/ob-offline" sign "${S[@]}" -i "$D/req.obb" -o "$o" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    ok
+    [ $rc -eq 2 ] && grep -q "does not exist\|is not a folder\|cannot create a file in" "$tmp/err" &&
+        grep -q "nothing was signed" "$tmp/err" && ! grep -q "Totals\|Signing request" "$tmp/out" ||
+        bad "output $o: exit $rc, before the summary? $(cat "$tmp/err" "$tmp/out" | head -n 5)"
+done
+ls /proc/ob-test-resp.obb* >/dev/null 2>&1 && bad "a probe file was left in /proc"
+# The online config given by mistake: refused before the summary.
+"$B/ob-offline" sign -c "$D/online.yaml" --passphrase-file "$D/pass" --yes -i "$D/req.obb" -o "$tmp/online-cfg.obb" \
+    >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 1 ] && grep -q "no service names a key: file; this looks like the online machine's config" "$tmp/err" &&
+    ! grep -q "Totals" "$tmp/out" && [ ! -e "$tmp/online-cfg.obb" ] ||
+    bad "online config: exit $rc: $(cat "$tmp/err" "$tmp/out" | head -n 5)"
+{ cat "$D/offline.yaml"; printf '  - address: %s.onion\n    instances:\n      - address: %s.onion\n' "$MASTER" \
+    "$(sed -n 1p "$D/descs/instances.txt")"; } >"$tmp/mixed.yaml"
+sed -i "s|^ceremony_log: .*|ceremony_log: $D/ceremony.log|; s|^  - key: master.key|  - key: $D/master.key|" "$tmp/mixed.yaml"
+"$B/ob-offline" sign -c "$tmp/mixed.yaml" --passphrase-file "$D/pass" --yes -i "$D/req.obb" -o "$tmp/mixed.obb" \
+    >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 1 ] && grep -q "mixed.yaml:[0-9]*: service $MASTER.onion names no key: file" "$tmp/err" ||
+    bad "a service without key: exit $rc: $(cat "$tmp/err" | head -n 3)"
+# (A request with no valid instance at all is no longer written by collect:
+# the fixture's "allmissing" below stands for one.)
 cer_mutate tamper "$D/req.obb" "$tmp/tamper.obb" || bad "mutate tamper"
 expect_refusal tamper 1 "descriptor refused" -- "${S[@]}" -i "$tmp/tamper.obb"
 grep -q "instance [a-z2-7]\{56\}.onion: descriptor refused: " "$tmp/err" || bad "tamper: instance not named"
@@ -167,6 +232,7 @@ else
     bad "over: sign refused a request with one period over: $(tail -n 3 "$tmp/over.out")"
 fi
 ok
+grep -q "stored unencrypted" "$tmp/err" && bad "an encrypted store was warned of as unencrypted"
 
 # Replay: refused, then accepted with --resign (and logged again).
 expect_refusal replay 1 "was already signed in the ceremony of 20" -- "${S[@]}" -i "$D/req.obb"
@@ -209,14 +275,16 @@ rc=$?
 ok
 [ $rc -eq 0 ] || bad "stale: exit $rc: $(cat "$tmp/err")"
 grep -q "10 0/0/1  27 intro points\|v3  9/0/1  27 intro points" "$tmp/out" || bad "stale: counts: $(grep onion "$tmp/out")"
-grep -q "stale: stale: fetched 7.0 h ago" "$tmp/out" || bad "stale: reason not shown"
+grep -q "stale: fetched 7.0 h ago (limit 6 h)" "$tmp/out" || bad "stale: reason not shown"
+grep -q "stale: stale\|missing: missing\|invalid: invalid" "$tmp/out" && bad "stale: a state word said twice"
 # The partial request: missing and invalid instances shown with reasons.
 "$B/ob-offline" sign "${S[@]}" -i "$tmp/partial.obb" -o "$tmp/partial-resp.obb" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 ok
 [ $rc -eq 0 ] || bad "partial: exit $rc: $(cat "$tmp/err")"
-grep -q "$first.onion missing: missing: no file" "$tmp/out" || bad "partial: missing not shown"
-grep -q "$second.onion invalid: invalid online: " "$tmp/out" || bad "partial: invalid not shown"
+grep -q "$first.onion missing: no file" "$tmp/out" || bad "partial: missing not shown"
+grep -q "$second.onion invalid: by the online side: " "$tmp/out" || bad "partial: invalid not shown"
+grep -q "missing: missing\|invalid: invalid" "$tmp/out" && bad "partial: a state word said twice"
 grep -q "v3  8/2/0  24 intro points" "$tmp/out" || bad "partial: counts"
 
 # ---- a backend with client authorization -------------------------------------------
@@ -307,6 +375,9 @@ ok
 [ "$(wc -l <"$tmp/out")" -le 62 ] || bad "many: summary has $(wc -l <"$tmp/out") lines for 40 services"
 grep -q "Totals: 40 service(s) (40 v3, 0 v2), 80 descriptors to sign" "$tmp/out" || bad "many: totals"
 grep -qE "^Key files: 40 for 40 service\(s\): .*/k1 \(1\), .*/k2 \(1\), .*/k3 \(1\) and 37 more$" "$tmp/out" || bad "many: key files line: $(grep 'Key files' "$tmp/out")"
+# keygen --no-passphrase wrote plain PEM keys: each named once, before the summary.
+[ "$(grep -c "warning: .*/k[0-9]* (service at .*offline.yaml:[0-9]*) is stored unencrypted" "$tmp/err")" -eq 40 ] ||
+    bad "many: unencrypted keys not warned of: $(head -n 3 "$tmp/err")"
 
 # ---- address: in the offline config: the summary before any passphrase ---------------
 # Key-only config (above): the keys are unlocked first and the header says why.
@@ -412,7 +483,10 @@ q=$(grep -n "Type 'yes' to sign" "$tmp/out" | head -n1 | cut -d: -f1)
 p1=$(grep -n "Passphrase for" "$tmp/out" | head -n1 | cut -d: -f1)
 [ -n "$q" ] && [ -n "$p1" ] && [ "$q" -lt "$p1" ] || bad "store: the question must come before any passphrase"
 [ "$(grep -c '\.onion v3  2/0/0  6 intro points  2 descriptors' "$tmp/out")" -eq "$ntot" ] || bad "store: $ntot service lines expected"
-[ "$(wc -l <"$tmp/out")" -le $((ntot + 25)) ] || bad "store: summary has $(wc -l <"$tmp/out") lines for $ntot services"
+# (The terminal also shows stderr: the warnings, e.g. open.key unencrypted, are not summary.)
+nsum=$(grep -vc "^ob-offline: \(warning\|WARNING\): " "$tmp/out")
+[ "$nsum" -le $((ntot + 25)) ] || bad "store: summary has $nsum lines for $ntot services"
+grep -q "warning: $K/open.key (service at .*) is stored unencrypted" "$tmp/out" || bad "store: open.key not warned of"
 grep -q "Totals: $ntot service(s) ($ntot v3, 0 v2), $((2 * ntot)) descriptors to sign" "$tmp/out" || bad "store: totals"
 grep -q "Keys were unlocked" "$tmp/out" && bad "store: keys-first header with address: everywhere"
 grep -qF "Key files: 3 for $ntot service(s): $K/hosted.key ($NSTORE), $K/own.key (1), $K/open.key (1)" "$tmp/out" ||

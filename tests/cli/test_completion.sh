@@ -1,7 +1,7 @@
 #!/bin/bash
 # The bash completion (dist/bash-completion/onionbalance-offline) against the
 # programs, so neither can drift from the other:
-#   1. every verb (and qr sub-verb) the usage text (--help) lists is offered
+#   1. every verb (and qr or delegate sub-verb) the usage text (--help) lists is offered
 #      as the first word;
 #   2. every option a verb's usage line shows, and every option the verb's
 #      own --help shows where the verb has one, is offered after "VERB -";
@@ -47,11 +47,12 @@ for prog in ob-online ob-offline; do
         set -- $line
         verb=$2 sub=""
         rest=${line#* "$verb"}
-        if [ "$verb" = qr ]; then
+        if [ "$verb" = qr ] || [ "$verb" = delegate ]; then
             sub=$3
             rest=${rest#* "$sub"}
             checks=$((checks + 1))
-            complete_words "$prog" qr "" | grep -qx -- "$sub" || fail "$prog: 'qr $sub' is not completed"
+            complete_words "$prog" "$verb" "" | grep -qx -- "$sub" ||
+                fail "$prog: '$verb $sub' is not completed"
         fi
         want=$(options_in <<<"$rest")
         # The verb's own --help, where it has one, may list more.

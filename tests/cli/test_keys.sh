@@ -60,6 +60,21 @@ run "$OFF" address "$T/k3" --passphrase-file "$T/pass"
 expect 0 "" "address v3"
 [ "$(cat "$T/out")" = "$a3" ] && ok "address v3 = keygen output" || fail "address v3 '$(cat "$T/out")' != '$a3'"
 
+# --- a short new passphrase is warned of (fewer than 12 characters), not refused ---
+printf 'twelve chars\n' >"$T/twelve"
+run "$OFF" keygen --version 3 -o "$T/k3-twelve" --passphrase-file "$T/twelve"
+expect 0 "" "keygen with 12 characters"
+grep -q "fewer than 12 characters" "$T/err" && fail "keygen warned of 12 characters" || ok "no warning for 12 characters"
+printf 'short pw\n' >"$T/short"
+printf '\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251\n' >"$T/short-utf8" # 11 characters, 22 bytes
+for f in short short-utf8; do
+    run "$OFF" keygen --version 3 -o "$T/k3-$f" --passphrase-file "$T/$f"
+    expect 0 "warning: the new passphrase has fewer than 12 characters" "keygen with a short passphrase ($f): warned"
+    [ -s "$T/k3-$f" ] && ok "short passphrase ($f): key written" || fail "short passphrase ($f): no key"
+done
+run "$OFF" passwd "$T/k3-short" --passphrase-file "$T/short" --new-passphrase-file "$T/short-utf8"
+expect 0 "fewer than 12 characters" "passwd to a short passphrase: warned"
+
 # --- failures leave files alone ---
 before=$(sum "$T/k3")
 run "$OFF" keygen --version 3 -o "$T/k3" --passphrase-file "$T/pass"

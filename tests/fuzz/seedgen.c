@@ -321,8 +321,8 @@ static int gen_keybundles(const char *dir)
                 goto out;
             if (ob_keyreq_service_add_period(qs, tp, ob_hsv3_tp_start(tp, &OB_TP_LIVE),
                                              ob_hsv3_tp_start(tp + 1, &OB_TP_LIVE), spk) != OB_OK ||
-                ob_keyresp_service_add_cert(rs, tp, k.cert, k.cert_len, (uint64_t)FZ_EXPIRY * 3600,
-                                            rev) != OB_OK)
+                ob_keyresp_service_add_cert(rs, tp, spk, (uint64_t)FZ_EXPIRY * 3600,
+                                            k.cert + k.cert_len - 64, rev) != OB_OK)
                 goto out;
         }
     }

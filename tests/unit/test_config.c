@@ -188,6 +188,36 @@ static void test_online_file(void **state)
     ob_config_free(c);
 }
 
+/* OnionBalance 0.2's v3 key, and no status socket unless one is named. */
+static void test_status_socket_location(void **state)
+{
+    static const char svc[] =
+        "services:\n  - address: " A1 "\n    instances: [{address: " A2 "}]\n";
+    char text[512];
+    ob_config *c;
+
+    (void)state;
+    c = parse_ok(svc);
+    assert_null(c->status_socket_location);
+    ob_config_free(c);
+    snprintf(text, sizeof(text), "status-socket-location: /run/ob/control\n%s", svc);
+    c = parse_ok(text);
+    assert_string_equal(c->status_socket_location, "/run/ob/control");
+    assert_int_equal(c->n_warnings, 0);
+    ob_config_free(c);
+    snprintf(text, sizeof(text), "STATUS_SOCKET_LOCATION: /a\nstatus-socket-location: /b\n%s", svc);
+    parse_err(text, OB_ERR_MALFORMED, "t/cfg.yaml:2:1:", "give one", NULL);
+    /* The environment is a default, as for OnionBalance's other settings. */
+    setenv("ONIONBALANCE_STATUS_SOCKET_LOCATION", "/run/env/control", 1);
+    c = parse_ok(svc);
+    assert_string_equal(c->status_socket_location, "/run/env/control");
+    ob_config_free(c);
+    c = parse_ok(text + strlen("STATUS_SOCKET_LOCATION: /a\n"));
+    assert_string_equal(c->status_socket_location, "/b");
+    ob_config_free(c);
+    unsetenv("ONIONBALANCE_STATUS_SOCKET_LOCATION");
+}
+
 /* presign_window is v2 only: set on a v3 service it is named and ignored. */
 static void test_presign_window_v3_warned(void **state)
 {
@@ -936,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_online_file),
         cmocka_unit_test(test_offline_full_file),
         cmocka_unit_test(test_presign_window_v3_warned),
+        cmocka_unit_test(test_status_socket_location),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_inheritance_and_order),
         cmocka_unit_test(test_null_values),

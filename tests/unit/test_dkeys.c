@@ -440,6 +440,36 @@ static void test_prune(void **state)
     onl_dkey_free(b);
 }
 
+/* Where the store is: beside the request store, whatever moved it. */
+static void test_store_location(void **state)
+{
+    const char *saved = getenv("OB_REQUEST_STORE");
+    char *keep = saved != NULL ? strdup(saved) : NULL, *p;
+
+    (void)state;
+    unsetenv("OB_DELEGATED_STORE");
+    unsetenv("OB_REQUEST_STORE");
+    setenv("STATE_DIRECTORY", "/var/lib/ob-online:/var/lib/other", 1);
+    p = onl_dkeys_dir(cfg);
+    assert_string_equal(p, "/var/lib/ob-online/delegated");
+    free(p);
+    setenv("OB_REQUEST_STORE", "/srv/t/requests/", 1);
+    p = onl_dkeys_dir(cfg);
+    assert_string_equal(p, "/srv/t/delegated");
+    free(p);
+    setenv("OB_REQUEST_STORE", "/srv/t/reqs", 1);
+    p = onl_dkeys_dir(cfg);
+    assert_string_equal(p, "/srv/t/reqs/delegated");
+    free(p);
+    unsetenv("STATE_DIRECTORY");
+    if (keep != NULL)
+        setenv("OB_REQUEST_STORE", keep, 1);
+    else
+        unsetenv("OB_REQUEST_STORE");
+    free(keep);
+    setenv("OB_DELEGATED_STORE", store, 1);
+}
+
 static void test_bad_arguments(void **state)
 {
     onl_dkey *k = NULL;
@@ -460,7 +490,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),           cmocka_unit_test(test_certify_refusals),
         cmocka_unit_test(test_no_identity_material), cmocka_unit_test(test_list_and_until),
         cmocka_unit_test(test_damage_and_modes),     cmocka_unit_test(test_prune),
-        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_store_location),       cmocka_unit_test(test_bad_arguments),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,8 +13,10 @@
 #include "bundle.h"
 #include "crypto.h"
 #include "ed25519x.h"
+#include "hsv3_blind.h"
 #include "hsv3_cert.h"
 #include "hsv3_common.h"
+#include "onion.h"
 #include "secmem.h"
 
 #include <stdio.h>
@@ -90,9 +92,10 @@ static ob_keyresponse *make_response(const char *const *addr, size_t na, uint64_
             assert_int_equal(
                 ob_ed_cert_create(cert, &len, OB_CERT_DESC_SIGNING, pk, exp_h, sk, signer, NULL),
                 OB_OK);
-            assert_int_equal(
-                ob_keyresp_service_add_cert(s, tp + j, cert, len, (uint64_t)exp_h * 3600, rev),
-                OB_OK);
+            assert_int_equal(len, OB_CERT_LEN);
+            assert_int_equal(ob_keyresp_service_add_cert(s, tp + j, pk, (uint64_t)exp_h * 3600,
+                                                         cert + OB_CERT_LEN - 64, rev),
+                             OB_OK);
         }
     }
     ob_secfree(sk);
@@ -191,8 +194,9 @@ static void test_roundtrip(void **state)
     assert_int_equal(ob_keyresponse_parse(b.p, b.len, &t, &d), OB_OK);
     assert_memory_equal(t->request_digest, s->request_digest, 32);
     assert_int_equal(t->services[0].n_certs, 31);
-    assert_int_equal(t->services[0].certs[3].cert_len, OB_CERT_LEN);
-    assert_memory_equal(t->services[0].certs[3].cert, s->services[0].certs[3].cert, OB_CERT_LEN);
+    assert_memory_equal(t->services[0].certs[3].signing_key, s->services[0].certs[3].signing_key,
+                        32);
+    assert_memory_equal(t->services[0].certs[3].signature, s->services[0].certs[3].signature, 64);
     assert_memory_equal(t->services[0].certs[3].rev_key, s->services[0].certs[3].rev_key, 32);
     assert_int_equal(t->services[0].certs[3].expires, s->services[0].certs[3].expires);
     ser_ks(t, &c);
@@ -449,26 +453,20 @@ static void test_response_rules(void **state)
     ser_ks(s, &a);
     c = malloc(a.len);
     assert_non_null(c);
-    /* expires that is not the certificate's. */
+    /* An expiry that is not a whole hour (a certificate counts hours). */
     memcpy(c, a.p, a.len);
     c[value_at(c, a.len, 0x9503, 1) + 7] ^= 1;
     reseal(c, a.len);
-    expect_fail(c, a.len, OB_ERR_MALFORMED, "the certificate says");
-    /* A certificate of another type. */
-    memcpy(c, a.p, a.len);
-    off = value_at(c, a.len, 0x9502, 0);
-    c[off + 1] = 0x09;
-    reseal(c, a.len);
-    expect_fail(c, a.len, OB_ERR_MALFORMED, "cert type 0x09, expected 0x08");
-    /* A certificate cut short inside its field: the cert parser names where. */
-    memcpy(c, a.p, a.len);
-    off = value_at(c, a.len, 0x9502, 0);
-    c[off + 39] = 2; /* two extensions announced, one present */
-    reseal(c, a.len);
-    expect_fail(c, a.len, OB_ERR_TRUNCATED, "keycert record: cert:");
-    /* A field of the wrong width. */
+    expect_fail(c, a.len, OB_ERR_MALFORMED, "is not a whole hour");
+    /* A signature of the wrong width. */
     memcpy(c, a.p, a.len);
     off = value_at(c, a.len, 0x9504, 0);
+    c[off - 1] = 63;
+    reseal(c, a.len);
+    expect_fail(c, a.len, OB_ERR_MALFORMED, "(keycert.signature): length 63, expected 64");
+    /* A field of the wrong width. */
+    memcpy(c, a.p, a.len);
+    off = value_at(c, a.len, 0x9505, 0);
     c[off - 1] = 31;
     reseal(c, a.len);
     expect_fail(c, a.len, OB_ERR_MALFORMED, "(keycert.rev_key): length 31, expected 32");
@@ -516,6 +514,52 @@ static void test_response_rules(void **state)
     ob_keyresponse_free(s);
 }
 
+/*
+ * The certificate travels in parts; put together with the signer derived
+ * from the address it is byte for byte the one the blinded key signed, and
+ * verifies.  A wrong period or address gives one that does not.
+ */
+static void test_keycert_assembles(void **state)
+{
+    uint8_t *id = ob_secalloc(64), *bexp = ob_secalloc(64);
+    uint8_t A[32], Ab[32], key[32], cert[OB_CERT_LEN], raw[OB_CERT_LEN], rev[32] = { 0 };
+    char addr[OB_ONION_V3_LEN + 1];
+    uint64_t tp = 20790;
+    size_t len = 0;
+    ob_keyresponse *r = ob_keyresponse_new();
+    ob_keyresp_service *s = NULL;
+    ob_ed_cert c;
+    ob_diag d;
+
+    (void)state;
+    assert_non_null(id);
+    assert_non_null(bexp);
+    assert_int_equal(ob_ed25519_keygen(id, A), 0);
+    ob_onion_v3_encode(addr, A);
+    assert_int_equal(ofl_hsv3_blind_secret(bexp, id, A, tp, 1440), 0);
+    assert_int_equal(ob_hsv3_blind_public(Ab, A, tp, 1440), 0);
+    key_for(key, 7);
+    assert_int_equal(ob_ed_cert_create(cert, &len, OB_CERT_DESC_SIGNING, key, 499000, bexp, Ab, &d),
+                     OB_OK);
+    assert_int_equal(ob_keyresponse_add_service(r, addr, &s), OB_OK);
+    assert_int_equal(ob_keyresp_service_add_cert(s, tp, key, 499000ull * 3600, cert + 76, rev),
+                     OB_OK);
+    assert_int_equal(ob_keycert_cert(&s->certs[0], addr, 1440, raw, &d), OB_OK);
+    assert_memory_equal(raw, cert, OB_CERT_LEN);
+    assert_int_equal(ob_ed_cert_parse(&c, raw, sizeof(raw), &d), OB_OK);
+    assert_int_equal(ob_ed_cert_verify(&c, Ab, 0, &d), OB_OK);
+    /* Another period: another signer, the signature fails. */
+    s->certs[0].tp = tp + 1;
+    assert_int_equal(ob_keycert_cert(&s->certs[0], addr, 1440, raw, &d), OB_OK);
+    assert_int_equal(ob_ed_cert_parse(&c, raw, sizeof(raw), &d), OB_OK);
+    assert_int_equal(ob_ed_cert_verify(&c, c.signer, 0, &d), OB_ERR_VERIFY);
+    /* Not an address. */
+    assert_int_not_equal(ob_keycert_cert(&s->certs[0], V3A "x", 1440, raw, &d), OB_OK);
+    ob_keyresponse_free(r);
+    ob_secfree(id);
+    ob_secfree(bexp);
+}
+
 /* One service and 31 periods must stay small enough for a short QR transfer. */
 static void test_size_31_periods(void **state)
 {
@@ -526,8 +570,8 @@ static void test_size_31_periods(void **state)
     (void)state;
     ser_ks(s, &a);
     print_message("    31-period response: %zu bytes\n", a.len);
-    /* tp 14 + cert 146 + expires 14 + rev_key 38 + record 6 per period. */
-    assert_int_equal(a.len, 16 + 32 + 38 + 14 + 10 + 10 + 6 + 62 + 31 * 218);
+    /* tp 14 + signing_key 38 + expires 14 + signature 70 + rev_key 38 + record 6 per period. */
+    assert_int_equal(a.len, 16 + 32 + 38 + 14 + 10 + 10 + 6 + 62 + 31 * 180);
     /* OB_KEYBUNDLE_OUT=FILE keeps it, to measure its QR frames with `qr encode`. */
     if (getenv("OB_KEYBUNDLE_OUT") != NULL)
         assert_int_equal(ob_bundle_write_file(getenv("OB_KEYBUNDLE_OUT"), a.p, a.len, 0, NULL),
@@ -539,10 +583,10 @@ static void test_size_31_periods(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),        cmocka_unit_test(test_layout_matches_doc),
-        cmocka_unit_test(test_random_roundtrip), cmocka_unit_test(test_damage),
-        cmocka_unit_test(test_request_rules),    cmocka_unit_test(test_response_rules),
-        cmocka_unit_test(test_size_31_periods),
+        cmocka_unit_test(test_roundtrip),         cmocka_unit_test(test_layout_matches_doc),
+        cmocka_unit_test(test_random_roundtrip),  cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_request_rules),     cmocka_unit_test(test_response_rules),
+        cmocka_unit_test(test_keycert_assembles), cmocka_unit_test(test_size_31_periods),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -644,6 +644,11 @@ static void hexup(char out[41], const uint8_t id[20])
             out[i] = (char)(out[i] - 'a' + 'A');
 }
 
+static void keep_line(void *ctx, const char *text)
+{
+    ob_buf_printf(ctx, "%s\n", text);
+}
+
 static void count_line(void *ctx, const char *text)
 {
     (void)text;
@@ -819,6 +824,27 @@ static void test_publish_v2(void **state)
         onl_publish_plan(fx.cfg, resp, c, (uint64_t)(start + OB_HSV2_PERIOD + 10), &plan, &d),
         OB_OK);
     assert_int_equal(plan->items[0].status, ONL_PUB_SKIP_PERIOD);
+    {
+        /* --dry-run's lines for skipped v2 descriptors: the replica tells
+         * them apart, and times are UTC dates, not Unix seconds. */
+        ob_buf all;
+        size_t k;
+        ob_buf_init(&all);
+        onl_publish_describe(resp, c, plan, 0, keep_line, &all);
+        ob_buf_put_u8(&all, 0);
+        print_message("%s", (const char *)all.p);
+        assert_non_null(strstr((char *)all.p, " replica 0: not in force (v2 period "));
+        assert_non_null(
+            strstr((char *)all.p, " replica 1, HSDir slot 2 of 3: not in force (v2 period "));
+        assert_non_null(strstr((char *)all.p, " UTC until "));
+        for (k = 0; k + 10 <= all.len; k++) { /* no run of 10 digits: no raw time */
+            size_t m = 0;
+            while (m < 10 && all.p[k + m] >= '0' && all.p[k + m] <= '9')
+                m++;
+            assert_true(m < 10);
+        }
+        ob_buf_free(&all);
+    }
     onl_pub_plan_free(plan);
     plan = NULL;
     {

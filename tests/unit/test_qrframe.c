@@ -196,7 +196,8 @@ static void test_foreign_frames_ignored(void **state)
         assert_int_equal(ob_qr_assembler_add_frame(a, f->frame[i], f->frame_len, &res, &d), OB_OK);
         assert_int_equal(res, OB_QR_ADD_DUPLICATE);
     }
-    assert_memory_equal(ob_qr_assembler_msgid(a), f->digest, OB_QR_MSGID_LEN);
+    assert_memory_equal(ob_qr_assembler_msgid(a), f->msgid, OB_QR_MSGID_LEN);
+    assert_memory_equal(f->msgid, f->digest, OB_QR_MSGID_LEN); /* not a bundle */
     assert_int_equal(ob_qr_assembler_take(a, &out, &outlen, &d), OB_OK);
     assert_int_equal(outlen, 3000);
     assert_memory_equal(out, r, 3000);
@@ -343,7 +344,7 @@ static void test_split_limits(void **state)
     for (size_t i = 0; i < 32; i++)
         dig[i] = (uint8_t)(i * 17);
     ob_qr_short_digest(dig, s);
-    assert_string_equal(s, "0011 2233 4455 6677");
+    assert_string_equal(s, "00112233 44556677"); /* as ob_bundle_digest_short writes */
 }
 
 /* Deterministic incompressible bytes, so fountain runs are reproducible. */
@@ -567,6 +568,63 @@ static void test_held_frames_bounded_for_large_messages(void **state)
     free(b);
 }
 
+/*
+ * A payload that ends with its own SHA-256 (a bundle) is named by that
+ * digest, so the QR screens show what inspect, collect and sign show; any
+ * other payload by its SHA-256; and frames whose id is not their payload's
+ * are refused when the message is taken.
+ */
+static void test_bundle_message_id(void **state)
+{
+    uint8_t *b = fixed_bytes(2000, 5), id[OB_QR_MSGID_LEN], sha[32], *out = NULL;
+    ob_qr_frames *f = NULL, *g = NULL;
+    ob_qr_assembler *a;
+    size_t outlen = 0, i;
+    ob_diag d;
+
+    (void)state;
+    assert_int_equal(ob_sha256_buf(b + 2000, b, 2000), 0); /* now b is "self-digesting" */
+    assert_int_equal(ob_sha256_buf(sha, b, 2032), 0);
+    assert_int_equal(ob_qr_message_id(b, 2032, id), 1);
+    assert_memory_equal(id, b + 2000, OB_QR_MSGID_LEN);
+    assert_memory_not_equal(id, sha, OB_QR_MSGID_LEN);
+    assert_int_equal(ob_qr_split(b, 2032, CAP, &f, &d), OB_OK);
+    assert_int_equal(f->self_digest, 1);
+    assert_memory_equal(f->msgid, b + 2000, OB_QR_MSGID_LEN);
+    for (i = 0; i < f->n; i++) {
+        uint8_t fid[OB_QR_MSGID_LEN];
+        assert_int_equal(ob_qr_frame_msgid(f->frame[i], f->frame_len, fid, &d), OB_OK);
+        assert_memory_equal(fid, b + 2000, OB_QR_MSGID_LEN);
+    }
+    a = feed_all(f, NULL, f->n);
+    assert_int_equal(ob_qr_assembler_take(a, &out, &outlen, &d), OB_OK);
+    assert_int_equal(outlen, 2032);
+    assert_memory_equal(out, b, 2032);
+    free(out);
+    out = NULL;
+    ob_qr_assembler_free(a);
+    /* One byte less: no longer ends with its digest, named by SHA-256. */
+    assert_int_equal(ob_qr_message_id(b, 2031, id), 0);
+    assert_int_equal(ob_sha256_buf(sha, b, 2031), 0);
+    assert_memory_equal(id, sha, OB_QR_MSGID_LEN);
+    /* Frames of that payload relabelled with the bundle's id (CRC made
+     * right): complete, SHA-256 right, but the id is not the payload's. */
+    assert_int_equal(ob_qr_split(b, 2031, CAP, &g, &d), OB_OK);
+    assert_int_equal(g->self_digest, 0);
+    for (i = 0; i < g->n; i++) {
+        memcpy(g->frame[i] + 4, b + 2000, OB_QR_MSGID_LEN);
+        refresh_crc(g->frame[i], g->frame_len);
+    }
+    a = feed_all(g, NULL, g->n);
+    assert_int_equal(ob_qr_assembler_take(a, &out, &outlen, &d), OB_ERR_VERIFY);
+    assert_non_null(strstr(d.msg, "message id"));
+    assert_null(out);
+    ob_qr_assembler_free(a);
+    ob_qr_frames_free(f);
+    ob_qr_frames_free(g);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_fountain_frames),
         cmocka_unit_test(test_fountain_rule_pinned),
         cmocka_unit_test(test_frame_msgid),
+        cmocka_unit_test(test_bundle_message_id),
         cmocka_unit_test(test_parse_msgid),
         cmocka_unit_test(test_held_frames_bounded_for_large_messages),
     };

@@ -11,6 +11,8 @@
 #     (all master-key loading and signing lives in offline/ as ofl_*);
 #   - no imported private-key loading, key-store decryption or private-key
 #     signing function (crypto_pwhash, PEM_read_bio_PrivateKey, ...).
+# ob-online must not contain the private-key blinding or key-store unlocking
+# the delegated mode's certification needs (by name and by constant string).
 # Positive controls make sure the scan sees something: ob-online does import
 # socket() (it talks to tor) and ob-offline does import crypto_pwhash (its
 # key store).  Binaries: $OB_BUILD/ob-{online,offline}, default build/san.
@@ -148,6 +150,42 @@ while read -r s o; do
         fail=1
     fi
 done <"$tmp/offline.objsyms"
+
+# ob-online: nothing of the delegated mode's offline half (issue #13).  It
+# certifies keys with the blinded private key, which only blinding the
+# identity key gives; the online side must hold neither.  By name: the
+# private-key blinding, the revision-counter key derived from a blinded
+# secret, every way of unlocking a key store; by content: the constant
+# strings only that code uses (the blinded nonce prefix of rend-spec-v3 A.2,
+# tor's OPE key prefix, the key store's magic).  Positive controls: each
+# name and string is in ob-offline.
+BLIND_SYMBOLS="ofl_hsv3_blind_secret ofl_hsv3_blind_secret_with_param ofl_hsv3_rev_counter_key
+ofl_keystore_open ofl_keystore_load_all ofl_key_load ofl_sign_unlock ofl_sign_unlock_services
+ofl_certify_execute"
+for s in $BLIND_SYMBOLS; do
+    if grep -qx -- "$s" "$tmp/ob-online.defined"; then
+        echo "FAIL: ob-online contains '$s' (private-key blinding or key-store unlocking)"
+        fail=1
+    fi
+    if ! grep -qx -- "$s" "$tmp/ob-offline.defined"; then
+        echo "FAIL: control: ob-offline does not define '$s'; the check looks for a stale name"
+        fail=1
+    fi
+done
+echo "ob-online: checked $(wc -w <<<"$BLIND_SYMBOLS") blinding and unlocking functions by name"
+strings -n 6 "$OB_BUILD/ob-online" >"$tmp/online.strings"
+strings -n 6 "$OB_BUILD/ob-offline" >"$tmp/offline.strings"
+for s in "Derive temporary signing key hash input" "rev-counter-generation" "OBKSTORE"; do
+    if grep -qF -- "$s" "$tmp/online.strings"; then
+        echo "FAIL: ob-online contains the string '$s' (blinding or key-store code)"
+        fail=1
+    fi
+    if ! grep -qF -- "$s" "$tmp/offline.strings"; then
+        echo "FAIL: control: ob-offline lacks the string '$s'; the check sees nothing"
+        fail=1
+    fi
+done
+echo "ob-online: checked the strings of blinding a secret key, the OPE key and the key store"
 
 # Not a failure: the shared signing primitive is not master-key code.  In
 # the delegated mode (docs/online.rst) ob-online signs descriptors with
