@@ -53,7 +53,7 @@ OPT := -O2 -g -D_FORTIFY_SOURCE=2
 LDSAN :=
 endif
 CFLAGS ?=
-ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(WARN) \
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(WARN) -pthread \
               -fstack-protector-strong -fPIE $(FORMAT_INC) -Ionline -Ioffline $(PKG_CFLAGS) $(CFLAGS)
 # --as-needed: a program records only the libraries it calls into, so the
 # packages' dependencies (dpkg-shlibdeps) follow what each really uses.
@@ -170,7 +170,7 @@ FUZZ_JOBS  ?= 2
 FUZZ_BIN   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 fuzzobj     = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 FUZZ_LIBS  := $(FUZZ_DIR)/liboboffline.a $(FUZZ_DIR)/libobonline.a $(FUZZ_DIR)/libobformat.a
-FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer \
+FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer -pthread \
               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(WARN) \
               $(FORMAT_INC) -Ionline -Ioffline $(PKG_CFLAGS)
 

@@ -581,7 +581,9 @@ static ob_err tree_mkdir(cg_tree *t, const char *path, ob_diag *d)
         (void)rmdir(path);
         return OB_ERR_NOMEM;
     }
-    if (chmod(path, 0700) != 0)
+    /* A file system without modes (FAT) cannot: the files written in the
+     * folder say whether that matters (fileio.h). */
+    if (chmod(path, 0700) != 0 && errno != ENOSYS && errno != EPERM && errno != EOPNOTSUPP)
         return ob_fail(d, OB_ERR_IO, "%s: chmod: %s", path, strerror(errno));
     return OB_OK;
 }
@@ -610,15 +612,7 @@ static ob_err tree_write_buf(cg_tree *t, const char *path, const ob_buf *b, unsi
 /* fsync a folder so the names made in it survive a crash or a pulled stick. */
 static ob_err sync_dir(const char *path, ob_diag *d)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ob_err e = OB_OK;
-
-    if (fd < 0)
-        return ob_fail(d, OB_ERR_IO, "%s: %s", path, strerror(errno));
-    if (fsync(fd) != 0)
-        e = ob_fail(d, OB_ERR_IO, "%s: fsync: %s", path, strerror(errno));
-    close(fd);
-    return e;
+    return ob_dir_sync(path, d); /* tolerates file systems that cannot (FAT via FUSE) */
 }
 
 /* ---- key files ---- */

@@ -822,7 +822,8 @@ static ob_err store_seal(const char *path, ofl_key *const *keys, size_t n, uint8
     crypto_aead_xchacha20poly1305_ietf_encrypt(out.p + STORE_HDR_LEN, &ctlen, pt, ptlen, hdr,
                                                STORE_HDR_LEN, NULL, hdr + 44, key);
     out.len += (size_t)ctlen;
-    e = ob_file_write_atomic(path, out.p, out.len, 0600, flags, d);
+    /* Sealed: a FAT key stick gets the store with a warning (docs/keys.rst). */
+    e = ob_file_write_atomic(path, out.p, out.len, 0600, flags | OB_WRITE_SEALED, d);
 out:
     if (pt != NULL)
         ob_secfree(pt);
@@ -1365,7 +1366,7 @@ ob_err ofl_key_write_rsa(const char *path, const ofl_key *k, const char *pass, s
             goto out;
         }
     }
-    e = write_bio(path, bio, flags, d);
+    e = write_bio(path, bio, pass != NULL ? flags | OB_WRITE_SEALED : flags, d);
 out:
     ERR_clear_error();
     X509_ALGOR_free(alg);

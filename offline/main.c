@@ -19,7 +19,7 @@ static const char *const usage[] = {
     "ob-offline passwd KEY [--passphrase-file F] [--new-passphrase-file F] [--allow-swap]",
     "ob-offline import SOURCE -o FILE [--passphrase-file F] [--source-passphrase-file F] "
     "[--allow-swap]",
-    "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] "
+    "ob-offline sign -c CONFIG -i REQUEST -o RESPONSE [--yes] [--resign] [--full] [--threads N] "
     "[--passphrase-file F] [--allow-swap]",
     "ob-offline certify -c CONFIG -i REQUEST -o RESPONSE [--yes] [--passphrase-file F] "
     "[--allow-swap]",

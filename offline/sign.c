@@ -4,6 +4,7 @@
  */
 #include "sign.h"
 
+#include "crypto.h"
 #include "encode.h"
 #include "fileio.h"
 #include "hsv2.h"
@@ -13,11 +14,14 @@
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
 #include "hsv3_sign_desc.h"
+#include "obtime.h"
 #include "onion.h"
 #include "qrframe.h"
 #include "qrimage.h"
 #include "compact.h"
+#include "crypto.h"
 #include "dedup.h"
+#include "pool.h"
 #include "secmem.h"
 
 #include <stdio.h>
@@ -207,13 +211,9 @@ out:
 
 /* ---- time helpers ------------------------------------------------------ */
 
-static void utc(char out[32], uint64_t t)
+static void utc(char out[OB_TIME_STR], uint64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-        snprintf(out, 32, "?");
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_MIN);
 }
 
 static void span(char out[32], uint64_t a, uint64_t b)
@@ -233,6 +233,8 @@ static void span(char out[32], uint64_t a, uint64_t b)
 /* ---- backend descriptors, each judged once per ceremony ---- */
 
 typedef struct backend {
+    const ob_cfg_instance *ci; /* the first instance it was found for */
+    const ob_req_instance *ri;
     ob_err err; /* OB_OK: desc holds it, or stale; else refused with msg */
     char msg[OB_DIAG_MAX];
     int stale; /* a certificate has expired: msg says which */
@@ -287,10 +289,19 @@ void ofl_plan_free(ofl_plan *p)
 static ob_err v3_period_ok(const ofl_plan *p, const ob_cfg_service *cs, uint64_t tp, ob_diag *d)
 {
     ob_hsv3_slot slots[2];
-    uint64_t start = ob_hsv3_tp_start(tp, &p->tpp), run = ob_hsv3_srv_run_start(tp, &p->tpp);
-    char a[32], b[32];
+    uint64_t start = 0, run = 0, end = 0;
+    char a[OB_TIME_STR], b[OB_TIME_STR];
 
-    ob_hsv3_publish_slots(p->now, &p->tpp, slots);
+    /* The bundle parser bounds tp; this refuses what is still out of range
+     * (a period starting past year 9999) instead of computing a wrapped start. */
+    if (ob_hsv3_tp_start(tp, &p->tpp, &start) != 0 ||
+        ob_hsv3_desc_window(tp, &p->tpp, &run, &end) != 0)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: period %llu is out of range (it would start after year 9999)",
+                       cs->address, (unsigned long long)tp);
+    if (ob_hsv3_publish_slots(p->now, &p->tpp, slots) != 0)
+        return ob_fail(d, OB_ERR_RANGE, "this machine's clock (%llu) is out of range",
+                       (unsigned long long)p->now);
     utc(a, start);
     if (tp < slots[0].tp)
         return ob_fail(d, OB_ERR_REFUSED,
@@ -334,24 +345,20 @@ static ob_err v2_periods_allowed(const ofl_plan *p, const ob_cfg_service *cs, ui
     return OB_OK;
 }
 
-/* The backend entry of (instance, descriptor, client key), judged on first use. */
-static ob_err backend_of(const ofl_plan *p, const ob_cfg_instance *ci, const ob_req_instance *ri,
-                         const backend **out, ob_diag *d)
+/* Register (instance, descriptor, client key); *added when it is new (not judged yet). */
+static ob_err backend_add(const ofl_plan *p, const ob_cfg_instance *ci, const ob_req_instance *ri,
+                          long *ix, int *added, ob_diag *d)
 {
     ofl_backends *bs = p->backends;
     const char *ck = ci->client_auth_key_path != NULL ? ci->client_auth_key_path : "";
     ob_iov k[3] = { { ci->address, strlen(ci->address) },
                     { ri->descriptor, ri->descriptor_len },
                     { ck, strlen(ck) + 1 } };
-    backend *b;
-    ob_diag e;
-    long i;
-    int added;
 
-    i = ob_dedup_put(bs->ix, k, 3, &added);
-    if (i < 0)
+    *ix = ob_dedup_put(bs->ix, k, 3, added);
+    if (*ix < 0)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
-    if (added) {
+    if (*added) {
         if (bs->n == bs->cap) {
             size_t nc = bs->cap ? 2 * bs->cap : 16;
             backend *v = realloc(bs->v, nc * sizeof(*v));
@@ -360,19 +367,86 @@ static ob_err backend_of(const ofl_plan *p, const ob_cfg_instance *ci, const ob_
             bs->v = v;
             bs->cap = nc;
         }
-        b = &bs->v[bs->n++];
-        memset(b, 0, sizeof(*b));
-        /* The same checks as the delegated signer online. */
-        b->err = ob_hsv3_instance_verify(ci->address, ci->client_auth_key_path, ri->descriptor,
-                                         ri->descriptor_len, &p->tpp, p->now, &b->desc, &b->tp, &e);
-        if (b->err == OB_ERR_EXPIRED) {
-            b->stale = 1;
-            b->err = OB_OK;
-        }
-        if (b->err != OB_OK || b->stale)
-            memcpy(b->msg, e.msg, sizeof(b->msg));
+        memset(&bs->v[bs->n], 0, sizeof(bs->v[0]));
+        bs->v[bs->n].ci = ci;
+        bs->v[bs->n].ri = ri;
+        bs->n++;
     }
-    *out = &bs->v[i];
+    return OB_OK;
+}
+
+/* Judge one entry: the same checks as the delegated signer online. */
+static void backend_judge(const ofl_plan *p, backend *b)
+{
+    ob_diag e;
+
+    /* The config checked the address and kept its key: no decoding again. */
+    b->err =
+        ob_hsv3_instance_verify_key(b->ci->key, b->ci->client_auth_key_path, b->ri->descriptor,
+                                    b->ri->descriptor_len, &p->tpp, p->now, &b->desc, &b->tp, &e);
+    if (b->err == OB_ERR_EXPIRED) {
+        b->stale = 1;
+        b->err = OB_OK;
+    }
+    if (b->err != OB_OK || b->stale)
+        memcpy(b->msg, e.msg, sizeof(b->msg));
+}
+
+static ob_err judge_job(void *ctx, size_t i, ob_diag *d)
+{
+    const ofl_plan *p = ctx;
+
+    (void)d;
+    backend_judge(p, &p->backends->v[i]);
+    return OB_OK; /* a verdict, not a failure: check_service reports it in its turn */
+}
+
+/*
+ * Before the checks go through the request in order: every v3 backend
+ * descriptor they will judge, judged on every core, each distinct one once.
+ * Only what decides the verdict is looked at here; the checks themselves,
+ * and the order of their refusals, stay check_service's.
+ */
+static ob_err judge_backends(ofl_plan *p, const ob_config *cfg, ob_diag *d)
+{
+    const ob_request *req = p->req;
+    size_t i, j;
+    long ix;
+    int added;
+    ob_err err;
+
+    for (i = 0; i < req->n_services; i++) {
+        const ob_req_service *rs = &req->services[i];
+        const ob_cfg_service *cs = ob_config_find_service(cfg, rs->address);
+        if (cs == NULL || cs->version != 3 || rs->version != 3)
+            continue;
+        for (j = 0; j < rs->n_instances; j++) {
+            const ob_req_instance *ri = &rs->instances[j];
+            const ob_cfg_instance *ci = ob_cfg_service_find_instance(cs, ri->address);
+            if (ci == NULL || ri->status != OB_INSTANCE_OK || ri->descriptor == NULL ||
+                ri->fetched_at > p->now + p->skew ||
+                ri->fetched_at + OFL_SIGN_MAX_DESC_AGE < p->now)
+                continue;
+            if ((err = backend_add(p, ci, ri, &ix, &added, d)) != OB_OK)
+                return err;
+        }
+    }
+    return ob_pool_run(p->backends->n, p->threads, judge_job, p, d);
+}
+
+/* The backend entry of (instance, descriptor, client key), judged on first use. */
+static ob_err backend_of(const ofl_plan *p, const ob_cfg_instance *ci, const ob_req_instance *ri,
+                         const backend **out, ob_diag *d)
+{
+    long i;
+    int added;
+    ob_err err;
+
+    if ((err = backend_add(p, ci, ri, &i, &added, d)) != OB_OK)
+        return err;
+    if (added)
+        backend_judge(p, &p->backends->v[i]);
+    *out = &p->backends->v[i];
     return OB_OK;
 }
 
@@ -392,6 +466,7 @@ static ob_err check_v3_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d
     }
     pi->state = OFL_INST_OK;
     pi->tp = b->tp;
+    pi->revision = b->desc->revision;
     pi->n_intros = b->desc->n_intros;
     pi->desc = b->desc;
     return OB_OK;
@@ -438,6 +513,7 @@ static ob_err check_v2_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d
         goto out;
     pi->state = OFL_INST_OK;
     pi->n_intros = nips;
+    pi->revision = desc->published > 0 ? (uint64_t)desc->published : 0;
 out:
     free(ips);
     ob_hsv2_desc_free(desc);
@@ -536,7 +612,7 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
             continue;
         }
         if (ri->fetched_at > p->now + p->skew) {
-            char a[32], b[32];
+            char a[OB_TIME_STR], b[OB_TIME_STR];
             utc(a, ri->fetched_at);
             span(b, ri->fetched_at, p->now);
             return ob_fail(d, OB_ERR_REFUSED,
@@ -558,6 +634,9 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                            ri->address);
             return err == OB_ERR_NOMEM || err == OB_ERR_IO ? err : OB_ERR_VERIFY;
         }
+        if (pi->state == OFL_INST_OK &&
+            ob_sha256_buf(pi->sha256, ri->descriptor, ri->descriptor_len) != 0)
+            return ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
     }
     for (i = 0; i < cs->n_instances; i++) {
         const ofl_plan_inst *pi = &ps->inst[i];
@@ -575,6 +654,13 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                        "%s.onion: no valid instance (%zu missing or invalid, %zu stale); "
                        "nothing was signed",
                        cs->address, ps->n_missing, ps->n_stale);
+    /* A taken online side could mark all but one backend missing and steer
+     * every client to it; below the operator's floor nothing is signed. */
+    if (ps->n_ok < cs->min_instances)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: %zu valid instance(s), fewer than min_instances %u (%zu missing "
+                       "or invalid, %zu stale); nothing was signed",
+                       cs->address, ps->n_ok, cs->min_instances, ps->n_missing, ps->n_stale);
     if (cs->version == 3) {
         size_t total = ps->n_intros;
         ps->n_groups = (total + OB_HSV3_MAX_INTROS - 1) / OB_HSV3_MAX_INTROS;
@@ -621,9 +707,15 @@ static ob_err lend_sources(ofl_plan *p, ob_diag *d)
 ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now, ofl_plan **out,
                       ob_diag *d)
 {
+    return ofl_sign_check_threads(cfg, req, now, 0, out, d);
+}
+
+ob_err ofl_sign_check_threads(const ob_config *cfg, const ob_request *req, uint64_t now,
+                              unsigned threads, ofl_plan **out, ob_diag *d)
+{
     ofl_plan *p = NULL;
     uint64_t skew = cfg->max_clock_skew;
-    char a[32], b[32], c[32];
+    char a[OB_TIME_STR], b[OB_TIME_STR], c[OB_TIME_STR];
     ob_err err = OB_OK;
     size_t i, j;
 
@@ -670,6 +762,7 @@ ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now,
     }
     p->now = now;
     p->skew = skew;
+    p->threads = threads;
     p->req = req;
     if ((p->backends = calloc(1, sizeof(*p->backends))) == NULL ||
         (p->backends->ix = ob_dedup_new()) == NULL) {
@@ -678,6 +771,8 @@ ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now,
     }
     p->tpp.length_min = cfg->time_period_length;
     p->tpp.offset_min = req->consensus.tp_offset_min;
+    if ((err = judge_backends(p, cfg, d)) != OB_OK)
+        goto out;
     for (i = 0; i < req->n_services; i++) {
         const ob_req_service *rs = &req->services[i];
         const ob_cfg_service *cs = ob_config_find_service(cfg, rs->address);
@@ -719,7 +814,9 @@ static void period_dates(const ofl_plan *p, int version, const char *addr, uint6
                          uint64_t *from, uint64_t *until)
 {
     if (version == 3) {
-        *from = ob_hsv3_tp_start(tp, &p->tpp);
+        /* Periods reach here checked (v3_period_ok); 0 would show as 1970. */
+        if (ob_hsv3_tp_start(tp, &p->tpp, from) != 0)
+            *from = 0;
         *until = *from + p->tpp.length_min * 60;
     } else {
         uint8_t pid[10];
@@ -746,8 +843,8 @@ static void v3_next_ceremony(const ofl_plan *p, const ofl_plan_service *ps, ob_h
         /* What sign_v3 gives each descriptor: valid from the SRV run start
          * for two periods, and its certificate's expiry. */
         c[n].tp = rs->periods[j].tp;
-        c[n].from = ob_hsv3_srv_run_start(c[n].tp, &p->tpp);
-        c[n].until = c[n].from + 2 * p->tpp.length_min * 60;
+        if (ob_hsv3_desc_window(c[n].tp, &p->tpp, &c[n].from, &c[n].until) != 0)
+            continue; /* refused by v3_period_ok; cannot be here */
         exp = (uint64_t)ob_hsv3_cert_expiry_hours(c[n].tp, &p->tpp, ps->cfg->descriptor_lifetime) *
               3600;
         if (exp < c[n].until)
@@ -857,7 +954,8 @@ out:
 void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
 {
     const ob_request *r = p->req;
-    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], a[32], b[32], c[32];
+    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], a[OB_TIME_STR], b[OB_TIME_STR],
+        c[OB_TIME_STR];
     size_t i, j, k, nv3 = 0, nv2 = 0, ok = 0, miss = 0, stale = 0, problems = 0;
     uint64_t next;
     ob_hsv3_gap gap;
@@ -950,6 +1048,29 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
             }
         }
     }
+    if (p->n_older > 0) {
+        /* Only with --resign: otherwise ofl_sign_check_replay refused. */
+        ob_buf_printf(out,
+                      "\nOlder than descriptors signed before (--resign given; replay by "
+                      "content) (%zu):\n",
+                      p->n_older);
+        for (i = 0; i < p->n_svc; i++) {
+            const ofl_plan_service *ps = &p->svc[i];
+            for (j = 0; j < ps->cfg->n_instances; j++) {
+                const ofl_plan_inst *pi = &ps->inst[j];
+                if (pi->replay != OFL_REPLAY_OLDER)
+                    continue;
+                if (ps->cfg->version == 3)
+                    ob_buf_printf(out, "  %.16s...: %s.onion older: period %llu revision %llu\n",
+                                  ps->cfg->address, pi->cfg->address, (unsigned long long)pi->tp,
+                                  (unsigned long long)pi->revision);
+                else
+                    ob_buf_printf(out, "  %.16s...: %s.onion older: published %llu\n",
+                                  ps->cfg->address, pi->cfg->address,
+                                  (unsigned long long)pi->revision);
+            }
+        }
+    }
     key_files_line(p, out);
     if (p->n_not_requested > 0) {
         ob_buf_printf(out, "\nServices in this machine's config but not in the request (%zu):\n",
@@ -975,8 +1096,8 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
                 if (p->svc[i].period_over[j])
                     continue;
                 if (rs->version == 3) {
-                    from = ob_hsv3_srv_run_start(rs->periods[j].tp, &p->tpp);
-                    until = from + 2 * p->tpp.length_min * 60;
+                    if (ob_hsv3_desc_window(rs->periods[j].tp, &p->tpp, &from, &until) != 0)
+                        continue; /* refused by v3_period_ok; cannot be here */
                 } else {
                     period_dates(p, 2, rs->address, rs->periods[j].tp, &from, &until);
                     from = from > 3600 ? from - 3600 : 0;
@@ -1009,105 +1130,145 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
 
 /* ---- signing --------------------------------------------------------------- */
 
-static ob_err sign_v3(const ofl_plan *p, const ofl_plan_service *ps, const ofl_key *key,
-                      ob_response *resp, ob_diag *d)
-{
-    const ob_cfg_service *cs = ps->cfg;
-    const ob_hsv3_desc **descs = NULL;
-    ob_hsv3_selection *sel = NULL;
-    ob_hsv3_slot slots[2];
-    ob_err err = OB_OK;
-    size_t i, g;
+/*
+ * The work of a ceremony, in jobs that run on any core (format/core/pool.h):
+ * one per (v3 service, period) and one per v2 service.  A job writes its
+ * descriptors into its own part; the parts are joined in job order, so the
+ * response does not depend on which thread ran what.  Every random value a
+ * descriptor needs comes from a seed derived from the ceremony's one master
+ * seed, the service's index in the request, the period and the group.
+ */
+typedef struct sign_job {
+    size_t svc;  /* index in p->svc */
+    size_t per;  /* v3: index in the service's request periods */
+    int version; /* 2 or 3 */
+} sign_job;
 
-    descs = calloc(cs->n_instances + 1, sizeof(*descs));
-    if (descs == NULL)
-        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
-    for (i = 0; i < cs->n_instances; i++)
-        descs[i] = ps->inst[i].state == OFL_INST_OK ? ps->inst[i].desc : NULL;
-    err = ob_hsv3_select(descs, cs->n_instances, 0, 0, &sel, d);
-    if (err != OB_OK)
-        goto out;
+typedef struct sign_ctx {
+    const ofl_plan *p;
+    const ofl_keyring *keys;
+    const uint8_t *master_seed;  /* OFL_SIGN_SEED_LEN, secure */
+    const ob_hsv3_desc ***descs; /* [svc]: the instances' descriptors, config order */
+    ob_hsv3_selection **sel;     /* [svc] (v3) */
+    sign_job *jobs;
+    ob_response **parts; /* [job] */
+} sign_ctx;
+
+#define SEED_DOMAIN "onionbalance-offline ceremony seed v1"
+
+/* The seed of one descriptor: everything random in it derives from this. */
+static int descriptor_seed(uint8_t out[OFL_HSV3_SEED_LEN], const uint8_t *master, size_t svc,
+                           uint64_t tp, size_t group)
+{
+    uint8_t a[8], b[8], c[8];
+    ob_iov v[5] = { { SEED_DOMAIN, sizeof(SEED_DOMAIN) - 1 },
+                    { master, OFL_SIGN_SEED_LEN },
+                    { a, 8 },
+                    { b, 8 },
+                    { c, 8 } };
+
+    ob_store_u64(a, (uint64_t)svc);
+    ob_store_u64(b, tp);
+    ob_store_u64(c, (uint64_t)group);
+    return ob_shake256(out, OFL_HSV3_SEED_LEN, v, 5);
+}
+
+/* Every group of one (service, period): one blinded key, one descriptor per group. */
+static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *part, ob_diag *d)
+{
+    const ofl_plan *p = x->p;
+    const ofl_plan_service *ps = &p->svc[j->svc];
+    const ob_cfg_service *cs = ps->cfg;
+    const ofl_key *key = x->keys->by_service[ps->cfg_index];
+    const ob_hsv3_selection *sel = x->sel[j->svc];
+    uint64_t tp = ps->req->periods[j->per].tp, run = 0, run_end = 0;
+    uint8_t *seed = NULL;
+    ob_hsv3_slot slots[2];
+    ofl_hsv3_period per;
+    ob_err err;
+    size_t g;
+
+    /* v3_period_ok let only periods in range through. */
+    if (ob_hsv3_desc_window(tp, &p->tpp, &run, &run_end) != 0)
+        return ob_fail(d, OB_ERR_INTERNAL, "%s.onion: period %llu out of range", cs->address,
+                       (unsigned long long)tp);
     ob_hsv3_publish_slots(p->now, &p->tpp, slots);
-    for (i = 0; i < ps->req->n_periods; i++) {
-        uint64_t tp = ps->req->periods[i].tp, run = ob_hsv3_srv_run_start(tp, &p->tpp);
-        ofl_hsv3_period per;
-        if (ps->period_over[i])
-            continue;
-        /* The blinded key once per (service, period), for all of its groups. */
-        err = ofl_hsv3_period_init(&per, ofl_key_ed25519_expanded(key), ofl_key_ed25519_public(key),
-                                   tp, &p->tpp, d);
+    /* The blinded key once per (service, period), for all of its groups. */
+    err = ofl_hsv3_period_init(&per, ofl_key_ed25519_expanded(key), ofl_key_ed25519_public(key), tp,
+                               &p->tpp, d);
+    if (err != OB_OK) {
+        ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
+        return err;
+    }
+    if ((seed = ob_secalloc(OFL_HSV3_SEED_LEN)) == NULL)
+        err = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+    for (g = 0; g < sel->n_groups && err == OB_OK; g++) {
+        ofl_hsv3_sign_in in;
+        ob_resp_descriptor rd;
+        ob_hsv3_compact c;
+        uint8_t *text = NULL, *entry = NULL;
+        size_t len = 0, elen = 0;
+        uint64_t rev = 0;
+        if (descriptor_seed(seed, x->master_seed, (size_t)(ps->req - p->req->services), tp, g) !=
+            0) {
+            err = ob_fail(d, OB_ERR_CRYPTO, "seed derivation failed");
+            break;
+        }
+        memset(&in, 0, sizeof(in));
+        memset(&c, 0, sizeof(c));
+        in.compact = p->full ? NULL : &c;
+        in.master_exp = ofl_key_ed25519_expanded(key);
+        in.master_pk = ofl_key_ed25519_public(key);
+        in.tp = tp;
+        in.period = &per;
+        in.seed = seed;
+        in.tpp = &p->tpp;
+        in.now = p->now;
+        in.rev_offset = (unsigned)g;
+        in.lifetime_min = cs->descriptor_lifetime;
+        in.intros = sel->groups[g].intros;
+        in.n_intros = sel->groups[g].n;
+        in.flow_control = ob_hsv3_group_flow_control(sel, g, x->descs[j->svc]);
+        /* Signed and verified once there (its self-check). */
+        err = ofl_hsv3_sign_descriptor(&in, &text, &len, &rev, d);
         if (err != OB_OK) {
             ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
-            goto out;
+            break;
         }
-        for (g = 0; g < sel->n_groups && err == OB_OK; g++) {
-            ofl_hsv3_sign_in in;
-            ob_resp_descriptor rd;
-            ob_hsv3_compact c;
-            uint8_t *text = NULL, *entry = NULL;
-            size_t len = 0, elen = 0;
-            uint64_t rev = 0;
-            memset(&in, 0, sizeof(in));
-            memset(&c, 0, sizeof(c));
-            in.compact = p->full ? NULL : &c;
-            in.master_exp = ofl_key_ed25519_expanded(key);
-            in.master_pk = ofl_key_ed25519_public(key);
-            in.tp = tp;
-            in.period = &per;
-            in.tpp = &p->tpp;
-            in.now = p->now;
-            in.rev_offset = (unsigned)g;
-            in.lifetime_min = cs->descriptor_lifetime;
-            in.intros = sel->groups[g].intros;
-            in.n_intros = sel->groups[g].n;
-            in.flow_control = ob_hsv3_group_flow_control(sel, g, descs);
-            /* Signed and verified once there (its self-check). */
-            err = ofl_hsv3_sign_descriptor(&in, &text, &len, &rev, d);
-            if (err != OB_OK) {
-                ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
-                break;
+        memset(&rd, 0, sizeof(rd));
+        rd.service = cs->address;
+        rd.version = 3;
+        rd.tp = tp;
+        rd.slot = tp == slots[0].tp ? 0 : 1;
+        rd.group = (uint16_t)g;
+        rd.group_count = (uint16_t)sel->n_groups;
+        rd.valid_from = run;
+        rd.valid_until = run_end;
+        rd.revision = rev;
+        rd.descriptor = text;
+        rd.descriptor_len = len;
+        if (!p->full) {
+            /* Compact unless the online side could not rebuild it
+             * (client authorization): then the full bytes go. */
+            err = ob_hsv3_compact_make_with(&c, p->sources, (size_t)(ps->req - p->req->services),
+                                            in.intros, in.n_intros, &entry, &elen, d);
+            if (err == OB_OK) {
+                rd.compact = entry;
+                rd.compact_len = elen;
+            } else if (err == OB_ERR_UNSUPPORTED) {
+                err = OB_OK;
+            } else {
+                ob_diag_prefix(d, "%s.onion period %llu: compact form: ", cs->address,
+                               (unsigned long long)tp);
             }
-            memset(&rd, 0, sizeof(rd));
-            rd.service = cs->address;
-            rd.version = 3;
-            rd.tp = tp;
-            rd.slot = tp == slots[0].tp ? 0 : 1;
-            rd.group = (uint16_t)g;
-            rd.group_count = (uint16_t)sel->n_groups;
-            rd.valid_from = run;
-            rd.valid_until = run + 2 * p->tpp.length_min * 60;
-            rd.revision = rev;
-            rd.descriptor = text;
-            rd.descriptor_len = len;
-            if (!p->full) {
-                /* Compact unless the online side could not rebuild it
-                 * (client authorization): then the full bytes go. */
-                err =
-                    ob_hsv3_compact_make_with(&c, p->sources, (size_t)(ps->req - p->req->services),
-                                              in.intros, in.n_intros, &entry, &elen, d);
-                if (err == OB_OK) {
-                    rd.compact = entry;
-                    rd.compact_len = elen;
-                } else if (err == OB_ERR_UNSUPPORTED) {
-                    err = OB_OK;
-                } else {
-                    free(text);
-                    ob_diag_prefix(d, "%s.onion period %llu: compact form: ", cs->address,
-                                   (unsigned long long)tp);
-                    break;
-                }
-            }
-            err = ob_response_add_descriptor(resp, &rd);
-            free(text);
-            free(entry);
         }
-        ofl_hsv3_period_clear(&per);
-        if (err != OB_OK)
-            goto out;
+        if (err == OB_OK)
+            err = ob_response_add_descriptor(part, &rd);
+        free(text);
+        free(entry);
     }
-out:
-    ob_hsv3_selection_free(sel);
-    free(descs);
+    ob_secfree(seed);
+    ofl_hsv3_period_clear(&per);
     return err;
 }
 
@@ -1196,34 +1357,268 @@ out:
     return err;
 }
 
-ob_err ofl_sign_execute(const ofl_plan *p, const ofl_keyring *keys, ob_response **out, ob_diag *d)
+static ob_err sign_job_run(void *ctx, size_t i, ob_diag *d)
 {
-    ob_response *resp = NULL;
-    ob_err err = OB_OK;
-    size_t i;
+    const sign_ctx *x = ctx;
+    const sign_job *j = &x->jobs[i];
 
-    *out = NULL;
-    resp = ob_response_new();
-    if (resp == NULL)
+    if (j->version == 3)
+        return sign_v3_period(x, j, x->parts[i], d);
+    return sign_v2(x->p, &x->p->svc[j->svc], x->keys->by_service[x->p->svc[j->svc].cfg_index],
+                   x->parts[i], d);
+}
+
+/* Move every descriptor of part to the end of resp (no copies; part is left empty). */
+static ob_err join_part(ob_response *resp, ob_response *part, ob_diag *d)
+{
+    ob_resp_descriptor *v;
+
+    if (part->n_descriptors == 0)
+        return OB_OK;
+    v = realloc(resp->descriptors,
+                (resp->n_descriptors + part->n_descriptors) * sizeof(*resp->descriptors));
+    if (v == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
-    memcpy(resp->request_digest, p->req->digest, OB_BUNDLE_DIGEST_LEN);
-    resp->created = p->now;
+    resp->descriptors = v;
+    memcpy(v + resp->n_descriptors, part->descriptors,
+           part->n_descriptors * sizeof(*part->descriptors));
+    resp->n_descriptors += part->n_descriptors;
+    part->n_descriptors = 0;
+    return OB_OK;
+}
+
+/* Before the jobs: the keys, each v3 service's descriptors and selection, the job list. */
+static ob_err plan_jobs(sign_ctx *x, size_t *n_jobs, ob_diag *d)
+{
+    const ofl_plan *p = x->p;
+    size_t i, j, n = 0;
+    ob_err err;
+
     for (i = 0; i < p->n_svc; i++) {
         const ofl_plan_service *ps = &p->svc[i];
-        const ofl_key *k = keys->by_service[ps->cfg_index];
-        if (k == NULL || ofl_key_version(k) != ps->cfg->version) {
-            err = ob_fail(d, OB_ERR_INTERNAL, "%s.onion: no key", ps->cfg->address);
+        const ofl_key *k = x->keys->by_service[ps->cfg_index];
+        if (k == NULL || ofl_key_version(k) != ps->cfg->version)
+            return ob_fail(d, OB_ERR_INTERNAL, "%s.onion: no key", ps->cfg->address);
+        if (ps->cfg->version != 3) {
+            x->jobs[n++] = (sign_job){ i, 0, 2 };
+            continue;
+        }
+        x->descs[i] = calloc(ps->cfg->n_instances + 1, sizeof(*x->descs[i]));
+        if (x->descs[i] == NULL)
+            return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        for (j = 0; j < ps->cfg->n_instances; j++)
+            x->descs[i][j] = ps->inst[j].state == OFL_INST_OK ? ps->inst[j].desc : NULL;
+        err = ob_hsv3_select(x->descs[i], ps->cfg->n_instances, 0, 0, &x->sel[i], d);
+        if (err != OB_OK)
+            return err;
+        for (j = 0; j < ps->req->n_periods; j++)
+            if (!ps->period_over[j])
+                x->jobs[n++] = (sign_job){ i, j, 3 };
+    }
+    *n_jobs = n;
+    return OB_OK;
+}
+
+ob_err ofl_sign_execute_seeded(const ofl_plan *p, const ofl_keyring *keys,
+                               const uint8_t *master_seed, ob_response **out, ob_diag *d)
+{
+    ob_response *resp = NULL;
+    sign_ctx x;
+    size_t i, n_jobs = 0, max_jobs = 0;
+    ob_err err = OB_OK;
+
+    *out = NULL;
+    memset(&x, 0, sizeof(x));
+    x.p = p;
+    x.keys = keys;
+    x.master_seed = master_seed;
+    for (i = 0; i < p->n_svc; i++)
+        max_jobs += p->svc[i].cfg->version == 3 ? p->svc[i].req->n_periods : 1;
+    resp = ob_response_new();
+    x.descs = calloc(p->n_svc + 1, sizeof(*x.descs));
+    x.sel = calloc(p->n_svc + 1, sizeof(*x.sel));
+    x.jobs = calloc(max_jobs + 1, sizeof(*x.jobs));
+    x.parts = calloc(max_jobs + 1, sizeof(*x.parts));
+    if (resp == NULL || x.descs == NULL || x.sel == NULL || x.jobs == NULL || x.parts == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(resp->request_digest, p->req->digest, OB_BUNDLE_DIGEST_LEN);
+    resp->created = p->now;
+    if ((err = plan_jobs(&x, &n_jobs, d)) != OB_OK)
+        goto out;
+    for (i = 0; i < n_jobs; i++)
+        if ((x.parts[i] = ob_response_new()) == NULL) {
+            err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
             goto out;
         }
-        err = ps->cfg->version == 3 ? sign_v3(p, ps, k, resp, d) : sign_v2(p, ps, k, resp, d);
-        if (err != OB_OK)
-            goto out;
-    }
+    if ((err = ob_pool_run(n_jobs, p->threads, sign_job_run, &x, d)) != OB_OK)
+        goto out;
+    for (i = 0; i < n_jobs && err == OB_OK; i++)
+        err = join_part(resp, x.parts[i], d);
+    if (err != OB_OK)
+        goto out;
     *out = resp;
     resp = NULL;
 out:
+    for (i = 0; i < max_jobs && x.parts != NULL; i++)
+        ob_response_free(x.parts[i]);
+    for (i = 0; i < p->n_svc && x.descs != NULL; i++) {
+        free(x.descs[i]);
+        ob_hsv3_selection_free(x.sel[i]);
+    }
+    free(x.parts);
+    free(x.jobs);
+    free(x.sel);
+    free(x.descs);
     ob_response_free(resp);
     return err;
+}
+
+ob_err ofl_sign_execute(const ofl_plan *p, const ofl_keyring *keys, ob_response **out, ob_diag *d)
+{
+    uint8_t *seed = ob_secalloc(OFL_SIGN_SEED_LEN);
+    ob_err err;
+
+    *out = NULL;
+    if (seed == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+    /* Drawn once, before any job runs. */
+    ob_random(seed, OFL_SIGN_SEED_LEN);
+    err = ofl_sign_execute_seeded(p, keys, seed, out, d);
+    ob_secfree(seed);
+    return err;
+}
+
+/* ---- replay by content ---------------------------------------------------- */
+
+static int cmp_backend(const void *a, const void *b)
+{
+    return strcmp(((const ofl_clog_backend *)a)->instance, ((const ofl_clog_backend *)b)->instance);
+}
+
+ob_err ofl_sign_backends_named(const ob_request *req, ofl_clog_backend **out, size_t *n, ob_diag *d)
+{
+    ofl_clog_backend *b = NULL;
+    size_t i, j, total = 0, k = 0;
+
+    *out = NULL;
+    *n = 0;
+    for (i = 0; i < req->n_services; i++)
+        total += req->services[i].n_instances;
+    b = calloc(total + 1, sizeof(*b));
+    if (b == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    for (i = 0; i < req->n_services; i++)
+        for (j = 0; j < req->services[i].n_instances; j++)
+            b[k++].instance = req->services[i].instances[j].address;
+    qsort(b, total, sizeof(*b), cmp_backend);
+    /* One entry per address: a backend may serve several services. */
+    for (i = 0, k = 0; i < total; i++)
+        if (k == 0 || strcmp(b[k - 1].instance, b[i].instance) != 0)
+            b[k++] = b[i];
+    *out = b;
+    *n = k;
+    return OB_OK;
+}
+
+/* Which descriptor of this instance signed before is it? (enum ofl_replay) */
+static int replay_of(const ofl_plan_service *ps, const ofl_plan_inst *pi,
+                     const ofl_clog_backend *seen, size_t n_seen, const ofl_clog_backend **match)
+{
+    ofl_clog_backend key;
+    const ofl_clog_backend *s;
+    uint64_t tp = ps->cfg->version == 3 ? pi->tp : 0;
+    int c;
+
+    key.instance = pi->cfg->address;
+    s = n_seen ? bsearch(&key, seen, n_seen, sizeof(*seen), cmp_backend) : NULL;
+    *match = s;
+    if (s == NULL || !s->found || s->version != ps->cfg->version)
+        return OFL_REPLAY_NEW;
+    c = ofl_clog_order_cmp(tp, pi->revision, s->tp, s->order);
+    if (c < 0)
+        return OFL_REPLAY_OLDER;
+    /* The same order with other bytes is new content: only the backend can
+     * sign it (v2 publication times may repeat within an hour). */
+    if (c == 0 && memcmp(pi->sha256, s->sha256, 32) == 0)
+        return OFL_REPLAY_SAME;
+    return OFL_REPLAY_NEW;
+}
+
+ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n_seen,
+                             const ofl_clog_result *logged, int allow, ob_diag *d)
+{
+    const ofl_plan_service *first_s = NULL;
+    const ofl_plan_inst *first = NULL;
+    const ofl_clog_backend *first_seen = NULL;
+    ofl_clog_set used;
+    size_t i, j;
+
+    memset(&used, 0, sizeof(used));
+    p->n_older = p->n_same = p->n_used = 0;
+    p->same_set = NULL;
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        for (j = 0; j < ps->cfg->n_instances; j++) {
+            ofl_plan_inst *pi = &ps->inst[j];
+            const ofl_clog_backend *m = NULL;
+            pi->replay = OFL_REPLAY_NEW;
+            if (pi->state != OFL_INST_OK)
+                continue;
+            p->n_used++;
+            if (ofl_clog_set_add(&used, ps->cfg->address, pi->cfg->address, pi->sha256) != 0)
+                return ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
+            pi->replay = replay_of(ps, pi, seen, n_seen, &m);
+            if (pi->replay == OFL_REPLAY_SAME) {
+                p->n_same++;
+            } else if (pi->replay == OFL_REPLAY_OLDER && p->n_older++ == 0) {
+                first_s = ps;
+                first = pi;
+                first_seen = m;
+            }
+        }
+    }
+    /* Exactly the descriptors an earlier ceremony used: that request again,
+     * whatever its other fields say.  (A subset is not: a backend that went
+     * away must be removable; min_instances bounds how far.) */
+    for (i = 0; p->n_used > 0 && p->n_same == p->n_used && logged != NULL && i < logged->n_sets;
+         i++) {
+        if (ofl_clog_set_equal(&used, &logged->sets[i])) {
+            p->same_set = &logged->sets[i];
+            break;
+        }
+    }
+    if (allow)
+        return OB_OK;
+    if (p->n_older > 0 && first_s->cfg->version == 3)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: instance %s.onion: its descriptor (period %llu, revision %llu) "
+                       "is older than one signed in the ceremony of %s (period %llu, revision "
+                       "%llu): a replayed or rolled-back request (%zu instance(s) in all); "
+                       "collect a fresh one, or use --resign if signing older descriptors is "
+                       "intended",
+                       first_s->cfg->address, first->cfg->address, (unsigned long long)first->tp,
+                       (unsigned long long)first->revision, first_seen->when,
+                       (unsigned long long)first_seen->tp, (unsigned long long)first_seen->order,
+                       p->n_older);
+    if (p->n_older > 0)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: instance %s.onion: its descriptor (published %llu) is older "
+                       "than one signed in the ceremony of %s (published %llu): a replayed or "
+                       "rolled-back request (%zu instance(s) in all); collect a fresh one, or "
+                       "use --resign if signing older descriptors is intended",
+                       first_s->cfg->address, first->cfg->address,
+                       (unsigned long long)first->revision, first_seen->when,
+                       (unsigned long long)first_seen->order, p->n_older);
+    if (p->same_set != NULL)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "this request offers exactly the %zu backend descriptor(s) signed in the "
+                       "ceremony of %s: a replayed request, its other fields (origin, created) "
+                       "perhaps changed; collect a fresh one, or use --resign if signing the same "
+                       "descriptors again is intended",
+                       p->n_used, p->same_set->when);
+    return OB_OK;
 }
 
 void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *out)
@@ -1241,6 +1636,16 @@ void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *o
             n += strcmp(resp->descriptors[j].service, ps->cfg->address) == 0;
         ob_buf_printf(out, " descriptors %zu instances %zu ok %zu missing %zu stale\n", n, ps->n_ok,
                       ps->n_missing, ps->n_stale);
+    }
+    /* What replay by content compares later requests with. */
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        for (j = 0; j < ps->cfg->n_instances; j++) {
+            const ofl_plan_inst *pi = &ps->inst[j];
+            if (pi->state == OFL_INST_OK)
+                ofl_clog_backend_line(out, ps->cfg->address, pi->cfg->address, ps->cfg->version,
+                                      pi->tp, pi->revision, pi->sha256);
+        }
     }
 }
 
@@ -1268,7 +1673,7 @@ ob_err ofl_sign_selfcheck(const ofl_plan *p, ob_response *resp, size_t *wire_len
      * give back exactly the bytes signed (and verified) here. */
     err = ob_response_parse(wire.p, wire.len, &back, d);
     if (err == OB_OK)
-        err = ob_response_rebuild_check(back, p->sources, resp, d);
+        err = ob_response_rebuild_check(back, p->sources, resp, p->threads, d);
     if (err != OB_OK) {
         ob_diag_prefix(d, "self-check of the response: ");
         goto out;

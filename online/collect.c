@@ -6,6 +6,7 @@
 #include "collect.h"
 
 #include "cli.h"
+#include "dedup.h"
 #include "encode.h"
 #include "fileio.h"
 #include "hsv2.h"
@@ -36,13 +37,14 @@ void onl_collect_clock_facts(const ob_config *cfg, uint64_t now, ob_consensus_fa
     f->tp_offset_min = len / 2;
 }
 
-/* v3: which period around now was it blinded for, then the full checks. */
+/* v3: blinded for one of the periods around now (its certificate says which), then the full checks.
+ */
 static ob_err verify_v3(const ob_cfg_instance *in, const uint8_t *p, size_t n,
                         const ob_tp_params *tpp, uint64_t now, char *why, size_t why_len)
 {
     uint8_t A[32];
-    uint64_t tps[3], cur = ob_hsv3_tp_num(now, tpp);
-    size_t which = 0;
+    uint64_t cur = ob_hsv3_tp_num(now, tpp);
+    ob_hsv3_period_key cands[3];
     ob_hsv3_verify_opts o;
     ob_hsv3_reason reason = OB_HSV3_OK;
     ob_hsv3_desc *desc = NULL;
@@ -52,16 +54,14 @@ static ob_err verify_v3(const ob_cfg_instance *in, const uint8_t *p, size_t n,
     err = ob_onion_v3_decode(A, in->address, strlen(in->address), &d);
     if (err != OB_OK)
         goto out;
-    tps[0] = cur - 1;
-    tps[1] = cur;
-    tps[2] = cur + 1;
-    err = ob_hsv3_desc_find_tp(p, n, A, tps, 3, tpp, &which, &d);
-    if (err != OB_OK)
-        goto out;
+    memset(cands, 0, sizeof(cands));
+    cands[0].tp = cur;
+    cands[1].tp = cur + 1;
+    cands[2].tp = cur - 1;
     memset(&o, 0, sizeof(o));
     o.now = now;
     o.reason = &reason;
-    err = ob_hsv3_desc_verify(p, n, A, tps[which], tpp, &o, &desc, &d);
+    err = ob_hsv3_desc_verify_any(p, n, A, cands, 3, tpp, &o, &desc, &d);
     /* The online side holds no client keys: a descriptor whose inner layer
      * needs one is checked up to that layer here and in full offline. */
     if (err != OB_OK && reason == OB_HSV3_NEED_CLIENT_AUTH)
@@ -115,9 +115,14 @@ static ob_err add_v3_periods(ob_req_service *rs, const ob_consensus_facts *f, ob
     ob_err err = OB_OK;
     int i;
 
-    ob_hsv3_publish_slots(f->valid_after, &tpp, slots);
+    if (ob_hsv3_publish_slots(f->valid_after, &tpp, slots) != 0)
+        return ob_fail(d, OB_ERR_RANGE, "%s: no time period at valid-after %llu", rs->address,
+                       (unsigned long long)f->valid_after);
     for (i = 0; i < 2 && err == OB_OK; i++) {
-        uint64_t start = ob_hsv3_tp_start(slots[i].tp, &tpp);
+        uint64_t start = 0;
+        if (ob_hsv3_tp_start(slots[i].tp, &tpp, &start) != 0)
+            return ob_fail(d, OB_ERR_RANGE, "%s: time period %llu is out of range", rs->address,
+                           (unsigned long long)slots[i].tp);
         err = ob_req_service_add_period(rs, slots[i].tp, start, start + tpp.length_min * 60);
     }
     if (err != OB_OK)
@@ -164,11 +169,89 @@ static ob_err add_v2_periods(ob_req_service *rs, const ob_cfg_service *s, uint64
     return err;
 }
 
+/*
+ * One fetch and one verdict per distinct instance per collect, however many
+ * services name it: keyed by version, address and (v2) client cookie.
+ */
+typedef struct fetched {
+    uint8_t status;
+    char why[OB_BUNDLE_MAX_TEXT];
+    uint8_t *desc;
+    size_t len;
+    uint64_t at;
+} fetched;
+
+typedef struct fetch_cache {
+    ob_dedup *ix;
+    fetched *v;
+    size_t n, cap;
+} fetch_cache;
+
+static void cache_free(fetch_cache *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->n; i++)
+        free(c->v[i].desc);
+    free(c->v);
+    ob_dedup_free(c->ix);
+}
+
+static ob_err fetch_once(fetch_cache *c, const ob_cfg_service *s, const ob_cfg_instance *in,
+                         const ob_tp_params *tpp, uint64_t now, onl_collect_fetch_fn fetch,
+                         void *ctx, const fetched **out, ob_diag *d)
+{
+    const char *ck = in->auth_cookie != NULL ? in->auth_cookie : "";
+    uint8_t v = (uint8_t)s->version;
+    ob_iov k[3] = { { &v, 1 }, { in->address, strlen(in->address) }, { ck, strlen(ck) + 1 } };
+    fetched *f;
+    long i;
+    int added;
+    ob_err err;
+
+    if ((i = ob_dedup_put(c->ix, k, 3, &added)) < 0)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    if (!added) {
+        *out = &c->v[i];
+        return OB_OK;
+    }
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? 2 * c->cap : 16;
+        fetched *nv = realloc(c->v, nc * sizeof(*nv));
+        if (nv == NULL)
+            return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        c->v = nv;
+        c->cap = nc;
+    }
+    f = &c->v[c->n++];
+    memset(f, 0, sizeof(*f));
+    f->at = now;
+    err = fetch(ctx, s, in, &f->desc, &f->len, &f->at, f->why, sizeof(f->why), d);
+    if (err == OB_ERR_NOTFOUND) {
+        f->status = OB_INSTANCE_MISSING;
+        free(f->desc);
+        f->desc = NULL;
+        f->len = 0;
+    } else if (err != OB_OK) {
+        return err;
+    } else if ((s->version == 3
+                    ? verify_v3(in, f->desc, f->len, tpp, now, f->why, sizeof(f->why))
+                    : verify_v2(in, f->desc, f->len, now, f->why, sizeof(f->why))) != OB_OK) {
+        f->status = OB_INSTANCE_INVALID;
+    } else {
+        f->status = OB_INSTANCE_OK;
+        f->why[0] = '\0';
+    }
+    *out = f;
+    return OB_OK;
+}
+
 ob_err onl_collect_build(const ob_config *cfg, const ob_consensus_facts *facts, uint64_t now,
                          onl_collect_fetch_fn fetch, void *ctx, ob_request **out,
                          onl_collect_stats *stats, ob_diag *d)
 {
     ob_request *r = NULL;
+    fetch_cache cache;
     ob_tp_params tpp;
     ob_err err = OB_OK;
     size_t i, j;
@@ -180,9 +263,12 @@ ob_err onl_collect_build(const ob_config *cfg, const ob_consensus_facts *facts, 
                        facts->tp_length_min, facts->tp_offset_min);
     tpp.length_min = facts->tp_length_min;
     tpp.offset_min = facts->tp_offset_min;
+    memset(&cache, 0, sizeof(cache));
     r = ob_request_new();
-    if (r == NULL)
+    if (r == NULL || (cache.ix = ob_dedup_new()) == NULL) {
+        ob_request_free(r);
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    }
     r->created = now;
     r->consensus = *facts;
     memset(&r->consensus.ext, 0, sizeof(r->consensus.ext));
@@ -208,36 +294,23 @@ ob_err onl_collect_build(const ob_config *cfg, const ob_consensus_facts *facts, 
             goto out;
         for (j = 0; j < s->n_instances; j++) {
             const ob_cfg_instance *in = &s->instances[j];
-            uint8_t *desc = NULL;
-            size_t len = 0;
-            uint64_t at = now;
-            char why[OB_BUNDLE_MAX_TEXT];
-            uint8_t status;
-            why[0] = '\0';
-            err = fetch(ctx, s, in, &desc, &len, &at, why, sizeof(why), d);
-            if (err == OB_ERR_NOTFOUND) {
-                status = OB_INSTANCE_MISSING;
-                stats->missing++;
-            } else if (err != OB_OK) {
+            const fetched *f = NULL;
+            if ((err = fetch_once(&cache, s, in, &tpp, now, fetch, ctx, &f, d)) != OB_OK)
                 goto out;
-            } else if ((s->version == 3
-                            ? verify_v3(in, desc, len, &tpp, now, why, sizeof(why))
-                            : verify_v2(in, desc, len, now, why, sizeof(why))) != OB_OK) {
-                status = OB_INSTANCE_INVALID;
+            if (f->status == OB_INSTANCE_MISSING) {
+                stats->missing++;
+            } else if (f->status == OB_INSTANCE_INVALID) {
                 stats->invalid++;
             } else {
-                status = OB_INSTANCE_OK;
-                why[0] = '\0';
                 stats->ok++;
                 ok++;
             }
             /* An invalid descriptor is kept: the offline side shows the
              * reason, and a person can look at the bytes (inspect). */
-            err = ob_req_service_add_instance(rs, in->address, in->name, status,
-                                              why[0] != '\0' ? why : NULL, at,
-                                              status == OB_INSTANCE_MISSING ? NULL : desc,
-                                              status == OB_INSTANCE_MISSING ? 0 : len);
-            free(desc);
+            err = ob_req_service_add_instance(rs, in->address, in->name, f->status,
+                                              f->why[0] != '\0' ? f->why : NULL, f->at,
+                                              f->status == OB_INSTANCE_MISSING ? NULL : f->desc,
+                                              f->status == OB_INSTANCE_MISSING ? 0 : f->len);
             if (err != OB_OK)
                 goto out;
         }
@@ -245,9 +318,14 @@ ob_err onl_collect_build(const ob_config *cfg, const ob_consensus_facts *facts, 
         if (ok == 0)
             stats->services_empty++;
     }
+    /* One copy in memory of each descriptor several services carry (the
+     * request carries it once too, whatever this does: bundle.h). */
+    if ((err = ob_request_share_descriptors(r, d)) != OB_OK)
+        goto out;
     *out = r;
     r = NULL;
 out:
+    cache_free(&cache);
     ob_request_free(r);
     return err;
 }

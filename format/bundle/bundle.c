@@ -17,12 +17,15 @@
  * reader refuses.
  */
 #include "bundle.h"
+
+#include "dedup.h"
 #include "crypto.h"
 #include "encode.h"
 #include "fileio.h"
 #include "hsv3_cert.h"
 #include "hsv3_common.h"
 #include "hsv3_compact.h"
+#include "obtime.h"
 #include "onion.h"
 #include "secmem.h"
 
@@ -38,6 +41,7 @@ enum {
     T_REQ_ORIGIN = 0x0102,
     T_REQ_CONSENSUS = 0x8103,
     T_REQ_SERVICE = 0x8104,
+    T_REQ_SHARED = 0x8105, /* a descriptor several instances share (request.descriptor) */
     T_CON_VALID_AFTER = 0x8201,
     T_CON_FRESH_UNTIL = 0x8202,
     T_CON_VALID_UNTIL = 0x8203,
@@ -58,6 +62,7 @@ enum {
     T_INS_REASON = 0x0504,
     T_INS_FETCHED_AT = 0x8505,
     T_INS_DESCRIPTOR = 0x8506,
+    T_INS_DESCRIPTOR_REF = 0x8507, /* index into request.descriptor */
     T_RSP_REQUEST_DIGEST = 0x8601,
     T_RSP_CREATED = 0x8602,
     T_RSP_NOTE = 0x0603,
@@ -113,13 +118,15 @@ enum ftype {
     F_RESERVED,
     F_FIX64
 };
-enum { F_REQUIRED = 1, F_REPEAT = 2 };
+/* F_TIME: a unix time, at most OB_TIME_MAX; F_TP: a period number, at most OB_TP_MAX. */
+enum { F_REQUIRED = 1, F_REPEAT = 2, F_TIME = 4, F_TP = 8 };
 
 typedef struct fdef {
     uint16_t tag;
     uint8_t type;
     uint8_t flags;
-    uint32_t max; /* text/blob: bytes; repeatable: occurrences */
+    uint32_t max; /* text/blob: bytes; repeatable: occurrences (a repeatable blob's
+                     bytes: OB_BUNDLE_MAX_FIELD) */
     const char *name;
 } fdef;
 
@@ -132,15 +139,16 @@ typedef struct rdef {
 #define NF(a) (sizeof(a) / sizeof((a)[0]))
 
 static const fdef request_f[] = {
-    { T_REQ_CREATED, F_U64, F_REQUIRED, 0, "request.created" },
+    { T_REQ_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "request.created" },
     { T_REQ_ORIGIN, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "request.origin" },
     { T_REQ_CONSENSUS, F_REC, F_REQUIRED, 1, "request.consensus" },
     { T_REQ_SERVICE, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_SERVICES, "request.service" },
+    { T_REQ_SHARED, F_BLOB, F_REPEAT, OB_BUNDLE_MAX_SHARED, "request.descriptor" },
 };
 static const fdef consensus_f[] = {
-    { T_CON_VALID_AFTER, F_U64, F_REQUIRED, 0, "consensus.valid_after" },
-    { T_CON_FRESH_UNTIL, F_U64, F_REQUIRED, 0, "consensus.fresh_until" },
-    { T_CON_VALID_UNTIL, F_U64, F_REQUIRED, 0, "consensus.valid_until" },
+    { T_CON_VALID_AFTER, F_U64, F_REQUIRED | F_TIME, 0, "consensus.valid_after" },
+    { T_CON_FRESH_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "consensus.fresh_until" },
+    { T_CON_VALID_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "consensus.valid_until" },
     { T_CON_TP_LENGTH, F_U32, F_REQUIRED, 0, "consensus.tp_length_min" },
     { T_CON_TP_OFFSET, F_U32, F_REQUIRED, 0, "consensus.tp_offset_min" },
     { T_CON_SRV_CURRENT, F_FIX32, 0, 0, "consensus.srv_current" },
@@ -153,21 +161,23 @@ static const fdef service_f[] = {
     { T_SVC_INSTANCE, F_REC, F_REPEAT, OB_BUNDLE_MAX_INSTANCES, "service.instance" },
 };
 static const fdef period_f[] = {
-    { T_PER_TP, F_U64, F_REQUIRED, 0, "period.tp" },
-    { T_PER_VALID_FROM, F_U64, F_REQUIRED, 0, "period.valid_from" },
-    { T_PER_VALID_UNTIL, F_U64, F_REQUIRED, 0, "period.valid_until" },
+    { T_PER_TP, F_U64, F_REQUIRED | F_TP, 0, "period.tp" },
+    { T_PER_VALID_FROM, F_U64, F_REQUIRED | F_TIME, 0, "period.valid_from" },
+    { T_PER_VALID_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "period.valid_until" },
 };
 static const fdef instance_f[] = {
     { T_INS_ADDRESS, F_ADDR, F_REQUIRED, 56, "instance.address" },
     { T_INS_NAME, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "instance.name" },
     { T_INS_STATUS, F_U8, F_REQUIRED, 0, "instance.status" },
     { T_INS_REASON, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "instance.reason" },
-    { T_INS_FETCHED_AT, F_U64, F_REQUIRED, 0, "instance.fetched_at" },
+    { T_INS_FETCHED_AT, F_U64, F_REQUIRED | F_TIME, 0, "instance.fetched_at" },
     { T_INS_DESCRIPTOR, F_BLOB, 0, OB_BUNDLE_MAX_FIELD, "instance.descriptor" },
+    /* At most one of descriptor and descriptor_ref (check_instance). */
+    { T_INS_DESCRIPTOR_REF, F_U32, 0, 0, "instance.descriptor_ref" },
 };
 static const fdef response_f[] = {
     { T_RSP_REQUEST_DIGEST, F_FIX32, F_REQUIRED, 0, "response.request_digest" },
-    { T_RSP_CREATED, F_U64, F_REQUIRED, 0, "response.created" },
+    { T_RSP_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "response.created" },
     { T_RSP_NOTE, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "response.note" },
     { T_RSP_DESCRIPTOR, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_DESCRIPTORS,
       "response.descriptor" },
@@ -175,12 +185,12 @@ static const fdef response_f[] = {
 static const fdef descriptor_f[] = {
     { T_DSC_SERVICE, F_ADDR, F_REQUIRED, 56, "descriptor.service" },
     { T_DSC_VERSION, F_U8, F_REQUIRED, 0, "descriptor.version" },
-    { T_DSC_TP, F_U64, F_REQUIRED, 0, "descriptor.tp" },
+    { T_DSC_TP, F_U64, F_REQUIRED | F_TP, 0, "descriptor.tp" },
     { T_DSC_SLOT, F_U8, F_REQUIRED, 0, "descriptor.slot" },
     { T_DSC_GROUP, F_U16, F_REQUIRED, 0, "descriptor.group" },
     { T_DSC_GROUP_COUNT, F_U16, F_REQUIRED, 0, "descriptor.group_count" },
-    { T_DSC_VALID_FROM, F_U64, F_REQUIRED, 0, "descriptor.valid_from" },
-    { T_DSC_VALID_UNTIL, F_U64, F_REQUIRED, 0, "descriptor.valid_until" },
+    { T_DSC_VALID_FROM, F_U64, F_REQUIRED | F_TIME, 0, "descriptor.valid_from" },
+    { T_DSC_VALID_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "descriptor.valid_until" },
     { T_DSC_REVISION, F_U64, F_REQUIRED, 0, "descriptor.revision" },
     /* Exactly one of body and compact (check_rdesc, parse_rdesc). */
     { T_DSC_BODY, F_BLOB, 0, OB_BUNDLE_MAX_FIELD, "descriptor.body" },
@@ -188,7 +198,7 @@ static const fdef descriptor_f[] = {
 };
 
 static const fdef keyrequest_f[] = {
-    { T_KRQ_CREATED, F_U64, F_REQUIRED, 0, "keyrequest.created" },
+    { T_KRQ_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "keyrequest.created" },
     { T_KRQ_ORIGIN, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "keyrequest.origin" },
     { T_KRQ_TP_LENGTH, F_U32, F_REQUIRED, 0, "keyrequest.tp_length_min" },
     { T_KRQ_TP_OFFSET, F_U32, F_REQUIRED, 0, "keyrequest.tp_offset_min" },
@@ -199,14 +209,14 @@ static const fdef keyservice_f[] = {
     { T_KSV_PERIOD, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_KEY_PERIODS, "keyservice.period" },
 };
 static const fdef keyperiod_f[] = {
-    { T_KPR_TP, F_U64, F_REQUIRED, 0, "keyperiod.tp" },
-    { T_KPR_VALID_FROM, F_U64, F_REQUIRED, 0, "keyperiod.valid_from" },
-    { T_KPR_VALID_UNTIL, F_U64, F_REQUIRED, 0, "keyperiod.valid_until" },
+    { T_KPR_TP, F_U64, F_REQUIRED | F_TP, 0, "keyperiod.tp" },
+    { T_KPR_VALID_FROM, F_U64, F_REQUIRED | F_TIME, 0, "keyperiod.valid_from" },
+    { T_KPR_VALID_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "keyperiod.valid_until" },
     { T_KPR_SIGNING_KEY, F_FIX32, F_REQUIRED, 0, "keyperiod.signing_key" },
 };
 static const fdef keyresponse_f[] = {
     { T_KRS_REQUEST_DIGEST, F_FIX32, F_REQUIRED, 0, "keyresponse.request_digest" },
-    { T_KRS_CREATED, F_U64, F_REQUIRED, 0, "keyresponse.created" },
+    { T_KRS_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "keyresponse.created" },
     { T_KRS_NOTE, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "keyresponse.note" },
     { T_KRS_TP_LENGTH, F_U32, F_REQUIRED, 0, "keyresponse.tp_length_min" },
     { T_KRS_TP_OFFSET, F_U32, F_REQUIRED, 0, "keyresponse.tp_offset_min" },
@@ -217,9 +227,9 @@ static const fdef keycerts_f[] = {
     { T_KCS_CERT, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_KEY_PERIODS, "keycerts.cert" },
 };
 static const fdef keycert_f[] = {
-    { T_KCR_TP, F_U64, F_REQUIRED, 0, "keycert.tp" },
+    { T_KCR_TP, F_U64, F_REQUIRED | F_TP, 0, "keycert.tp" },
     { T_KCR_SIGNING_KEY, F_FIX32, F_REQUIRED, 0, "keycert.signing_key" },
-    { T_KCR_EXPIRES, F_U64, F_REQUIRED, 0, "keycert.expires" },
+    { T_KCR_EXPIRES, F_U64, F_REQUIRED | F_TIME, 0, "keycert.expires" },
     { T_KCR_SIGNATURE, F_FIX64, F_REQUIRED, 0, "keycert.signature" },
     { T_KCR_REV_KEY, F_FIX32, F_REQUIRED, 0, "keycert.rev_key" },
 };
@@ -438,10 +448,11 @@ static ob_err rd_next(rd *r, fld *f, int *done)
                 return ob_fail(r->d, OB_ERR_MALFORMED,
                                "offset %zu: field 0x%04x (%s): empty (omit the field instead)",
                                f->off, tag, def->name);
-            if (len > def->max)
-                return ob_fail(r->d, OB_ERR_RANGE,
-                               "offset %zu: field 0x%04x (%s): length %u exceeds limit %u", f->off,
-                               tag, def->name, (unsigned)len, (unsigned)def->max);
+            if (len > ((def->flags & F_REPEAT) ? OB_BUNDLE_MAX_FIELD : def->max))
+                return ob_fail(
+                    r->d, OB_ERR_RANGE, "offset %zu: field 0x%04x (%s): length %u exceeds limit %u",
+                    f->off, tag, def->name, (unsigned)len,
+                    (unsigned)((def->flags & F_REPEAT) ? OB_BUNDLE_MAX_FIELD : def->max));
             break;
         case F_RESERVED:
             return ob_fail(r->d, OB_ERR_UNSUPPORTED,
@@ -454,6 +465,21 @@ static ob_err rd_next(rd *r, fld *f, int *done)
             return ob_fail(r->d, OB_ERR_MALFORMED,
                            "offset %zu: field 0x%04x (%s): length %u, expected %zu", f->off, tag,
                            def->name, (unsigned)len, want);
+        if ((def->flags & (F_TIME | F_TP)) && len == 8 && ob_cur_left(&r->c) >= 8) {
+            uint64_t v = ob_load_u64(ob_cur_ptr(&r->c));
+            if ((def->flags & F_TIME) && !ob_time_is_valid(v))
+                return ob_fail(r->d, OB_ERR_RANGE,
+                               "offset %zu: field 0x%04x (%s): time %llu is beyond year 9999 "
+                               "(limit %llu)",
+                               f->off, tag, def->name, (unsigned long long)v,
+                               (unsigned long long)OB_TIME_MAX);
+            if ((def->flags & F_TP) && !ob_tp_is_valid(v))
+                return ob_fail(r->d, OB_ERR_RANGE,
+                               "offset %zu: field 0x%04x (%s): time period %llu is beyond 2^32 "
+                               "(limit %llu)",
+                               f->off, tag, def->name, (unsigned long long)v,
+                               (unsigned long long)OB_TP_MAX);
+        }
         if ((def->flags & F_REPEAT) && r->count[idx] >= def->max)
             return ob_fail(r->d, OB_ERR_RANGE,
                            "offset %zu: field 0x%04x (%s): more than %u occurrences", f->off, tag,
@@ -618,7 +644,8 @@ static void instance_clear(ob_req_instance *in)
     free(in->address);
     free(in->name);
     free(in->reason);
-    free(in->descriptor);
+    if (in->shared == 0)
+        free(in->descriptor); /* else the request's shared table owns it */
     exts_free(&in->ext);
 }
 
@@ -652,6 +679,9 @@ void ob_request_free(ob_request *r)
     for (i = 0; i < r->n_services; i++)
         service_clear(&r->services[i]);
     free(r->services);
+    for (i = 0; i < r->n_shared; i++)
+        free(r->shared[i].p);
+    free(r->shared);
     exts_free(&r->ext);
     free(r);
 }
@@ -732,6 +762,23 @@ static ob_err check_blob(const uint8_t *p, size_t n, int required, const char *c
     return OB_OK;
 }
 
+/* The same bounds rd_next applies to F_TIME and F_TP fields. */
+static ob_err check_time(uint64_t t, const char *ctx, const char *what, ob_diag *d)
+{
+    if (!ob_time_is_valid(t))
+        return ob_fail(d, OB_ERR_RANGE, "%s: %s %llu is beyond year 9999 (limit %llu)", ctx, what,
+                       (unsigned long long)t, (unsigned long long)OB_TIME_MAX);
+    return OB_OK;
+}
+
+static ob_err check_tp(uint64_t tp, const char *ctx, ob_diag *d)
+{
+    if (!ob_tp_is_valid(tp))
+        return ob_fail(d, OB_ERR_RANGE, "%s: time period %llu is beyond 2^32 (limit %llu)", ctx,
+                       (unsigned long long)tp, (unsigned long long)OB_TP_MAX);
+    return OB_OK;
+}
+
 static ob_err check_version(uint8_t v, const char *ctx, ob_diag *d)
 {
     if (v != 2 && v != 3)
@@ -741,14 +788,20 @@ static ob_err check_version(uint8_t v, const char *ctx, ob_diag *d)
 
 static ob_err check_consensus(const ob_consensus_facts *c, const char *ctx, ob_diag *d)
 {
+    ob_err err;
+
+    if ((err = check_time(c->valid_after, ctx, "valid_after", d)) != OB_OK ||
+        (err = check_time(c->fresh_until, ctx, "fresh_until", d)) != OB_OK ||
+        (err = check_time(c->valid_until, ctx, "valid_until", d)) != OB_OK)
+        return err;
     if (!(c->valid_after < c->fresh_until && c->fresh_until <= c->valid_until))
         return ob_fail(d, OB_ERR_MALFORMED,
                        "%s: valid_after %llu, fresh_until %llu, valid_until %llu are not in order",
                        ctx, (unsigned long long)c->valid_after, (unsigned long long)c->fresh_until,
                        (unsigned long long)c->valid_until);
-    if (c->tp_length_min < 1 || c->tp_length_min > 525600)
-        return ob_fail(d, OB_ERR_RANGE, "%s: time period length %u minutes, expected 1..525600",
-                       ctx, (unsigned)c->tp_length_min);
+    if (c->tp_length_min < 1 || c->tp_length_min > OB_HSV3_TP_LENGTH_MAX)
+        return ob_fail(d, OB_ERR_RANGE, "%s: time period length %u minutes, expected 1..%d", ctx,
+                       (unsigned)c->tp_length_min, OB_HSV3_TP_LENGTH_MAX);
     if (c->tp_offset_min >= c->tp_length_min)
         return ob_fail(d, OB_ERR_RANGE,
                        "%s: rotation offset %u minutes is not less than the period length %u", ctx,
@@ -758,6 +811,12 @@ static ob_err check_consensus(const ob_consensus_facts *c, const char *ctx, ob_d
 
 static ob_err check_period(const ob_req_period *p, const char *ctx, ob_diag *d)
 {
+    ob_err err;
+
+    if ((err = check_tp(p->tp, ctx, d)) != OB_OK ||
+        (err = check_time(p->valid_from, ctx, "valid_from", d)) != OB_OK ||
+        (err = check_time(p->valid_until, ctx, "valid_until", d)) != OB_OK)
+        return err;
     if (p->valid_from >= p->valid_until)
         return ob_fail(d, OB_ERR_MALFORMED, "%s: valid_from %llu is not before valid_until %llu",
                        ctx, (unsigned long long)p->valid_from, (unsigned long long)p->valid_until);
@@ -769,19 +828,25 @@ static ob_err check_instance(const ob_req_instance *in, uint8_t version, const c
 {
     ob_err err;
 
+    /* A shared descriptor may not be resolved yet (the parser resolves
+     * references when the whole request is read). */
+    int has = in->descriptor_len != 0 || in->shared != 0;
+
     if ((err = check_addr(in->address, version, ctx, "address", d)) != OB_OK ||
         (err = check_text(in->name, OB_BUNDLE_MAX_TEXT, ctx, "name", d)) != OB_OK ||
         (err = check_text(in->reason, OB_BUNDLE_MAX_TEXT, ctx, "reason", d)) != OB_OK ||
-        (err = check_blob(in->descriptor, in->descriptor_len, 0, ctx, "descriptor", d)) != OB_OK)
+        (in->shared == 0 && (err = check_blob(in->descriptor, in->descriptor_len, 0, ctx,
+                                              "descriptor", d)) != OB_OK) ||
+        (err = check_time(in->fetched_at, ctx, "fetched_at", d)) != OB_OK)
         return err;
     if (in->status > OB_INSTANCE_INVALID)
         return ob_fail(d, OB_ERR_MALFORMED,
                        "%s: status %u, expected 0 (ok), 1 (missing) or 2 "
                        "(invalid)",
                        ctx, (unsigned)in->status);
-    if (in->status == OB_INSTANCE_OK && in->descriptor_len == 0)
+    if (in->status == OB_INSTANCE_OK && !has)
         return ob_fail(d, OB_ERR_MALFORMED, "%s: status ok but no descriptor", ctx);
-    if (in->status == OB_INSTANCE_MISSING && in->descriptor_len != 0)
+    if (in->status == OB_INSTANCE_MISSING && has)
         return ob_fail(d, OB_ERR_MALFORMED, "%s: status missing but a descriptor is present", ctx);
     return OB_OK;
 }
@@ -890,7 +955,8 @@ static ob_err check_request(const ob_request *r, const char *ctx, ob_diag *d)
     size_t i, dup;
     ob_err err;
 
-    if ((err = check_text(r->origin, OB_BUNDLE_MAX_TEXT, ctx, "origin", d)) != OB_OK)
+    if ((err = check_text(r->origin, OB_BUNDLE_MAX_TEXT, ctx, "origin", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK)
         return err;
     snprintf(sub, sizeof(sub), "%s: consensus", ctx);
     if ((err = check_consensus(&r->consensus, sub, d)) != OB_OK)
@@ -925,7 +991,14 @@ static ob_err check_rdesc(const ob_resp_descriptor *x, const char *ctx, ob_diag 
 
     if ((err = check_version(x->version, ctx, d)) != OB_OK ||
         (err = check_addr(x->service, x->version, ctx, "service", d)) != OB_OK ||
-        (err = check_blob(x->descriptor, x->descriptor_len, 0, ctx, "descriptor", d)) != OB_OK)
+        (err = check_blob(x->descriptor, x->descriptor_len, 0, ctx, "descriptor", d)) != OB_OK ||
+        (err = check_tp(x->tp, ctx, d)) != OB_OK ||
+        (err = check_time(x->valid_from, ctx, "valid_from", d)) != OB_OK ||
+        (err = check_time(x->valid_until, ctx, "valid_until", d)) != OB_OK)
+        return err;
+    /* v2 keeps its publication-time here; v3 a revision counter, not a time. */
+    if (x->version == 2 &&
+        (err = check_time(x->revision, ctx, "revision (publication time)", d)) != OB_OK)
         return err;
     if (x->compact != NULL && x->compact_len != 0) {
         if (x->version != 3)
@@ -956,7 +1029,8 @@ static ob_err check_response(const ob_response *r, const char *ctx, ob_diag *d)
     size_t i, dup;
     ob_err err;
 
-    if ((err = check_text(r->note, OB_BUNDLE_MAX_TEXT, ctx, "note", d)) != OB_OK)
+    if ((err = check_text(r->note, OB_BUNDLE_MAX_TEXT, ctx, "note", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK)
         return err;
     if (r->n_descriptors < 1 || r->n_descriptors > OB_BUNDLE_MAX_DESCRIPTORS)
         return ob_fail(d, OB_ERR_RANGE, "%s: %zu descriptors, expected 1..%d", ctx,
@@ -1119,6 +1193,14 @@ static ob_err parse_instance(rd *r, ob_req_instance *in)
         case T_INS_DESCRIPTOR:
             TRY(fv_blob(r, &f, &in->descriptor, &in->descriptor_len));
             break;
+        case T_INS_DESCRIPTOR_REF:
+            if (in->descriptor != NULL)
+                TRY(ob_fail(r->d, OB_ERR_MALFORMED,
+                            "offset %zu: field 0x%04x (%s): the instance has its own descriptor "
+                            "already",
+                            f.off, f.tag, fname(&f)));
+            in->shared = (size_t)fv_uint(&f) + 1;
+            break;
         default:
             TRY(rd_ext(r, &f, &in->ext));
         }
@@ -1171,9 +1253,177 @@ out:
     return err;
 }
 
+/*
+ * The sharing of descriptors, one rule for the writer and the reader: a
+ * descriptor two or more instances carry is in the request's table, once,
+ * in the order of its first use, and every instance carrying it names it;
+ * a descriptor only one instance carries is written in that instance.  So
+ * one content has one encoding.  *ref_of[k] for the k-th instance of the
+ * request (services in order, then instances): its table index or -1;
+ * *first[t]: the k of table entry t's first user.
+ */
+typedef struct share_plan {
+    long *ref_of;
+    size_t *first;
+    size_t n_table;
+} share_plan;
+
+static void share_plan_free(share_plan *sp)
+{
+    free(sp->ref_of);
+    free(sp->first);
+    memset(sp, 0, sizeof(*sp));
+}
+
+static ob_err share_plan_make(const ob_request *r, share_plan *sp, ob_diag *d)
+{
+    ob_dedup *m = ob_dedup_new();
+    size_t n = 0, k, i, j, *count = NULL;
+    long *ix = NULL, *map = NULL;
+    ob_err err = OB_ERR_NOMEM;
+
+    memset(sp, 0, sizeof(*sp));
+    for (i = 0; i < r->n_services; i++)
+        n += r->services[i].n_instances;
+    ix = malloc((n + 1) * sizeof(*ix));
+    sp->ref_of = malloc((n + 1) * sizeof(*sp->ref_of));
+    sp->first = malloc((n + 1) * sizeof(*sp->first));
+    count = calloc(n + 1, sizeof(*count));
+    map = malloc((n + 1) * sizeof(*map));
+    if (m == NULL || ix == NULL || sp->ref_of == NULL || sp->first == NULL || count == NULL ||
+        map == NULL)
+        goto out;
+    for (i = 0, k = 0; i < r->n_services; i++) {
+        for (j = 0; j < r->services[i].n_instances; j++, k++) {
+            const ob_req_instance *in = &r->services[i].instances[j];
+            ob_iov key = { in->descriptor, in->descriptor_len };
+            int added;
+            ix[k] = -1;
+            if (in->descriptor == NULL || in->descriptor_len == 0)
+                continue;
+            if ((ix[k] = ob_dedup_put(m, &key, 1, &added)) < 0)
+                goto out;
+            count[ix[k]]++;
+        }
+    }
+    for (k = 0; k < ob_dedup_count(m); k++)
+        map[k] = -1;
+    for (k = 0; k < n; k++) {
+        sp->ref_of[k] = -1;
+        if (ix[k] < 0 || count[ix[k]] < 2)
+            continue;
+        if (map[ix[k]] < 0) {
+            sp->first[sp->n_table] = k;
+            map[ix[k]] = (long)sp->n_table++;
+        }
+        sp->ref_of[k] = map[ix[k]];
+    }
+    err = sp->n_table > OB_BUNDLE_MAX_SHARED
+              ? ob_fail(d, OB_ERR_RANGE, "request: %zu shared descriptors, limit %d", sp->n_table,
+                        OB_BUNDLE_MAX_SHARED)
+              : OB_OK;
+out:
+    if (err == OB_ERR_NOMEM)
+        ob_fail(d, err, "request: out of memory sharing descriptors");
+    if (err != OB_OK)
+        share_plan_free(sp);
+    ob_dedup_free(m);
+    free(ix);
+    free(count);
+    free(map);
+    return err;
+}
+
+/* The k-th instance of r (services in order, then instances). */
+static ob_req_instance *nth_instance(ob_request *r, size_t k, size_t *si, size_t *ii)
+{
+    size_t i;
+
+    for (i = 0; i < r->n_services; i++) {
+        if (k < r->services[i].n_instances) {
+            *si = i;
+            *ii = k;
+            return &r->services[i].instances[k];
+        }
+        k -= r->services[i].n_instances;
+    }
+    return NULL;
+}
+
+/*
+ * After parsing: point every reference at its table entry, and refuse a
+ * request whose sharing is not the one share_plan_make gives for its
+ * content (a reference out of range, an entry used once or never, entries
+ * out of order, the same descriptor written twice).  A request without a
+ * table is read as it is: it may come from a version that wrote every
+ * instance's descriptor in the instance.
+ */
+static ob_err resolve_shared(ob_request *q, const char *ctx, ob_diag *d)
+{
+    share_plan sp;
+    size_t i, j, k, n_refs = 0, used = 0;
+    ob_err err;
+
+    for (i = 0; i < q->n_services; i++) {
+        for (j = 0; j < q->services[i].n_instances; j++) {
+            ob_req_instance *in = &q->services[i].instances[j];
+            if (in->shared == 0)
+                continue;
+            if (in->shared > q->n_shared)
+                return ob_fail(d, OB_ERR_MALFORMED,
+                               "%s: service %zu instance %zu: descriptor_ref %zu, the request has "
+                               "%zu shared descriptor(s)",
+                               ctx, i, j, in->shared - 1, q->n_shared);
+            /* Numbered in order of first use: a new one is the next one. */
+            if (in->shared - 1 > used)
+                return ob_fail(d, OB_ERR_MALFORMED,
+                               "%s: service %zu instance %zu: descriptor_ref %zu before %zu was "
+                               "used (the table is in order of first use)",
+                               ctx, i, j, in->shared - 1, used);
+            if (in->shared - 1 == used)
+                used++;
+            in->descriptor = q->shared[in->shared - 1].p;
+            in->descriptor_len = q->shared[in->shared - 1].len;
+            n_refs++;
+        }
+    }
+    if (used != q->n_shared)
+        return ob_fail(d, OB_ERR_MALFORMED, "%s: shared descriptor %zu is not used by any instance",
+                       ctx, used);
+    /* No table: written before descriptors were shared, or nothing to share.
+     * Read as it is (and written back shared: the writer decides by content). */
+    if (q->n_shared == 0)
+        return OB_OK;
+    /* A table: the content decides, and the plan for it must be exactly this table. */
+    if ((err = share_plan_make(q, &sp, d)) != OB_OK)
+        return err;
+    err = OB_OK;
+    for (i = 0, k = 0; i < q->n_services && err == OB_OK; i++) {
+        for (j = 0; j < q->services[i].n_instances && err == OB_OK; j++, k++) {
+            const ob_req_instance *in = &q->services[i].instances[j];
+            long want = sp.ref_of[k], got = in->shared == 0 ? -1 : (long)in->shared - 1;
+            if (want == got)
+                continue;
+            if (got < 0)
+                err = ob_fail(d, OB_ERR_MALFORMED,
+                              "%s: service %zu instance %zu: its descriptor is also another "
+                              "instance's, and must be in the shared table",
+                              ctx, i, j);
+            else
+                err = ob_fail(d, OB_ERR_MALFORMED,
+                              "%s: service %zu instance %zu: shared descriptor %ld is used only "
+                              "once, or written twice in the table",
+                              ctx, i, j, got);
+        }
+    }
+    share_plan_free(&sp);
+    (void)n_refs;
+    return err;
+}
+
 static ob_err parse_request_body(rd *r, ob_request *q)
 {
-    size_t scap = 0;
+    size_t scap = 0, tcap = 0;
     ob_err err = OB_OK;
     int done = 0;
     rd child;
@@ -1201,10 +1451,18 @@ static ob_err parse_request_body(rd *r, ob_request *q)
             q->n_services++;
             TRY(parse_service(&child, &q->services[q->n_services - 1]));
             break;
+        case T_REQ_SHARED:
+            if (grow((void **)&q->shared, q->n_shared, &tcap, sizeof(*q->shared)) != OB_OK)
+                TRY(ob_fail(r->d, OB_ERR_NOMEM, "offset %zu: out of memory", f.off));
+            q->n_shared++;
+            q->shared[q->n_shared - 1].p = NULL;
+            TRY(fv_blob(r, &f, &q->shared[q->n_shared - 1].p, &q->shared[q->n_shared - 1].len));
+            break;
         default:
             TRY(rd_ext(r, &f, &q->ext));
         }
     }
+    TRY(resolve_shared(q, "offset 16: request", r->d));
     err = check_request(q, "offset 16: request", r->d);
 out:
     return err;
@@ -1581,7 +1839,7 @@ static void ser_consensus(ob_buf *b, const ob_consensus_facts *c)
     w_finish(&w);
 }
 
-static void ser_service(ob_buf *b, const ob_req_service *s)
+static void ser_service(ob_buf *b, const ob_req_service *s, const long *ref_of)
 {
     wr w = { b, &s->ext, 0 };
     size_t i, pos;
@@ -1609,7 +1867,10 @@ static void ser_service(ob_buf *b, const ob_req_service *s)
         if (in->reason != NULL && in->reason[0] != '\0')
             w_text(&iw, T_INS_REASON, in->reason);
         w_u64(&iw, T_INS_FETCHED_AT, in->fetched_at);
-        w_bytes(&iw, T_INS_DESCRIPTOR, in->descriptor, in->descriptor_len);
+        if (ref_of[i] >= 0)
+            w_u32(&iw, T_INS_DESCRIPTOR_REF, (uint32_t)ref_of[i]);
+        else
+            w_bytes(&iw, T_INS_DESCRIPTOR, in->descriptor, in->descriptor_len);
         w_finish(&iw);
         w_close(&w, pos);
     }
@@ -1672,11 +1933,17 @@ static ob_err ser_envelope(ob_buf *out, int kind, uint8_t digest[32], ob_diag *d
     return OB_OK;
 }
 
+typedef struct req_writer {
+    ob_request *r;
+    const share_plan *sp;
+} req_writer;
+
 static void ser_request_body(ob_buf *b, const void *arg)
 {
-    const ob_request *r = arg;
+    const req_writer *x = arg;
+    ob_request *r = x->r;
     wr w = { b, &r->ext, 0 };
-    size_t i, pos;
+    size_t i, k, pos, si, ii;
 
     w_u64(&w, T_REQ_CREATED, r->created);
     if (r->origin != NULL && r->origin[0] != '\0')
@@ -1684,10 +1951,15 @@ static void ser_request_body(ob_buf *b, const void *arg)
     pos = w_open(&w, T_REQ_CONSENSUS);
     ser_consensus(b, &r->consensus);
     w_close(&w, pos);
-    for (i = 0; i < r->n_services; i++) {
+    for (i = 0, k = 0; i < r->n_services; i++) {
         pos = w_open(&w, T_REQ_SERVICE);
-        ser_service(b, &r->services[i]);
+        ser_service(b, &r->services[i], x->sp->ref_of + k);
         w_close(&w, pos);
+        k += r->services[i].n_instances;
+    }
+    for (i = 0; i < x->sp->n_table; i++) {
+        const ob_req_instance *in = nth_instance(r, x->sp->first[i], &si, &ii);
+        w_bytes(&w, T_REQ_SHARED, in->descriptor, in->descriptor_len);
     }
     w_finish(&w);
 }
@@ -1737,7 +2009,15 @@ ob_err ob_request_serialize(ob_request *r, ob_buf *out, ob_diag *d)
                 return err;
         }
     }
-    return ser_envelope(out, OB_BUNDLE_REQUEST, r->digest, d, ser_request_body, r);
+    {
+        share_plan sp;
+        req_writer x = { r, &sp };
+        if ((err = share_plan_make(r, &sp, d)) != OB_OK)
+            return err;
+        err = ser_envelope(out, OB_BUNDLE_REQUEST, r->digest, d, ser_request_body, &x);
+        share_plan_free(&sp);
+        return err;
+    }
 }
 
 ob_err ob_response_serialize(ob_response *r, ob_buf *out, ob_diag *d)
@@ -1878,6 +2158,44 @@ ob_err ob_req_service_add_instance(ob_req_service *s, const char *address, const
 fail:
     instance_clear(&in);
     return OB_ERR_NOMEM;
+}
+
+ob_err ob_request_share_descriptors(ob_request *r, ob_diag *d)
+{
+    share_plan sp;
+    ob_req_blob *t = NULL;
+    size_t i, j, k, si, ii;
+    ob_err err;
+
+    if (r->n_shared != 0)
+        return OB_OK; /* parsed, or shared already: one copy each */
+    if ((err = share_plan_make(r, &sp, d)) != OB_OK)
+        return err;
+    if (sp.n_table > 0 && (t = calloc(sp.n_table, sizeof(*t))) == NULL) {
+        share_plan_free(&sp);
+        return ob_fail(d, OB_ERR_NOMEM, "request: out of memory sharing descriptors");
+    }
+    /* Each entry takes its first user's buffer; the other users' copies go. */
+    for (k = 0; k < sp.n_table; k++) {
+        ob_req_instance *in = nth_instance(r, sp.first[k], &si, &ii);
+        t[k].p = in->descriptor;
+        t[k].len = in->descriptor_len;
+    }
+    for (i = 0, k = 0; i < r->n_services; i++) {
+        for (j = 0; j < r->services[i].n_instances; j++, k++) {
+            ob_req_instance *in = &r->services[i].instances[j];
+            if (sp.ref_of[k] < 0)
+                continue;
+            if (in->descriptor != t[sp.ref_of[k]].p)
+                free(in->descriptor);
+            in->descriptor = t[sp.ref_of[k]].p;
+            in->shared = (size_t)sp.ref_of[k] + 1;
+        }
+    }
+    r->shared = t;
+    r->n_shared = sp.n_table;
+    share_plan_free(&sp);
+    return OB_OK;
 }
 
 ob_err ob_response_add_descriptor(ob_response *r, const ob_resp_descriptor *tmpl)
@@ -2069,7 +2387,10 @@ static ob_err check_tp_params(uint32_t length, uint32_t offset, const char *ctx,
 /* A period number whose start and end (and the day after) are dates, not wrapped numbers. */
 static ob_err check_key_tp(uint64_t tp, const ob_tp_params *tpp, const char *ctx, ob_diag *d)
 {
-    if (tp >= OB_BUNDLE_MAX_TP || ob_hsv3_tp_start(tp + 1, tpp) > OB_BUNDLE_MAX_TIME)
+    uint64_t end;
+
+    /* ob_hsv3_tp_start refuses a start past OB_TIME_MAX (= OB_BUNDLE_MAX_TIME). */
+    if (tp >= OB_BUNDLE_MAX_TP || ob_hsv3_tp_start(tp + 1, tpp, &end) != 0)
         return ob_fail(d, OB_ERR_RANGE,
                        "%s: time period %llu is out of range (a period number below 2^32 whose "
                        "end is before the year 10000)",
@@ -2085,8 +2406,9 @@ static ob_err check_keyperiod(const ob_keyreq_period *p, const ob_tp_params *tpp
 
     if ((err = check_key_tp(p->tp, tpp, ctx, d)) != OB_OK)
         return err;
-    from = ob_hsv3_tp_start(p->tp, tpp);
-    until = ob_hsv3_tp_start(p->tp + 1, tpp);
+    if (ob_hsv3_tp_start(p->tp, tpp, &from) != 0 || ob_hsv3_tp_start(p->tp + 1, tpp, &until) != 0)
+        return ob_fail(d, OB_ERR_INTERNAL, "%s: period %llu out of range", ctx,
+                       (unsigned long long)p->tp);
     if (p->valid_from != from || p->valid_until != until)
         return ob_fail(d, OB_ERR_MALFORMED,
                        "%s: period %llu runs from %llu to %llu with this length and offset, not "
@@ -2132,6 +2454,7 @@ static ob_err check_keyrequest(const ob_keyrequest *r, const char *ctx, ob_diag 
     ob_err err;
 
     if ((err = check_text(r->origin, OB_BUNDLE_MAX_TEXT, ctx, "origin", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK ||
         (err = check_tp_params(r->tp_length_min, r->tp_offset_min, ctx, d)) != OB_OK)
         return err;
     if (r->n_services < 1 || r->n_services > OB_BUNDLE_MAX_SERVICES)
@@ -2233,6 +2556,7 @@ static ob_err check_keyresponse(const ob_keyresponse *r, const char *ctx, ob_dia
     ob_err err;
 
     if ((err = check_text(r->note, OB_BUNDLE_MAX_TEXT, ctx, "note", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK ||
         (err = check_tp_params(r->tp_length_min, r->tp_offset_min, ctx, d)) != OB_OK)
         return err;
     if (r->n_services < 1 || r->n_services > OB_BUNDLE_MAX_SERVICES)

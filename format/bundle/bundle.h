@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "diag.h"
+#include "obtime.h"
 #include "hsv3_cert.h"
 
 #include <stddef.h>
@@ -56,9 +57,10 @@ enum ob_bundle_kind {
 #define OB_BUNDLE_MAX_DESCRIPTORS 65535                /* per response */
 #define OB_BUNDLE_MAX_GROUPS      256                  /* group_count */
 #define OB_BUNDLE_MAX_EXT         64                   /* unknown fields kept per record */
-#define OB_BUNDLE_MAX_KEY_PERIODS 4096 /* per service in a key-certification bundle */
-#define OB_BUNDLE_MAX_TP          (UINT64_C(1) << 32)    /* period numbers are below it */
-#define OB_BUNDLE_MAX_TIME        UINT64_C(253402300799) /* 9999-12-31 23:59:59 UTC */
+#define OB_BUNDLE_MAX_SHARED      100000               /* shared descriptors per request */
+#define OB_BUNDLE_MAX_KEY_PERIODS 4096            /* per service in a key-certification bundle */
+#define OB_BUNDLE_MAX_TP          (OB_TP_MAX + 1) /* period numbers are below it (obtime.h) */
+#define OB_BUNDLE_MAX_TIME        OB_TIME_MAX     /* 9999-12-31 23:59:59 UTC (obtime.h) */
 
 /* An unknown non-critical field, kept verbatim for the round trip. */
 typedef struct ob_bundle_ext {
@@ -94,6 +96,13 @@ typedef struct ob_req_instance {
     uint64_t fetched_at; /* unix seconds */
     uint8_t *descriptor; /* optional (NULL): bytes exactly as tor served them */
     size_t descriptor_len;
+    /*
+     * 0: descriptor is the instance's own.  k + 1: descriptor points into
+     * the request's shared table entry k (not freed with the instance).
+     * On the wire the sharing is decided by content, not by this field:
+     * see ob_request.shared.
+     */
+    size_t shared;
     ob_bundle_exts ext;
 } ob_req_instance;
 
@@ -118,6 +127,12 @@ typedef struct ob_consensus_facts {
     ob_bundle_exts ext;
 } ob_consensus_facts;
 
+/* A descriptor several instances of a request share (owned by the request). */
+typedef struct ob_req_blob {
+    uint8_t *p;
+    size_t len;
+} ob_req_blob;
+
 typedef struct ob_request {
     uint8_t digest[OB_BUNDLE_DIGEST_LEN]; /* set by parse and serialize */
     uint64_t created;                     /* unix seconds */
@@ -125,6 +140,18 @@ typedef struct ob_request {
     ob_consensus_facts consensus;
     ob_req_service *services;
     size_t n_services;
+    /*
+     * Descriptors that more than one instance carries, once each: on the
+     * wire a request-level table (request.descriptor) that instances name
+     * by index (instance.descriptor_ref), so a backend shared by many
+     * services travels once.  The serializer decides the table from the
+     * content (every descriptor carried by two or more instances, in order
+     * of first use), whatever this field holds; the parser fills it, and
+     * ob_request_share_descriptors() makes it for a request built by hand,
+     * to keep one copy in memory.
+     */
+    ob_req_blob *shared;
+    size_t n_shared;
     ob_bundle_exts ext;
 } ob_request;
 
@@ -208,6 +235,14 @@ ob_err ob_req_service_add_period(ob_req_service *s, uint64_t tp, uint64_t valid_
 ob_err ob_req_service_add_instance(ob_req_service *s, const char *address, const char *name,
                                    uint8_t status, const char *reason, uint64_t fetched_at,
                                    const uint8_t *descriptor, size_t descriptor_len);
+/*
+ * Keep one copy of every descriptor that several instances of r carry
+ * (r->shared, the instances pointing into it), freeing the others: what a
+ * collect of many services sharing backends holds in memory.  Nothing
+ * changes on the wire.
+ */
+ob_err ob_request_share_descriptors(ob_request *r, ob_diag *d);
+
 /* Copies every member of *tmpl (its ext list must be empty). */
 ob_err ob_response_add_descriptor(ob_response *r, const ob_resp_descriptor *tmpl);
 /* Optional text members (origin, note): replaces any previous value, made to fit as above. */

@@ -10,6 +10,7 @@
 #include "hsv3_build.h"
 #include "hsv3_common.h"
 #include "onion.h"
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ struct ob_req_sources {
     ob_dedup *by_content;       /* (instance address, descriptor) -> index into reads */
     src_read *reads;
     size_t n_reads, cap_reads;
+    uint8_t (*svc_key)[32]; /* [service]: its address decoded, once (svc_key_ok) */
+    uint8_t *svc_key_ok;
 };
 
 void ob_req_sources_free(ob_req_sources *s)
@@ -49,6 +52,8 @@ void ob_req_sources_free(ob_req_sources *s)
     for (i = 0; i < s->n_reads; i++)
         ob_hsv3_desc_free(s->reads[i].desc);
     free(s->reads);
+    free(s->svc_key);
+    free(s->svc_key_ok);
     free(s->desc);
     free(s->read_ix);
     ob_dedup_free(s->by_address);
@@ -70,7 +75,10 @@ ob_err ob_req_sources_new(const ob_request *req, ob_req_sources **out, ob_diag *
     s->read_ix = calloc(req->n_services + 1, sizeof(*s->read_ix));
     s->by_address = ob_dedup_new();
     s->by_content = ob_dedup_new();
-    if (s->desc == NULL || s->read_ix == NULL || s->by_address == NULL || s->by_content == NULL)
+    s->svc_key = calloc(req->n_services + 1, sizeof(*s->svc_key));
+    s->svc_key_ok = calloc(req->n_services + 1, 1);
+    if (s->desc == NULL || s->read_ix == NULL || s->by_address == NULL || s->by_content == NULL ||
+        s->svc_key == NULL || s->svc_key_ok == NULL)
         goto nomem;
     for (i = 0; i < req->n_services; i++) {
         const ob_req_service *rs = &req->services[i];
@@ -166,15 +174,24 @@ static ob_err read_one(void *ctx, size_t i, ob_diag *d)
     return OB_OK; /* a failure is the instance's, reported when it is used */
 }
 
-/* Read every registered descriptor that has not been read yet. */
-static ob_err read_pending(ob_req_sources *s, size_t from, ob_diag *d)
-{
-    size_t i;
-    ob_err err = OB_OK;
+typedef struct read_ctx {
+    ob_req_sources *s;
+    size_t from;
+} read_ctx;
 
-    for (i = from; i < s->n_reads && err == OB_OK; i++)
-        err = read_one(s, i, d);
-    return err;
+static ob_err read_job(void *ctx, size_t i, ob_diag *d)
+{
+    const read_ctx *r = ctx;
+
+    return read_one(r->s, r->from + i, d);
+}
+
+/* Read every registered descriptor that has not been read yet, on every core. */
+static ob_err read_pending(ob_req_sources *s, size_t from, unsigned threads, ob_diag *d)
+{
+    read_ctx r = { s, from };
+
+    return ob_pool_run(s->n_reads - from, threads, read_job, &r, d);
 }
 
 /* Instance ii of service si as the online side reads it; the error names it. */
@@ -323,8 +340,14 @@ static ob_err entry_prepare(ob_req_sources *s, const ob_resp_descriptor *rd, ob_
     if (rd->service == NULL || (*si = service_index(s, rd->service)) < 0)
         return ob_fail(d, OB_ERR_NOTFOUND, "the request has no v3 service %s.onion",
                        rd->service != NULL ? rd->service : "?");
-    if ((err = ob_onion_v3_decode(A, rd->service, strlen(rd->service), d)) != OB_OK)
-        return err;
+    /* Once per service, however many descriptors it has (entries are prepared in order). */
+    if (!s->svc_key_ok[*si]) {
+        if ((err = ob_onion_v3_decode(s->svc_key[*si], rd->service, strlen(rd->service), d)) !=
+            OB_OK)
+            return err;
+        s->svc_key_ok[*si] = 1;
+    }
+    memcpy(A, s->svc_key[*si], 32);
     for (i = 0; i < c->n_intros; i++)
         if (c->intros[i].instance < s->req->services[*si].n_instances &&
             (err = want(s, (size_t)*si, c->intros[i].instance, d)) != OB_OK)
@@ -350,7 +373,7 @@ ob_err ob_hsv3_compact_rebuild(const ob_request *req, const ob_resp_descriptor *
     k.tp = rd->tp;
     err = entry_prepare(s, rd, &c, &si, A, d);
     if (err == OB_OK)
-        err = read_pending(s, 0, d);
+        err = read_pending(s, 0, 1, d);
     if (err == OB_OK)
         err = rebuild(&c, s, (size_t)si, rd, A, out, out_len, d);
     if (err == OB_OK)
@@ -434,7 +457,7 @@ ob_err ob_hsv3_compact_make(ob_hsv3_compact *c, const ob_request *req, const ob_
         if (req->services[si].instances[i].status == OB_INSTANCE_OK &&
             (err = want(s, (size_t)si, i, d)) != OB_OK)
             goto out;
-    if ((err = read_pending(s, 0, d)) != OB_OK ||
+    if ((err = read_pending(s, 0, 1, d)) != OB_OK ||
         (err = ob_hsv3_compact_make_with(c, s, (size_t)si, intros, n, out, out_len, d)) != OB_OK)
         goto out;
     /* Standalone, the rebuild is checked here (the signer checks all at once). */
@@ -498,7 +521,8 @@ typedef struct job {
  * Decode every compact entry and read every backend descriptor they name,
  * once per distinct descriptor.  jobs[i] is for resp->descriptors[i].
  */
-static ob_err prepare_all(ob_req_sources *s, const ob_response *resp, job *jobs, ob_diag *d)
+static ob_err prepare_all(ob_req_sources *s, const ob_response *resp, job *jobs, unsigned threads,
+                          ob_diag *d)
 {
     size_t i, before = s->n_reads;
     ob_err err;
@@ -514,31 +538,83 @@ static ob_err prepare_all(ob_req_sources *s, const ob_response *resp, job *jobs,
             return err;
         }
     }
-    return read_pending(s, before, d);
+    return read_pending(s, before, threads, d);
+}
+
+/* The jobs of a response being expanded or checked (format/core/pool.h). */
+typedef struct resp_ctx {
+    ob_req_sources *s;
+    const ob_response *resp;        /* being expanded or checked */
+    const ob_response *signed_resp; /* check: what was signed */
+    job *jobs;
+    ob_hsv3_period_key *keys; /* expand: one per (service, period) */
+    size_t *key_first;        /* expand: the first descriptor of each key */
+    uint8_t **text;           /* expand: the rebuilt bytes, by descriptor */
+    size_t *len;
+} resp_ctx;
+
+/* Blind one (service, period) for the verification of its groups. */
+static ob_err key_job(void *ctx, size_t i, ob_diag *d)
+{
+    resp_ctx *x = ctx;
+    ob_hsv3_period_key *k = &x->keys[i];
+    size_t j = x->key_first[i]; /* it names the service */
+
+    if (ob_hsv3_blind_public(k->blinded, x->jobs[j].A, k->tp, x->s->req->consensus.tp_length_min) !=
+        0) {
+        name_descriptor(d, j, &x->resp->descriptors[j]);
+        return ob_fail(d, OB_ERR_REFUSED, "the service's key cannot be blinded");
+    }
+    k->known = 1;
+    return OB_OK;
+}
+
+static ob_err expand_job(void *ctx, size_t i, ob_diag *d)
+{
+    resp_ctx *x = ctx;
+    const ob_resp_descriptor *rd = &x->resp->descriptors[i];
+    const job *jb = &x->jobs[i];
+    ob_err err;
+
+    if (jb->si < 0)
+        return OB_OK;
+    err = rebuild(&jb->c, x->s, (size_t)jb->si, rd, jb->A, &x->text[i], &x->len[i], d);
+    if (err == OB_OK)
+        err = verify_rebuilt(x->s, &jb->c, rd, jb->A, &x->keys[jb->key], x->text[i], x->len[i], d);
+    if (err != OB_OK)
+        name_descriptor(d, i, rd);
+    return err;
 }
 
 ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d)
 {
     ob_req_sources *s = NULL;
-    ob_hsv3_period_key *keys = NULL;
     ob_dedup *key_ix = NULL;
-    job *jobs = NULL;
-    uint8_t *text = NULL;
-    size_t i, len = 0;
+    resp_ctx x;
+    size_t i, n_keys = 0;
+    unsigned threads;
     ob_err err;
 
     if ((err = same_request(resp, req, d)) != OB_OK)
         return err;
     if ((err = ob_req_sources_new(req, &s, d)) != OB_OK)
         return err;
-    jobs = calloc(resp->n_descriptors + 1, sizeof(*jobs));
-    keys = calloc(resp->n_descriptors + 1, sizeof(*keys));
+    (void)ob_pool_threads(NULL, &threads);
+    memset(&x, 0, sizeof(x));
+    x.s = s;
+    x.resp = resp;
+    x.jobs = calloc(resp->n_descriptors + 1, sizeof(*x.jobs));
+    x.keys = calloc(resp->n_descriptors + 1, sizeof(*x.keys));
+    x.key_first = calloc(resp->n_descriptors + 1, sizeof(*x.key_first));
+    x.text = calloc(resp->n_descriptors + 1, sizeof(*x.text));
+    x.len = calloc(resp->n_descriptors + 1, sizeof(*x.len));
     key_ix = ob_dedup_new();
-    if (jobs == NULL || keys == NULL || key_ix == NULL) {
+    if (x.jobs == NULL || x.keys == NULL || x.key_first == NULL || x.text == NULL ||
+        x.len == NULL || key_ix == NULL) {
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((err = prepare_all(s, resp, jobs, d)) != OB_OK)
+    if ((err = prepare_all(s, resp, x.jobs, threads, d)) != OB_OK)
         goto out;
     /* One blinded key per (service, period), however many groups it has. */
     for (i = 0; i < resp->n_descriptors; i++) {
@@ -546,53 +622,81 @@ ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d)
         uint8_t tpb[8];
         ob_iov k[2];
         int added;
-        if (jobs[i].si < 0)
+        if (x.jobs[i].si < 0)
             continue;
         ob_store_u64(tpb, rd->tp);
-        k[0] = (ob_iov){ jobs[i].A, 32 };
+        k[0] = (ob_iov){ x.jobs[i].A, 32 };
         k[1] = (ob_iov){ tpb, 8 };
-        if ((jobs[i].key = ob_dedup_put(key_ix, k, 2, &added)) < 0) {
+        if ((x.jobs[i].key = ob_dedup_put(key_ix, k, 2, &added)) < 0) {
             err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
             goto out;
         }
-        keys[jobs[i].key].tp = rd->tp;
+        x.keys[x.jobs[i].key].tp = rd->tp;
+        if (added)
+            x.key_first[n_keys++] = i;
     }
+    if ((err = ob_pool_run(n_keys, threads, key_job, &x, d)) != OB_OK ||
+        (err = ob_pool_run(resp->n_descriptors, threads, expand_job, &x, d)) != OB_OK)
+        goto out;
     for (i = 0; i < resp->n_descriptors; i++) {
         ob_resp_descriptor *rd = &resp->descriptors[i];
-        if (jobs[i].si < 0)
+        if (x.jobs[i].si < 0)
             continue;
-        err = rebuild(&jobs[i].c, s, (size_t)jobs[i].si, rd, jobs[i].A, &text, &len, d);
-        if (err == OB_OK)
-            err = verify_rebuilt(s, &jobs[i].c, rd, jobs[i].A, &keys[jobs[i].key], text, len, d);
-        if (err != OB_OK) {
-            free(text);
-            text = NULL;
-            name_descriptor(d, i, rd);
-            goto out;
-        }
         free(rd->descriptor);
-        rd->descriptor = text;
-        rd->descriptor_len = len;
-        text = NULL;
+        rd->descriptor = x.text[i];
+        rd->descriptor_len = x.len[i];
+        x.text[i] = NULL;
         free(rd->compact);
         rd->compact = NULL;
         rd->compact_len = 0;
     }
     err = OB_OK;
 out:
+    for (i = 0; x.text != NULL && i < resp->n_descriptors; i++)
+        free(x.text[i]);
+    free(x.text);
+    free(x.len);
     ob_dedup_free(key_ix);
-    free(keys);
-    free(jobs);
+    free(x.key_first);
+    free(x.keys);
+    free(x.jobs);
     ob_req_sources_free(s);
     return err;
 }
 
-ob_err ob_response_rebuild_check(const ob_response *back, ob_req_sources *s,
-                                 const ob_response *signed_resp, ob_diag *d)
+static ob_err check_job(void *ctx, size_t i, ob_diag *d)
 {
-    job *jobs = NULL;
+    resp_ctx *x = ctx;
+    const ob_resp_descriptor *rd = &x->resp->descriptors[i], *sd = &x->signed_resp->descriptors[i];
+    const job *jb = &x->jobs[i];
+    const uint8_t *have = rd->descriptor;
     uint8_t *text = NULL;
-    size_t i, len = 0;
+    size_t have_len = rd->descriptor_len, len = 0;
+    ob_err err = OB_OK;
+
+    if (jb->si >= 0) {
+        err = rebuild(&jb->c, x->s, (size_t)jb->si, rd, jb->A, &text, &len, d);
+        if (err != OB_OK) {
+            name_descriptor(d, i, rd);
+            return err;
+        }
+        have = text;
+        have_len = len;
+    }
+    if (have == NULL || sd->descriptor == NULL || have_len != sd->descriptor_len ||
+        memcmp(have, sd->descriptor, have_len) != 0)
+        err =
+            ob_fail(d, OB_ERR_INTERNAL,
+                    "self-check: descriptor %zu (%s.onion) does not %s to the bytes signed", i,
+                    rd->service != NULL ? rd->service : "?", jb->si >= 0 ? "rebuild" : "read back");
+    free(text);
+    return err;
+}
+
+ob_err ob_response_rebuild_check(const ob_response *back, ob_req_sources *s,
+                                 const ob_response *signed_resp, unsigned threads, ob_diag *d)
+{
+    resp_ctx x;
     ob_err err;
 
     if ((err = same_request(back, s->req, d)) != OB_OK)
@@ -600,37 +704,15 @@ ob_err ob_response_rebuild_check(const ob_response *back, ob_req_sources *s,
     if (back->n_descriptors != signed_resp->n_descriptors)
         return ob_fail(d, OB_ERR_INTERNAL, "self-check: %zu descriptors read back, %zu signed",
                        back->n_descriptors, signed_resp->n_descriptors);
-    if ((jobs = calloc(back->n_descriptors + 1, sizeof(*jobs))) == NULL)
+    memset(&x, 0, sizeof(x));
+    x.s = s;
+    x.resp = back;
+    x.signed_resp = signed_resp;
+    if ((x.jobs = calloc(back->n_descriptors + 1, sizeof(*x.jobs))) == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
-    if ((err = prepare_all(s, back, jobs, d)) != OB_OK)
-        goto out;
-    for (i = 0; i < back->n_descriptors; i++) {
-        const ob_resp_descriptor *rd = &back->descriptors[i], *sd = &signed_resp->descriptors[i];
-        const uint8_t *have = rd->descriptor;
-        size_t have_len = rd->descriptor_len;
-        if (jobs[i].si >= 0) {
-            err = rebuild(&jobs[i].c, s, (size_t)jobs[i].si, rd, jobs[i].A, &text, &len, d);
-            if (err != OB_OK) {
-                name_descriptor(d, i, rd);
-                goto out;
-            }
-            have = text;
-            have_len = len;
-        }
-        if (have == NULL || sd->descriptor == NULL || have_len != sd->descriptor_len ||
-            memcmp(have, sd->descriptor, have_len) != 0) {
-            err = ob_fail(d, OB_ERR_INTERNAL,
-                          "self-check: descriptor %zu (%s.onion) does not %s to the bytes signed",
-                          i, rd->service != NULL ? rd->service : "?",
-                          jobs[i].si >= 0 ? "rebuild" : "read back");
-            goto out;
-        }
-        free(text);
-        text = NULL;
-    }
-    err = OB_OK;
-out:
-    free(text);
-    free(jobs);
+    err = prepare_all(s, back, x.jobs, threads, d);
+    if (err == OB_OK)
+        err = ob_pool_run(back->n_descriptors, threads, check_job, &x, d);
+    free(x.jobs);
     return err;
 }

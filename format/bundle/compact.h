@@ -76,7 +76,8 @@ ob_err ob_hsv3_compact_rebuild(const ob_request *req, const ob_resp_descriptor *
 /*
  * Turn every compact entry of resp into full descriptor bytes (rd->descriptor
  * set, rd->compact freed), rebuilt from req and verified as above: every
- * backend descriptor read once, one blinded key per (service, period).
+ * backend descriptor read once, one blinded key per (service, period), on
+ * every core (ob_pool_threads(NULL)).
  * Refuses (OB_ERR_REFUSED) a request whose digest is not
  * resp->request_digest.  On failure resp may be partly expanded; the
  * message names the descriptor.
@@ -90,9 +91,10 @@ ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d);
  * signed_resp, every full record must be those bytes already.  Nothing is
  * verified here: signed_resp's descriptors were verified when they were
  * signed, and equal bytes are equally valid.  OB_ERR_INTERNAL when a
- * record differs.  back is not changed.
+ * record differs.  back is not changed.  On `threads` threads (0: the
+ * default of format/core/pool.h).
  */
 ob_err ob_response_rebuild_check(const ob_response *back, ob_req_sources *s,
-                                 const ob_response *signed_resp, ob_diag *d);
+                                 const ob_response *signed_resp, unsigned threads, ob_diag *d);
 
 #endif

@@ -83,7 +83,8 @@ static const gkey gkeys[] = {
 _Static_assert(sizeof(gkeys) / sizeof(gkeys[0]) <= 64, "too many global keys for ob_config.given");
 
 static const char *const service_keys[] = {
-    "key", "address", "version", "instances", "descriptor_lifetime", "presign_window", NULL
+    "key",           "address", "version", "instances", "descriptor_lifetime", "presign_window",
+    "min_instances", NULL
 };
 static const char *const instance_keys[] = { "address",     "name", "client_auth_key",
                                              "auth_cookie", "auth", NULL };
@@ -432,7 +433,8 @@ static ob_err check_mapping(pctx *p, const yaml_node_t *m, const char *what)
     return OB_OK;
 }
 
-static ob_err get_onion(pctx *p, const yaml_node_t *v, const char *what, char **out, int *version)
+static ob_err get_onion(pctx *p, const yaml_node_t *v, const char *what, char **out, int *version,
+                        uint8_t pk[32])
 {
     char *s = NULL, norm[OB_ONION_V3_LEN + 1];
     ob_diag od;
@@ -442,7 +444,7 @@ static ob_err get_onion(pctx *p, const yaml_node_t *v, const char *what, char **
     if (err != OB_OK)
         goto out;
     ob_diag_clear(&od);
-    err = ob_onion_normalize(s, norm, version, &od);
+    err = ob_onion_normalize_key(s, norm, version, pk, &od);
     if (err != OB_OK) {
         const char *why = od.msg;
         if (strncmp(why, "onion address: ", 15) == 0)
@@ -499,7 +501,7 @@ static ob_err parse_instance(pctx *p, const yaml_node_t *m, ob_cfg_instance *in)
         yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
         if (key_is(k, "address")) {
             addr = v;
-            err = get_onion(p, v, "instance address", &in->address, &in->version);
+            err = get_onion(p, v, "instance address", &in->address, &in->version, in->key);
         } else if (is_null(v) && (key_is(k, "name") || key_is(k, "client_auth_key") ||
                                   key_is(k, "auth_cookie") || key_is(k, "auth"))) {
             /* An optional setting without a value is not set (OnionBalance's None). */
@@ -610,7 +612,7 @@ static ob_err dup_instances(pctx *p, const ob_cfg_service *s)
 static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
 {
     const yaml_node_t *key = NULL, *addr = NULL, *ver = NULL, *inst = NULL;
-    const yaml_node_t *life = NULL, *pre = NULL;
+    const yaml_node_t *life = NULL, *pre = NULL, *mini = NULL;
     yaml_node_item_t *it;
     yaml_node_pair_t *pr;
     unsigned version = 0;
@@ -630,11 +632,11 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
             err = get_path(p, v, "key", &s->key_path);
         } else if (key_is(k, "address")) {
             addr = v;
-            err = get_onion(p, v, "service address", &s->address, &s->version);
+            err = get_onion(p, v, "service address", &s->address, &s->version, s->key);
         } else if (key_is(k, "instances")) {
             inst = v;
         } else if (is_null(v) && (key_is(k, "version") || key_is(k, "descriptor_lifetime") ||
-                                  key_is(k, "presign_window"))) {
+                                  key_is(k, "presign_window") || key_is(k, "min_instances"))) {
             /* Not set: inferred, or inherited from the global value. */
         } else if (key_is(k, "version")) {
             ver = v;
@@ -648,6 +650,9 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
             pre = v;
             s->presign_line = (int)mline(v);
             err = get_uint(p, v, "presign_window", 0, OB_CFG_PRESIGN_MAX_V3, &s->presign_window);
+        } else if (key_is(k, "min_instances")) {
+            mini = v;
+            err = get_uint(p, v, "min_instances", 1, OB_CFG_MAX_INSTANCES, &s->min_instances);
         } else {
             err = unknown_key(p, k, "service entry", service_keys, NULL, 0);
         }
@@ -693,6 +698,13 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
     if (n > OB_CFG_MAX_INSTANCES_TOTAL - p->total_instances)
         return perr(p, inst, OB_ERR_RANGE, "more than %d instances in all",
                     OB_CFG_MAX_INSTANCES_TOTAL);
+    if (mini == NULL)
+        s->min_instances = OB_CFG_MIN_INSTANCES_DEFAULT;
+    else if (s->min_instances > n)
+        return perr(p, mini, OB_ERR_RANGE,
+                    "min_instances %u is more than the %zu instance(s) this service lists: "
+                    "nothing could ever be signed",
+                    s->min_instances, n);
     p->total_instances += n;
     s->instances = calloc(n, sizeof(*s->instances));
     if (s->instances == NULL)
@@ -1281,6 +1293,7 @@ const ob_cfg_instance *ob_cfg_service_find_instance(const ob_cfg_service *s, con
 ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *d)
 {
     char norm[OB_ONION_V3_LEN + 1];
+    uint8_t key[32];
     ob_cfg_service *s;
     int version = 0, old_version;
     char *copy = NULL;
@@ -1290,7 +1303,7 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
     if (c == NULL || i >= c->n_services)
         return ob_fail(d, OB_ERR_INTERNAL, "config: no service %zu", i);
     s = &c->services[i];
-    err = ob_onion_normalize(address, norm, &version, d);
+    err = ob_onion_normalize_key(address, norm, &version, key, d);
     if (err != OB_OK)
         return err;
     if (s->address != NULL && strcmp(s->address, norm) != 0)
@@ -1324,6 +1337,8 @@ ob_err ob_config_bind_key(ob_config *c, size_t i, const char *address, ob_diag *
         s->version = old_version;
         return err;
     }
+    if (version == 3)
+        memcpy(s->key, key, 32);
     return OB_OK;
 }
 

@@ -3,7 +3,36 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <sodium.h>
+
+/*
+ * The algorithms fetched once per process.  EVP_sha3_256() and friends are
+ * looked up in OpenSSL's provider store again on every EVP_DigestInit_ex,
+ * under a lock every thread shares; a descriptor takes hundreds of hashes.
+ * NULL (a failed fetch) falls back to the implicit lookup.
+ */
+enum { MD_SHA1, MD_SHA256, MD_SHA3_256, MD_SHA512, MD_SHAKE256, MD_N };
+static EVP_MD *md_fetched[MD_N];
+static EVP_CIPHER *aes_fetched[2]; /* 128, 256 CTR */
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
+{
+    static const char *const names[MD_N] = { "SHA1", "SHA256", "SHA3-256", "SHA512", "SHAKE256" };
+    int i;
+
+    for (i = 0; i < MD_N; i++)
+        md_fetched[i] = EVP_MD_fetch(NULL, names[i], NULL);
+    aes_fetched[0] = EVP_CIPHER_fetch(NULL, "AES-128-CTR", NULL);
+    aes_fetched[1] = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
+}
+
+static const EVP_MD *md(int which, const EVP_MD *fallback)
+{
+    pthread_once(&fetch_once, fetch_all);
+    return md_fetched[which] != NULL ? md_fetched[which] : fallback;
+}
 
 static int digest(const EVP_MD *md, uint8_t *out, size_t outlen, int xof, const ob_iov *v,
                   size_t nv)
@@ -34,27 +63,27 @@ out:
 
 int ob_sha1(uint8_t out[OB_SHA1_LEN], const ob_iov *v, size_t nv)
 {
-    return digest(EVP_sha1(), out, OB_SHA1_LEN, 0, v, nv);
+    return digest(md(MD_SHA1, EVP_sha1()), out, OB_SHA1_LEN, 0, v, nv);
 }
 
 int ob_sha256(uint8_t out[OB_SHA256_LEN], const ob_iov *v, size_t nv)
 {
-    return digest(EVP_sha256(), out, OB_SHA256_LEN, 0, v, nv);
+    return digest(md(MD_SHA256, EVP_sha256()), out, OB_SHA256_LEN, 0, v, nv);
 }
 
 int ob_sha3_256(uint8_t out[OB_SHA3_256_LEN], const ob_iov *v, size_t nv)
 {
-    return digest(EVP_sha3_256(), out, OB_SHA3_256_LEN, 0, v, nv);
+    return digest(md(MD_SHA3_256, EVP_sha3_256()), out, OB_SHA3_256_LEN, 0, v, nv);
 }
 
 int ob_sha512(uint8_t out[OB_SHA512_LEN], const ob_iov *v, size_t nv)
 {
-    return digest(EVP_sha512(), out, OB_SHA512_LEN, 0, v, nv);
+    return digest(md(MD_SHA512, EVP_sha512()), out, OB_SHA512_LEN, 0, v, nv);
 }
 
 int ob_shake256(uint8_t *out, size_t outlen, const ob_iov *v, size_t nv)
 {
-    return digest(EVP_shake256(), out, outlen, 1, v, nv);
+    return digest(md(MD_SHAKE256, EVP_shake256()), out, outlen, 1, v, nv);
 }
 
 int ob_sha256_buf(uint8_t out[OB_SHA256_LEN], const void *p, size_t n)
@@ -108,13 +137,16 @@ out:
 int ob_aes_ctr(uint8_t *out, const uint8_t *in, size_t n, const uint8_t *key, size_t keylen,
                const uint8_t iv[16])
 {
-    const EVP_CIPHER *c = keylen == 16   ? EVP_aes_128_ctr()
-                          : keylen == 32 ? EVP_aes_256_ctr()
-                                         : NULL;
+    const EVP_CIPHER *c = NULL;
     EVP_CIPHER_CTX *ctx = NULL;
     int rc = -1, len;
     size_t done = 0;
 
+    pthread_once(&fetch_once, fetch_all);
+    if (keylen == 16)
+        c = aes_fetched[0] != NULL ? aes_fetched[0] : EVP_aes_128_ctr();
+    else if (keylen == 32)
+        c = aes_fetched[1] != NULL ? aes_fetched[1] : EVP_aes_256_ctr();
     if (c == NULL || (ctx = EVP_CIPHER_CTX_new()) == NULL)
         goto out;
     if (EVP_EncryptInit_ex(ctx, c, NULL, key, iv) != 1)

@@ -228,17 +228,25 @@ int ob_hex_decode(uint8_t *out, size_t outlen, const char *in, size_t n)
 
 void ob_pem_encode(ob_buf *out, const char *tag, const uint8_t *p, size_t n)
 {
-    size_t i;
+    size_t tl = strlen(tag), enc = ob_base64_enc_len(n, OB_B64_PAD), i, k;
 
-    ob_buf_printf(out, "-----BEGIN %s-----\n", tag);
+    /* Straight into out (secure memory when the caller's is): no copy of
+     * the base64, which for a key is the key, is left anywhere else.
+     * BEGIN/END lines, the base64, a newline per 64 characters, a NUL. */
+    if (ob_buf_reserve(out, 2 * (tl + 16) + enc + (n + 47) / 48 + 1) != 0)
+        return;
+    ob_buf_put(out, "-----BEGIN ", 11);
+    ob_buf_put(out, tag, tl);
+    ob_buf_put(out, "-----\n", 6);
     for (i = 0; i < n; i += 48) {
-        char line[65];
-        size_t k = n - i < 48 ? n - i : 48;
-        ob_base64_encode(line, p + i, k, OB_B64_PAD);
-        ob_buf_printf(out, "%s\n", line);
-        ob_wipe(line, sizeof(line)); /* the base64 of a key is the key */
+        k = n - i < 48 ? n - i : 48;
+        ob_base64_encode((char *)out->p + out->len, p + i, k, OB_B64_PAD);
+        out->len += ob_base64_enc_len(k, OB_B64_PAD);
+        out->p[out->len++] = '\n'; /* over the encoder's NUL */
     }
-    ob_buf_printf(out, "-----END %s-----\n", tag);
+    ob_buf_put(out, "-----END ", 9);
+    ob_buf_put(out, tag, tl);
+    ob_buf_put(out, "-----\n", 6);
 }
 
 static int line_is(const char *line, size_t n, const char *what, const char *tag)

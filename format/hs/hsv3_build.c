@@ -67,18 +67,29 @@ static ob_err make_cert(uint8_t cert[OB_CERT_LEN], size_t *cl, uint8_t type,
     return OB_OK;
 }
 
+/* Strings one after another, without printf (descriptors are mostly this). */
+static void put_strs(ob_buf *b, const char *const *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        ob_buf_put_str(b, s[i]);
+}
+
 static void put_key_b64(ob_buf *b, const char *kw, const uint8_t key[32])
 {
     char enc[64];
+    const char *parts[4] = { kw, " ntor ", enc, "\n" };
 
     ob_base64_encode(enc, key, 32, OB_B64_PAD);
-    ob_buf_printf(b, "%s ntor %s\n", kw, enc);
+    put_strs(b, parts, 4);
 }
 
 /* PEM armor for a 64-byte-per-line base64 object, as tor writes it. */
 static void put_cert(ob_buf *b, const char *kw, const uint8_t *cert, size_t n)
 {
-    ob_buf_printf(b, "%s\n", kw);
+    ob_buf_put_str(b, kw);
+    ob_buf_put_str(b, "\n");
     ob_pem_encode(b, OB_CERT_PEM_TAG, cert, n);
 }
 
@@ -119,7 +130,9 @@ static ob_err put_intro(ob_buf *b, const ob_hsv3_build_in *in, size_t idx, uint3
     if (ls == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
     ob_base64_encode(ls, ip->link_spec, ip->link_spec_len, OB_B64_PAD);
-    ob_buf_printf(b, "introduction-point %s\n", ls);
+    ob_buf_put_str(b, "introduction-point ");
+    ob_buf_put_str(b, ls);
+    ob_buf_put_str(b, "\n");
     free(ls);
     put_key_b64(b, "onion-key", ip->onion_key);
     if ((err = make_cert(cert, &cl, OB_CERT_INTRO_AUTH, ip->auth_key, exp_hours, in, given_auth,
@@ -144,11 +157,12 @@ static void put_auth_client(ob_buf *b, const uint8_t id[8], const uint8_t iv[16]
                             const uint8_t ck[16])
 {
     char e1[16], e2[32], e3[32];
+    const char *parts[7] = { "auth-client ", e1, " ", e2, " ", e3, "\n" };
 
     ob_base64_encode(e1, id, 8, OB_B64_NOPAD);
     ob_base64_encode(e2, iv, 16, OB_B64_NOPAD);
     ob_base64_encode(e3, ck, 16, OB_B64_NOPAD);
-    ob_buf_printf(b, "auth-client %s %s %s\n", e1, e2, e3);
+    put_strs(b, parts, 7);
 }
 
 /* The middle layer's auth-client lines: real ones for each client, fakes up to a multiple of 16. */

@@ -116,6 +116,17 @@ static size_t split_args(const char *s, size_t n, const char **tok, size_t *tlen
     return k;
 }
 
+/* Printable ASCII and spaces only. */
+static int is_text(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
 static int streq(const char *s, size_t n, const char *lit)
 {
     return strlen(lit) == n && memcmp(s, lit, n) == 0;
@@ -765,9 +776,18 @@ typedef struct intro_state {
     uint8_t enc_ed[32];
 } intro_state;
 
+/* What the caller expects the intro points to be (its own descriptor), or none. */
+typedef struct expect {
+    const ob_hsv3_intro *const *ip;
+    size_t n;
+} expect;
+
 static ob_err intro_finish(const intro_state *st, ob_hsv3_intro *ip, size_t idx, size_t off,
-                           int strict_enc, int judge, ob_hsv3_reason *why, ob_diag *d)
+                           int strict_enc, int judge, const expect *ex, ob_hsv3_reason *why,
+                           ob_diag *d)
 {
+    const ob_hsv3_intro *want = ex != NULL && idx < ex->n ? ex->ip[idx] : NULL;
+
     if (st->onion != 1 || st->auth != 1 || st->enc != 1 || st->enc_cert != 1)
         return rej(why, OB_HSV3_BAD_INTRO,
                    ob_fail(d, OB_ERR_MALFORMED,
@@ -784,7 +804,13 @@ static ob_err intro_finish(const intro_state *st, ob_hsv3_intro *ip, size_t idx,
      */
     if (!judge)
         return OB_OK;
-    ip->has_enc_key_ed = ob_curve25519_to_ed25519(ip->enc_key_ed, ip->enc_key, 0) == 0;
+    /* The same enc key as the one its signer converted: the same form. */
+    if (want != NULL && want->has_enc_key_ed && memcmp(want->enc_key, ip->enc_key, 32) == 0) {
+        memcpy(ip->enc_key_ed, want->enc_key_ed, 32);
+        ip->has_enc_key_ed = 1;
+    } else {
+        ip->has_enc_key_ed = ob_curve25519_to_ed25519(ip->enc_key_ed, ip->enc_key, 0) == 0;
+    }
     ip->enc_cert_binds = ip->has_enc_key_ed && memcmp(ip->enc_key_ed, st->enc_ed, 32) == 0;
     if (!ip->enc_cert_binds && strict_enc)
         return rej(why, OB_HSV3_BAD_INTRO,
@@ -796,7 +822,8 @@ static ob_err intro_finish(const intro_state *st, ob_hsv3_intro *ip, size_t idx,
 }
 
 static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64_t now,
-                          int strict_enc, int judge, ob_hsv3_reason *why, ob_diag *d)
+                          int strict_enc, int judge, const expect *ex, ob_hsv3_reason *why,
+                          ob_diag *d)
 {
     ob_cur c;
     item it;
@@ -843,7 +870,7 @@ static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64
         if (kw_is(&it, "introduction-point")) {
             size_t got;
             if (ip != NULL && (err = intro_finish(&st, ip, desc->n_intros - 1, ip_off, strict_enc,
-                                                  judge, why, d)) != OB_OK)
+                                                  judge, ex, why, d)) != OB_OK)
                 goto out;
             if (desc->n_intros == OB_HSV3_MAX_INTROS) {
                 err = rej(why, OB_HSV3_TOO_MANY_INTROS,
@@ -905,8 +932,10 @@ static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64
                 desc->single_onion = 1;
             } else if (seen == &seen_fc) {
                 uint64_t inc;
+                /* Printable only: the signer copies it into the master descriptor,
+                 * and its builder refuses anything else (found by fuzz_hsv3_layers). */
                 if (k != 2 || it.argslen >= sizeof(desc->flow_control) ||
-                    parse_u64(tok[1], tl[1], 255, &inc) != 0) {
+                    !is_text(it.args, it.argslen) || parse_u64(tok[1], tl[1], 255, &inc) != 0) {
                     err = ob_fail(d, OB_ERR_MALFORMED,
                                   "encrypted layer offset %zu: bad flow-control", it.off);
                     goto out;
@@ -985,7 +1014,7 @@ static ob_err inner_parse(const uint8_t *p, size_t n, ob_hsv3_desc *desc, uint64
         goto out;
     }
     if (ip != NULL && (err = intro_finish(&st, ip, desc->n_intros - 1, ip_off, strict_enc, judge,
-                                          why, d)) != OB_OK)
+                                          ex, why, d)) != OB_OK)
         goto out;
     err = OB_OK;
 out:
@@ -1019,7 +1048,7 @@ ob_err ob_hsv3_inner_parse(const uint8_t *p, size_t n, const uint8_t signing_key
     if (desc == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory");
     memcpy(desc->signing_key, signing_key, 32);
-    err = inner_parse(p, n, desc, now, strict_enc_cert, JUDGE, NULL, d);
+    err = inner_parse(p, n, desc, now, strict_enc_cert, JUDGE, NULL, NULL, d);
     if (err != OB_OK) {
         ob_hsv3_desc_free(desc);
         return err;
@@ -1108,7 +1137,7 @@ static ob_err wrong_blinding(const uint8_t signer[32], const uint8_t A[32],
                              const ob_hsv3_period_key *cands, size_t n, const ob_tp_params *tpp,
                              ob_hsv3_reason *why, ob_diag *d)
 {
-    uint64_t t, tp = cands[0].tp;
+    uint64_t lo, hi, k, tp = cands[0].tp;
 
     if (n != 1)
         return rej(why, OB_HSV3_WRONG_ADDRESS,
@@ -1116,7 +1145,13 @@ static ob_err wrong_blinding(const uint8_t signer[32], const uint8_t A[32],
                            "descriptor is not blinded for this address in any of the %zu "
                            "candidate time periods",
                            n));
-    for (t = tp > 3 ? tp - 3 : 0; t <= tp + 3; t++) {
+    /* The neighbours tp-3..tp+3, counted so that the loop ends even where
+     * tp+3 would wrap (desc_open bounds tp, but the loop must not depend on
+     * that: "t <= tp + 3" never ended for tp = 2^64-4). */
+    lo = tp > 3 ? tp - 3 : 0;
+    hi = tp < UINT64_MAX - 3 ? tp + 3 : UINT64_MAX;
+    for (k = 0; k <= hi - lo; k++) {
+        uint64_t t = lo + k;
         uint8_t other[32];
         if (t == tp || ob_hsv3_blind_public(other, A, t, tpp->length_min) != 0)
             continue;
@@ -1140,7 +1175,8 @@ static ob_err wrong_blinding(const uint8_t signer[32], const uint8_t A[32],
  */
 static ob_err desc_open(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
                         ob_hsv3_period_key *cands, size_t n_cands, const ob_tp_params *tpp,
-                        const ob_hsv3_verify_opts *o, int judge, ob_hsv3_desc **out, ob_diag *d)
+                        const ob_hsv3_verify_opts *o, int judge, const expect *ex,
+                        ob_hsv3_desc **out, ob_diag *d)
 {
     static const ob_hsv3_verify_opts none = { 0, NULL, NULL, 0 };
     ob_hsv3_reason why_local = OB_HSV3_OK, *why = &why_local;
@@ -1150,7 +1186,7 @@ static ob_err desc_open(const uint8_t *text, size_t len, const uint8_t identity_
     middle mid;
     ob_buf plain1, plain2;
     uint8_t Ab[32], secret[32 + OB_HSV3_COOKIE_LEN], cookie[OB_HSV3_COOKIE_LEN];
-    size_t secret_len = 32;
+    size_t secret_len = 32, ci;
     uint64_t tp = 0;
     ob_err err;
     int r;
@@ -1168,6 +1204,14 @@ static ob_err desc_open(const uint8_t *text, size_t len, const uint8_t identity_
     else
         ob_buf_init(&plain2);
     ob_op_count(judge ? OB_OP_DESC_VERIFY : OB_OP_DESC_READ);
+    for (ci = 0; judge && ci < n_cands; ci++) {
+        if (!ob_tp_is_valid(cands[ci].tp)) {
+            err = rej(why, OB_HSV3_WRONG_PERIOD,
+                      ob_fail(d, OB_ERR_RANGE, "time period %llu is beyond the largest, %llu",
+                              (unsigned long long)cands[ci].tp, (unsigned long long)OB_TP_MAX));
+            goto out;
+        }
+    }
     if (len >= OB_HSV3_DESC_MAX_LEN) {
         err = rej(why, OB_HSV3_TOO_LARGE,
                   ob_fail(d, OB_ERR_RANGE, "descriptor is %zu bytes, must be below %d", len,
@@ -1260,7 +1304,7 @@ static ob_err desc_open(const uint8_t *text, size_t len, const uint8_t identity_
         goto out;
     }
     if ((err = inner_parse(plain2.p, plain2.len, desc, judge ? o->now : 0, o->strict_enc_cert,
-                           judge, why, d)) != OB_OK)
+                           judge, ex, why, d)) != OB_OK)
         goto out;
     *out = desc;
     desc = NULL;
@@ -1290,7 +1334,7 @@ ob_err ob_hsv3_desc_verify(const uint8_t *text, size_t len, const uint8_t identi
 
     memset(&k, 0, sizeof(k));
     k.tp = tp;
-    return desc_open(text, len, identity_pk, &k, 1, tpp, o, JUDGE, out, d);
+    return desc_open(text, len, identity_pk, &k, 1, tpp, o, JUDGE, NULL, out, d);
 }
 
 ob_err ob_hsv3_desc_verify_any(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
@@ -1303,13 +1347,23 @@ ob_err ob_hsv3_desc_verify_any(const uint8_t *text, size_t len, const uint8_t id
             *o->reason = OB_HSV3_ERROR;
         return ob_fail(d, OB_ERR_INTERNAL, "no candidate time period");
     }
-    return desc_open(text, len, identity_pk, cands, n, tpp, o, JUDGE, out, d);
+    return desc_open(text, len, identity_pk, cands, n, tpp, o, JUDGE, NULL, out, d);
+}
+
+ob_err ob_hsv3_desc_verify_own(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
+                               ob_hsv3_period_key *cand, const ob_tp_params *tpp,
+                               const ob_hsv3_verify_opts *o, const ob_hsv3_intro *const *intros,
+                               size_t n_intros, ob_hsv3_desc **out, ob_diag *d)
+{
+    expect ex = { intros, n_intros };
+
+    return desc_open(text, len, identity_pk, cand, 1, tpp, o, JUDGE, &ex, out, d);
 }
 
 ob_err ob_hsv3_desc_read(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
                          ob_hsv3_desc **out, ob_diag *d)
 {
-    return desc_open(text, len, identity_pk, NULL, 0, NULL, NULL, READ_ONLY, out, d);
+    return desc_open(text, len, identity_pk, NULL, 0, NULL, NULL, READ_ONLY, NULL, out, d);
 }
 
 ob_err ob_hsv3_desc_find_tp(const uint8_t *text, size_t len, const uint8_t identity_pk[32],

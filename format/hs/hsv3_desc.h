@@ -162,6 +162,18 @@ ob_err ob_hsv3_desc_verify_any(const uint8_t *text, size_t len, const uint8_t id
                                const ob_hsv3_verify_opts *o, ob_hsv3_desc **out, ob_diag *d);
 
 /*
+ * ob_hsv3_desc_verify_any with one candidate, for a signer's self-check of
+ * the descriptor it just built from intros[0..n_intros): every check is
+ * made, and an intro point's 0B certificate is compared with the ed25519
+ * form of its enc key that intros[i] carries (has_enc_key_ed, when the enc
+ * keys are equal) instead of converting it again.
+ */
+ob_err ob_hsv3_desc_verify_own(const uint8_t *text, size_t len, const uint8_t identity_pk[32],
+                               ob_hsv3_period_key *cand, const ob_tp_params *tpp,
+                               const ob_hsv3_verify_opts *o, const ob_hsv3_intro *const *intros,
+                               size_t n_intros, ob_hsv3_desc **out, ob_diag *d);
+
+/*
  * Read a descriptor WITHOUT judging it: the layers are decrypted with the
  * blinded key its 08 cert names, and no signature, blinding, period or
  * expiry is checked; enc_cert_binds and has_enc_key_ed stay 0 and tp is 0.

@@ -15,17 +15,28 @@
 
 #define EXPIRY_MARGIN_S 3600
 
-void ob_hsv3_desc_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until)
+int ob_hsv3_desc_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until)
 {
-    *from = ob_hsv3_srv_run_start(tp, p);
-    *until = *from + 2 * p->length_min * 60;
+    uint64_t span;
+
+    *until = 0;
+    if (ob_hsv3_srv_run_start(tp, p, from) != 0)
+        return -1;
+    span = 2 * p->length_min * 60; /* length_min <= OB_HSV3_TP_LENGTH_MAX: no overflow */
+    if (*from > OB_TIME_MAX - span) {
+        *from = 0;
+        return -1;
+    }
+    *until = *from + span;
+    return 0;
 }
 
 uint32_t ob_hsv3_cert_expiry_hours(uint64_t tp, const ob_tp_params *p, unsigned lifetime_min)
 {
     uint64_t from, until;
 
-    ob_hsv3_desc_window(tp, p, &from, &until);
+    if (ob_hsv3_desc_window(tp, p, &from, &until) != 0)
+        return 0; /* expired from the start: every verifier refuses it */
     return ob_ed_cert_expiry_hours(until, (uint64_t)lifetime_min * 60 + EXPIRY_MARGIN_S);
 }
 
@@ -90,7 +101,9 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
 
     *out = NULL;
     *out_len = 0;
-    ob_hsv3_desc_window(in->tp, in->tpp, &from, &until);
+    if (ob_hsv3_desc_window(in->tp, in->tpp, &from, &until) != 0)
+        return ob_fail(d, OB_ERR_RANGE, "time period %llu is out of range",
+                       (unsigned long long)in->tp);
     if (in->now < from || in->now >= until)
         return ob_fail(d, OB_ERR_REFUSED,
                        "time period %llu is signed only between unix times %llu and %llu; the "
@@ -111,15 +124,17 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     b.intros = in->intros;
     b.n_intros = in->n_intros;
     b.flow_control = in->flow_control;
-    if (in->compact != NULL) {
-        if (in->n_intros > OB_HSV3_MAX_INTROS)
-            return ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
-                           in->n_intros, OB_HSV3_MAX_INTROS);
-        if (in->layout_seed != NULL)
-            memcpy(seed, in->layout_seed, sizeof(seed));
-        else
-            ob_random(seed, sizeof(seed));
+    if (in->compact != NULL && in->n_intros > OB_HSV3_MAX_INTROS)
+        return ob_fail(d, OB_ERR_RANGE, "%zu intro points, at most %d fit a descriptor",
+                       in->n_intros, OB_HSV3_MAX_INTROS);
+    if (in->layout_seed != NULL) {
+        memcpy(seed, in->layout_seed, sizeof(seed));
         b.layout_seed = seed;
+    } else if (in->compact != NULL) {
+        ob_random(seed, sizeof(seed));
+        b.layout_seed = seed;
+    }
+    if (in->compact != NULL) {
         b.intro_sigs_out = sigs;
         b.desc_sig_out = desc_sig;
     }
@@ -141,8 +156,8 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
         cand.known = 1;
         memcpy(cand.blinded, in->blinded_pk, 32);
     }
-    if ((err = ob_hsv3_desc_verify_any(text, text_len, in->identity_pk, &cand, 1, in->tpp, &vo,
-                                       &desc, d)) != OB_OK) {
+    if ((err = ob_hsv3_desc_verify_own(text, text_len, in->identity_pk, &cand, in->tpp, &vo,
+                                       in->intros, in->n_intros, &desc, d)) != OB_OK) {
         ob_diag_prefix(
             d, "self-check of the signed descriptor failed (%s): ", ob_hsv3_reason_name(why));
         err = OB_ERR_INTERNAL;
@@ -199,7 +214,21 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
                                size_t n, const ob_tp_params *tpp, uint64_t now, ob_hsv3_desc **out,
                                uint64_t *tp, ob_diag *d)
 {
-    uint8_t A[32], *sk = NULL;
+    uint8_t A[32];
+    ob_err err;
+
+    *out = NULL;
+    err = ob_onion_v3_decode(A, address, strlen(address), d);
+    if (err != OB_OK)
+        return err;
+    return ob_hsv3_instance_verify_key(A, client_key_path, p, n, tpp, now, out, tp, d);
+}
+
+ob_err ob_hsv3_instance_verify_key(const uint8_t A[32], const char *client_key_path,
+                                   const uint8_t *p, size_t n, const ob_tp_params *tpp,
+                                   uint64_t now, ob_hsv3_desc **out, uint64_t *tp, ob_diag *d)
+{
+    uint8_t *sk = NULL;
     uint64_t cur = ob_hsv3_tp_num(now, tpp);
     ob_hsv3_period_key cands[3];
     ob_hsv3_verify_opts o;
@@ -207,9 +236,6 @@ ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path,
     ob_err err;
 
     *out = NULL;
-    err = ob_onion_v3_decode(A, address, strlen(address), d);
-    if (err != OB_OK)
-        return err;
     /* The likeliest first: the others are blinded only if it does not match. */
     memset(cands, 0, sizeof(cands));
     cands[0].tp = cur;

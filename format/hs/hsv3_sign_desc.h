@@ -41,10 +41,18 @@
 #include "hsv3_compact.h"
 #include "hsv3_desc.h"
 
-/* [*from, *until): when a descriptor for tp is published (see above). */
-void ob_hsv3_desc_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until);
+/*
+ * [*from, *until): when a descriptor for tp is published (see above).  -1
+ * (both 0) when tp or p is out of range or the window would end past year
+ * 9999 (ob_hsv3_tp_start, obtime.h): never a wrapped window.
+ */
+int ob_hsv3_desc_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until)
+    __attribute__((warn_unused_result));
 
-/* Expiration (hours since the epoch) of every cert in a descriptor for tp; see above. */
+/*
+ * Expiration (hours since the epoch) of every cert in a descriptor for tp;
+ * see above.  0 (expired from the start) when ob_hsv3_desc_window() fails.
+ */
 uint32_t ob_hsv3_cert_expiry_hours(uint64_t tp, const ob_tp_params *p, unsigned lifetime_min);
 
 typedef struct ob_hsv3_sign_desc_in {
@@ -63,9 +71,10 @@ typedef struct ob_hsv3_sign_desc_in {
      */
     const uint8_t *blinded_pk;
     /*
-     * The public layout seed of a compact descriptor (32 bytes), when the
-     * signer derives it (a ceremony, from its per-descriptor seed, so the
-     * output does not depend on scheduling); NULL: fresh randomness.
+     * The layout seed (32 bytes), when the signer derives it (a ceremony,
+     * from its per-descriptor seed, so the output does not depend on
+     * scheduling); used with or without compact.  NULL: fresh randomness
+     * (a fresh seed for a compact descriptor).
      */
     const uint8_t *layout_seed;
     uint64_t revision;
@@ -117,5 +126,10 @@ ob_err ob_hsv3_client_key_read(const char *path, uint8_t sk[32], ob_diag *d);
 ob_err ob_hsv3_instance_verify(const char *address, const char *client_key_path, const uint8_t *p,
                                size_t n, const ob_tp_params *tpp, uint64_t now, ob_hsv3_desc **out,
                                uint64_t *tp, ob_diag *d);
+
+/* The same for an address already decoded and checked (a config's: ob_cfg_instance.key). */
+ob_err ob_hsv3_instance_verify_key(const uint8_t A[32], const char *client_key_path,
+                                   const uint8_t *p, size_t n, const ob_tp_params *tpp,
+                                   uint64_t now, ob_hsv3_desc **out, uint64_t *tp, ob_diag *d);
 
 #endif

@@ -87,6 +87,12 @@ void ob_onion_v2_from_der(char out[OB_ONION_V2_LEN + 1], const uint8_t *der, siz
 
 ob_err ob_onion_normalize(const char *s, char out[OB_ONION_V3_LEN + 1], int *version, ob_diag *d)
 {
+    return ob_onion_normalize_key(s, out, version, NULL, d);
+}
+
+ob_err ob_onion_normalize_key(const char *s, char out[OB_ONION_V3_LEN + 1], int *version,
+                              uint8_t pk_out[32], ob_diag *d)
+{
     uint8_t raw[V3_RAW_LEN], pk[32];
     size_t n, len = 0, i;
     ob_err e;
@@ -99,6 +105,8 @@ ob_err ob_onion_normalize(const char *s, char out[OB_ONION_V3_LEN + 1], int *ver
     } else if (n == OB_ONION_V3_LEN) {
         if ((e = ob_onion_v3_decode(pk, s, n, d)) != OB_OK)
             return e;
+        if (pk_out != NULL)
+            memcpy(pk_out, pk, 32);
         *version = 3;
     } else {
         return ob_fail(d, OB_ERR_MALFORMED,

@@ -47,5 +47,8 @@ void ob_onion_v2_from_der(char out[OB_ONION_V2_LEN + 1], const uint8_t *der, siz
  * and a NUL (room for 56 + 1).  s must be NUL-terminated.
  */
 ob_err ob_onion_normalize(const char *s, char out[OB_ONION_V3_LEN + 1], int *version, ob_diag *d);
+/* The same, and for v3 the public key the address names (pk may be NULL). */
+ob_err ob_onion_normalize_key(const char *s, char out[OB_ONION_V3_LEN + 1], int *version,
+                              uint8_t pk[32], ob_diag *d);
 
 #endif

@@ -1,5 +1,6 @@
 /* cli.c - verb dispatch, usage text, messages. */
 #include "cli.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -133,6 +134,12 @@ int ob_parse_u64(const char *s, unsigned long long min, unsigned long long max,
     return 0;
 }
 
+/* fileio's notes (a key written where its mode is not kept) are warnings. */
+static void file_note(const char *msg)
+{
+    ob_msg("warning: %s", msg);
+}
+
 int ob_cli_main(const char *prog, const ob_cmd *cmds, const char *const *usage, int argc,
                 char **argv)
 {
@@ -140,6 +147,7 @@ int ob_cli_main(const char *prog, const ob_cmd *cmds, const char *const *usage, 
 
     ob_progname = prog;
     usage_lines = usage;
+    ob_file_set_note(file_note);
     if (argc < 2)
         ob_usage();
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||

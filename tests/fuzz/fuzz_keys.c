@@ -14,13 +14,16 @@
  *           opened (the header check itself caps the cost at what a real
  *           store may ask, seconds per try).
  *   mode 1  the plaintext of an encrypted store: sealed with the cheapest
- *           Argon2id the format allows, so the entry parser gets fuzzed
- *           bytes past the AEAD
+ *           Argon2id the format allows (a store marked as made with the test
+ *           KDF), so the entry parser gets fuzzed bytes past the AEAD
  *   mode 2  a v3 HiddenServiceDir: u16 length | hs_ed25519_secret_key |
  *           u16 length | hs_ed25519_public_key | hostname (length 0xffff
  *           or, for the hostname, nothing: no such file)
  *   mode 3  a v2 HiddenServiceDir: u16 length | private_key | hostname
  *   mode 4  a client authorization key (config client_auth_key)
+ *   mode 5  an entry of ob-online's delegated key store (online/dkeys.h),
+ *           its SHA-256 re-sealed, stored under the name its address, period
+ *           and state give, then loaded, listed and looked up as pending
  * Bit 3 of the first byte gives the wrong passphrase.
  *
  *   make fuzz && build/fuzz/fuzz_keys -max_len=16384 tests/fuzz/corpus/fuzz_keys
@@ -29,7 +32,9 @@
  *
  * Beyond "no crash": every key loaded is version 2 or 3 and its address is
  * the one its public key gives; a v3 key's expanded secret gives its
- * public key; a store yields as many keys as its count says.
+ * public key; a store yields as many keys as its count says; a delegated
+ * key that loads is the certified key of the period asked for, its secret
+ * half matches its public key, and its certificate certifies that key.
  */
 #include <dirent.h>
 #include <sodium.h>
@@ -41,7 +46,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "crypto.h"
+#include "dkeys.h"
 #include "ed25519x.h"
+#include "encode.h"
 #include "fzutil.h"
 #include "hsv3_sign_desc.h"
 #include "keystore.h"
@@ -55,7 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHEAP_MEM 8192u
 #define STORE_HDR 72
 
-static char dir[4096];
+/* Delegated keys: the store, and the clock they are loaded at (2022). */
+#define DKEY_NOW  1641686400u
+#define DKEY_ADDR "pg2vmlup4zkpsqdywejorkmlu6ib7bj242k35v7a4oiqxlieszspudyd"
+
+static char dir[4096], dstore[4200];
 static char pass_ok[4200], pass_bad[4200];
 static uint8_t store_key[32];
 static const uint8_t store_salt[16] = "fuzz store salt";
@@ -105,6 +117,17 @@ static void setup(void)
     if (mkdtemp(dir) == NULL)
         abort();
     atexit(cleanup);
+    /* The delegated store must be absolute, else dkeys.c uses the user's own. */
+    if (dir[0] != '/') {
+        char *abs = realpath(dir, NULL);
+        if (abs == NULL)
+            abort();
+        snprintf(dir, sizeof(dir), "%s", abs);
+        free(abs);
+    }
+    snprintf(dstore, sizeof(dstore), "%s/delegated", dir);
+    if (setenv("OB_DELEGATED_STORE", dstore, 1) != 0)
+        abort();
     snprintf(pass_ok, sizeof(pass_ok), "%s/pass-ok", dir);
     snprintf(pass_bad, sizeof(pass_bad), "%s/pass-bad", dir);
     if ((f = fopen(pass_ok, "w")) == NULL || fputs("correct horse battery staple\n", f) < 0 ||
@@ -185,7 +208,8 @@ static void mode_store(const uint8_t *pt, size_t n, const char *passfile)
 
     if (file == NULL)
         abort();
-    memcpy(file, "OBKSTORE\x01\x01\x01\x00", 12);
+    /* flags 1: a test store, the only kind allowed a cheap Argon2id */
+    memcpy(file, "OBKSTORE\x01\x01\x01\x01", 12);
     ob_store_u64(file + 12, CHEAP_OPS);
     ob_store_u64(file + 20, CHEAP_MEM);
     memcpy(file + 28, store_salt, 16);
@@ -256,6 +280,85 @@ static void mode_client(const uint8_t *p, size_t n)
     fz_note("client key", e, &d);
 }
 
+static void check_dkey(const onl_dkey *k, const char *addr, uint64_t tp)
+{
+    uint8_t pk[32];
+    ob_ed_cert c;
+    ob_diag d;
+
+    if (k->state != ONL_DKEY_CERTIFIED || k->tp != tp || strcmp(k->address, addr) != 0 ||
+        ob_ed25519_pub_from_expanded(pk, k->sign_exp) != 0 || memcmp(pk, k->sign_pk, 32) != 0 ||
+        ob_ed_cert_parse(&c, k->cert, k->cert_len, &d) != OB_OK ||
+        memcmp(c.certified, k->sign_pk, 32) != 0 || k->cert_expires <= DKEY_NOW)
+        abort();
+}
+
+static int b32_name(const uint8_t *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '2' && p[i] <= '7')))
+            return 0;
+    return 1;
+}
+
+static void mode_dkey(const uint8_t *in, size_t n)
+{
+    char addr[OB_ONION_V3_LEN + 1], sub[8300], name[128], hex[17];
+    uint8_t *e = malloc(n > 0 ? n : 1), pk[32];
+    uint64_t tp = n >= 74 ? ob_load_u64(in + 66) : 0;
+    int pending = n >= 10 && in[9] == ONL_DKEY_PENDING;
+    onl_dkey *k = NULL;
+    onl_dkey_list l;
+    ob_diag d;
+    ob_err err;
+
+    if (e == NULL)
+        abort();
+    memcpy(e, in, n);
+    if (n >= 40 && ob_sha256_buf(e + n - 32, e, n - 32) != 0)
+        abort();
+    if (n >= 66 && b32_name(e + 10, OB_ONION_V3_LEN))
+        memcpy(addr, e + 10, OB_ONION_V3_LEN);
+    else
+        memcpy(addr, DKEY_ADDR, OB_ONION_V3_LEN);
+    addr[OB_ONION_V3_LEN] = '\0';
+    memset(pk, 0, sizeof(pk));
+    if (n >= 154)
+        memcpy(pk, e + 122, 32);
+    ob_hex_encode(hex, pk, 8);
+    if (pending)
+        snprintf(name, sizeof(name), "%llu-%s.pending", (unsigned long long)tp, hex);
+    else
+        snprintf(name, sizeof(name), "%llu.key", (unsigned long long)tp);
+    rm_tree(dstore);
+    snprintf(sub, sizeof(sub), "%s/%s", dstore, addr);
+    if (mkdir(dstore, 0700) != 0 || mkdir(sub, 0700) != 0)
+        abort();
+    snprintf(sub, sizeof(sub), "delegated/%s/%s", addr, name);
+    write_file(sub, e, n);
+    free(e);
+    err = onl_dkey_load(NULL, addr, tp, DKEY_NOW, &k, &d);
+    fz_note("dkey load", err, &d);
+    if (err == OB_OK)
+        check_dkey(k, addr, tp);
+    onl_dkey_free(k);
+    k = NULL;
+    err = onl_dkeys_list(NULL, addr, &OB_TP_LIVE, DKEY_NOW, &l, &d);
+    fz_note("dkey list", err, &d);
+    if (err == OB_OK)
+        onl_dkey_list_free(&l);
+    if (pending) {
+        err = onl_dkey_find_pending(NULL, addr, tp, pk, &k, &d);
+        fz_note("dkey pending", err, &d);
+        if (err == OB_OK && (k->state != ONL_DKEY_PENDING || k->tp != tp ||
+                             memcmp(k->sign_pk, pk, 32) != 0 || k->sign_exp == NULL))
+            abort();
+        onl_dkey_free(k);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int inited;
@@ -282,6 +385,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 4:
         mode_client(data + 1, size - 1);
+        break;
+    case 5:
+        mode_dkey(data + 1, size - 1);
         break;
     default:
         mode_raw(data + 1, size - 1, passfile);

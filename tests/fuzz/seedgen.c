@@ -10,7 +10,8 @@
  *                         fixture (fixed.h), each behind its record number
  *   seedgen keys DIR      fuzz_keys: a store sealed with the cheapest
  *                         Argon2id (whole file and plaintext), tor's
- *                         hs_ed25519_secret_key alone and in a directory
+ *                         hs_ed25519_secret_key alone and in a directory,
+ *                         ob-online's delegated key entries
  *   seedgen keybundles DIR
  *                         fuzz_bundle: a key-certification request and
  *                         response (kinds 3 and 4)
@@ -23,9 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "bundle.h"
+#include "dkeys.h"
+#include "encode.h"
 #include "fileio.h"
 #include "fixed.h"
 #include "hsv3_build.h"
@@ -33,6 +37,16 @@
 #include "onion.h"
 #include "qrframe.h"
 #include "secmem.h"
+
+/* The start of a period in range (the checked API, hsv3_common.h). */
+static uint64_t tp_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s = 0;
+
+    if (ob_hsv3_tp_start(tp, p, &s) != 0)
+        abort();
+    return s;
+}
 
 static fz_keys K;
 
@@ -241,7 +255,8 @@ static int gen_keys(const char *dir)
     /* the same three keys as a whole store file, sealed as fuzz_keys.c does */
     if (!ob_buf_ok(&pt) || (file = malloc(72 + pt.len + 16)) == NULL)
         return -1;
-    memcpy(file, "OBKSTORE\x01\x01\x01\x00", 12);
+    /* flags 1: a test store, the only kind allowed a cheap Argon2id */
+    memcpy(file, "OBKSTORE\x01\x01\x01\x01", 12);
     ob_store_u64(file + 12, 1);
     ob_store_u64(file + 20, 8192);
     memcpy(file + 28, salt, 16);
@@ -281,6 +296,61 @@ static void put_frames(ob_buf *b, const ob_qr_frames *f, uint32_t from, uint32_t
     free(fr);
 }
 
+/* fuzz_keys mode 5: a pending and a certified delegated key entry of the fixed service. */
+static int gen_dkeys(const char *dir)
+{
+    char store[4096], addr[OB_ONION_V3_LEN + 1], path[4300], hex[17];
+    uint64_t now = tp_start(FZ_TP, &OB_TP_LIVE) + 100;
+    uint8_t rev[32], *p = NULL;
+    size_t n = 0;
+    onl_dkey *k = NULL;
+    ob_buf b;
+    ob_diag d;
+    int rc = -1;
+
+    ob_buf_init(&b);
+    /* An absolute path, else the store would be the user's own (dkeys.h). */
+    snprintf(store, sizeof(store), "/tmp/ob-seedgen-dkeys-XXXXXX");
+    if (mkdtemp(store) == NULL || setenv("OB_DELEGATED_STORE", store, 1) != 0)
+        return -1;
+    ob_onion_v3_encode(addr, K.id_pk);
+    if (onl_dkey_new_pending(addr, FZ_TP, &OB_TP_LIVE, now, &k, &d) != OB_OK)
+        goto out;
+    memcpy(k->sign_exp, K.sign_exp, 64);
+    memcpy(k->sign_pk, K.sign_pk, 32);
+    ob_hex_encode(hex, K.sign_pk, 8);
+    snprintf(path, sizeof(path), "%s/%s/%u-%s.pending", store, addr, FZ_TP, hex);
+    if (onl_dkey_save(NULL, k, &d) != OB_OK || ob_file_read(path, 4096, &p, &n, &d) != OB_OK)
+        goto out;
+    ob_buf_put_u8(&b, 5);
+    ob_buf_put(&b, p, n);
+    free(p);
+    p = NULL;
+    if (write_buf(dir, "dkey-pending", &b) != 0)
+        goto out;
+    fz_fill(rev, sizeof(rev), 77);
+    snprintf(path, sizeof(path), "%s/%s/%u.key", store, addr, FZ_TP);
+    if (onl_dkey_certify(k, K.cert, K.cert_len, rev, now, &d) != OB_OK ||
+        onl_dkey_save(NULL, k, &d) != OB_OK || ob_file_read(path, 4096, &p, &n, &d) != OB_OK)
+        goto out;
+    ob_buf_put_u8(&b, 5);
+    ob_buf_put(&b, p, n);
+    if (write_buf(dir, "dkey-certified", &b) != 0)
+        goto out;
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/%s", store, addr);
+    rmdir(path);
+    rmdir(store);
+    rc = 0;
+out:
+    if (rc != 0)
+        fprintf(stderr, "seedgen: delegated keys: %s\n", d.msg);
+    free(p);
+    onl_dkey_free(k);
+    ob_buf_free(&b);
+    return rc;
+}
+
 /* fuzz_bundle: kinds 3 and 4 (key certification) for two services of three periods. */
 static int gen_keybundles(const char *dir)
 {
@@ -295,7 +365,7 @@ static int gen_keybundles(const char *dir)
     ob_buf_init(&b);
     if (q == NULL || r == NULL)
         goto out;
-    q->created = r->created = ob_hsv3_tp_start(FZ_TP, &OB_TP_LIVE) + 100;
+    q->created = r->created = tp_start(FZ_TP, &OB_TP_LIVE) + 100;
     q->tp_length_min = r->tp_length_min = (uint32_t)OB_TP_LIVE.length_min;
     q->tp_offset_min = r->tp_offset_min = (uint32_t)OB_TP_LIVE.offset_min;
     if (ob_bundle_set_text(&q->origin, "ob-online (fuzz seed)") != OB_OK ||
@@ -319,8 +389,8 @@ static int gen_keybundles(const char *dir)
             fz_fill(seed, sizeof(seed), (uint8_t)(90 + 3 * i + j));
             if (ob_ed25519_expand_seed(exp, seed) != 0 || ob_ed25519_pub_from_expanded(spk, exp))
                 goto out;
-            if (ob_keyreq_service_add_period(qs, tp, ob_hsv3_tp_start(tp, &OB_TP_LIVE),
-                                             ob_hsv3_tp_start(tp + 1, &OB_TP_LIVE), spk) != OB_OK ||
+            if (ob_keyreq_service_add_period(qs, tp, tp_start(tp, &OB_TP_LIVE),
+                                             tp_start(tp + 1, &OB_TP_LIVE), spk) != OB_OK ||
                 ob_keyresp_service_add_cert(rs, tp, spk, (uint64_t)FZ_EXPIRY * 3600,
                                             k.cert + k.cert_len - 64, rev) != OB_OK)
                 goto out;
@@ -418,7 +488,7 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "keybundles") == 0)
         return gen_keybundles(argv[2]) == 0 ? 0 : 1;
     if (argc == 3 && strcmp(argv[1], "keys") == 0)
-        return gen_keys(argv[2]) == 0 ? 0 : 1;
+        return gen_keys(argv[2]) == 0 && gen_dkeys(argv[2]) == 0 ? 0 : 1;
     if (argc >= 3 && strcmp(argv[1], "qrframe") == 0)
         return gen_qrframe(argv[2], argc - 3, argv + 3) == 0 ? 0 : 1;
     fprintf(stderr,

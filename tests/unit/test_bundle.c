@@ -16,6 +16,7 @@
 #include "bundle.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "obtime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -494,7 +495,7 @@ static void test_random_roundtrip(void **state)
         size_t i, j, ns = 1 + rnd() % 4;
         char addr[57], txt[OB_BUNDLE_MAX_TEXT + 1];
 
-        r->created = rnd();
+        r->created = rnd() % (OB_TIME_MAX + 1); /* every time is bounded (obtime.h) */
         if (rnd() % 2) {
             rnd_text(txt, OB_BUNDLE_MAX_TEXT);
             assert_int_equal(ob_bundle_set_text(&r->origin, txt), OB_OK);
@@ -537,8 +538,8 @@ static void test_random_roundtrip(void **state)
                 rnd_text(nm, 40);
                 rnd_text(rs, OB_BUNDLE_MAX_TEXT);
                 assert_int_equal(ob_req_service_add_instance(sv, addr, rnd() % 2 ? nm : NULL, st,
-                                                             rnd() % 2 ? rs : NULL, rnd(), blob,
-                                                             bl),
+                                                             rnd() % 2 ? rs : NULL,
+                                                             rnd() % (OB_TIME_MAX + 1), blob, bl),
                                  OB_OK);
             }
         }
@@ -550,7 +551,7 @@ static void test_random_roundtrip(void **state)
         ob_buf_free(&b);
 
         memcpy(s->request_digest, r->digest, 32);
-        s->created = rnd();
+        s->created = rnd() % (OB_TIME_MAX + 1);
         for (i = 0, j = 1 + rnd() % 8; i < j; i++) {
             ob_resp_descriptor t;
             size_t k, bl = 1 + rnd() % sizeof(blob);
@@ -559,13 +560,14 @@ static void test_random_roundtrip(void **state)
             rnd_addr(addr, t.version == 3 ? 56 : 16);
             addr[0] = (char)('a' + i);
             t.service = addr;
-            t.tp = rnd();
+            t.tp = rnd() % (OB_TP_MAX + 1);
             t.slot = (uint8_t)(rnd() % 2);
             t.group_count = (uint16_t)(1 + rnd() % 5);
             t.group = (uint16_t)(rnd() % t.group_count);
             t.valid_from = rnd() % 1000000;
             t.valid_until = t.valid_from + 1 + rnd() % 10000;
-            t.revision = rnd();
+            /* v3: any counter; v2: a publication time */
+            t.revision = t.version == 3 ? rnd() : rnd() % (OB_TIME_MAX + 1);
             for (k = 0; k < bl; k++)
                 blob[k] = (uint8_t)rnd();
             t.descriptor = blob;
@@ -852,6 +854,195 @@ static void test_structure_errors(void **state)
     }
 }
 
+/*
+ * Shared descriptors (request.descriptor 0x8105, instance.descriptor_ref
+ * 0x8507): a descriptor two instances carry travels once.  The encoding is
+ * still canonical: the writer decides the table from the content, and the
+ * reader refuses any other table for the same content.
+ */
+static void tb_shared_service(tb *t, const char *addr, const char *inst, long ref,
+                              const char *inline_desc)
+{
+    tb_open(t, 0x8104);
+    tb_text(t, 0x8301, addr);
+    tb_uint(t, 0x8302, 3, 1);
+    tb_open(t, 0x8304);
+    tb_text(t, 0x8501, inst);
+    tb_uint(t, 0x8503, 0, 1);
+    tb_uint(t, 0x8505, 1795316300, 8);
+    if (inline_desc != NULL)
+        tb_text(t, 0x8506, inline_desc);
+    if (ref >= 0)
+        tb_uint(t, 0x8507, (uint64_t)ref, 4);
+    tb_close(t);
+    tb_close(t);
+}
+
+static void tb_shared_head(tb *t)
+{
+    memset(t, 0, sizeof(*t));
+    tb_uint(t, 0x8101, 1795316400, 8);
+    tb_consensus(t);
+}
+
+#define DESC_X "hs-descriptor 3\nshared by both\n"
+#define DESC_Y "hs-descriptor 3\nanother\n"
+
+static void test_shared_descriptors(void **state)
+{
+    static uint8_t sealed[8192 + 48];
+    ob_request *r = NULL, *h = ob_request_new();
+    ob_req_service *s = NULL;
+    ob_buf b;
+    ob_diag d;
+    tb t;
+    size_t n;
+
+    (void)state;
+    /* Two services, one backend: the bytes once, in the table. */
+    tb_shared_head(&t);
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    n = seal(sealed, 1, 1, t.p, t.n);
+    if (ob_request_parse(sealed, n, &r, &d) != OB_OK)
+        fail_msg("parse: %s", d.msg);
+    assert_int_equal(r->n_shared, 1);
+    assert_ptr_equal(r->services[0].instances[0].descriptor,
+                     r->services[1].instances[0].descriptor);
+    assert_int_equal(r->services[1].instances[0].descriptor_len, strlen(DESC_X));
+    assert_memory_equal(r->services[1].instances[0].descriptor, DESC_X, strlen(DESC_X));
+    assert_int_equal(r->services[0].instances[0].shared, 1);
+    /* Written back byte for byte. */
+    ob_buf_init(&b);
+    ser_req(r, &b);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.p, sealed, n);
+    ob_buf_free(&b);
+    ob_request_free(r);
+    /* Built by hand with two copies: the writer shares them all the same. */
+    assert_non_null(h);
+    h->created = 1795316400;
+    h->consensus.valid_after = 1795316400;
+    h->consensus.fresh_until = 1795320000;
+    h->consensus.valid_until = 1795327200;
+    h->consensus.tp_length_min = 1440;
+    h->consensus.tp_offset_min = 720;
+    assert_int_equal(ob_request_add_service(h, V3A, 3, &s), OB_OK);
+    assert_int_equal(ob_req_service_add_instance(s, V3C, NULL, 0, NULL, 1795316300,
+                                                 (const uint8_t *)DESC_X, strlen(DESC_X)),
+                     OB_OK);
+    assert_int_equal(ob_request_add_service(h, V3B, 3, &s), OB_OK);
+    assert_int_equal(ob_req_service_add_instance(s, V3C, NULL, 0, NULL, 1795316300,
+                                                 (const uint8_t *)DESC_X, strlen(DESC_X)),
+                     OB_OK);
+    ob_buf_init(&b);
+    ser_req(h, &b);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.p, sealed, n);
+    ob_buf_free(&b);
+    /* ... and keeps one copy in memory when asked, with the same bytes out. */
+    assert_int_equal(ob_request_share_descriptors(h, &d), OB_OK);
+    assert_int_equal(h->n_shared, 1);
+    assert_ptr_equal(h->services[0].instances[0].descriptor,
+                     h->services[1].instances[0].descriptor);
+    ob_buf_init(&b);
+    ser_req(h, &b);
+    assert_memory_equal(b.p, sealed, n);
+    ob_buf_free(&b);
+    ob_request_free(h);
+
+    /* Every other table for that content is refused (only a broken writer makes one). */
+    tb_shared_head(&t); /* used once */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, -1, DESC_Y);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "shared descriptor 0 is used only once");
+    /* Written before sharing (each instance its own copy): still read, and
+     * written back in the shared form. */
+    tb_shared_head(&t);
+    tb_shared_service(&t, V3A, V3C, -1, DESC_X);
+    tb_shared_service(&t, V3B, V3C, -1, DESC_X);
+    {
+        static uint8_t old[8192 + 48];
+        size_t on = seal(old, 1, 1, t.p, t.n);
+        if (ob_request_parse(old, on, &r, &d) != OB_OK)
+            fail_msg("parse of the unshared form: %s", d.msg);
+        assert_int_equal(r->n_shared, 0);
+        ob_buf_init(&b);
+        ser_req(r, &b);
+        assert_int_equal(b.len, n);
+        assert_memory_equal(b.p, sealed, n);
+        ob_buf_free(&b);
+        ob_request_free(r);
+    }
+    tb_shared_head(&t); /* in the table and in an instance */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_shared_service(&t, V3C, V3A, -1, DESC_X);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "service 2 instance 0: its descriptor is also another");
+    tb_shared_head(&t); /* the same bytes twice in the table */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_shared_service(&t, V3C, V3A, 1, NULL);
+    tb_open(&t, 0x8104);
+    tb_text(&t, 0x8301, "fo2ruqkmytwgrwzw3oe5wiyvkd6w4fmsuayusf27qrgpdptgkjy7meid");
+    tb_uint(&t, 0x8302, 3, 1);
+    tb_open(&t, 0x8304);
+    tb_text(&t, 0x8501, V3A);
+    tb_uint(&t, 0x8503, 0, 1);
+    tb_uint(&t, 0x8505, 1795316300, 8);
+    tb_uint(&t, 0x8507, 1, 4);
+    tb_close(&t);
+    tb_close(&t);
+    tb_text(&t, 0x8105, DESC_X);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "written twice in the table");
+    tb_shared_head(&t); /* a reference past the table */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 1, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "descriptor_ref 1, the request has 1 shared descriptor(s)");
+    tb_shared_head(&t); /* not in order of first use */
+    tb_shared_service(&t, V3A, V3C, 1, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    tb_text(&t, 0x8105, DESC_Y);
+    craft(&t, OB_ERR_MALFORMED, "descriptor_ref 1 before 0 was used");
+    tb_shared_head(&t); /* an entry nobody uses */
+    tb_shared_service(&t, V3A, V3C, 0, NULL);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    tb_text(&t, 0x8105, DESC_Y);
+    craft(&t, OB_ERR_MALFORMED, "shared descriptor 1 is not used by any instance");
+    tb_shared_head(&t); /* both forms in one instance */
+    tb_shared_service(&t, V3A, V3C, 0, DESC_Y);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "(instance.descriptor_ref): the instance has its own descriptor");
+    tb_shared_head(&t); /* a reference where the status says missing */
+    tb_open(&t, 0x8104);
+    tb_text(&t, 0x8301, V3A);
+    tb_uint(&t, 0x8302, 3, 1);
+    tb_open(&t, 0x8304);
+    tb_text(&t, 0x8501, V3C);
+    tb_uint(&t, 0x8503, 1, 1);
+    tb_uint(&t, 0x8505, 1795316300, 8);
+    tb_uint(&t, 0x8507, 0, 4);
+    tb_close(&t);
+    tb_close(&t);
+    tb_shared_service(&t, V3B, V3C, 0, NULL);
+    tb_text(&t, 0x8105, DESC_X);
+    craft(&t, OB_ERR_MALFORMED, "status missing but a descriptor is present");
+    /* Both new fields are critical: a reader that predates them refuses the
+     * request ("unknown critical field") instead of missing a descriptor. */
+    assert_string_equal(ob_bundle_field_name(0x8105), "request.descriptor");
+    assert_string_equal(ob_bundle_field_name(0x8507), "instance.descriptor_ref");
+    assert_null(ob_bundle_field_name(0x0105));
+    assert_null(ob_bundle_field_name(0x0507));
+}
+
 static void test_response_errors(void **state)
 {
     uint8_t rdig[32] = { 0 };
@@ -909,6 +1100,157 @@ static void test_response_errors(void **state)
     }
 }
 
+/* A response with one descriptor whose period and created are given. */
+static void tb_response(tb *t, uint64_t created, uint64_t tp, uint64_t valid_until)
+{
+    static const uint8_t rdig[32];
+
+    memset(t, 0, sizeof(*t));
+    tb_field(t, 0x8601, rdig, 32);
+    tb_uint(t, 0x8602, created, 8);
+    tb_open(t, 0x8604);
+    tb_text(t, 0x8701, V3A);
+    tb_uint(t, 0x8702, 3, 1);
+    tb_uint(t, 0x8703, tp, 8);
+    tb_uint(t, 0x8704, 0, 1);
+    tb_uint(t, 0x8705, 0, 2);
+    tb_uint(t, 0x8706, 1, 2);
+    tb_uint(t, 0x8707, 1795262400, 8);
+    tb_uint(t, 0x8708, valid_until, 8);
+    tb_uint(t, 0x8709, UINT64_MAX, 8); /* a v3 revision counter is not a time */
+    tb_text(t, 0x870a, "hs-descriptor 3\n");
+    tb_close(t);
+}
+
+static void craft_response(tb *t, ob_err want, const char *substr)
+{
+    static uint8_t sealed[8192 + 48];
+    size_t n = seal(sealed, 1, 2, t->p, t->n);
+
+    expect_fail(sealed, n, want, substr);
+}
+
+/* Patch the u64 value of the first field with this tag in a hand-made body. */
+static void tb_patch_u64(tb *t, uint16_t tag, uint64_t v)
+{
+    size_t i;
+
+    for (i = 0; i + 14 <= t->n; i++) {
+        if (t->p[i] == (uint8_t)(tag >> 8) && t->p[i + 1] == (uint8_t)tag && t->p[i + 2] == 0 &&
+            t->p[i + 3] == 0 && t->p[i + 4] == 0 && t->p[i + 5] == 8) {
+            int k;
+            for (k = 0; k < 8; k++)
+                t->p[i + 6 + k] = (uint8_t)(v >> (56 - 8 * k));
+            return;
+        }
+    }
+    fail_msg("tag 0x%04x not found", tag);
+}
+
+/*
+ * Issue 14: every time and period number is bounded where it enters: a time
+ * beyond year 9999 and a period beyond 2^32 are refused with the field and
+ * offset named, by the parser and by the serializer alike.
+ */
+static void test_time_bounds(void **state)
+{
+    static const struct {
+        uint16_t tag;
+        uint64_t v;
+        const char *msg;
+    } bad[] = {
+        { 0x8101, UINT64_MAX,
+          "offset 16: field 0x8101 (request.created): time 18446744073709551615 is beyond year "
+          "9999" },
+        { 0x8101, OB_TIME_MAX + 1, "(request.created): time 253402300800 is beyond year 9999" },
+        { 0x8201, UINT64_MAX - 3, "(consensus.valid_after): time 18446744073709551612" },
+        { 0x8202, UINT64_MAX, "(consensus.fresh_until): time" },
+        { 0x8203, UINT64_MAX, "(consensus.valid_until): time" },
+        { 0x8401, UINT64_C(1) << 32, "(period.tp): time period 4294967296 is beyond 2^32" },
+        { 0x8401, 20778 + (UINT64_C(1) << 57), "(period.tp): time period 144115188075876650" },
+        { 0x8402, UINT64_MAX, "(period.valid_from): time" },
+        { 0x8403, UINT64_MAX, "(period.valid_until): time" },
+        { 0x8505, UINT64_MAX, "(instance.fetched_at): time 18446744073709551615" },
+    };
+    ob_request *r = NULL;
+    ob_response *s = NULL;
+    uint8_t rdig[32] = { 0 };
+    ob_diag d = { "" };
+    ob_buf b;
+    size_t i;
+    tb t;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tb_min_request(&t, 0);
+        tb_patch_u64(&t, bad[i].tag, bad[i].v);
+        craft(&t, OB_ERR_RANGE, bad[i].msg);
+    }
+    /* The edges are accepted: the last second of 9999, period 2^32 - 1. */
+    {
+        static uint8_t sealed[8192 + 48];
+        size_t n;
+        tb_min_request(&t, 0);
+        tb_patch_u64(&t, 0x8505, OB_TIME_MAX);
+        tb_patch_u64(&t, 0x8401, OB_TP_MAX);
+        n = seal(sealed, 1, 1, t.p, t.n);
+        assert_int_equal(ob_request_parse(sealed, n, &r, &d), OB_OK);
+        assert_int_equal(r->services[0].periods[0].tp, OB_TP_MAX);
+        ob_request_free(r);
+        r = NULL;
+    }
+    /* Responses: the period 2^64-4 that hung publish, and created 2^64-1. */
+    tb_response(&t, 1795316400, UINT64_MAX - 3, 1795348800);
+    craft_response(&t, OB_ERR_RANGE,
+                   "(descriptor.tp): time period 18446744073709551612 is beyond 2^32");
+    tb_response(&t, UINT64_MAX, 20778, 1795348800);
+    craft_response(&t, OB_ERR_RANGE, "offset 54: field 0x8602 (response.created): time");
+    tb_response(&t, 1795316400, 20778, UINT64_MAX);
+    craft_response(&t, OB_ERR_RANGE, "(descriptor.valid_until): time");
+
+    /* The serializer applies the same bounds, naming the member. */
+    ob_buf_init(&b);
+    r = min_request();
+    r->created = UINT64_MAX;
+    assert_int_equal(ob_request_serialize(r, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "request: created 18446744073709551615 is beyond year 9999"));
+    r->created = 1795316400;
+    r->services[0].periods[0].tp = OB_TP_MAX + 1;
+    assert_int_equal(ob_request_serialize(r, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "period 0: time period 4294967296 is beyond 2^32"));
+    r->services[0].periods[0].tp = 20778;
+    r->services[0].instances[0].fetched_at = OB_TIME_MAX + 1;
+    assert_int_equal(ob_request_serialize(r, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "instance 0: fetched_at 253402300800"));
+    r->services[0].instances[0].fetched_at = 1795316300;
+    r->consensus.valid_until = UINT64_MAX;
+    assert_int_equal(ob_request_serialize(r, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "consensus: valid_until"));
+    assert_int_equal(b.len, 0);
+    s = sample_response(rdig);
+    s->descriptors[0].tp = UINT64_MAX - 3;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "descriptor 0: time period 18446744073709551612"));
+    s->descriptors[0].tp = 20778;
+    s->created = UINT64_MAX;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_ERR_RANGE);
+    s->created = 1795316400;
+    /* v2 keeps its publication time in revision: a time; v3 a counter: not. */
+    s->descriptors[0].revision = UINT64_MAX;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_OK);
+    ob_buf_reset(&b);
+    free(s->descriptors[0].service);
+    s->descriptors[0].service = strdup(V2A);
+    s->descriptors[0].version = 2;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "revision (publication time) 18446744073709551615"));
+    s->descriptors[0].revision = OB_TIME_MAX;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_OK);
+    ob_buf_free(&b);
+    ob_request_free(r);
+    ob_response_free(s);
+}
+
 /* Unknown non-critical fields survive a parse and serialize untouched. */
 static void test_unknown_noncritical_kept(void **state)
 {
@@ -957,6 +1299,8 @@ static void test_instance_limit(void **state)
         addr[0] = "abcdefghijklmnopqrstuvwxyz234567"[i % 32];
         addr[1] = "abcdefghijklmnopqrstuvwxyz234567"[(i / 32) % 32];
         addr[2] = "abcdefghijklmnopqrstuvwxyz234567"[(i / 1024) % 32];
+        /* Each its own descriptor: equal ones would be written once (shared). */
+        memcpy(desc, &i, sizeof(i));
         assert_int_equal(ob_req_service_add_instance(sv, addr, NULL, OB_INSTANCE_OK, NULL, i, desc,
                                                      sizeof(desc)),
                          OB_OK);
@@ -1404,6 +1748,8 @@ int main(void)
         cmocka_unit_test(test_envelope_errors),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_response_errors),
+        cmocka_unit_test(test_time_bounds),
+        cmocka_unit_test(test_shared_descriptors),
         cmocka_unit_test(test_unknown_noncritical_kept),
         cmocka_unit_test(test_instance_limit),
         cmocka_unit_test(test_alloc_failures),

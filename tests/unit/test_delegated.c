@@ -39,6 +39,15 @@
 #include "onion.h"
 #include "secmem.h"
 
+/* The start of a period in range (the checked API, hsv3_common.h). */
+static uint64_t tp_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s = 0;
+
+    assert_int_equal(ob_hsv3_tp_start(tp, p, &s), 0);
+    return s;
+}
+
 /* 2026-11-22 12:00:00 UTC is the start of a live time period. */
 #define T0  1795348800ull
 #define NOW (T0 + 3600)
@@ -381,6 +390,26 @@ static void test_revisions_file(void **state)
     assert_non_null(strstr(d.msg, "revisions:4:"));
     assert_int_equal(r.lock_fd, -1);
     unlink(path);
+    /* Numbers are plain decimal digits in range: sscanf's %llu would take "-1" as 2^64 - 1 (a
+     * floor no counter exceeds: the period could never be signed again), a sign, or a number
+     * past 2^64 (saturated). */
+    {
+        static const char *const bad[] = {
+            " -1 5\n",         " 5 -1\n", " +5 7\n", " 5 +7\n", " 5 99999999999999999999\n",
+            " 4294967296 7\n", " 5  7\n"
+        };
+        size_t i;
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            fp = fopen(path, "w");
+            assert_non_null(fp);
+            fprintf(fp, "%s%s", f->master.addr, bad[i]);
+            fclose(fp);
+            if (onl_revs_open(f->cfg, &r, &d) != OB_ERR_MALFORMED)
+                fail_msg("revisions line '%s' was accepted", bad[i]);
+            assert_non_null(strstr(d.msg, "revisions:1:"));
+        }
+        unlink(path);
+    }
 }
 
 /* ---- building ------------------------------------------------------------ */
@@ -479,7 +508,7 @@ static void test_build(void **state)
             assert_int_equal(inst, i % 3);
     }
     /* The record: second slot, its window, the counter of now on the ceremony's scale. */
-    ob_hsv3_desc_window(tp, &OB_TP_LIVE, &from, &until);
+    assert_int_equal(ob_hsv3_desc_window(tp, &OB_TP_LIVE, &from, &until), 0);
     assert_int_equal(r1->descriptors[0].tp, tp);
     assert_int_equal(r1->descriptors[0].slot, 1);
     assert_int_equal(r1->descriptors[0].valid_from, from);
@@ -540,7 +569,7 @@ static void test_build_floor(void **state)
     ob_diag d;
 
     certify(f, tp, rk);
-    ob_hsv3_desc_window(tp, &OB_TP_LIVE, &from, &until);
+    assert_int_equal(ob_hsv3_desc_window(tp, &OB_TP_LIVE, &from, &until), 0);
     /* a ceremony signed with a clock 10 minutes ahead */
     assert_int_equal(ob_hsv3_rev_counter_from_key(&ahead, rk, NOW + 600, from), 0);
     onl_revs_init_memory(&revs);
@@ -703,7 +732,7 @@ static void test_renewal_clock(void **state)
     memset(&st, 0, sizeof(st));
     due = onl_renew_due(last, &tpp, 7);
     /* 7 days before the last certified period starts */
-    assert_int_equal(due, ob_hsv3_tp_start(last, &tpp) - 7 * 86400);
+    assert_int_equal(due, tp_start(last, &tpp) - 7 * 86400);
     assert_int_equal(onl_renew_step(&st, last, &tpp, 7, T0), ONL_RENEW_NONE);
     assert_int_equal(onl_renew_step(&st, last, &tpp, 7, due - 1), ONL_RENEW_NONE);
     assert_int_equal(onl_renew_step(&st, last, &tpp, 7, due), ONL_RENEW_REQUEST);
@@ -724,7 +753,7 @@ static void test_renewal_clock(void **state)
     assert_int_equal(onl_renew_step(&st, last + 30, &tpp, 7, onl_renew_due(last + 30, &tpp, 7)),
                      ONL_RENEW_REQUEST);
     /* renew_days 0: only once the last period has begun */
-    assert_int_equal(onl_renew_due(last, &tpp, 0), ob_hsv3_tp_start(last, &tpp));
+    assert_int_equal(onl_renew_due(last, &tpp, 0), tp_start(last, &tpp));
 }
 
 int main(void)
