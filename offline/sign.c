@@ -13,6 +13,7 @@
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
+#include "hsv3_revs.h"
 #include "hsv3_sign_desc.h"
 #include "obtime.h"
 #include "onion.h"
@@ -22,6 +23,7 @@
 #include "crypto.h"
 #include "dedup.h"
 #include "pool.h"
+#include "revisions.h"
 #include "secmem.h"
 
 #include <stdio.h>
@@ -392,11 +394,12 @@ static void backend_judge(const ofl_plan *p, backend *b)
         memcpy(b->msg, e.msg, sizeof(b->msg));
 }
 
-static ob_err judge_job(void *ctx, size_t i, ob_diag *d)
+static ob_err judge_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     const ofl_plan *p = ctx;
 
     (void)d;
+    (void)slot;
     backend_judge(p, &p->backends->v[i]);
     return OB_OK; /* a verdict, not a failure: check_service reports it in its turn */
 }
@@ -1152,7 +1155,11 @@ typedef struct sign_ctx {
     ob_hsv3_selection **sel;     /* [svc] (v3) */
     sign_job *jobs;
     ob_response **parts; /* [job] */
+    uint8_t **scratch;   /* [slot]: each thread's own guarded memory (SLOT_MEM bytes) */
 } sign_ctx;
+
+/* A period's blinded key, a descriptor's seed, a descriptor's signing key. */
+#define SLOT_MEM (OFL_HSV3_PERIOD_MEM + OFL_HSV3_SEED_LEN + OFL_HSV3_SCRATCH_LEN)
 
 #define SEED_DOMAIN "onionbalance-offline ceremony seed v1"
 
@@ -1174,7 +1181,8 @@ static int descriptor_seed(uint8_t out[OFL_HSV3_SEED_LEN], const uint8_t *master
 }
 
 /* Every group of one (service, period): one blinded key, one descriptor per group. */
-static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *part, ob_diag *d)
+static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, uint8_t *mem, ob_response *part,
+                             ob_diag *d)
 {
     const ofl_plan *p = x->p;
     const ofl_plan_service *ps = &p->svc[j->svc];
@@ -1182,7 +1190,7 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
     const ofl_key *key = x->keys->by_service[ps->cfg_index];
     const ob_hsv3_selection *sel = x->sel[j->svc];
     uint64_t tp = ps->req->periods[j->per].tp, run = 0, run_end = 0;
-    uint8_t *seed = NULL;
+    uint8_t *seed = mem + OFL_HSV3_PERIOD_MEM;
     ob_hsv3_slot slots[2];
     ofl_hsv3_period per;
     ob_err err;
@@ -1194,14 +1202,12 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
                        (unsigned long long)tp);
     ob_hsv3_publish_slots(p->now, &p->tpp, slots);
     /* The blinded key once per (service, period), for all of its groups. */
-    err = ofl_hsv3_period_init(&per, ofl_key_ed25519_expanded(key), ofl_key_ed25519_public(key), tp,
-                               &p->tpp, d);
+    err = ofl_hsv3_period_init_at(&per, mem, ofl_key_ed25519_expanded(key),
+                                  ofl_key_ed25519_public(key), tp, &p->tpp, d);
     if (err != OB_OK) {
         ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
         return err;
     }
-    if ((seed = ob_secalloc(OFL_HSV3_SEED_LEN)) == NULL)
-        err = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
     for (g = 0; g < sel->n_groups && err == OB_OK; g++) {
         ofl_hsv3_sign_in in;
         ob_resp_descriptor rd;
@@ -1209,6 +1215,7 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
         uint8_t *text = NULL, *entry = NULL;
         size_t len = 0, elen = 0;
         uint64_t rev = 0;
+        ob_buf revs;
         if (descriptor_seed(seed, x->master_seed, (size_t)(ps->req - p->req->services), tp, g) !=
             0) {
             err = ob_fail(d, OB_ERR_CRYPTO, "seed derivation failed");
@@ -1216,12 +1223,28 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
         }
         memset(&in, 0, sizeof(in));
         memset(&c, 0, sizeof(c));
+        ob_buf_init(&revs);
         in.compact = p->full ? NULL : &c;
+        /* Revisions for the HSDirs to take until the window ends (hsv3_revs.h). */
+        if (!p->full)
+            in.revs_n = ob_hsv3_revs_plan(p->now, run, run_end, cs->descriptor_lifetime,
+                                          (unsigned)g, &in.revs_first, &in.revs_step);
+        if (in.revs_n > 0) {
+            in.revs_counters = calloc(in.revs_n, sizeof(*in.revs_counters));
+            in.revs_sigs = calloc(in.revs_n, sizeof(*in.revs_sigs));
+            if (in.revs_counters == NULL || in.revs_sigs == NULL) {
+                free(in.revs_counters);
+                free(in.revs_sigs);
+                err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+                break; /* the period's blinded key is wiped below */
+            }
+        }
         in.master_exp = ofl_key_ed25519_expanded(key);
         in.master_pk = ofl_key_ed25519_public(key);
         in.tp = tp;
         in.period = &per;
         in.seed = seed;
+        in.scratch = seed + OFL_HSV3_SEED_LEN;
         in.tpp = &p->tpp;
         in.now = p->now;
         in.rev_offset = (unsigned)g;
@@ -1231,7 +1254,14 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
         in.flow_control = ob_hsv3_group_flow_control(sel, g, x->descs[j->svc]);
         /* Signed and verified once there (its self-check). */
         err = ofl_hsv3_sign_descriptor(&in, &text, &len, &rev, d);
+        if (err == OB_OK && in.revs_n > 0)
+            err = ob_hsv3_revs_encode(in.revs_first, in.revs_step, in.revs_counters,
+                                      (const uint8_t(*)[64])in.revs_sigs, in.revs_n, &revs, d);
+        free(in.revs_counters);
+        free(in.revs_sigs);
         if (err != OB_OK) {
+            free(text);
+            ob_buf_free(&revs);
             ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
             break;
         }
@@ -1255,6 +1285,9 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
             if (err == OB_OK) {
                 rd.compact = entry;
                 rd.compact_len = elen;
+                /* Revisions are rebuilt from the entry: none without it. */
+                rd.revisions = revs.p;
+                rd.revisions_len = revs.len;
             } else if (err == OB_ERR_UNSUPPORTED) {
                 err = OB_OK;
             } else {
@@ -1266,8 +1299,9 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
             err = ob_response_add_descriptor(part, &rd);
         free(text);
         free(entry);
+        ob_buf_free(&revs);
     }
-    ob_secfree(seed);
+    ob_wipe(seed, OFL_HSV3_SEED_LEN);
     ofl_hsv3_period_clear(&per);
     return err;
 }
@@ -1357,13 +1391,13 @@ out:
     return err;
 }
 
-static ob_err sign_job_run(void *ctx, size_t i, ob_diag *d)
+static ob_err sign_job_run(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     const sign_ctx *x = ctx;
     const sign_job *j = &x->jobs[i];
 
     if (j->version == 3)
-        return sign_v3_period(x, j, x->parts[i], d);
+        return sign_v3_period(x, j, x->scratch[slot], x->parts[i], d);
     return sign_v2(x->p, &x->p->svc[j->svc], x->keys->by_service[x->p->svc[j->svc].cfg_index],
                    x->parts[i], d);
 }
@@ -1424,7 +1458,7 @@ ob_err ofl_sign_execute_seeded(const ofl_plan *p, const ofl_keyring *keys,
 {
     ob_response *resp = NULL;
     sign_ctx x;
-    size_t i, n_jobs = 0, max_jobs = 0;
+    size_t i, n_jobs = 0, max_jobs = 0, n_slots = 0;
     ob_err err = OB_OK;
 
     *out = NULL;
@@ -1452,6 +1486,17 @@ ob_err ofl_sign_execute_seeded(const ofl_plan *p, const ofl_keyring *keys,
             err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
             goto out;
         }
+    /* Each thread's secrets in guarded memory of its own, reused job after job. */
+    n_slots = ob_pool_slots(n_jobs, p->threads);
+    if ((x.scratch = calloc(n_slots, sizeof(*x.scratch))) == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n_slots; i++)
+        if ((x.scratch[i] = ob_secalloc(SLOT_MEM)) == NULL) {
+            err = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+            goto out;
+        }
     if ((err = ob_pool_run(n_jobs, p->threads, sign_job_run, &x, d)) != OB_OK)
         goto out;
     for (i = 0; i < n_jobs && err == OB_OK; i++)
@@ -1463,6 +1508,9 @@ ob_err ofl_sign_execute_seeded(const ofl_plan *p, const ofl_keyring *keys,
 out:
     for (i = 0; i < max_jobs && x.parts != NULL; i++)
         ob_response_free(x.parts[i]);
+    for (i = 0; i < n_slots && x.scratch != NULL; i++)
+        ob_secfree(x.scratch[i]);
+    free(x.scratch);
     for (i = 0; i < p->n_svc && x.descs != NULL; i++) {
         free(x.descs[i]);
         ob_hsv3_selection_free(x.sel[i]);
@@ -1678,8 +1726,24 @@ ob_err ofl_sign_selfcheck(const ofl_plan *p, ob_response *resp, size_t *wire_len
         ob_diag_prefix(d, "self-check of the response: ");
         goto out;
     }
-    for (i = 0; i < resp->n_descriptors; i++)
-        *n_compact += resp->descriptors[i].compact != NULL;
+    for (i = 0; i < resp->n_descriptors; i++) {
+        const ob_resp_descriptor *a = &resp->descriptors[i], *b = &back->descriptors[i];
+        *n_compact += a->compact != NULL;
+        if (a->revisions_len != b->revisions_len ||
+            (a->revisions_len != 0 && memcmp(a->revisions, b->revisions, a->revisions_len) != 0)) {
+            err = ob_fail(d, OB_ERR_INTERNAL,
+                          "self-check: descriptor %zu (%s.onion): its revisions do not read back",
+                          i, a->service);
+            goto out;
+        }
+    }
+    /* Every further revision rebuilt as the online side will (from revision
+     * 0, the entry and the list read back equal above) and verified as a
+     * client will verify it; the online side checks its signature only. */
+    if ((err = ob_response_check_revisions(resp, &p->tpp, 1, d)) != OB_OK) {
+        ob_diag_prefix(d, "self-check of the response: ");
+        goto out;
+    }
     *wire_len = wire.len;
     err = ob_qrimage_capacity(OB_QR_DEFAULT_VERSION, OB_QR_DEFAULT_LEVEL, &cap, d);
     if (err == OB_OK)

@@ -11,6 +11,7 @@
 #include "hsv3_common.h"
 #include "onion.h"
 #include "pool.h"
+#include "revisions.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -179,10 +180,11 @@ typedef struct read_ctx {
     size_t from;
 } read_ctx;
 
-static ob_err read_job(void *ctx, size_t i, ob_diag *d)
+static ob_err read_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     const read_ctx *r = ctx;
 
+    (void)slot;
     return read_one(r->s, r->from + i, d);
 }
 
@@ -554,12 +556,13 @@ typedef struct resp_ctx {
 } resp_ctx;
 
 /* Blind one (service, period) for the verification of its groups. */
-static ob_err key_job(void *ctx, size_t i, ob_diag *d)
+static ob_err key_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     resp_ctx *x = ctx;
     ob_hsv3_period_key *k = &x->keys[i];
     size_t j = x->key_first[i]; /* it names the service */
 
+    (void)slot;
     if (ob_hsv3_blind_public(k->blinded, x->jobs[j].A, k->tp, x->s->req->consensus.tp_length_min) !=
         0) {
         name_descriptor(d, j, &x->resp->descriptors[j]);
@@ -569,13 +572,14 @@ static ob_err key_job(void *ctx, size_t i, ob_diag *d)
     return OB_OK;
 }
 
-static ob_err expand_job(void *ctx, size_t i, ob_diag *d)
+static ob_err expand_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     resp_ctx *x = ctx;
     const ob_resp_descriptor *rd = &x->resp->descriptors[i];
     const job *jb = &x->jobs[i];
     ob_err err;
 
+    (void)slot;
     if (jb->si < 0)
         return OB_OK;
     err = rebuild(&jb->c, x->s, (size_t)jb->si, rd, jb->A, &x->text[i], &x->len[i], d);
@@ -591,6 +595,7 @@ ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d)
     ob_req_sources *s = NULL;
     ob_dedup *key_ix = NULL;
     resp_ctx x;
+    ob_tp_params tpp;
     size_t i, n_keys = 0;
     unsigned threads;
     ob_err err;
@@ -646,11 +651,15 @@ ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d)
         rd->descriptor = x.text[i];
         rd->descriptor_len = x.len[i];
         x.text[i] = NULL;
+        if (rd->revisions != NULL && rd->revisions_len != 0)
+            continue; /* its further revisions are rebuilt from the entry (revisions.h) */
         free(rd->compact);
         rd->compact = NULL;
         rd->compact_len = 0;
     }
-    err = OB_OK;
+    tpp.length_min = req->consensus.tp_length_min;
+    tpp.offset_min = req->consensus.tp_offset_min;
+    err = ob_response_check_revisions(resp, &tpp, 0, d);
 out:
     for (i = 0; x.text != NULL && i < resp->n_descriptors; i++)
         free(x.text[i]);
@@ -664,7 +673,7 @@ out:
     return err;
 }
 
-static ob_err check_job(void *ctx, size_t i, ob_diag *d)
+static ob_err check_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     resp_ctx *x = ctx;
     const ob_resp_descriptor *rd = &x->resp->descriptors[i], *sd = &x->signed_resp->descriptors[i];
@@ -674,6 +683,7 @@ static ob_err check_job(void *ctx, size_t i, ob_diag *d)
     size_t have_len = rd->descriptor_len, len = 0;
     ob_err err = OB_OK;
 
+    (void)slot;
     if (jb->si >= 0) {
         err = rebuild(&jb->c, x->s, (size_t)jb->si, rd, jb->A, &text, &len, d);
         if (err != OB_OK) {

@@ -3,9 +3,9 @@
 #
 # Source it, then:
 #   lab_init DIR          make DIR the run directory (logs, data dirs, pids)
-#   lab_network           3 authorities + 4 relays (voting every $LAB_VOTE s,
-#                         default 20); returns when the consensus
-#                         lists all 7 with the HSDir flag
+#   lab_network           3 authorities + 4 relays; returns when the consensus
+#                         lists all 7 with the HSDir flag (voting every
+#                         $LAB_VOTE s, default 20)
 #   lab_web N             a web server on 127.0.0.1 serving "backend N"
 #   lab_backend N MASTER  backend onion service N for master address MASTER
 #                         (torrc + ob_config from the caller, or made here)
@@ -22,12 +22,13 @@
 # Facts and pitfalls: docs/e2e.rst.
 
 LAB_TOR=${LAB_TOR:-/usr/sbin/tor}
-# The authorities' voting interval, seconds.  A test network's time period is
-# 24 of them (20 s: 8 minutes).  10 s is the shortest that works: tor wants
-# the vote and distribution delays (at least 2 s each) below half the
-# interval, and a period of a whole number of minutes (24 x 10 s = 4 min).
-LAB_VOTE=${LAB_VOTE:-20}
 LAB_GENCERT=${LAB_GENCERT:-/usr/bin/tor-gencert}
+# The authorities' voting interval, seconds.  A time period of a test network
+# is 24 of them (8 minutes at 20 s; 60 minutes at 150 s), its offset 12.
+# 10 s is the shortest that works: tor wants the vote and distribution delays
+# (at least 2 s each, 4 s above 20 s of voting) below half the interval, and
+# a period of a whole number of minutes (24 x 10 s = 4 min).
+LAB_VOTE=${LAB_VOTE:-20}
 
 lab_log() { printf '[torlab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -146,7 +147,9 @@ EOT
         lab_start_tor "$name" || return 1
     done
     lab_log "network started; waiting for a consensus with 7 HSDirs"
-    lab_wait_consensus 7 120
+    # The first consensus comes at a wall-clock multiple of the voting
+    # interval, and lists the relays only from the next one on.
+    lab_wait_consensus 7 $((LAB_VOTE * 3 + 60))
 }
 
 # Until a0's cached consensus lists at least N relays with the HSDir flag.
