@@ -961,12 +961,18 @@ static int held_has(void *ctx, const char *service, uint64_t tp)
  * Renewal (deleg_daemon.h cert_request): a key-certification request for one
  * service, for ONL_DELEGATE_DAYS_DEFAULT days, written into the outbox as
  * keyrequest-<service>-<UTC time>.obb with the consensus' period length.
+ * With short periods (test networks) fewer days, at least one, so that it
+ * asks for at most RENEW_MAX_PERIODS keys: each is a file written and
+ * synced while the daemon waits, and a request holds at most
+ * OB_BUNDLE_MAX_KEY_PERIODS.
  */
+#define RENEW_MAX_PERIODS 400
 static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *service,
                                  const char *outbox, char *written, size_t written_len, ob_diag *d)
 {
     dstate *s = ctx;
-    uint64_t now = (uint64_t)time(NULL);
+    uint64_t now = (uint64_t)time(NULL), fit;
+    unsigned days;
     size_t n_keys = 0, n_v2 = 0;
     char path[4096], ts[32], shrt[OB_BUNDLE_SHORT_LEN];
     time_t tt = (time_t)now;
@@ -982,8 +988,12 @@ static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *se
         sizeof(path))
         return ob_fail(d, OB_ERR_RANGE, "%s: outbox path too long", outbox);
     snprintf(written, written_len, "%s", path);
-    err = onl_delegate_request_write(cfg, service, &s->c->tp, now, ONL_DELEGATE_DAYS_DEFAULT, path,
-                                     &req, &n_keys, &n_v2, d);
+    fit = s->c->tp.length_min * RENEW_MAX_PERIODS / 1440;
+    days = fit >= ONL_DELEGATE_DAYS_DEFAULT ? ONL_DELEGATE_DAYS_DEFAULT
+           : fit > 1                        ? (unsigned)fit
+                                            : 1;
+    err = onl_delegate_request_write(cfg, service, &s->c->tp, now, days, path, &req, &n_keys, &n_v2,
+                                     d);
     if (err == OB_OK) {
         /* The digest goes into the log: the operator compares it with certify's summary, the
          * check against a request swapped in the outbox or on the way (docs/delegation.rst). */
@@ -1280,13 +1290,15 @@ int onl_daemon_main(const onl_daemon_opts *o)
         }
         tor_try(&s);
         now = (uint64_t)time(NULL);
-        if (tor_up(&s) && now >= s.next_refresh) {
-            refresh(&s);
-            s.next_refresh = (uint64_t)time(NULL) + s.cfg->refresh_interval;
-        }
+        /* The inbox first: a certification or a response waiting there
+         * decides what the refresh asks the offline side for. */
         if (now >= s.next_inbox) {
             scan_inbox(&s);
             s.next_inbox = now + ONL_DAEMON_INBOX_POLL;
+        }
+        if (tor_up(&s) && now >= s.next_refresh) {
+            refresh(&s);
+            s.next_refresh = (uint64_t)time(NULL) + s.cfg->refresh_interval;
         }
         deleg_cycle(&s); /* before the ceremony's: it says which periods it publishes */
         if (tor_up(&s) && (s.publish_now || now >= s.next_publish || now >= s.next_rev)) {
