@@ -382,13 +382,22 @@ static uint64_t signed_until(const dstate *s, const char *service, uint64_t now,
     return until;
 }
 
+int onl_daemon_request_due(uint64_t now, uint64_t last_request, uint64_t ran_out_at)
+{
+    /* A v3 period becomes signable at a moment (its SRV run start): a
+     * request written before it could not ask for it, so that one does not
+     * count against the hourly limit, which is for requests nobody answers. */
+    return last_request < ran_out_at || now >= last_request + ONL_DAEMON_REQUEST_EVERY;
+}
+
 /*
  * Warns once per service when its signed descriptors run out within
  * ONL_DAEMON_LOW_WATER, and says whether a new request is worth writing:
  * v2, within ONL_DAEMON_LOW_WATER (a v2 ceremony may pre-sign); v3, once a
  * slot needed now has nothing (the period it lacks cannot be signed before
  * that moment, so an earlier request would ask for the same periods again);
- * either, when nothing at all is held.
+ * either, when nothing at all is held.  *since: the latest moment passed at
+ * which a service's signed descriptors ran out (0: none).
  */
 static int running_low(dstate *s, uint64_t now, uint64_t *since)
 {
@@ -556,11 +565,7 @@ static void refresh(dstate *s)
         write_request(s, creq, s->written ? "introduction points changed" : "first collection");
         memcpy(s->written_key, all, 32);
         s->written = 1;
-    } else if (running_low(s, now, &since) &&
-               (s->last_request < since || now >= s->last_request + 3600)) {
-        /* At once when the need arose after the last request (a v3 period
-         * became signable: nothing earlier could have asked for it), else
-         * at most hourly while nobody answers. */
+    } else if (running_low(s, now, &since) && onl_daemon_request_due(now, s->last_request, since)) {
         write_request(s, creq, "signed descriptors run out soon");
     }
 out:
