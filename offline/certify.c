@@ -55,7 +55,8 @@ static uint64_t covered_until(const ofl_cert_plan *p, const ob_keyreq_service *r
         uint64_t from = 0, end = 0,
                  exp = (uint64_t)ob_hsv3_cert_expiry_hours(rs->periods[i].tp, &p->tpp, lifetime) *
                        3600;
-        ob_hsv3_desc_window(rs->periods[i].tp, &p->tpp, &from, &end);
+        if (ob_hsv3_desc_window(rs->periods[i].tp, &p->tpp, &from, &end) != 0)
+            from = end = 0; /* out of range: covers nothing (check_period refuses it) */
         c[i].tp = rs->periods[i].tp;
         c[i].from = from;
         c[i].until = end < exp ? end : exp;
@@ -71,7 +72,9 @@ static ob_err check_period(const ofl_cert_plan *p, const ob_keyreq_service *rs,
     uint64_t from = 0, until = 0, horizon = p->now + (uint64_t)p->max_days * 86400;
     char a[32], b[32], c[32];
 
-    ob_hsv3_desc_window(rp->tp, &p->tpp, &from, &until);
+    if (ob_hsv3_desc_window(rp->tp, &p->tpp, &from, &until) != 0)
+        return ob_fail(d, OB_ERR_REFUSED, "%s.onion: period %llu is out of range", rs->address,
+                       (unsigned long long)rp->tp);
     utc(a, rp->valid_from);
     utc(b, rp->valid_until);
     if (until <= p->now) {
@@ -202,11 +205,11 @@ void ofl_certify_summary(const ofl_cert_plan *p, ob_buf *out)
                       (unsigned long long)rs->periods[0].tp,
                       (unsigned long long)rs->periods[rs->n_periods - 1].tp, a, b);
     }
-    utc(a, ob_hsv3_tp_start(p->first_tp, &p->tpp));
-    utc(b, ob_hsv3_tp_start(p->first_tp + 1, &p->tpp));
+    utc(a, ob_hsv3_tp_start_shown(p->first_tp, &p->tpp));
+    utc(b, ob_hsv3_tp_start_shown(p->first_tp + 1, &p->tpp));
     ob_buf_printf(out, "\nFirst period: %llu, %s .. %s\n", (unsigned long long)p->first_tp, a, b);
-    utc(a, ob_hsv3_tp_start(p->last_tp, &p->tpp));
-    utc(b, ob_hsv3_tp_start(p->last_tp + 1, &p->tpp));
+    utc(a, ob_hsv3_tp_start_shown(p->last_tp, &p->tpp));
+    utc(b, ob_hsv3_tp_start_shown(p->last_tp + 1, &p->tpp));
     ob_buf_printf(out, "Last period:  %llu, %s .. %s\n", (unsigned long long)p->last_tp, a, b);
     utc(a, p->certified_until);
     ob_buf_printf(out,

@@ -92,8 +92,11 @@ int ofl_cmd_sign(int argc, char **argv)
     const char *threads_opt = NULL;
     unsigned threads = 1;
     const ob_cfg_service *why = NULL;
-    int yes = 0, resign = 0, full = 0, found = 0, rc = OB_EXIT_USAGE, early, i;
-    char when[32], hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN];
+    int yes = 0, resign = 0, full = 0, rc = OB_EXIT_USAGE, early, i;
+    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN];
+    ofl_clog_backend *seen = NULL;
+    ofl_clog_result logged;
+    size_t n_seen = 0;
     ob_config *cfg = NULL;
     ob_request *req = NULL;
     ob_response *resp = NULL;
@@ -107,6 +110,7 @@ int ofl_cmd_sign(int argc, char **argv)
 
     ob_buf_init(&summary);
     ob_buf_init(&log);
+    memset(&logged, 0, sizeof(logged));
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--yes") == 0) {
@@ -187,20 +191,30 @@ int ofl_cmd_sign(int argc, char **argv)
         goto out;
     }
     ob_bundle_digest_short(req->digest, shrt);
-    err = ofl_clog_find(cfg->ceremony_log, req->digest, &found, when, &d);
+    /* One pass over the log: this request's digest, and the newest
+     * descriptor signed of every backend it names (compared below). */
+    err = ofl_sign_backends_named(req, &seen, &n_seen, &d);
+    if (err == OB_OK)
+        err = ofl_clog_scan(cfg->ceremony_log, req->digest, seen, n_seen, &logged, &d);
     if (err != OB_OK) {
         rc = ob_report(err, &d);
         goto out;
     }
-    if (found && !resign) {
+    if (logged.n_torn > 0)
+        ob_msg("warning: %s:%zu: %zu record(s) of the ceremony log are incomplete, the first of "
+               "the ceremony of %s (a write that failed or was cut short); their complete "
+               "lines still count for replay detection",
+               cfg->ceremony_log, logged.torn_line, logged.n_torn, logged.torn_when);
+    if (logged.request_found && !resign) {
         ob_msg("request %s was already signed in the ceremony of %s (%s); a replayed request is "
                "refused: collect a fresh one, or use --resign if signing it again is intended",
-               shrt, when, cfg->ceremony_log);
+               shrt, logged.request_when, cfg->ceremony_log);
         rc = OB_EXIT_BAD;
         goto out;
     }
-    if (found)
-        printf("Note: request %s was signed before (%s); --resign given\n", shrt, when);
+    if (logged.request_found)
+        printf("Note: request %s was signed before (%s); --resign given\n", shrt,
+               logged.request_when);
     early = ofl_sign_is_precheckable(cfg, req, &why);
     if (!early) {
         err = ofl_sign_unlock(cfg, NULL, pass_file, &keys, &d);
@@ -210,11 +224,21 @@ int ofl_cmd_sign(int argc, char **argv)
         }
     }
     err = ofl_sign_check_threads(cfg, req, now, threads, &plan, &d);
+    if (err == OB_OK)
+        err = ofl_sign_check_replay(plan, seen, n_seen, &logged, resign, &d);
     if (err != OB_OK) {
         ob_msg("refused: %s", d.msg);
         rc = ob_err_exit_status(err) == OB_EXIT_USAGE ? OB_EXIT_USAGE : OB_EXIT_BAD;
         goto out;
     }
+    if (plan->n_older > 0)
+        printf("Note: %zu backend descriptor(s) are older than ones signed before (listed "
+               "below); --resign given\n",
+               plan->n_older);
+    else if (plan->same_set != NULL)
+        printf("Note: exactly these %zu backend descriptor(s) were signed in the ceremony of "
+               "%s; --resign given\n",
+               plan->n_used, plan->same_set->when);
     if (!early)
         ob_buf_printf(&summary,
                       "Keys were unlocked before this summary: the service at %s:%d names only "
@@ -273,7 +297,10 @@ int ofl_cmd_sign(int argc, char **argv)
     ofl_clog_end(&log);
     err = ofl_clog_append(cfg->ceremony_log, &log, &d);
     if (err != OB_OK) {
-        ob_msg("%s; the response %s was written but this ceremony is not logged: add it by hand",
+        /* What did reach the log is a torn record: later ceremonies warn
+         * about it, count its complete lines, and go on. */
+        ob_msg("%s; the response %s was written but this ceremony is not logged, or only in "
+               "part: keep a note of it (the next ceremony warns about a part)",
                d.msg, out_path);
         rc = OB_EXIT_USAGE;
         goto out;
@@ -295,6 +322,8 @@ int ofl_cmd_sign(int argc, char **argv)
                n_v3 - n_compact, n_v3 - n_compact == 1 ? "" : "s");
     rc = OB_EXIT_OK;
 out:
+    ofl_clog_result_clear(&logged);
+    free(seen);
     ofl_keyring_free(keys);
     ofl_plan_free(plan);
     ob_response_free(resp);

@@ -97,7 +97,9 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
     *out_len = 0;
     memset(&own, 0, sizeof(own));
     /* Refused before any key is touched; ob_hsv3_sign_desc checks it again. */
-    ob_hsv3_desc_window(in->tp, in->tpp, &from, &until);
+    if (ob_hsv3_desc_window(in->tp, in->tpp, &from, &until) != 0)
+        return ob_fail(d, OB_ERR_RANGE, "time period %llu is out of range",
+                       (unsigned long long)in->tp);
     if (in->now < from || in->now >= until)
         return ob_fail(d, OB_ERR_REFUSED,
                        "time period %llu is signed only between unix times %llu and %llu; the "

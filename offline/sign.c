@@ -4,6 +4,7 @@
  */
 #include "sign.h"
 
+#include "crypto.h"
 #include "encode.h"
 #include "fileio.h"
 #include "hsv2.h"
@@ -13,6 +14,7 @@
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
 #include "hsv3_sign_desc.h"
+#include "obtime.h"
 #include "onion.h"
 #include "qrframe.h"
 #include "qrimage.h"
@@ -209,13 +211,9 @@ out:
 
 /* ---- time helpers ------------------------------------------------------ */
 
-static void utc(char out[32], uint64_t t)
+static void utc(char out[OB_TIME_STR], uint64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-        snprintf(out, 32, "?");
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_MIN);
 }
 
 static void span(char out[32], uint64_t a, uint64_t b)
@@ -291,10 +289,19 @@ void ofl_plan_free(ofl_plan *p)
 static ob_err v3_period_ok(const ofl_plan *p, const ob_cfg_service *cs, uint64_t tp, ob_diag *d)
 {
     ob_hsv3_slot slots[2];
-    uint64_t start = ob_hsv3_tp_start(tp, &p->tpp), run = ob_hsv3_srv_run_start(tp, &p->tpp);
-    char a[32], b[32];
+    uint64_t start = 0, run = 0, end = 0;
+    char a[OB_TIME_STR], b[OB_TIME_STR];
 
-    ob_hsv3_publish_slots(p->now, &p->tpp, slots);
+    /* The bundle parser bounds tp; this refuses what is still out of range
+     * (a period starting past year 9999) instead of computing a wrapped start. */
+    if (ob_hsv3_tp_start(tp, &p->tpp, &start) != 0 ||
+        ob_hsv3_desc_window(tp, &p->tpp, &run, &end) != 0)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: period %llu is out of range (it would start after year 9999)",
+                       cs->address, (unsigned long long)tp);
+    if (ob_hsv3_publish_slots(p->now, &p->tpp, slots) != 0)
+        return ob_fail(d, OB_ERR_RANGE, "this machine's clock (%llu) is out of range",
+                       (unsigned long long)p->now);
     utc(a, start);
     if (tp < slots[0].tp)
         return ob_fail(d, OB_ERR_REFUSED,
@@ -459,6 +466,7 @@ static ob_err check_v3_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d
     }
     pi->state = OFL_INST_OK;
     pi->tp = b->tp;
+    pi->revision = b->desc->revision;
     pi->n_intros = b->desc->n_intros;
     pi->desc = b->desc;
     return OB_OK;
@@ -505,6 +513,7 @@ static ob_err check_v2_instance(const ofl_plan *p, ofl_plan_inst *pi, ob_diag *d
         goto out;
     pi->state = OFL_INST_OK;
     pi->n_intros = nips;
+    pi->revision = desc->published > 0 ? (uint64_t)desc->published : 0;
 out:
     free(ips);
     ob_hsv2_desc_free(desc);
@@ -603,7 +612,7 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
             continue;
         }
         if (ri->fetched_at > p->now + p->skew) {
-            char a[32], b[32];
+            char a[OB_TIME_STR], b[OB_TIME_STR];
             utc(a, ri->fetched_at);
             span(b, ri->fetched_at, p->now);
             return ob_fail(d, OB_ERR_REFUSED,
@@ -625,6 +634,9 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                            ri->address);
             return err == OB_ERR_NOMEM || err == OB_ERR_IO ? err : OB_ERR_VERIFY;
         }
+        if (pi->state == OFL_INST_OK &&
+            ob_sha256_buf(pi->sha256, ri->descriptor, ri->descriptor_len) != 0)
+            return ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
     }
     for (i = 0; i < cs->n_instances; i++) {
         const ofl_plan_inst *pi = &ps->inst[i];
@@ -642,6 +654,13 @@ static ob_err check_service(ofl_plan *p, ofl_plan_service *ps, ob_diag *d)
                        "%s.onion: no valid instance (%zu missing or invalid, %zu stale); "
                        "nothing was signed",
                        cs->address, ps->n_missing, ps->n_stale);
+    /* A taken online side could mark all but one backend missing and steer
+     * every client to it; below the operator's floor nothing is signed. */
+    if (ps->n_ok < cs->min_instances)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: %zu valid instance(s), fewer than min_instances %u (%zu missing "
+                       "or invalid, %zu stale); nothing was signed",
+                       cs->address, ps->n_ok, cs->min_instances, ps->n_missing, ps->n_stale);
     if (cs->version == 3) {
         size_t total = ps->n_intros;
         ps->n_groups = (total + OB_HSV3_MAX_INTROS - 1) / OB_HSV3_MAX_INTROS;
@@ -696,7 +715,7 @@ ob_err ofl_sign_check_threads(const ob_config *cfg, const ob_request *req, uint6
 {
     ofl_plan *p = NULL;
     uint64_t skew = cfg->max_clock_skew;
-    char a[32], b[32], c[32];
+    char a[OB_TIME_STR], b[OB_TIME_STR], c[OB_TIME_STR];
     ob_err err = OB_OK;
     size_t i, j;
 
@@ -795,7 +814,9 @@ static void period_dates(const ofl_plan *p, int version, const char *addr, uint6
                          uint64_t *from, uint64_t *until)
 {
     if (version == 3) {
-        *from = ob_hsv3_tp_start(tp, &p->tpp);
+        /* Periods reach here checked (v3_period_ok); 0 would show as 1970. */
+        if (ob_hsv3_tp_start(tp, &p->tpp, from) != 0)
+            *from = 0;
         *until = *from + p->tpp.length_min * 60;
     } else {
         uint8_t pid[10];
@@ -822,8 +843,8 @@ static void v3_next_ceremony(const ofl_plan *p, const ofl_plan_service *ps, ob_h
         /* What sign_v3 gives each descriptor: valid from the SRV run start
          * for two periods, and its certificate's expiry. */
         c[n].tp = rs->periods[j].tp;
-        c[n].from = ob_hsv3_srv_run_start(c[n].tp, &p->tpp);
-        c[n].until = c[n].from + 2 * p->tpp.length_min * 60;
+        if (ob_hsv3_desc_window(c[n].tp, &p->tpp, &c[n].from, &c[n].until) != 0)
+            continue; /* refused by v3_period_ok; cannot be here */
         exp = (uint64_t)ob_hsv3_cert_expiry_hours(c[n].tp, &p->tpp, ps->cfg->descriptor_lifetime) *
               3600;
         if (exp < c[n].until)
@@ -933,7 +954,8 @@ out:
 void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
 {
     const ob_request *r = p->req;
-    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], a[32], b[32], c[32];
+    char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], a[OB_TIME_STR], b[OB_TIME_STR],
+        c[OB_TIME_STR];
     size_t i, j, k, nv3 = 0, nv2 = 0, ok = 0, miss = 0, stale = 0, problems = 0;
     uint64_t next;
     ob_hsv3_gap gap;
@@ -1026,6 +1048,29 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
             }
         }
     }
+    if (p->n_older > 0) {
+        /* Only with --resign: otherwise ofl_sign_check_replay refused. */
+        ob_buf_printf(out,
+                      "\nOlder than descriptors signed before (--resign given; replay by "
+                      "content) (%zu):\n",
+                      p->n_older);
+        for (i = 0; i < p->n_svc; i++) {
+            const ofl_plan_service *ps = &p->svc[i];
+            for (j = 0; j < ps->cfg->n_instances; j++) {
+                const ofl_plan_inst *pi = &ps->inst[j];
+                if (pi->replay != OFL_REPLAY_OLDER)
+                    continue;
+                if (ps->cfg->version == 3)
+                    ob_buf_printf(out, "  %.16s...: %s.onion older: period %llu revision %llu\n",
+                                  ps->cfg->address, pi->cfg->address, (unsigned long long)pi->tp,
+                                  (unsigned long long)pi->revision);
+                else
+                    ob_buf_printf(out, "  %.16s...: %s.onion older: published %llu\n",
+                                  ps->cfg->address, pi->cfg->address,
+                                  (unsigned long long)pi->revision);
+            }
+        }
+    }
     key_files_line(p, out);
     if (p->n_not_requested > 0) {
         ob_buf_printf(out, "\nServices in this machine's config but not in the request (%zu):\n",
@@ -1051,8 +1096,8 @@ void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out)
                 if (p->svc[i].period_over[j])
                     continue;
                 if (rs->version == 3) {
-                    from = ob_hsv3_srv_run_start(rs->periods[j].tp, &p->tpp);
-                    until = from + 2 * p->tpp.length_min * 60;
+                    if (ob_hsv3_desc_window(rs->periods[j].tp, &p->tpp, &from, &until) != 0)
+                        continue; /* refused by v3_period_ok; cannot be here */
                 } else {
                     period_dates(p, 2, rs->address, rs->periods[j].tp, &from, &until);
                     from = from > 3600 ? from - 3600 : 0;
@@ -1136,13 +1181,17 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
     const ob_cfg_service *cs = ps->cfg;
     const ofl_key *key = x->keys->by_service[ps->cfg_index];
     const ob_hsv3_selection *sel = x->sel[j->svc];
-    uint64_t tp = ps->req->periods[j->per].tp, run = ob_hsv3_srv_run_start(tp, &p->tpp);
+    uint64_t tp = ps->req->periods[j->per].tp, run = 0, run_end = 0;
     uint8_t *seed = NULL;
     ob_hsv3_slot slots[2];
     ofl_hsv3_period per;
     ob_err err;
     size_t g;
 
+    /* v3_period_ok let only periods in range through. */
+    if (ob_hsv3_desc_window(tp, &p->tpp, &run, &run_end) != 0)
+        return ob_fail(d, OB_ERR_INTERNAL, "%s.onion: period %llu out of range", cs->address,
+                       (unsigned long long)tp);
     ob_hsv3_publish_slots(p->now, &p->tpp, slots);
     /* The blinded key once per (service, period), for all of its groups. */
     err = ofl_hsv3_period_init(&per, ofl_key_ed25519_expanded(key), ofl_key_ed25519_public(key), tp,
@@ -1194,7 +1243,7 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
         rd.group = (uint16_t)g;
         rd.group_count = (uint16_t)sel->n_groups;
         rd.valid_from = run;
-        rd.valid_until = run + 2 * p->tpp.length_min * 60;
+        rd.valid_until = run_end;
         rd.revision = rev;
         rd.descriptor = text;
         rd.descriptor_len = len;
@@ -1441,6 +1490,137 @@ ob_err ofl_sign_execute(const ofl_plan *p, const ofl_keyring *keys, ob_response 
     return err;
 }
 
+/* ---- replay by content ---------------------------------------------------- */
+
+static int cmp_backend(const void *a, const void *b)
+{
+    return strcmp(((const ofl_clog_backend *)a)->instance, ((const ofl_clog_backend *)b)->instance);
+}
+
+ob_err ofl_sign_backends_named(const ob_request *req, ofl_clog_backend **out, size_t *n, ob_diag *d)
+{
+    ofl_clog_backend *b = NULL;
+    size_t i, j, total = 0, k = 0;
+
+    *out = NULL;
+    *n = 0;
+    for (i = 0; i < req->n_services; i++)
+        total += req->services[i].n_instances;
+    b = calloc(total + 1, sizeof(*b));
+    if (b == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    for (i = 0; i < req->n_services; i++)
+        for (j = 0; j < req->services[i].n_instances; j++)
+            b[k++].instance = req->services[i].instances[j].address;
+    qsort(b, total, sizeof(*b), cmp_backend);
+    /* One entry per address: a backend may serve several services. */
+    for (i = 0, k = 0; i < total; i++)
+        if (k == 0 || strcmp(b[k - 1].instance, b[i].instance) != 0)
+            b[k++] = b[i];
+    *out = b;
+    *n = k;
+    return OB_OK;
+}
+
+/* Which descriptor of this instance signed before is it? (enum ofl_replay) */
+static int replay_of(const ofl_plan_service *ps, const ofl_plan_inst *pi,
+                     const ofl_clog_backend *seen, size_t n_seen, const ofl_clog_backend **match)
+{
+    ofl_clog_backend key;
+    const ofl_clog_backend *s;
+    uint64_t tp = ps->cfg->version == 3 ? pi->tp : 0;
+    int c;
+
+    key.instance = pi->cfg->address;
+    s = n_seen ? bsearch(&key, seen, n_seen, sizeof(*seen), cmp_backend) : NULL;
+    *match = s;
+    if (s == NULL || !s->found || s->version != ps->cfg->version)
+        return OFL_REPLAY_NEW;
+    c = ofl_clog_order_cmp(tp, pi->revision, s->tp, s->order);
+    if (c < 0)
+        return OFL_REPLAY_OLDER;
+    /* The same order with other bytes is new content: only the backend can
+     * sign it (v2 publication times may repeat within an hour). */
+    if (c == 0 && memcmp(pi->sha256, s->sha256, 32) == 0)
+        return OFL_REPLAY_SAME;
+    return OFL_REPLAY_NEW;
+}
+
+ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n_seen,
+                             const ofl_clog_result *logged, int allow, ob_diag *d)
+{
+    const ofl_plan_service *first_s = NULL;
+    const ofl_plan_inst *first = NULL;
+    const ofl_clog_backend *first_seen = NULL;
+    ofl_clog_set used;
+    size_t i, j;
+
+    memset(&used, 0, sizeof(used));
+    p->n_older = p->n_same = p->n_used = 0;
+    p->same_set = NULL;
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        for (j = 0; j < ps->cfg->n_instances; j++) {
+            ofl_plan_inst *pi = &ps->inst[j];
+            const ofl_clog_backend *m = NULL;
+            pi->replay = OFL_REPLAY_NEW;
+            if (pi->state != OFL_INST_OK)
+                continue;
+            p->n_used++;
+            if (ofl_clog_set_add(&used, ps->cfg->address, pi->cfg->address, pi->sha256) != 0)
+                return ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
+            pi->replay = replay_of(ps, pi, seen, n_seen, &m);
+            if (pi->replay == OFL_REPLAY_SAME) {
+                p->n_same++;
+            } else if (pi->replay == OFL_REPLAY_OLDER && p->n_older++ == 0) {
+                first_s = ps;
+                first = pi;
+                first_seen = m;
+            }
+        }
+    }
+    /* Exactly the descriptors an earlier ceremony used: that request again,
+     * whatever its other fields say.  (A subset is not: a backend that went
+     * away must be removable; min_instances bounds how far.) */
+    for (i = 0; p->n_used > 0 && p->n_same == p->n_used && logged != NULL && i < logged->n_sets;
+         i++) {
+        if (ofl_clog_set_equal(&used, &logged->sets[i])) {
+            p->same_set = &logged->sets[i];
+            break;
+        }
+    }
+    if (allow)
+        return OB_OK;
+    if (p->n_older > 0 && first_s->cfg->version == 3)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: instance %s.onion: its descriptor (period %llu, revision %llu) "
+                       "is older than one signed in the ceremony of %s (period %llu, revision "
+                       "%llu): a replayed or rolled-back request (%zu instance(s) in all); "
+                       "collect a fresh one, or use --resign if signing older descriptors is "
+                       "intended",
+                       first_s->cfg->address, first->cfg->address, (unsigned long long)first->tp,
+                       (unsigned long long)first->revision, first_seen->when,
+                       (unsigned long long)first_seen->tp, (unsigned long long)first_seen->order,
+                       p->n_older);
+    if (p->n_older > 0)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "%s.onion: instance %s.onion: its descriptor (published %llu) is older "
+                       "than one signed in the ceremony of %s (published %llu): a replayed or "
+                       "rolled-back request (%zu instance(s) in all); collect a fresh one, or "
+                       "use --resign if signing older descriptors is intended",
+                       first_s->cfg->address, first->cfg->address,
+                       (unsigned long long)first->revision, first_seen->when,
+                       (unsigned long long)first_seen->order, p->n_older);
+    if (p->same_set != NULL)
+        return ob_fail(d, OB_ERR_REFUSED,
+                       "this request offers exactly the %zu backend descriptor(s) signed in the "
+                       "ceremony of %s: a replayed request, its other fields (origin, created) "
+                       "perhaps changed; collect a fresh one, or use --resign if signing the same "
+                       "descriptors again is intended",
+                       p->n_used, p->same_set->when);
+    return OB_OK;
+}
+
 void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *out)
 {
     size_t i, j, n;
@@ -1456,6 +1636,16 @@ void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *o
             n += strcmp(resp->descriptors[j].service, ps->cfg->address) == 0;
         ob_buf_printf(out, " descriptors %zu instances %zu ok %zu missing %zu stale\n", n, ps->n_ok,
                       ps->n_missing, ps->n_stale);
+    }
+    /* What replay by content compares later requests with. */
+    for (i = 0; i < p->n_svc; i++) {
+        const ofl_plan_service *ps = &p->svc[i];
+        for (j = 0; j < ps->cfg->n_instances; j++) {
+            const ofl_plan_inst *pi = &ps->inst[j];
+            if (pi->state == OFL_INST_OK)
+                ofl_clog_backend_line(out, ps->cfg->address, pi->cfg->address, ps->cfg->version,
+                                      pi->tp, pi->revision, pi->sha256);
+        }
     }
 }
 

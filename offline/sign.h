@@ -23,6 +23,7 @@
 
 #include "bundle.h"
 #include "buf.h"
+#include "ceremony_log.h"
 #include "compact.h"
 #include "config.h"
 #include "diag.h"
@@ -87,6 +88,13 @@ typedef enum {
     OFL_INST_NOT_IN_REQUEST /* in the offline config, absent from the request */
 } ofl_inst_state;
 
+/* An OK instance's descriptor against those earlier ceremonies signed. */
+enum ofl_replay {
+    OFL_REPLAY_NEW = 0, /* never signed, or newer than any signed (or other bytes, same order) */
+    OFL_REPLAY_SAME,    /* exactly the newest one signed before */
+    OFL_REPLAY_OLDER    /* older than one signed before: a rollback */
+};
+
 typedef struct ofl_plan_inst {
     const ob_cfg_instance *cfg;
     const ob_req_instance *req; /* NULL when not in the request */
@@ -95,6 +103,11 @@ typedef struct ofl_plan_inst {
     const void *desc; /* v3: ob_hsv3_desc *, the plan's backends own it; v2: unused */
     uint64_t tp;      /* v3: the period its descriptor is blinded for */
     size_t n_intros;
+    /* OK instances: what orders its descriptor among the backend's (both
+     * inside the backend's signature) and its SHA-256, for the log. */
+    uint64_t revision; /* v3: revision counter; v2: publication time */
+    uint8_t sha256[32];
+    int replay; /* enum ofl_replay, set by ofl_sign_check_replay */
 } ofl_plan_inst;
 
 typedef struct ofl_plan_service {
@@ -121,6 +134,10 @@ struct ofl_plan {
     size_t n_descriptors;
     int full;         /* v3: write full descriptors, not compact entries (sign --full) */
     unsigned threads; /* threads to sign with (sign --threads); 0: ob_pool_threads() */
+    size_t n_older;   /* OK instances whose descriptor is older than one signed before */
+    size_t n_same;    /* OK instances whose descriptor is the newest signed before */
+    size_t n_used;    /* OK instances (backend descriptors this ceremony uses) */
+    const ofl_clog_set *same_set; /* an earlier ceremony that used exactly these, or NULL */
     /*
      * Every distinct backend descriptor of the request judged once, however
      * many services use it; and what the online side will read of them, for
@@ -145,6 +162,27 @@ ob_err ofl_sign_check(const ob_config *cfg, const ob_request *req, uint64_t now,
 ob_err ofl_sign_check_threads(const ob_config *cfg, const ob_request *req, uint64_t now,
                               unsigned threads, ofl_plan **out, ob_diag *d);
 void ofl_plan_free(ofl_plan *p);
+
+/*
+ * Replay by content (docs/signing.rst, "Replay").  ofl_sign_backends_named()
+ * gives the distinct instance addresses req names, sorted, as the array
+ * ofl_clog_scan() fills (*out owned by the caller, free(); the addresses
+ * are borrowed from req).  ofl_sign_check_replay() then compares every
+ * backend descriptor the plan uses with the newest descriptor of the same
+ * instance that the log says a ceremony signed (pi->replay, p->n_older,
+ * p->n_same).  Unless allow (--resign) it refuses (OB_ERR_REFUSED):
+ *   - any descriptor older than that one (v3: a lower period, or the same
+ *     period and a lower revision counter; v2: an earlier publication
+ *     time), naming the first such instance, both descriptors and the date;
+ *   - a request whose descriptors are exactly those one earlier ceremony
+ *     used (the same set, logged->sets; p->same_set): that request again,
+ *     whatever its other fields say.  A subset is signed (a backend that
+ *     went away must be removable; min_instances bounds it).
+ */
+ob_err ofl_sign_backends_named(const ob_request *req, ofl_clog_backend **out, size_t *n,
+                               ob_diag *d);
+ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n_seen,
+                             const ofl_clog_result *logged, int allow, ob_diag *d);
 
 /* Append the summary (plain ASCII lines) to out. */
 void ofl_sign_summary(const ofl_plan *p, const ob_config *cfg, ob_buf *out);

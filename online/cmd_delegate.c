@@ -225,7 +225,7 @@ static int cmd_install(int argc, char **argv)
             continue;
         if (l.n > 0) {
             utc(a, l.certified_until);
-            utc(b, ob_hsv3_tp_start(l.last_tp + 1, &l.v[l.n - 1].tpp));
+            utc(b, ob_hsv3_tp_start_shown(l.last_tp + 1, &l.v[l.n - 1].tpp));
             printf("%s.onion: certified until %s (last period ends %s)\n", cs->address, a, b);
         }
         onl_dkey_list_free(&l);

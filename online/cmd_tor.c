@@ -22,6 +22,7 @@
 #include "encode.h"
 #include "fileio.h"
 #include "hsdir.h"
+#include "obtime.h"
 #include "onion.h"
 
 #include <stdio.h>
@@ -44,11 +45,7 @@ typedef struct tc_opts {
 
 static void fmt_time(char *out, size_t n, uint64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(out, n, "?");
+    (void)ob_time_format(out, n, t, OB_TIME_PLAIN);
 }
 
 static void print_info(onl_ctl *ctl, const char *key, const char *label)
@@ -126,7 +123,7 @@ static ob_err print_hsdirs(const onl_consensus *c, const char *addr, ob_diag *d)
 static ob_err check_once(onl_ctl *ctl, const char *hsdirs_for, int *none, ob_diag *d)
 {
     onl_consensus *c = NULL;
-    char t1[32], t2[32], t3[32];
+    char t1[OB_TIME_STR], t2[OB_TIME_STR], t3[OB_TIME_STR];
     ob_err e;
 
     printf("%-22s %s (auth %s, connection #%u)\n", "control port:", onl_ctl_endpoint(ctl),

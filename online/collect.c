@@ -115,9 +115,14 @@ static ob_err add_v3_periods(ob_req_service *rs, const ob_consensus_facts *f, ob
     ob_err err = OB_OK;
     int i;
 
-    ob_hsv3_publish_slots(f->valid_after, &tpp, slots);
+    if (ob_hsv3_publish_slots(f->valid_after, &tpp, slots) != 0)
+        return ob_fail(d, OB_ERR_RANGE, "%s: no time period at valid-after %llu", rs->address,
+                       (unsigned long long)f->valid_after);
     for (i = 0; i < 2 && err == OB_OK; i++) {
-        uint64_t start = ob_hsv3_tp_start(slots[i].tp, &tpp);
+        uint64_t start = 0;
+        if (ob_hsv3_tp_start(slots[i].tp, &tpp, &start) != 0)
+            return ob_fail(d, OB_ERR_RANGE, "%s: time period %llu is out of range", rs->address,
+                           (unsigned long long)slots[i].tp);
         err = ob_req_service_add_period(rs, slots[i].tp, start, start + tpp.length_min * 60);
     }
     if (err != OB_OK)

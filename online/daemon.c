@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "hsdir.h"
 #include "hsv3_desc.h"
+#include "obtime.h"
 #include "onion.h"
 #include "publish.h"
 #include "status.h"
@@ -51,19 +52,15 @@ static void on_signal(int sig)
         g_stop = 1;
 }
 
-static void fmt_utc(char out[32], uint64_t t)
+static void fmt_utc(char out[OB_TIME_STR], uint64_t t)
 {
-    struct tm tm;
-    time_t tt = (time_t)t;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(out, 32, "%llu", (unsigned long long)t);
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_PLAIN);
 }
 
 static void dlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void dlog(int level, const char *fmt, ...)
 {
-    char msg[1024], ts[32];
+    char msg[1024], ts[OB_TIME_STR];
     va_list ap;
 
     if (level < g_level)
@@ -462,7 +459,7 @@ static int running_low(dstate *s, uint64_t now)
         }
         need |= u == 0 || (g.slot >= 0 ? u <= now : 1);
         if (!s->low_warned[i] && u != 0) {
-            char t[32], text[400];
+            char t[OB_TIME_STR], text[400];
             ob_tp_params tpp = onl_publish_tp_params(s->cfg, s->c);
             fmt_utc(t, u);
             if (g.slot >= 0 && onl_publish_gap_text(a, &g, &tpp, now, text, sizeof(text)) >= 0)
@@ -661,7 +658,7 @@ static void log_runout(const dstate *s, const ob_response *r)
         for (j = 0; j < i; j++)
             dup |= strcmp(r->descriptors[j].service, r->descriptors[i].service) == 0;
         if (!dup) {
-            char t[32];
+            char t[OB_TIME_STR];
             ob_hsv3_gap g;
             fmt_utc(t, signed_until(s, r->descriptors[i].service, (uint64_t)time(NULL), &g));
             if (g.slot >= 0)

@@ -47,13 +47,9 @@ struct onl_dd {
     uint64_t next_check, next_renew;
 };
 
-static void fmt_utc(char out[32], uint64_t t)
+static void fmt_utc(char out[OB_TIME_STR], uint64_t t)
 {
-    struct tm tm;
-    time_t tt = (time_t)t;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(out, 32, "%llu", (unsigned long long)t);
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_PLAIN);
 }
 
 static void build_clear(dd_svc *sv)
@@ -548,7 +544,8 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
         onl_dkey_list l;
         dd_svc *sv;
         ob_diag d;
-        char until[32], due[32], written[512];
+        char until[OB_TIME_STR], due[OB_TIME_STR], written[512];
+        uint64_t due_t = 0;
         int a;
         if (cs->version != 3 || cs->address == NULL || (sv = get_svc(dd, cs->address)) == NULL)
             continue;
@@ -567,7 +564,9 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
         if (a == ONL_RENEW_NONE)
             continue;
         fmt_utc(until, sv->certified_until);
-        fmt_utc(due, ob_hsv3_tp_start(sv->last_tp, tpp));
+        if (ob_hsv3_tp_start(sv->last_tp, tpp, &due_t) != 0)
+            due_t = UINT64_MAX; /* shown as out of range, never as a date */
+        fmt_utc(due, due_t);
         if (a == ONL_RENEW_WARN) {
             env->log(ONL_DD_WARNING,
                      "%s.onion: the delegated certification runs out at %s UTC (last certified "

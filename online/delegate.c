@@ -19,7 +19,7 @@ ob_err onl_delegate_periods(const ob_tp_params *tpp, uint64_t now, unsigned days
                             uint64_t *last, ob_diag *d)
 {
     ob_hsv3_slot s[2];
-    uint64_t horizon = now + (uint64_t)days * 86400, tp;
+    uint64_t horizon = now + (uint64_t)days * 86400, tp, st = 0;
 
     if (tpp->length_min == 0 || tpp->offset_min >= tpp->length_min)
         return ob_fail(d, OB_ERR_RANGE, "time period length %llu min, offset %llu min",
@@ -30,8 +30,8 @@ ob_err onl_delegate_periods(const ob_tp_params *tpp, uint64_t now, unsigned days
     *first = s[0].tp;
     /* The last period that begins before the horizon (the current one at least). */
     tp = ob_hsv3_tp_num(horizon, tpp);
-    if (ob_hsv3_tp_start(tp, tpp) >= horizon && tp > 0)
-        tp--;
+    if ((ob_hsv3_tp_start(tp, tpp, &st) != 0 || st >= horizon) && tp > 0)
+        tp--; /* (a start past year 9999 is past any horizon too) */
     *last = tp > s[1].tp ? tp : s[1].tp;
     if (*last - *first + 1 > OB_BUNDLE_MAX_KEY_PERIODS)
         return ob_fail(d, OB_ERR_RANGE,
@@ -226,8 +226,8 @@ static ob_err check_one(const ob_config *cfg, const ob_keyresponse *resp, const 
         /* A period already over is skipped, whatever became of its key. */
         ob_tp_params tpp = { resp->tp_length_min, resp->tp_offset_min };
         uint64_t from = 0, until = 0;
-        ob_hsv3_desc_window(kc->tp, &tpp, &from, &until);
-        if (until <= now) {
+        /* (The parser bounds tp; a window it cannot have is over too.) */
+        if (ob_hsv3_desc_window(kc->tp, &tpp, &from, &until) != 0 || until <= now) {
             *over = 1;
             return OB_OK;
         }

@@ -163,8 +163,8 @@ void onl_revs_prune(onl_revs *r, const ob_tp_params *tpp, uint64_t now)
 
     for (i = 0; i < r->n; i++) {
         uint64_t from, until;
-        ob_hsv3_desc_window(r->v[i].tp, tpp, &from, &until);
-        if (now < until)
+        /* A period out of range has no window: nothing to keep. */
+        if (ob_hsv3_desc_window(r->v[i].tp, tpp, &from, &until) == 0 && now < until)
             r->v[k++] = r->v[i];
     }
     r->n = k;
@@ -371,7 +371,12 @@ static ob_err build_period(const onl_deleg_in *in, size_t pi, const ob_hsv3_sele
         err = OB_OK;
         goto out;
     }
-    ob_hsv3_desc_window(p->tp, in->tpp, &from, &until);
+    if (ob_hsv3_desc_window(p->tp, in->tpp, &from, &until) != 0) {
+        snprintf(out->why[pi], sizeof(out->why[pi]), "period %llu is out of range",
+                 (unsigned long long)p->tp);
+        err = OB_OK;
+        goto out;
+    }
     if (onl_deleg_revisions(k->rev_key, from, in->now, onl_revs_get(in->revs, svc->address, p->tp),
                             sel->n_groups, revs) != 0) {
         snprintf(out->why[pi], sizeof(out->why[pi]),
@@ -516,8 +521,11 @@ ob_err onl_deleg_check(const onl_deleg_in *in, onl_deleg_out *out, ob_diag *d)
 
 uint64_t onl_renew_due(uint64_t last_tp, const ob_tp_params *tpp, unsigned renew_days)
 {
-    uint64_t start = ob_hsv3_tp_start(last_tp, tpp), ahead = (uint64_t)renew_days * DAY;
+    uint64_t start = 0, ahead = (uint64_t)renew_days * DAY;
 
+    /* A last period out of range starts after year 9999: renew "now". */
+    if (ob_hsv3_tp_start(last_tp, tpp, &start) != 0)
+        return 0;
     return start > ahead ? start - ahead : 0;
 }
 

@@ -36,8 +36,8 @@
 #define SECRET_LEN (64 + 32) /* sign_exp | rev_key */
 _Static_assert(SECRET_LEN == ONL_DKEY_SECRET_LEN, "the secret's size is in dkeys.h");
 /* Bounds every period number and time this store accepts (no wrap-around). */
-#define MAX_TP   (UINT64_C(1) << 32)
-#define MAX_TIME UINT64_C(253402300799) /* 9999-12-31 23:59:59 UTC */
+#define MAX_TP   (OB_TP_MAX + 1) /* obtime.h */
+#define MAX_TIME OB_TIME_MAX
 
 /* ---- paths ---------------------------------------------------------------- */
 
@@ -212,22 +212,27 @@ static void dkey_clear_listing(onl_dkey *k)
     k->rev_key = NULL;
 }
 
+/* 0 (nothing to use) for a period out of range; check_period refuses those first. */
 static uint64_t use_until(uint64_t tp, const ob_tp_params *tpp)
 {
     uint64_t from = 0, until = 0;
 
-    ob_hsv3_desc_window(tp, tpp, &from, &until);
+    if (ob_hsv3_desc_window(tp, tpp, &from, &until) != 0)
+        return 0;
     return until;
 }
 
 /* Period numbers and parameters this store can do arithmetic on without wrapping. */
 static ob_err check_period(const char *address, uint64_t tp, const ob_tp_params *tpp, ob_diag *d)
 {
+    uint64_t end;
+
     if (tpp->length_min < 1 || tpp->length_min > 525600 || tpp->offset_min >= tpp->length_min)
         return ob_fail(
             d, OB_ERR_RANGE, "%s.onion: time period length %llu min / offset %llu min out of range",
             address, (unsigned long long)tpp->length_min, (unsigned long long)tpp->offset_min);
-    if (tp >= MAX_TP || ob_hsv3_tp_start(tp + 1, tpp) > MAX_TIME)
+    /* ob_hsv3_tp_start refuses a start past MAX_TIME (OB_TIME_MAX). */
+    if (tp >= MAX_TP || ob_hsv3_tp_start(tp + 1, tpp, &end) != 0)
         return ob_fail(d, OB_ERR_RANGE, "%s.onion: time period %llu is out of range", address,
                        (unsigned long long)tp);
     return OB_OK;
@@ -240,8 +245,13 @@ static ob_err fill_pending(onl_dkey *k, const char *address, uint64_t tp, const 
     memcpy(k->address, address, OB_ONION_V3_LEN + 1);
     k->tp = tp;
     k->tpp = *tpp;
-    k->valid_from = ob_hsv3_tp_start(tp, tpp);
-    k->valid_until = ob_hsv3_tp_start(tp + 1, tpp);
+    /* check_period: both are in range. */
+    if (ob_hsv3_tp_start(tp, tpp, &k->valid_from) != 0 ||
+        ob_hsv3_tp_start(tp + 1, tpp, &k->valid_until) != 0) {
+        onl_dkey_free(k);
+        return ob_fail(d, OB_ERR_RANGE, "%s.onion: time period %llu is out of range", address,
+                       (unsigned long long)tp);
+    }
     k->use_until = use_until(tp, tpp);
     k->created = now;
     k->state = ONL_DKEY_PENDING;
@@ -478,8 +488,12 @@ static ob_err parse_entry(const char *path, const uint8_t *p, size_t n, int with
         ob_diag_prefix(d, "%s: offset 66: ", path);
         goto out;
     }
-    k->valid_from = ob_hsv3_tp_start(k->tp, &k->tpp);
-    k->valid_until = ob_hsv3_tp_start(k->tp + 1, &k->tpp);
+    if (ob_hsv3_tp_start(k->tp, &k->tpp, &k->valid_from) != 0 ||
+        ob_hsv3_tp_start(k->tp + 1, &k->tpp, &k->valid_until) != 0) {
+        err = ob_fail(d, OB_ERR_RANGE, "%s: offset 66: time period %llu is out of range", path,
+                      (unsigned long long)k->tp);
+        goto out;
+    }
     k->use_until = use_until(k->tp, &k->tpp);
     (void)ob_cur_get_u64(&c, &k->created);
     (void)ob_cur_get_bytes(&c, k->request_digest, 32);
@@ -795,7 +809,9 @@ static void compute_until(onl_dkey_list *l, const ob_tp_params *tpp, uint64_t no
         return;
     for (i = 0; i < l->n; i++) {
         uint64_t from = 0, until = 0;
-        ob_hsv3_desc_window(l->v[i].tp, tpp, &from, &until);
+        /* A period out of range covers nothing (check_period refuses it first). */
+        if (ob_hsv3_desc_window(l->v[i].tp, tpp, &from, &until) != 0)
+            from = until = 0;
         c[i].tp = l->v[i].tp;
         c[i].from = from;
         c[i].until = until < l->v[i].cert_expires ? until : l->v[i].cert_expires;

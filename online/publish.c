@@ -9,6 +9,7 @@
 #include "hsv3_cert.h"
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
+#include "obtime.h"
 #include "onion.h"
 #include "secmem.h"
 
@@ -93,19 +94,15 @@ ob_err onl_publish_hsdirs(const onl_consensus *c, const uint8_t Ab[32], const ob
 }
 
 /* The outer-layer checks, as an HSDir makes them (and the blinding). */
-static void utc_text(char out[32], uint64_t t)
+static void utc_text(char out[OB_TIME_STR], uint64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-        snprintf(out, 32, "%llu", (unsigned long long)t);
+    (void)ob_time_format(out, OB_TIME_STR, t, OB_TIME_SEC);
 }
 
 /* "signed for use from <UTC> until <UTC>, now <UTC>" */
 static void window_why(onl_pub_item *it, const ob_resp_descriptor *rd, uint64_t now)
 {
-    char a[32], b[32], n[32];
+    char a[OB_TIME_STR], b[OB_TIME_STR], n[OB_TIME_STR];
 
     utc_text(a, rd->valid_from);
     utc_text(b, rd->valid_until);
@@ -154,7 +151,7 @@ static ob_err plan_v2(const ob_resp_descriptor *rd, const onl_consensus *c, uint
     ob_hsv2_desc *desc = NULL;
     size_t hs[3], nhs = 0, k;
     int64_t start;
-    char a[32], b[32], n[32];
+    char a[OB_TIME_STR], b[OB_TIME_STR], n[OB_TIME_STR];
     ob_err err;
 
     it->slot = rd->slot;
@@ -319,11 +316,12 @@ int onl_publish_gap_text(const char *service, const ob_hsv3_gap *g, const ob_tp_
                          uint64_t now, char *buf, size_t cap)
 {
     const char *which = g->slot ? "second" : "first";
-    char at[32], when[80] = "";
+    char at[OB_TIME_STR], when[80] = "";
+    uint64_t run = 0;
 
     utc_text(at, g->at);
     /* A period whose SRV run starts at the gap could not be signed before. */
-    if (ob_hsv3_srv_run_start(g->tp, tpp) == g->at)
+    if (ob_hsv3_srv_run_start(g->tp, tpp, &run) == 0 && run == g->at)
         snprintf(when, sizeof(when), " (not before: its revision-counter run starts then)");
     if (g->at <= now) {
         snprintf(buf, cap,

@@ -3,6 +3,8 @@
  */
 #include "status.h"
 
+#include "obtime.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,12 +19,10 @@
 
 static void put_time(ob_buf *b, uint64_t t)
 {
-    struct tm tm;
-    time_t tt = (time_t)t;
-    char s[32];
+    char s[OB_TIME_STR];
 
-    if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm) == 0) {
+    /* 0 is "never"; a time past year 9999 is not shown as a (wrapped) date. */
+    if (t == 0 || ob_time_format(s, sizeof(s), t, OB_TIME_PLAIN) != 0) {
         ob_buf_put_str(b, "null");
         return;
     }

@@ -25,6 +25,7 @@
 #include "hsv3_cert.h"
 #include "hsv3_common.h"
 #include "hsv3_compact.h"
+#include "obtime.h"
 #include "onion.h"
 #include "secmem.h"
 
@@ -117,7 +118,8 @@ enum ftype {
     F_RESERVED,
     F_FIX64
 };
-enum { F_REQUIRED = 1, F_REPEAT = 2 };
+/* F_TIME: a unix time, at most OB_TIME_MAX; F_TP: a period number, at most OB_TP_MAX. */
+enum { F_REQUIRED = 1, F_REPEAT = 2, F_TIME = 4, F_TP = 8 };
 
 typedef struct fdef {
     uint16_t tag;
@@ -137,16 +139,16 @@ typedef struct rdef {
 #define NF(a) (sizeof(a) / sizeof((a)[0]))
 
 static const fdef request_f[] = {
-    { T_REQ_CREATED, F_U64, F_REQUIRED, 0, "request.created" },
+    { T_REQ_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "request.created" },
     { T_REQ_ORIGIN, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "request.origin" },
     { T_REQ_CONSENSUS, F_REC, F_REQUIRED, 1, "request.consensus" },
     { T_REQ_SERVICE, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_SERVICES, "request.service" },
     { T_REQ_SHARED, F_BLOB, F_REPEAT, OB_BUNDLE_MAX_SHARED, "request.descriptor" },
 };
 static const fdef consensus_f[] = {
-    { T_CON_VALID_AFTER, F_U64, F_REQUIRED, 0, "consensus.valid_after" },
-    { T_CON_FRESH_UNTIL, F_U64, F_REQUIRED, 0, "consensus.fresh_until" },
-    { T_CON_VALID_UNTIL, F_U64, F_REQUIRED, 0, "consensus.valid_until" },
+    { T_CON_VALID_AFTER, F_U64, F_REQUIRED | F_TIME, 0, "consensus.valid_after" },
+    { T_CON_FRESH_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "consensus.fresh_until" },
+    { T_CON_VALID_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "consensus.valid_until" },
     { T_CON_TP_LENGTH, F_U32, F_REQUIRED, 0, "consensus.tp_length_min" },
     { T_CON_TP_OFFSET, F_U32, F_REQUIRED, 0, "consensus.tp_offset_min" },
     { T_CON_SRV_CURRENT, F_FIX32, 0, 0, "consensus.srv_current" },
@@ -159,23 +161,23 @@ static const fdef service_f[] = {
     { T_SVC_INSTANCE, F_REC, F_REPEAT, OB_BUNDLE_MAX_INSTANCES, "service.instance" },
 };
 static const fdef period_f[] = {
-    { T_PER_TP, F_U64, F_REQUIRED, 0, "period.tp" },
-    { T_PER_VALID_FROM, F_U64, F_REQUIRED, 0, "period.valid_from" },
-    { T_PER_VALID_UNTIL, F_U64, F_REQUIRED, 0, "period.valid_until" },
+    { T_PER_TP, F_U64, F_REQUIRED | F_TP, 0, "period.tp" },
+    { T_PER_VALID_FROM, F_U64, F_REQUIRED | F_TIME, 0, "period.valid_from" },
+    { T_PER_VALID_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "period.valid_until" },
 };
 static const fdef instance_f[] = {
     { T_INS_ADDRESS, F_ADDR, F_REQUIRED, 56, "instance.address" },
     { T_INS_NAME, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "instance.name" },
     { T_INS_STATUS, F_U8, F_REQUIRED, 0, "instance.status" },
     { T_INS_REASON, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "instance.reason" },
-    { T_INS_FETCHED_AT, F_U64, F_REQUIRED, 0, "instance.fetched_at" },
+    { T_INS_FETCHED_AT, F_U64, F_REQUIRED | F_TIME, 0, "instance.fetched_at" },
     { T_INS_DESCRIPTOR, F_BLOB, 0, OB_BUNDLE_MAX_FIELD, "instance.descriptor" },
     /* At most one of descriptor and descriptor_ref (check_instance). */
     { T_INS_DESCRIPTOR_REF, F_U32, 0, 0, "instance.descriptor_ref" },
 };
 static const fdef response_f[] = {
     { T_RSP_REQUEST_DIGEST, F_FIX32, F_REQUIRED, 0, "response.request_digest" },
-    { T_RSP_CREATED, F_U64, F_REQUIRED, 0, "response.created" },
+    { T_RSP_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "response.created" },
     { T_RSP_NOTE, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "response.note" },
     { T_RSP_DESCRIPTOR, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_DESCRIPTORS,
       "response.descriptor" },
@@ -183,12 +185,12 @@ static const fdef response_f[] = {
 static const fdef descriptor_f[] = {
     { T_DSC_SERVICE, F_ADDR, F_REQUIRED, 56, "descriptor.service" },
     { T_DSC_VERSION, F_U8, F_REQUIRED, 0, "descriptor.version" },
-    { T_DSC_TP, F_U64, F_REQUIRED, 0, "descriptor.tp" },
+    { T_DSC_TP, F_U64, F_REQUIRED | F_TP, 0, "descriptor.tp" },
     { T_DSC_SLOT, F_U8, F_REQUIRED, 0, "descriptor.slot" },
     { T_DSC_GROUP, F_U16, F_REQUIRED, 0, "descriptor.group" },
     { T_DSC_GROUP_COUNT, F_U16, F_REQUIRED, 0, "descriptor.group_count" },
-    { T_DSC_VALID_FROM, F_U64, F_REQUIRED, 0, "descriptor.valid_from" },
-    { T_DSC_VALID_UNTIL, F_U64, F_REQUIRED, 0, "descriptor.valid_until" },
+    { T_DSC_VALID_FROM, F_U64, F_REQUIRED | F_TIME, 0, "descriptor.valid_from" },
+    { T_DSC_VALID_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "descriptor.valid_until" },
     { T_DSC_REVISION, F_U64, F_REQUIRED, 0, "descriptor.revision" },
     /* Exactly one of body and compact (check_rdesc, parse_rdesc). */
     { T_DSC_BODY, F_BLOB, 0, OB_BUNDLE_MAX_FIELD, "descriptor.body" },
@@ -196,7 +198,7 @@ static const fdef descriptor_f[] = {
 };
 
 static const fdef keyrequest_f[] = {
-    { T_KRQ_CREATED, F_U64, F_REQUIRED, 0, "keyrequest.created" },
+    { T_KRQ_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "keyrequest.created" },
     { T_KRQ_ORIGIN, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "keyrequest.origin" },
     { T_KRQ_TP_LENGTH, F_U32, F_REQUIRED, 0, "keyrequest.tp_length_min" },
     { T_KRQ_TP_OFFSET, F_U32, F_REQUIRED, 0, "keyrequest.tp_offset_min" },
@@ -207,14 +209,14 @@ static const fdef keyservice_f[] = {
     { T_KSV_PERIOD, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_KEY_PERIODS, "keyservice.period" },
 };
 static const fdef keyperiod_f[] = {
-    { T_KPR_TP, F_U64, F_REQUIRED, 0, "keyperiod.tp" },
-    { T_KPR_VALID_FROM, F_U64, F_REQUIRED, 0, "keyperiod.valid_from" },
-    { T_KPR_VALID_UNTIL, F_U64, F_REQUIRED, 0, "keyperiod.valid_until" },
+    { T_KPR_TP, F_U64, F_REQUIRED | F_TP, 0, "keyperiod.tp" },
+    { T_KPR_VALID_FROM, F_U64, F_REQUIRED | F_TIME, 0, "keyperiod.valid_from" },
+    { T_KPR_VALID_UNTIL, F_U64, F_REQUIRED | F_TIME, 0, "keyperiod.valid_until" },
     { T_KPR_SIGNING_KEY, F_FIX32, F_REQUIRED, 0, "keyperiod.signing_key" },
 };
 static const fdef keyresponse_f[] = {
     { T_KRS_REQUEST_DIGEST, F_FIX32, F_REQUIRED, 0, "keyresponse.request_digest" },
-    { T_KRS_CREATED, F_U64, F_REQUIRED, 0, "keyresponse.created" },
+    { T_KRS_CREATED, F_U64, F_REQUIRED | F_TIME, 0, "keyresponse.created" },
     { T_KRS_NOTE, F_TEXT, 0, OB_BUNDLE_MAX_TEXT, "keyresponse.note" },
     { T_KRS_TP_LENGTH, F_U32, F_REQUIRED, 0, "keyresponse.tp_length_min" },
     { T_KRS_TP_OFFSET, F_U32, F_REQUIRED, 0, "keyresponse.tp_offset_min" },
@@ -225,9 +227,9 @@ static const fdef keycerts_f[] = {
     { T_KCS_CERT, F_REC, F_REQUIRED | F_REPEAT, OB_BUNDLE_MAX_KEY_PERIODS, "keycerts.cert" },
 };
 static const fdef keycert_f[] = {
-    { T_KCR_TP, F_U64, F_REQUIRED, 0, "keycert.tp" },
+    { T_KCR_TP, F_U64, F_REQUIRED | F_TP, 0, "keycert.tp" },
     { T_KCR_SIGNING_KEY, F_FIX32, F_REQUIRED, 0, "keycert.signing_key" },
-    { T_KCR_EXPIRES, F_U64, F_REQUIRED, 0, "keycert.expires" },
+    { T_KCR_EXPIRES, F_U64, F_REQUIRED | F_TIME, 0, "keycert.expires" },
     { T_KCR_SIGNATURE, F_FIX64, F_REQUIRED, 0, "keycert.signature" },
     { T_KCR_REV_KEY, F_FIX32, F_REQUIRED, 0, "keycert.rev_key" },
 };
@@ -463,6 +465,21 @@ static ob_err rd_next(rd *r, fld *f, int *done)
             return ob_fail(r->d, OB_ERR_MALFORMED,
                            "offset %zu: field 0x%04x (%s): length %u, expected %zu", f->off, tag,
                            def->name, (unsigned)len, want);
+        if ((def->flags & (F_TIME | F_TP)) && len == 8 && ob_cur_left(&r->c) >= 8) {
+            uint64_t v = ob_load_u64(ob_cur_ptr(&r->c));
+            if ((def->flags & F_TIME) && !ob_time_is_valid(v))
+                return ob_fail(r->d, OB_ERR_RANGE,
+                               "offset %zu: field 0x%04x (%s): time %llu is beyond year 9999 "
+                               "(limit %llu)",
+                               f->off, tag, def->name, (unsigned long long)v,
+                               (unsigned long long)OB_TIME_MAX);
+            if ((def->flags & F_TP) && !ob_tp_is_valid(v))
+                return ob_fail(r->d, OB_ERR_RANGE,
+                               "offset %zu: field 0x%04x (%s): time period %llu is beyond 2^32 "
+                               "(limit %llu)",
+                               f->off, tag, def->name, (unsigned long long)v,
+                               (unsigned long long)OB_TP_MAX);
+        }
         if ((def->flags & F_REPEAT) && r->count[idx] >= def->max)
             return ob_fail(r->d, OB_ERR_RANGE,
                            "offset %zu: field 0x%04x (%s): more than %u occurrences", f->off, tag,
@@ -745,6 +762,23 @@ static ob_err check_blob(const uint8_t *p, size_t n, int required, const char *c
     return OB_OK;
 }
 
+/* The same bounds rd_next applies to F_TIME and F_TP fields. */
+static ob_err check_time(uint64_t t, const char *ctx, const char *what, ob_diag *d)
+{
+    if (!ob_time_is_valid(t))
+        return ob_fail(d, OB_ERR_RANGE, "%s: %s %llu is beyond year 9999 (limit %llu)", ctx, what,
+                       (unsigned long long)t, (unsigned long long)OB_TIME_MAX);
+    return OB_OK;
+}
+
+static ob_err check_tp(uint64_t tp, const char *ctx, ob_diag *d)
+{
+    if (!ob_tp_is_valid(tp))
+        return ob_fail(d, OB_ERR_RANGE, "%s: time period %llu is beyond 2^32 (limit %llu)", ctx,
+                       (unsigned long long)tp, (unsigned long long)OB_TP_MAX);
+    return OB_OK;
+}
+
 static ob_err check_version(uint8_t v, const char *ctx, ob_diag *d)
 {
     if (v != 2 && v != 3)
@@ -754,14 +788,20 @@ static ob_err check_version(uint8_t v, const char *ctx, ob_diag *d)
 
 static ob_err check_consensus(const ob_consensus_facts *c, const char *ctx, ob_diag *d)
 {
+    ob_err err;
+
+    if ((err = check_time(c->valid_after, ctx, "valid_after", d)) != OB_OK ||
+        (err = check_time(c->fresh_until, ctx, "fresh_until", d)) != OB_OK ||
+        (err = check_time(c->valid_until, ctx, "valid_until", d)) != OB_OK)
+        return err;
     if (!(c->valid_after < c->fresh_until && c->fresh_until <= c->valid_until))
         return ob_fail(d, OB_ERR_MALFORMED,
                        "%s: valid_after %llu, fresh_until %llu, valid_until %llu are not in order",
                        ctx, (unsigned long long)c->valid_after, (unsigned long long)c->fresh_until,
                        (unsigned long long)c->valid_until);
-    if (c->tp_length_min < 1 || c->tp_length_min > 525600)
-        return ob_fail(d, OB_ERR_RANGE, "%s: time period length %u minutes, expected 1..525600",
-                       ctx, (unsigned)c->tp_length_min);
+    if (c->tp_length_min < 1 || c->tp_length_min > OB_HSV3_TP_LENGTH_MAX)
+        return ob_fail(d, OB_ERR_RANGE, "%s: time period length %u minutes, expected 1..%d", ctx,
+                       (unsigned)c->tp_length_min, OB_HSV3_TP_LENGTH_MAX);
     if (c->tp_offset_min >= c->tp_length_min)
         return ob_fail(d, OB_ERR_RANGE,
                        "%s: rotation offset %u minutes is not less than the period length %u", ctx,
@@ -771,6 +811,12 @@ static ob_err check_consensus(const ob_consensus_facts *c, const char *ctx, ob_d
 
 static ob_err check_period(const ob_req_period *p, const char *ctx, ob_diag *d)
 {
+    ob_err err;
+
+    if ((err = check_tp(p->tp, ctx, d)) != OB_OK ||
+        (err = check_time(p->valid_from, ctx, "valid_from", d)) != OB_OK ||
+        (err = check_time(p->valid_until, ctx, "valid_until", d)) != OB_OK)
+        return err;
     if (p->valid_from >= p->valid_until)
         return ob_fail(d, OB_ERR_MALFORMED, "%s: valid_from %llu is not before valid_until %llu",
                        ctx, (unsigned long long)p->valid_from, (unsigned long long)p->valid_until);
@@ -789,8 +835,9 @@ static ob_err check_instance(const ob_req_instance *in, uint8_t version, const c
     if ((err = check_addr(in->address, version, ctx, "address", d)) != OB_OK ||
         (err = check_text(in->name, OB_BUNDLE_MAX_TEXT, ctx, "name", d)) != OB_OK ||
         (err = check_text(in->reason, OB_BUNDLE_MAX_TEXT, ctx, "reason", d)) != OB_OK ||
-        (in->shared == 0 &&
-         (err = check_blob(in->descriptor, in->descriptor_len, 0, ctx, "descriptor", d)) != OB_OK))
+        (in->shared == 0 && (err = check_blob(in->descriptor, in->descriptor_len, 0, ctx,
+                                              "descriptor", d)) != OB_OK) ||
+        (err = check_time(in->fetched_at, ctx, "fetched_at", d)) != OB_OK)
         return err;
     if (in->status > OB_INSTANCE_INVALID)
         return ob_fail(d, OB_ERR_MALFORMED,
@@ -908,7 +955,8 @@ static ob_err check_request(const ob_request *r, const char *ctx, ob_diag *d)
     size_t i, dup;
     ob_err err;
 
-    if ((err = check_text(r->origin, OB_BUNDLE_MAX_TEXT, ctx, "origin", d)) != OB_OK)
+    if ((err = check_text(r->origin, OB_BUNDLE_MAX_TEXT, ctx, "origin", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK)
         return err;
     snprintf(sub, sizeof(sub), "%s: consensus", ctx);
     if ((err = check_consensus(&r->consensus, sub, d)) != OB_OK)
@@ -943,7 +991,14 @@ static ob_err check_rdesc(const ob_resp_descriptor *x, const char *ctx, ob_diag 
 
     if ((err = check_version(x->version, ctx, d)) != OB_OK ||
         (err = check_addr(x->service, x->version, ctx, "service", d)) != OB_OK ||
-        (err = check_blob(x->descriptor, x->descriptor_len, 0, ctx, "descriptor", d)) != OB_OK)
+        (err = check_blob(x->descriptor, x->descriptor_len, 0, ctx, "descriptor", d)) != OB_OK ||
+        (err = check_tp(x->tp, ctx, d)) != OB_OK ||
+        (err = check_time(x->valid_from, ctx, "valid_from", d)) != OB_OK ||
+        (err = check_time(x->valid_until, ctx, "valid_until", d)) != OB_OK)
+        return err;
+    /* v2 keeps its publication-time here; v3 a revision counter, not a time. */
+    if (x->version == 2 &&
+        (err = check_time(x->revision, ctx, "revision (publication time)", d)) != OB_OK)
         return err;
     if (x->compact != NULL && x->compact_len != 0) {
         if (x->version != 3)
@@ -974,7 +1029,8 @@ static ob_err check_response(const ob_response *r, const char *ctx, ob_diag *d)
     size_t i, dup;
     ob_err err;
 
-    if ((err = check_text(r->note, OB_BUNDLE_MAX_TEXT, ctx, "note", d)) != OB_OK)
+    if ((err = check_text(r->note, OB_BUNDLE_MAX_TEXT, ctx, "note", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK)
         return err;
     if (r->n_descriptors < 1 || r->n_descriptors > OB_BUNDLE_MAX_DESCRIPTORS)
         return ob_fail(d, OB_ERR_RANGE, "%s: %zu descriptors, expected 1..%d", ctx,
@@ -2331,7 +2387,10 @@ static ob_err check_tp_params(uint32_t length, uint32_t offset, const char *ctx,
 /* A period number whose start and end (and the day after) are dates, not wrapped numbers. */
 static ob_err check_key_tp(uint64_t tp, const ob_tp_params *tpp, const char *ctx, ob_diag *d)
 {
-    if (tp >= OB_BUNDLE_MAX_TP || ob_hsv3_tp_start(tp + 1, tpp) > OB_BUNDLE_MAX_TIME)
+    uint64_t end;
+
+    /* ob_hsv3_tp_start refuses a start past OB_TIME_MAX (= OB_BUNDLE_MAX_TIME). */
+    if (tp >= OB_BUNDLE_MAX_TP || ob_hsv3_tp_start(tp + 1, tpp, &end) != 0)
         return ob_fail(d, OB_ERR_RANGE,
                        "%s: time period %llu is out of range (a period number below 2^32 whose "
                        "end is before the year 10000)",
@@ -2347,8 +2406,9 @@ static ob_err check_keyperiod(const ob_keyreq_period *p, const ob_tp_params *tpp
 
     if ((err = check_key_tp(p->tp, tpp, ctx, d)) != OB_OK)
         return err;
-    from = ob_hsv3_tp_start(p->tp, tpp);
-    until = ob_hsv3_tp_start(p->tp + 1, tpp);
+    if (ob_hsv3_tp_start(p->tp, tpp, &from) != 0 || ob_hsv3_tp_start(p->tp + 1, tpp, &until) != 0)
+        return ob_fail(d, OB_ERR_INTERNAL, "%s: period %llu out of range", ctx,
+                       (unsigned long long)p->tp);
     if (p->valid_from != from || p->valid_until != until)
         return ob_fail(d, OB_ERR_MALFORMED,
                        "%s: period %llu runs from %llu to %llu with this length and offset, not "
@@ -2394,6 +2454,7 @@ static ob_err check_keyrequest(const ob_keyrequest *r, const char *ctx, ob_diag 
     ob_err err;
 
     if ((err = check_text(r->origin, OB_BUNDLE_MAX_TEXT, ctx, "origin", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK ||
         (err = check_tp_params(r->tp_length_min, r->tp_offset_min, ctx, d)) != OB_OK)
         return err;
     if (r->n_services < 1 || r->n_services > OB_BUNDLE_MAX_SERVICES)
@@ -2495,6 +2556,7 @@ static ob_err check_keyresponse(const ob_keyresponse *r, const char *ctx, ob_dia
     ob_err err;
 
     if ((err = check_text(r->note, OB_BUNDLE_MAX_TEXT, ctx, "note", d)) != OB_OK ||
+        (err = check_time(r->created, ctx, "created", d)) != OB_OK ||
         (err = check_tp_params(r->tp_length_min, r->tp_offset_min, ctx, d)) != OB_OK)
         return err;
     if (r->n_services < 1 || r->n_services > OB_BUNDLE_MAX_SERVICES)

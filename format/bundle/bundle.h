@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "diag.h"
+#include "obtime.h"
 #include "hsv3_cert.h"
 
 #include <stddef.h>
@@ -57,9 +58,9 @@ enum ob_bundle_kind {
 #define OB_BUNDLE_MAX_GROUPS      256                  /* group_count */
 #define OB_BUNDLE_MAX_EXT         64                   /* unknown fields kept per record */
 #define OB_BUNDLE_MAX_SHARED      100000               /* shared descriptors per request */
-#define OB_BUNDLE_MAX_KEY_PERIODS 4096 /* per service in a key-certification bundle */
-#define OB_BUNDLE_MAX_TP          (UINT64_C(1) << 32)    /* period numbers are below it */
-#define OB_BUNDLE_MAX_TIME        UINT64_C(253402300799) /* 9999-12-31 23:59:59 UTC */
+#define OB_BUNDLE_MAX_KEY_PERIODS 4096            /* per service in a key-certification bundle */
+#define OB_BUNDLE_MAX_TP          (OB_TP_MAX + 1) /* period numbers are below it (obtime.h) */
+#define OB_BUNDLE_MAX_TIME        OB_TIME_MAX     /* 9999-12-31 23:59:59 UTC (obtime.h) */
 
 /* An unknown non-critical field, kept verbatim for the round trip. */
 typedef struct ob_bundle_ext {

@@ -83,7 +83,8 @@ static const gkey gkeys[] = {
 _Static_assert(sizeof(gkeys) / sizeof(gkeys[0]) <= 64, "too many global keys for ob_config.given");
 
 static const char *const service_keys[] = {
-    "key", "address", "version", "instances", "descriptor_lifetime", "presign_window", NULL
+    "key",           "address", "version", "instances", "descriptor_lifetime", "presign_window",
+    "min_instances", NULL
 };
 static const char *const instance_keys[] = { "address",     "name", "client_auth_key",
                                              "auth_cookie", "auth", NULL };
@@ -611,7 +612,7 @@ static ob_err dup_instances(pctx *p, const ob_cfg_service *s)
 static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
 {
     const yaml_node_t *key = NULL, *addr = NULL, *ver = NULL, *inst = NULL;
-    const yaml_node_t *life = NULL, *pre = NULL;
+    const yaml_node_t *life = NULL, *pre = NULL, *mini = NULL;
     yaml_node_item_t *it;
     yaml_node_pair_t *pr;
     unsigned version = 0;
@@ -635,7 +636,7 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
         } else if (key_is(k, "instances")) {
             inst = v;
         } else if (is_null(v) && (key_is(k, "version") || key_is(k, "descriptor_lifetime") ||
-                                  key_is(k, "presign_window"))) {
+                                  key_is(k, "presign_window") || key_is(k, "min_instances"))) {
             /* Not set: inferred, or inherited from the global value. */
         } else if (key_is(k, "version")) {
             ver = v;
@@ -649,6 +650,9 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
             pre = v;
             s->presign_line = (int)mline(v);
             err = get_uint(p, v, "presign_window", 0, OB_CFG_PRESIGN_MAX_V3, &s->presign_window);
+        } else if (key_is(k, "min_instances")) {
+            mini = v;
+            err = get_uint(p, v, "min_instances", 1, OB_CFG_MAX_INSTANCES, &s->min_instances);
         } else {
             err = unknown_key(p, k, "service entry", service_keys, NULL, 0);
         }
@@ -694,6 +698,13 @@ static ob_err parse_service(pctx *p, const yaml_node_t *m, ob_cfg_service *s)
     if (n > OB_CFG_MAX_INSTANCES_TOTAL - p->total_instances)
         return perr(p, inst, OB_ERR_RANGE, "more than %d instances in all",
                     OB_CFG_MAX_INSTANCES_TOTAL);
+    if (mini == NULL)
+        s->min_instances = OB_CFG_MIN_INSTANCES_DEFAULT;
+    else if (s->min_instances > n)
+        return perr(p, mini, OB_ERR_RANGE,
+                    "min_instances %u is more than the %zu instance(s) this service lists: "
+                    "nothing could ever be signed",
+                    s->min_instances, n);
     p->total_instances += n;
     s->instances = calloc(n, sizeof(*s->instances));
     if (s->instances == NULL)

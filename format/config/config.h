@@ -42,22 +42,23 @@
 #define OB_CFG_MAX_WARNINGS        100    /* then one "more warnings" line */
 
 /* Defaults and ranges of our additions (minutes unless stated). */
-#define OB_CFG_LIFETIME_DEFAULT   180 /* tor's own descriptor-lifetime */
-#define OB_CFG_LIFETIME_MIN       30  /* rend-spec-v3 2.4 */
-#define OB_CFG_LIFETIME_MAX       720 /* HS_DESC_MAX_LIFETIME: HSDirs refuse more */
-#define OB_CFG_PRESIGN_DEFAULT    1440
-#define OB_CFG_PRESIGN_MAX_V3     10080 /* our bound: a week of pre-signed periods */
-#define OB_CFG_PRESIGN_MAX_V2     4320  /* HSDirs drop publication-time < now - 3 days */
-#define OB_CFG_TP_LENGTH_DEFAULT  1440  /* hsdir_interval on the live network */
-#define OB_CFG_TP_LENGTH_MIN      2     /* test networks: 24 voting intervals of >= 5 s */
-#define OB_CFG_TP_LENGTH_MAX      14400
-#define OB_CFG_SKEW_DEFAULT       900 /* seconds */
-#define OB_CFG_SKEW_MAX           86400
-#define OB_CFG_DELEGATION_DEFAULT 31 /* days: certify signs periods starting this soon */
-#define OB_CFG_DELEGATION_MIN     1
-#define OB_CFG_DELEGATION_MAX     366
-#define OB_CFG_RENEW_DAYS_DEFAULT 7 /* delegated mode: ask for certificates this early */
-#define OB_CFG_RENEW_DAYS_MAX     366
+#define OB_CFG_LIFETIME_DEFAULT      180 /* tor's own descriptor-lifetime */
+#define OB_CFG_LIFETIME_MIN          30  /* rend-spec-v3 2.4 */
+#define OB_CFG_LIFETIME_MAX          720 /* HS_DESC_MAX_LIFETIME: HSDirs refuse more */
+#define OB_CFG_PRESIGN_DEFAULT       1440
+#define OB_CFG_PRESIGN_MAX_V3        10080 /* our bound: a week of pre-signed periods */
+#define OB_CFG_PRESIGN_MAX_V2        4320  /* HSDirs drop publication-time < now - 3 days */
+#define OB_CFG_TP_LENGTH_DEFAULT     1440  /* hsdir_interval on the live network */
+#define OB_CFG_TP_LENGTH_MIN         2     /* test networks: 24 voting intervals of >= 5 s */
+#define OB_CFG_TP_LENGTH_MAX         14400
+#define OB_CFG_SKEW_DEFAULT          900 /* seconds */
+#define OB_CFG_SKEW_MAX              86400
+#define OB_CFG_MIN_INSTANCES_DEFAULT 1  /* valid instances a service needs to be signed */
+#define OB_CFG_DELEGATION_DEFAULT    31 /* days: certify signs periods starting this soon */
+#define OB_CFG_DELEGATION_MIN        1
+#define OB_CFG_DELEGATION_MAX        366
+#define OB_CFG_RENEW_DAYS_DEFAULT    7 /* delegated mode: ask for certificates this early */
+#define OB_CFG_RENEW_DAYS_MAX        366
 
 typedef struct ob_cfg_instance {
     char *address;              /* normalised: lower case, no ".onion" */
@@ -77,6 +78,7 @@ typedef struct ob_cfg_service {
     uint8_t key[32];              /* v3 with address: its public key, checked once here */
     unsigned descriptor_lifetime; /* minutes, v3 */
     unsigned presign_window;      /* minutes */
+    unsigned min_instances;       /* sign refuses with fewer valid instances; 1..n_instances */
     int lifetime_line;            /* line descriptor_lifetime was set on, or 0 */
     int presign_line;             /* line presign_window was set on, or 0 */
     ob_cfg_instance *instances;

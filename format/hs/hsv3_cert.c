@@ -6,10 +6,10 @@
 #include "hsv3_cert.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "ed25519x.h"
+#include "obtime.h"
 #include "secmem.h"
 
 #define EXT_SIGNED_WITH_KEY         0x04
@@ -38,6 +38,11 @@ ob_err ob_ed_cert_parse(ob_ed_cert *c, const uint8_t *p, size_t n, ob_diag *d)
         return ob_fail(d, OB_ERR_TRUNCATED,
                        "certificate offset %zu: header truncated (%zu of %d bytes)", cur.off, n,
                        CERT_HEADER_LEN);
+    /* Hours since the epoch; a date past year 9999 is nothing a signer makes. */
+    if ((uint64_t)c->expiration_hours > OB_TIME_MAX / 3600)
+        return ob_fail(d, OB_ERR_RANGE,
+                       "certificate offset 2: expiration hour %u is beyond year 9999 (limit %llu)",
+                       (unsigned)c->expiration_hours, (unsigned long long)(OB_TIME_MAX / 3600));
     for (i = 0; i < n_ext; i++) {
         size_t ext_off = cur.off;
         uint16_t ext_len = 0;
@@ -109,12 +114,9 @@ ob_err ob_ed_cert_verify(const ob_ed_cert *c, const uint8_t *signer, uint64_t no
 ob_err ob_ed_cert_check_expiry(const ob_ed_cert *c, uint64_t now, ob_diag *d)
 {
     if (now != 0 && now / 3600 >= (uint64_t)c->expiration_hours) {
-        char when[32] = "?";
-        time_t t = (time_t)((uint64_t)c->expiration_hours * 3600);
-        struct tm tm;
+        char when[OB_TIME_STR];
 
-        if (gmtime_r(&t, &tm) != NULL)
-            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        (void)ob_time_format(when, sizeof(when), (uint64_t)c->expiration_hours * 3600, OB_TIME_SEC);
         return ob_fail(d, OB_ERR_EXPIRED, "certificate expired at %s", when);
     }
     return OB_OK;
@@ -188,7 +190,11 @@ void ob_ed_cert_assemble(uint8_t out[OB_CERT_LEN], uint8_t type, const uint8_t c
 
 uint32_t ob_ed_cert_expiry_hours(uint64_t now, uint64_t lifetime_s)
 {
-    uint64_t h = (now + lifetime_s + 3599) / 3600;
+    const uint64_t max = OB_TIME_MAX / 3600; /* what ob_ed_cert_parse accepts */
+    uint64_t h;
 
-    return h > UINT32_MAX ? UINT32_MAX : (uint32_t)h;
+    if (now > OB_TIME_MAX || lifetime_s > OB_TIME_MAX)
+        return (uint32_t)max;
+    h = (now + lifetime_s + 3599) / 3600;
+    return h > max ? (uint32_t)max : (uint32_t)h;
 }

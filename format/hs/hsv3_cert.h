@@ -49,7 +49,8 @@ typedef struct ob_ed_cert {
  * Parse a binary cert.  Strict: version 1, every extension length in bounds,
  * a 04 extension must be 32 bytes and appear at most once, an unknown
  * extension with flag 01 (affects validation) is rejected, trailing bytes are
- * rejected, n <= OB_CERT_MAX_LEN.  Errors name the byte offset.
+ * rejected, n <= OB_CERT_MAX_LEN, an expiration past year 9999 (OB_TIME_MAX)
+ * is rejected (OB_ERR_RANGE).  Errors name the byte offset.
  */
 ob_err ob_ed_cert_parse(ob_ed_cert *c, const uint8_t *p, size_t n, ob_diag *d);
 
@@ -100,7 +101,10 @@ void ob_ed_cert_assemble(uint8_t out[OB_CERT_LEN], uint8_t type, const uint8_t c
                          uint32_t expiration_hours, const uint8_t signer_pub[32],
                          const uint8_t sig[64]);
 
-/* Tor's expiration field for a cert made at `now` with a lifetime: ceil((now + lifetime_s) / 3600).
+/*
+ * Tor's expiration field for a cert made at `now` with a lifetime:
+ * ceil((now + lifetime_s) / 3600), at most the last hour of year 9999 (a
+ * later one ob_ed_cert_parse refuses).
  */
 uint32_t ob_ed_cert_expiry_hours(uint64_t now, uint64_t lifetime_s);
 

@@ -36,9 +36,35 @@ uint64_t ob_hsv3_tp_num(uint64_t unix_time, const ob_tp_params *p)
     return (minutes - p->offset_min) / p->length_min;
 }
 
-uint64_t ob_hsv3_tp_start(uint64_t tp, const ob_tp_params *p)
+int ob_hsv3_tp_params_ok(const ob_tp_params *p)
 {
-    return (tp * p->length_min + p->offset_min) * 60;
+    return p->length_min >= 1 && p->length_min <= OB_HSV3_TP_LENGTH_MAX &&
+           p->offset_min <= OB_HSV3_TP_LENGTH_MAX;
+}
+
+uint64_t ob_hsv3_tp_start_shown(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s;
+
+    return ob_hsv3_tp_start(tp, p, &s) == 0 ? s : UINT64_MAX;
+}
+
+int ob_hsv3_tp_start(uint64_t tp, const ob_tp_params *p, uint64_t *start)
+{
+    uint64_t minutes;
+
+    *start = 0;
+    if (!ob_tp_is_valid(tp) || !ob_hsv3_tp_params_ok(p))
+        return -1;
+    /* Checked although the bounds above keep it below 2^58: the bounds may
+     * change, a wrapped start must not. */
+    if (tp > (UINT64_MAX - p->offset_min) / p->length_min)
+        return -1;
+    minutes = tp * p->length_min + p->offset_min;
+    if (minutes > OB_TIME_MAX / 60)
+        return -1;
+    *start = minutes * 60;
+    return 0;
 }
 
 int ob_hsv3_blind_param(uint8_t h[32], const uint8_t A[32], uint64_t tp, uint64_t length_min)
@@ -152,16 +178,23 @@ int ob_hsv3_disaster_srv(uint8_t out[32], uint64_t length_min, uint64_t tp)
     return ob_sha3_256(out, v, 3) == 0 ? 0 : -1;
 }
 
-void ob_hsv3_publish_slots(uint64_t valid_after, const ob_tp_params *p, ob_hsv3_slot out[2])
+int ob_hsv3_publish_slots(uint64_t valid_after, const ob_tp_params *p, ob_hsv3_slot out[2])
 {
+    uint64_t run_len, run_start, tp, next_tp_after_srv;
+    int between_srv_and_tp;
+
+    memset(out, 0, 2 * sizeof(*out));
+    if (!ob_time_is_valid(valid_after) || !ob_hsv3_tp_params_ok(p))
+        return -1;
     /* An SRV protocol run lasts two rotation offsets (24 voting rounds: one
      * day live) and starts at multiples of that from the epoch (00:00 UTC). */
-    uint64_t run_len = 2 * p->offset_min * 60;
-    uint64_t run_start = run_len ? valid_after - valid_after % run_len : valid_after;
-    uint64_t tp = ob_hsv3_tp_num(valid_after, p);
-    uint64_t next_tp_after_srv = ob_hsv3_tp_start(ob_hsv3_tp_num(run_start, p) + 1, p);
+    run_len = 2 * p->offset_min * 60;
+    run_start = run_len ? valid_after - valid_after % run_len : valid_after;
+    tp = ob_hsv3_tp_num(valid_after, p);
+    if (ob_hsv3_tp_start(ob_hsv3_tp_num(run_start, p) + 1, p, &next_tp_after_srv) != 0)
+        return -1;
     /* tor: hs_in_period_between_tp_and_srv() */
-    int between_srv_and_tp = valid_after >= run_start && valid_after < next_tp_after_srv;
+    between_srv_and_tp = valid_after >= run_start && valid_after < next_tp_after_srv;
 
     if (between_srv_and_tp) {
         out[0].tp = tp;
@@ -172,14 +205,18 @@ void ob_hsv3_publish_slots(uint64_t valid_after, const ob_tp_params *p, ob_hsv3_
     }
     out[0].use_current_srv = 0;
     out[1].use_current_srv = 1;
+    return 0;
 }
 
-uint64_t ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p)
+int ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p, uint64_t *start)
 {
-    uint64_t start = ob_hsv3_tp_start(tp, p);
-    uint64_t off = p->offset_min * 60;
+    uint64_t off;
 
-    return start >= off ? start - off : 0;
+    if (ob_hsv3_tp_start(tp, p, start) != 0)
+        return -1;
+    off = p->offset_min * 60;
+    *start = *start >= off ? *start - off : 0;
+    return 0;
 }
 
 uint64_t ob_hsv3_rev_t(uint64_t now, uint64_t run_start)

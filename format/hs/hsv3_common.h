@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "obtime.h"
+
 typedef struct ob_tp_params {
     uint64_t length_min; /* 1440 live; consensus hsdir_interval, 30..14400 */
     uint64_t offset_min; /* 720 live (12 voting intervals) */
@@ -31,10 +33,31 @@ typedef struct ob_tp_params {
 
 extern const ob_tp_params OB_TP_LIVE;
 
+/* The longest period length (and rotation offset) accepted: a year, in minutes. */
+#define OB_HSV3_TP_LENGTH_MAX 525600
+
+/*
+ * Parameters a period computation accepts: 1 <= length_min and offset_min
+ * <= OB_HSV3_TP_LENGTH_MAX (the bundle also wants offset < length; tor does
+ * not, and the online side reads tor's).  1 or 0.
+ */
+int ob_hsv3_tp_params_ok(const ob_tp_params *p);
+
 /* Time-period number of unix_time (seconds).  p->length_min must be > 0. */
 uint64_t ob_hsv3_tp_num(uint64_t unix_time, const ob_tp_params *p);
-/* Start of period tp, unix seconds. */
-uint64_t ob_hsv3_tp_start(uint64_t tp, const ob_tp_params *p);
+/*
+ * Start of period tp, unix seconds, into *start.  -1 (and *start = 0) when
+ * tp is beyond OB_TP_MAX, p is not ob_hsv3_tp_params_ok(), or the start
+ * would be beyond OB_TIME_MAX (obtime.h): never a wrapped value.
+ */
+int ob_hsv3_tp_start(uint64_t tp, const ob_tp_params *p, uint64_t *start)
+    __attribute__((warn_unused_result));
+/*
+ * For messages only: ob_hsv3_tp_start(), or UINT64_MAX when it refuses
+ * (ob_time_format prints that as out of range, never as a date).  Never
+ * compute with the result.
+ */
+uint64_t ob_hsv3_tp_start_shown(uint64_t tp, const ob_tp_params *p);
 
 /* Clamped blinding factor h for (A, tp, length_min). */
 int ob_hsv3_blind_param(uint8_t h[32], const uint8_t A[32], uint64_t tp, uint64_t length_min);
@@ -67,14 +90,17 @@ typedef struct ob_hsv3_slot {
     uint64_t tp;
     int use_current_srv;
 } ob_hsv3_slot;
-void ob_hsv3_publish_slots(uint64_t valid_after, const ob_tp_params *p, ob_hsv3_slot out[2]);
+/* 0, or -1 (out[] zeroed) for a valid_after beyond OB_TIME_MAX or bad params. */
+int ob_hsv3_publish_slots(uint64_t valid_after, const ob_tp_params *p, ob_hsv3_slot out[2]);
 
 /*
  * Start (unix seconds) of the SRV protocol run a descriptor for period tp
  * counts its revision from: offset_min before the start of tp (the run that
  * produced the SRV the descriptor's HSDirs use).  now must not be before it.
+ * -1 as ob_hsv3_tp_start() does.
  */
-uint64_t ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p);
+int ob_hsv3_srv_run_start(uint64_t tp, const ob_tp_params *p, uint64_t *start)
+    __attribute__((warn_unused_result));
 
 /*
  * Revision counter as tor computes it (B.5 errata; tor's crypto_ope.c):

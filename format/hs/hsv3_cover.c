@@ -16,12 +16,14 @@ static int has_cover(const ob_hsv3_cover *c, size_t n, uint64_t tp, uint64_t t)
  * period start or the next SRV-run start, whichever comes first. */
 static uint64_t next_boundary(const ob_tp_params *p, uint64_t t)
 {
-    uint64_t run_len = 2 * p->offset_min * 60;
-    uint64_t tp_next = ob_hsv3_tp_start(ob_hsv3_tp_num(t, p) + 1, p);
-    uint64_t run_next = run_len ? t - t % run_len + run_len : tp_next;
+    uint64_t run_len = 2 * p->offset_min * 60, first = 0, tp_next, run_next;
 
+    /* Nothing is published past year 9999 (obtime.h): the last boundary. */
+    if (ob_hsv3_tp_start(ob_hsv3_tp_num(t, p) + 1, p, &tp_next) != 0)
+        tp_next = OB_TIME_MAX + 1;
+    run_next = run_len ? t - t % run_len + run_len : tp_next;
     if (tp_next <= t) /* before the first period (1970 only) */
-        tp_next = ob_hsv3_tp_start(0, p) > t ? ob_hsv3_tp_start(0, p) : t + 1;
+        tp_next = ob_hsv3_tp_start(0, p, &first) == 0 && first > t ? first : t + 1;
     return tp_next < run_next ? tp_next : run_next;
 }
 
@@ -48,7 +50,9 @@ void ob_hsv3_cover_gap(const ob_tp_params *p, const ob_hsv3_cover *c, size_t n, 
     int k;
 
     for (;;) {
-        ob_hsv3_publish_slots(t, p, s);
+        k = 0;
+        if (ob_hsv3_publish_slots(t, p, s) != 0) /* past year 9999: nothing covers it */
+            goto gap;
         for (k = 0; k < 2; k++)
             if (!has_cover(c, n, s[k].tp, t))
                 goto gap;

@@ -1137,7 +1137,7 @@ static ob_err wrong_blinding(const uint8_t signer[32], const uint8_t A[32],
                              const ob_hsv3_period_key *cands, size_t n, const ob_tp_params *tpp,
                              ob_hsv3_reason *why, ob_diag *d)
 {
-    uint64_t t, tp = cands[0].tp;
+    uint64_t lo, hi, k, tp = cands[0].tp;
 
     if (n != 1)
         return rej(why, OB_HSV3_WRONG_ADDRESS,
@@ -1145,7 +1145,13 @@ static ob_err wrong_blinding(const uint8_t signer[32], const uint8_t A[32],
                            "descriptor is not blinded for this address in any of the %zu "
                            "candidate time periods",
                            n));
-    for (t = tp > 3 ? tp - 3 : 0; t <= tp + 3; t++) {
+    /* The neighbours tp-3..tp+3, counted so that the loop ends even where
+     * tp+3 would wrap (desc_open bounds tp, but the loop must not depend on
+     * that: "t <= tp + 3" never ended for tp = 2^64-4). */
+    lo = tp > 3 ? tp - 3 : 0;
+    hi = tp < UINT64_MAX - 3 ? tp + 3 : UINT64_MAX;
+    for (k = 0; k <= hi - lo; k++) {
+        uint64_t t = lo + k;
         uint8_t other[32];
         if (t == tp || ob_hsv3_blind_public(other, A, t, tpp->length_min) != 0)
             continue;
@@ -1180,7 +1186,7 @@ static ob_err desc_open(const uint8_t *text, size_t len, const uint8_t identity_
     middle mid;
     ob_buf plain1, plain2;
     uint8_t Ab[32], secret[32 + OB_HSV3_COOKIE_LEN], cookie[OB_HSV3_COOKIE_LEN];
-    size_t secret_len = 32;
+    size_t secret_len = 32, ci;
     uint64_t tp = 0;
     ob_err err;
     int r;
@@ -1198,6 +1204,14 @@ static ob_err desc_open(const uint8_t *text, size_t len, const uint8_t identity_
     else
         ob_buf_init(&plain2);
     ob_op_count(judge ? OB_OP_DESC_VERIFY : OB_OP_DESC_READ);
+    for (ci = 0; judge && ci < n_cands; ci++) {
+        if (!ob_tp_is_valid(cands[ci].tp)) {
+            err = rej(why, OB_HSV3_WRONG_PERIOD,
+                      ob_fail(d, OB_ERR_RANGE, "time period %llu is beyond the largest, %llu",
+                              (unsigned long long)cands[ci].tp, (unsigned long long)OB_TP_MAX));
+            goto out;
+        }
+    }
     if (len >= OB_HSV3_DESC_MAX_LEN) {
         err = rej(why, OB_HSV3_TOO_LARGE,
                   ob_fail(d, OB_ERR_RANGE, "descriptor is %zu bytes, must be below %d", len,

@@ -15,17 +15,28 @@
 
 #define EXPIRY_MARGIN_S 3600
 
-void ob_hsv3_desc_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until)
+int ob_hsv3_desc_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until)
 {
-    *from = ob_hsv3_srv_run_start(tp, p);
-    *until = *from + 2 * p->length_min * 60;
+    uint64_t span;
+
+    *until = 0;
+    if (ob_hsv3_srv_run_start(tp, p, from) != 0)
+        return -1;
+    span = 2 * p->length_min * 60; /* length_min <= OB_HSV3_TP_LENGTH_MAX: no overflow */
+    if (*from > OB_TIME_MAX - span) {
+        *from = 0;
+        return -1;
+    }
+    *until = *from + span;
+    return 0;
 }
 
 uint32_t ob_hsv3_cert_expiry_hours(uint64_t tp, const ob_tp_params *p, unsigned lifetime_min)
 {
     uint64_t from, until;
 
-    ob_hsv3_desc_window(tp, p, &from, &until);
+    if (ob_hsv3_desc_window(tp, p, &from, &until) != 0)
+        return 0; /* expired from the start: every verifier refuses it */
     return ob_ed_cert_expiry_hours(until, (uint64_t)lifetime_min * 60 + EXPIRY_MARGIN_S);
 }
 
@@ -90,7 +101,9 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
 
     *out = NULL;
     *out_len = 0;
-    ob_hsv3_desc_window(in->tp, in->tpp, &from, &until);
+    if (ob_hsv3_desc_window(in->tp, in->tpp, &from, &until) != 0)
+        return ob_fail(d, OB_ERR_RANGE, "time period %llu is out of range",
+                       (unsigned long long)in->tp);
     if (in->now < from || in->now >= until)
         return ob_fail(d, OB_ERR_REFUSED,
                        "time period %llu is signed only between unix times %llu and %llu; the "

@@ -41,10 +41,18 @@
 #include "hsv3_compact.h"
 #include "hsv3_desc.h"
 
-/* [*from, *until): when a descriptor for tp is published (see above). */
-void ob_hsv3_desc_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until);
+/*
+ * [*from, *until): when a descriptor for tp is published (see above).  -1
+ * (both 0) when tp or p is out of range or the window would end past year
+ * 9999 (ob_hsv3_tp_start, obtime.h): never a wrapped window.
+ */
+int ob_hsv3_desc_window(uint64_t tp, const ob_tp_params *p, uint64_t *from, uint64_t *until)
+    __attribute__((warn_unused_result));
 
-/* Expiration (hours since the epoch) of every cert in a descriptor for tp; see above. */
+/*
+ * Expiration (hours since the epoch) of every cert in a descriptor for tp;
+ * see above.  0 (expired from the start) when ob_hsv3_desc_window() fails.
+ */
 uint32_t ob_hsv3_cert_expiry_hours(uint64_t tp, const ob_tp_params *p, unsigned lifetime_min);
 
 typedef struct ob_hsv3_sign_desc_in {

@@ -16,6 +16,7 @@
 #include "hsv3_cert.h"
 #include "hsv3_common.h"
 #include "inspect.h"
+#include "obtime.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -43,17 +44,8 @@ static void put_text(const char *s)
 
 static const char *fmt_time(uint64_t t, char *out, size_t n)
 {
-    struct tm tm;
-    time_t tt;
-
-    /* Year 9999 is the end of what a person wants to read as a date. */
-    if (t > 253402300799ull) {
-        snprintf(out, n, "@%llu (out of range)", (unsigned long long)t);
-        return out;
-    }
-    tt = (time_t)t;
-    if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-        snprintf(out, n, "@%llu", (unsigned long long)t);
+    /* Beyond year 9999 it says "out of range"; the parser refuses such times. */
+    (void)ob_time_format(out, n, t, OB_TIME_SEC);
     return out;
 }
 
@@ -88,7 +80,7 @@ static void put_header(const char *path, int kind, size_t n, const uint8_t diges
 static void put_request(const ob_request *r)
 {
     const ob_consensus_facts *c = &r->consensus;
-    char t1[48], t2[48], h[OB_BUNDLE_HEX_LEN];
+    char t1[OB_TIME_STR], t2[OB_TIME_STR], h[OB_BUNDLE_HEX_LEN];
     size_t i, j;
 
     printf("created:     %s\n", fmt_time(r->created, t1, sizeof(t1)));
@@ -160,7 +152,7 @@ static void put_request(const ob_request *r)
 
 static void put_response(const ob_response *r)
 {
-    char t1[48], t2[48];
+    char t1[OB_TIME_STR], t2[OB_TIME_STR];
     size_t i;
 
     put_digest_lines("answers:", r->request_digest);
@@ -256,7 +248,12 @@ static size_t put_keyresponse(const ob_keyresponse *r)
             uint8_t raw[OB_CERT_LEN];
             ob_ed_cert ec;
             const char *verdict = "does not verify";
-            uint64_t from = ob_hsv3_tp_start(c->tp, &tpp);
+            uint64_t from, to;
+            /* Checked by the parser; never shown as a wrapped date. */
+            if (ob_hsv3_tp_start(c->tp, &tpp, &from) != 0)
+                from = UINT64_MAX;
+            if (ob_hsv3_tp_start(c->tp + 1, &tpp, &to) != 0)
+                to = UINT64_MAX;
             if (ob_keycert_cert(c, s->address, r->tp_length_min, raw, NULL) == OB_OK &&
                 ob_ed_cert_parse(&ec, raw, sizeof(raw), NULL) == OB_OK &&
                 ob_ed_cert_verify(&ec, ec.signer, 0, NULL) == OB_OK)
@@ -266,7 +263,7 @@ static size_t put_keyresponse(const ob_keyresponse *r)
             ob_hex_encode(hex, c->signing_key, 32);
             printf("    period %llu: %s .. %s\n      certifies %s\n      %s; expires %s\n",
                    (unsigned long long)c->tp, fmt_time(from, t1, sizeof(t1)),
-                   fmt_time(ob_hsv3_tp_start(c->tp + 1, &tpp), t2, sizeof(t2)), hex, verdict,
+                   fmt_time(to, t2, sizeof(t2)), hex, verdict,
                    fmt_time(c->expires, t3, sizeof(t3)));
             put_exts(&c->ext, "cert", "      ");
         }

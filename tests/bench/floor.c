@@ -341,7 +341,9 @@ static int setup(void)
     crypto_box_keypair(W.enc_key, esk);
     /* Revision counter: seconds since the SRV run of the first publish slot began. */
     ob_hsv3_publish_slots(now, &OB_TP_LIVE, slots);
-    t = now - ob_hsv3_srv_run_start(slots[0].tp, &OB_TP_LIVE) + 1;
+    if (ob_hsv3_srv_run_start(slots[0].tp, &OB_TP_LIVE, &t) != 0)
+        abort();
+    t = now - t + 1;
     W.rev_bytes = 2 * (t > (1u << 18) ? (1u << 18) : t);
     return 0;
 }

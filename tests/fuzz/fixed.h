@@ -223,12 +223,14 @@ static inline ob_err fz_compact_init(fz_compact *f, const fz_keys *master, ob_di
     ob_hsv3_intro ips[FZ_BACKENDS][FZ_INTROS];
     const ob_hsv3_intro *ptr[FZ_BACKENDS * FZ_INTROS];
     uint8_t seed[32];
-    uint64_t start = ob_hsv3_tp_start(FZ_TP, &OB_TP_LIVE);
+    uint64_t start = 0;
     ob_req_service *svc = NULL;
     size_t b, i;
     ob_err e = OB_ERR_NOMEM;
 
     memset(f, 0, sizeof(*f));
+    if (ob_hsv3_tp_start(FZ_TP, &OB_TP_LIVE, &start) != 0)
+        return OB_ERR_INTERNAL;
     memset(ips, 0, sizeof(ips));
     ob_onion_v3_encode(f->master, master->id_pk);
     if ((f->req = ob_request_new()) == NULL)

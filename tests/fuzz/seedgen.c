@@ -38,6 +38,16 @@
 #include "qrframe.h"
 #include "secmem.h"
 
+/* The start of a period in range (the checked API, hsv3_common.h). */
+static uint64_t tp_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s = 0;
+
+    if (ob_hsv3_tp_start(tp, p, &s) != 0)
+        abort();
+    return s;
+}
+
 static fz_keys K;
 
 /* The inner plaintext of a descriptor built with the fixed keys. */
@@ -290,7 +300,7 @@ static void put_frames(ob_buf *b, const ob_qr_frames *f, uint32_t from, uint32_t
 static int gen_dkeys(const char *dir)
 {
     char store[4096], addr[OB_ONION_V3_LEN + 1], path[4300], hex[17];
-    uint64_t now = ob_hsv3_tp_start(FZ_TP, &OB_TP_LIVE) + 100;
+    uint64_t now = tp_start(FZ_TP, &OB_TP_LIVE) + 100;
     uint8_t rev[32], *p = NULL;
     size_t n = 0;
     onl_dkey *k = NULL;
@@ -355,7 +365,7 @@ static int gen_keybundles(const char *dir)
     ob_buf_init(&b);
     if (q == NULL || r == NULL)
         goto out;
-    q->created = r->created = ob_hsv3_tp_start(FZ_TP, &OB_TP_LIVE) + 100;
+    q->created = r->created = tp_start(FZ_TP, &OB_TP_LIVE) + 100;
     q->tp_length_min = r->tp_length_min = (uint32_t)OB_TP_LIVE.length_min;
     q->tp_offset_min = r->tp_offset_min = (uint32_t)OB_TP_LIVE.offset_min;
     if (ob_bundle_set_text(&q->origin, "ob-online (fuzz seed)") != OB_OK ||
@@ -379,8 +389,8 @@ static int gen_keybundles(const char *dir)
             fz_fill(seed, sizeof(seed), (uint8_t)(90 + 3 * i + j));
             if (ob_ed25519_expand_seed(exp, seed) != 0 || ob_ed25519_pub_from_expanded(spk, exp))
                 goto out;
-            if (ob_keyreq_service_add_period(qs, tp, ob_hsv3_tp_start(tp, &OB_TP_LIVE),
-                                             ob_hsv3_tp_start(tp + 1, &OB_TP_LIVE), spk) != OB_OK ||
+            if (ob_keyreq_service_add_period(qs, tp, tp_start(tp, &OB_TP_LIVE),
+                                             tp_start(tp + 1, &OB_TP_LIVE), spk) != OB_OK ||
                 ob_keyresp_service_add_cert(rs, tp, spk, (uint64_t)FZ_EXPIRY * 3600,
                                             k.cert + k.cert_len - 64, rev) != OB_OK)
                 goto out;

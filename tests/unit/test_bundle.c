@@ -16,6 +16,7 @@
 #include "bundle.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "obtime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -494,7 +495,7 @@ static void test_random_roundtrip(void **state)
         size_t i, j, ns = 1 + rnd() % 4;
         char addr[57], txt[OB_BUNDLE_MAX_TEXT + 1];
 
-        r->created = rnd();
+        r->created = rnd() % (OB_TIME_MAX + 1); /* every time is bounded (obtime.h) */
         if (rnd() % 2) {
             rnd_text(txt, OB_BUNDLE_MAX_TEXT);
             assert_int_equal(ob_bundle_set_text(&r->origin, txt), OB_OK);
@@ -537,8 +538,8 @@ static void test_random_roundtrip(void **state)
                 rnd_text(nm, 40);
                 rnd_text(rs, OB_BUNDLE_MAX_TEXT);
                 assert_int_equal(ob_req_service_add_instance(sv, addr, rnd() % 2 ? nm : NULL, st,
-                                                             rnd() % 2 ? rs : NULL, rnd(), blob,
-                                                             bl),
+                                                             rnd() % 2 ? rs : NULL,
+                                                             rnd() % (OB_TIME_MAX + 1), blob, bl),
                                  OB_OK);
             }
         }
@@ -550,7 +551,7 @@ static void test_random_roundtrip(void **state)
         ob_buf_free(&b);
 
         memcpy(s->request_digest, r->digest, 32);
-        s->created = rnd();
+        s->created = rnd() % (OB_TIME_MAX + 1);
         for (i = 0, j = 1 + rnd() % 8; i < j; i++) {
             ob_resp_descriptor t;
             size_t k, bl = 1 + rnd() % sizeof(blob);
@@ -559,13 +560,14 @@ static void test_random_roundtrip(void **state)
             rnd_addr(addr, t.version == 3 ? 56 : 16);
             addr[0] = (char)('a' + i);
             t.service = addr;
-            t.tp = rnd();
+            t.tp = rnd() % (OB_TP_MAX + 1);
             t.slot = (uint8_t)(rnd() % 2);
             t.group_count = (uint16_t)(1 + rnd() % 5);
             t.group = (uint16_t)(rnd() % t.group_count);
             t.valid_from = rnd() % 1000000;
             t.valid_until = t.valid_from + 1 + rnd() % 10000;
-            t.revision = rnd();
+            /* v3: any counter; v2: a publication time */
+            t.revision = t.version == 3 ? rnd() : rnd() % (OB_TIME_MAX + 1);
             for (k = 0; k < bl; k++)
                 blob[k] = (uint8_t)rnd();
             t.descriptor = blob;
@@ -1098,6 +1100,157 @@ static void test_response_errors(void **state)
     }
 }
 
+/* A response with one descriptor whose period and created are given. */
+static void tb_response(tb *t, uint64_t created, uint64_t tp, uint64_t valid_until)
+{
+    static const uint8_t rdig[32];
+
+    memset(t, 0, sizeof(*t));
+    tb_field(t, 0x8601, rdig, 32);
+    tb_uint(t, 0x8602, created, 8);
+    tb_open(t, 0x8604);
+    tb_text(t, 0x8701, V3A);
+    tb_uint(t, 0x8702, 3, 1);
+    tb_uint(t, 0x8703, tp, 8);
+    tb_uint(t, 0x8704, 0, 1);
+    tb_uint(t, 0x8705, 0, 2);
+    tb_uint(t, 0x8706, 1, 2);
+    tb_uint(t, 0x8707, 1795262400, 8);
+    tb_uint(t, 0x8708, valid_until, 8);
+    tb_uint(t, 0x8709, UINT64_MAX, 8); /* a v3 revision counter is not a time */
+    tb_text(t, 0x870a, "hs-descriptor 3\n");
+    tb_close(t);
+}
+
+static void craft_response(tb *t, ob_err want, const char *substr)
+{
+    static uint8_t sealed[8192 + 48];
+    size_t n = seal(sealed, 1, 2, t->p, t->n);
+
+    expect_fail(sealed, n, want, substr);
+}
+
+/* Patch the u64 value of the first field with this tag in a hand-made body. */
+static void tb_patch_u64(tb *t, uint16_t tag, uint64_t v)
+{
+    size_t i;
+
+    for (i = 0; i + 14 <= t->n; i++) {
+        if (t->p[i] == (uint8_t)(tag >> 8) && t->p[i + 1] == (uint8_t)tag && t->p[i + 2] == 0 &&
+            t->p[i + 3] == 0 && t->p[i + 4] == 0 && t->p[i + 5] == 8) {
+            int k;
+            for (k = 0; k < 8; k++)
+                t->p[i + 6 + k] = (uint8_t)(v >> (56 - 8 * k));
+            return;
+        }
+    }
+    fail_msg("tag 0x%04x not found", tag);
+}
+
+/*
+ * Issue 14: every time and period number is bounded where it enters: a time
+ * beyond year 9999 and a period beyond 2^32 are refused with the field and
+ * offset named, by the parser and by the serializer alike.
+ */
+static void test_time_bounds(void **state)
+{
+    static const struct {
+        uint16_t tag;
+        uint64_t v;
+        const char *msg;
+    } bad[] = {
+        { 0x8101, UINT64_MAX,
+          "offset 16: field 0x8101 (request.created): time 18446744073709551615 is beyond year "
+          "9999" },
+        { 0x8101, OB_TIME_MAX + 1, "(request.created): time 253402300800 is beyond year 9999" },
+        { 0x8201, UINT64_MAX - 3, "(consensus.valid_after): time 18446744073709551612" },
+        { 0x8202, UINT64_MAX, "(consensus.fresh_until): time" },
+        { 0x8203, UINT64_MAX, "(consensus.valid_until): time" },
+        { 0x8401, UINT64_C(1) << 32, "(period.tp): time period 4294967296 is beyond 2^32" },
+        { 0x8401, 20778 + (UINT64_C(1) << 57), "(period.tp): time period 144115188075876650" },
+        { 0x8402, UINT64_MAX, "(period.valid_from): time" },
+        { 0x8403, UINT64_MAX, "(period.valid_until): time" },
+        { 0x8505, UINT64_MAX, "(instance.fetched_at): time 18446744073709551615" },
+    };
+    ob_request *r = NULL;
+    ob_response *s = NULL;
+    uint8_t rdig[32] = { 0 };
+    ob_diag d = { "" };
+    ob_buf b;
+    size_t i;
+    tb t;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tb_min_request(&t, 0);
+        tb_patch_u64(&t, bad[i].tag, bad[i].v);
+        craft(&t, OB_ERR_RANGE, bad[i].msg);
+    }
+    /* The edges are accepted: the last second of 9999, period 2^32 - 1. */
+    {
+        static uint8_t sealed[8192 + 48];
+        size_t n;
+        tb_min_request(&t, 0);
+        tb_patch_u64(&t, 0x8505, OB_TIME_MAX);
+        tb_patch_u64(&t, 0x8401, OB_TP_MAX);
+        n = seal(sealed, 1, 1, t.p, t.n);
+        assert_int_equal(ob_request_parse(sealed, n, &r, &d), OB_OK);
+        assert_int_equal(r->services[0].periods[0].tp, OB_TP_MAX);
+        ob_request_free(r);
+        r = NULL;
+    }
+    /* Responses: the period 2^64-4 that hung publish, and created 2^64-1. */
+    tb_response(&t, 1795316400, UINT64_MAX - 3, 1795348800);
+    craft_response(&t, OB_ERR_RANGE,
+                   "(descriptor.tp): time period 18446744073709551612 is beyond 2^32");
+    tb_response(&t, UINT64_MAX, 20778, 1795348800);
+    craft_response(&t, OB_ERR_RANGE, "offset 54: field 0x8602 (response.created): time");
+    tb_response(&t, 1795316400, 20778, UINT64_MAX);
+    craft_response(&t, OB_ERR_RANGE, "(descriptor.valid_until): time");
+
+    /* The serializer applies the same bounds, naming the member. */
+    ob_buf_init(&b);
+    r = min_request();
+    r->created = UINT64_MAX;
+    assert_int_equal(ob_request_serialize(r, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "request: created 18446744073709551615 is beyond year 9999"));
+    r->created = 1795316400;
+    r->services[0].periods[0].tp = OB_TP_MAX + 1;
+    assert_int_equal(ob_request_serialize(r, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "period 0: time period 4294967296 is beyond 2^32"));
+    r->services[0].periods[0].tp = 20778;
+    r->services[0].instances[0].fetched_at = OB_TIME_MAX + 1;
+    assert_int_equal(ob_request_serialize(r, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "instance 0: fetched_at 253402300800"));
+    r->services[0].instances[0].fetched_at = 1795316300;
+    r->consensus.valid_until = UINT64_MAX;
+    assert_int_equal(ob_request_serialize(r, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "consensus: valid_until"));
+    assert_int_equal(b.len, 0);
+    s = sample_response(rdig);
+    s->descriptors[0].tp = UINT64_MAX - 3;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "descriptor 0: time period 18446744073709551612"));
+    s->descriptors[0].tp = 20778;
+    s->created = UINT64_MAX;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_ERR_RANGE);
+    s->created = 1795316400;
+    /* v2 keeps its publication time in revision: a time; v3 a counter: not. */
+    s->descriptors[0].revision = UINT64_MAX;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_OK);
+    ob_buf_reset(&b);
+    free(s->descriptors[0].service);
+    s->descriptors[0].service = strdup(V2A);
+    s->descriptors[0].version = 2;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "revision (publication time) 18446744073709551615"));
+    s->descriptors[0].revision = OB_TIME_MAX;
+    assert_int_equal(ob_response_serialize(s, &b, &d), OB_OK);
+    ob_buf_free(&b);
+    ob_request_free(r);
+    ob_response_free(s);
+}
+
 /* Unknown non-critical fields survive a parse and serialize untouched. */
 static void test_unknown_noncritical_kept(void **state)
 {
@@ -1586,14 +1739,23 @@ int main(void)
 {
     const char *fx = getenv("OB_BUNDLE_FIXTURE_DIR");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_roundtrip),        cmocka_unit_test(test_response_roundtrip),
-        cmocka_unit_test(test_layout_matches_doc),       cmocka_unit_test(test_random_roundtrip),
-        cmocka_unit_test(test_truncation_every_length),  cmocka_unit_test(test_bitflip_every_bit),
-        cmocka_unit_test(test_envelope_errors),          cmocka_unit_test(test_structure_errors),
-        cmocka_unit_test(test_response_errors),          cmocka_unit_test(test_shared_descriptors),
-        cmocka_unit_test(test_unknown_noncritical_kept), cmocka_unit_test(test_instance_limit),
-        cmocka_unit_test(test_alloc_failures),           cmocka_unit_test(test_atomic_write),
-        cmocka_unit_test(test_builder_text_fits),        cmocka_unit_test(test_digest_strings),
+        cmocka_unit_test(test_request_roundtrip),
+        cmocka_unit_test(test_response_roundtrip),
+        cmocka_unit_test(test_layout_matches_doc),
+        cmocka_unit_test(test_random_roundtrip),
+        cmocka_unit_test(test_truncation_every_length),
+        cmocka_unit_test(test_bitflip_every_bit),
+        cmocka_unit_test(test_envelope_errors),
+        cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_response_errors),
+        cmocka_unit_test(test_time_bounds),
+        cmocka_unit_test(test_shared_descriptors),
+        cmocka_unit_test(test_unknown_noncritical_kept),
+        cmocka_unit_test(test_instance_limit),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_builder_text_fits),
+        cmocka_unit_test(test_digest_strings),
         cmocka_unit_test(test_committed_fixtures),
     };
 

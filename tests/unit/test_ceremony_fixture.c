@@ -12,6 +12,9 @@
  *       DIR/instances.txt with one address per line.  With
  *       OB_CEREMONY_CLIENT_AUTH set the first backend uses client
  *       authorization and its client key goes to DIR/<address>.auth.
+ *       v3 only: OB_CEREMONY_SEED=S derives the backends' keys from S
+ *       (the same backends in every run), OB_CEREMONY_REV_OFFSET=N counts
+ *       their revision N seconds ahead (a newer descriptor).
  *   OB_CEREMONY_MUTATE=WHAT OB_CEREMONY_IN=REQ OB_CEREMONY_OUT=REQ2
  *       Rewrite a request as a taken online machine could (the digest is
  *       recomputed, so only the offline checks can catch it).  WHAT:
@@ -29,6 +32,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -161,6 +166,37 @@ out:
     return rc;
 }
 
+/*
+ * Backend b's identity key: random, or with OB_CEREMONY_SEED=S the key
+ * whose seed is SHA-256(S | b), so two runs give the same backends (with
+ * new descriptors: the replay-by-content tests).
+ */
+static int backend_key(unsigned b, uint8_t exp[64], uint8_t pk[32])
+{
+    const char *s = getenv("OB_CEREMONY_SEED");
+    uint8_t seed[32];
+    char in[256];
+    int rc;
+
+    if (s == NULL)
+        return ob_ed25519_keygen(exp, pk);
+    snprintf(in, sizeof(in), "%s|%u", s, b);
+    rc = ob_sha256_buf(seed, in, strlen(in)) != 0 || ob_ed25519_expand_seed(exp, seed) != 0 ||
+                 ob_ed25519_pub_from_expanded(pk, exp) != 0
+             ? -1
+             : 0;
+    ob_wipe(seed, sizeof(seed));
+    return rc;
+}
+
+/* OB_CEREMONY_REV_OFFSET=N: count the revision N seconds ahead (a newer descriptor). */
+static unsigned rev_offset(void)
+{
+    const char *s = getenv("OB_CEREMONY_REV_OFFSET");
+
+    return s != NULL ? (unsigned)strtoul(s, NULL, 10) : 0;
+}
+
 static int gen_v3(const char *dir, unsigned n, unsigned intros, FILE *list)
 {
     uint64_t now = (uint64_t)time(NULL), tp = ob_hsv3_tp_num(now, &OB_TP_LIVE);
@@ -176,7 +212,7 @@ static int gen_v3(const char *dir, unsigned n, unsigned intros, FILE *list)
         size_t len = 0;
         ob_diag d;
         int ok;
-        if (exp == NULL || ob_ed25519_keygen(exp, pk) != 0 || intros > OB_HSV3_MAX_INTROS)
+        if (exp == NULL || backend_key(b, exp, pk) != 0 || intros > OB_HSV3_MAX_INTROS)
             return -1;
         for (i = 0; i < intros; i++) {
             if (fake_v3_intro(&ips[i], b * 100 + i) != 0)
@@ -191,6 +227,7 @@ static int gen_v3(const char *dir, unsigned n, unsigned intros, FILE *list)
         in.now = now;
         in.intros = ptr;
         in.n_intros = intros;
+        in.rev_offset = rev_offset();
         if (b == 0 && getenv("OB_CEREMONY_CLIENT_AUTH") != NULL)
             ok = sign_with_client_auth(dir, exp, pk, tp, now, ptr, intros, &text, &len) == 0;
         else
@@ -390,6 +427,11 @@ out:
 
 static char tmpdir[64];
 
+#define SVC   "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd"
+#define INST  "sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd"
+#define SVC2  "facebookcorewwwi"
+#define INST2 "expyuzz4wqqyqhjn"
+
 static int setup(void **state)
 {
     (void)state;
@@ -424,7 +466,8 @@ static void test_log_roundtrip(void **state)
     assert_int_equal(found, 0);
     ob_buf_init(&b);
     ofl_clog_begin(&b, 1795348800, r1, resp);
-    ob_buf_put_str(&b, "service x v3 periods 1 descriptors 1 instances 1 ok 0 missing 0 stale\n");
+    ob_buf_printf(&b, "service %s v3 periods 1 descriptors 1 instances 1 ok 0 missing 0 stale\n",
+                  SVC);
     ofl_clog_end(&b);
     assert_int_equal(ofl_clog_append(path, &b, &d), OB_OK);
     assert_int_equal(ofl_clog_find(path, r1, &found, when, &d), OB_OK);
@@ -432,10 +475,255 @@ static void test_log_roundtrip(void **state)
     assert_string_equal(when, "2026-11-22T12:00:00Z");
     assert_int_equal(ofl_clog_find(path, r2, &found, when, &d), OB_OK);
     assert_int_equal(found, 0);
-    /* A second entry appends; the first is still there. */
+    /* A second entry appends; the first is still there.  (A key
+     * certification's record has "certify" lines instead.) */
+    ob_buf_reset(&b);
+    ofl_clog_begin(&b, 1795348900, r2, resp);
+    ob_buf_printf(&b, "certify %s v3 periods 20778-20809 keys 32 until 2026-12-24T00:00:00Z\n",
+                  SVC);
+    ofl_clog_end(&b);
     assert_int_equal(ofl_clog_append(path, &b, &d), OB_OK);
+    assert_int_equal(ofl_clog_find(path, r2, &found, when, &d), OB_OK);
+    assert_int_equal(found, 1);
     assert_int_equal(ofl_clog_find(path, r1, &found, NULL, &d), OB_OK);
     assert_int_equal(found, 1);
+    ob_buf_free(&b);
+}
+
+/* ofl_clog_scan, freeing what the previous scan into res kept. */
+static ob_err rescan(const char *path, const uint8_t digest[32], ofl_clog_backend *b, size_t nb,
+                     ofl_clog_result *res, ob_diag *d)
+{
+    ofl_clog_result_clear(res);
+    return ofl_clog_scan(path, digest, b, nb, res, d);
+}
+
+/* A record with one backend line for INST: v3 (tp, rev) or v2 (published in rev). */
+static void log_record(ob_buf *b, uint8_t req_fill, int version, const char *svc, const char *inst,
+                       uint64_t tp, uint64_t rev)
+{
+    uint8_t r[32], resp[32], h[32];
+
+    memset(r, req_fill, 32);
+    memset(resp, 0x33, 32);
+    memset(h, 0x44, 32);
+    ofl_clog_begin(b, 1795348800 + req_fill, r, resp);
+    ob_buf_printf(b, "service %s v%d periods 1 descriptors 1 instances 1 ok 0 missing 0 stale\n",
+                  svc, version);
+    ofl_clog_backend_line(b, svc, inst, version, tp, rev, h);
+    ofl_clog_end(b);
+}
+
+static void put_log(const char *path, const ob_buf *b, size_t n)
+{
+    ob_diag d;
+
+    assert_true(n <= b->len);
+    assert_int_equal(ob_file_write_atomic(path, b->p, n, 0600, 0, &d), OB_OK);
+}
+
+/*
+ * Issue 14: a short write left a cut record, and every later sign refused
+ * ("the ceremony log is damaged") until the log was mended by hand.  Cut a
+ * two-record log at every byte of its second record: the reader accepts it
+ * (the record is torn, its complete lines still count), and an append after
+ * it gives a log with two complete records.
+ */
+static void test_log_torn(void **state)
+{
+    char path[128];
+    uint8_t r1[32], r2[32];
+    ob_buf full, rec, next;
+    ofl_clog_result res = { 0 };
+    ofl_clog_backend be;
+    size_t first, cut, req_end;
+    ob_diag d;
+
+    (void)state;
+    memset(r1, 0x01, 32);
+    memset(r2, 0x02, 32);
+    snprintf(path, sizeof(path), "%s/torn.log", tmpdir);
+    ob_buf_init(&full);
+    ob_buf_init(&next);
+    log_record(&full, 0x01, 3, SVC, INST, 100, 5000);
+    first = full.len;
+    log_record(&full, 0x02, 3, SVC, INST, 101, 7000);
+    log_record(&next, 0x05, 3, SVC, INST, 102, 9000);
+    req_end = (size_t)(strstr((const char *)full.p + first, "\nrequest ") - (const char *)full.p) +
+              1 + 8 + 64;
+    for (cut = first; cut <= full.len; cut++) {
+        put_log(path, &full, cut);
+        be.instance = INST;
+        assert_int_equal(rescan(path, r2, &be, 1, &res, &d), OB_OK);
+        assert_int_equal(res.n_records, cut >= full.len - 1 ? 2 : 1);
+        assert_int_equal(res.n_torn, cut == first || cut >= full.len - 1 ? 0 : 1);
+        if (res.n_torn)
+            assert_int_equal(res.torn_line, 7);
+        /* The complete "request" line of the torn record still counts. */
+        assert_int_equal(res.request_found, cut >= req_end);
+        /* Its backend line counts only whole (the digest ends the line). */
+        assert_true(be.found);
+        assert_int_equal(be.tp, cut >= full.len - 5 ? 101 : 100);
+        /* An append starts on a line of its own, and the torn record stays torn. */
+        assert_int_equal(ofl_clog_append(path, &next, &d), OB_OK);
+        assert_int_equal(rescan(path, r1, &be, 1, &res, &d), OB_OK);
+        assert_int_equal(res.n_records, cut == full.len || cut == full.len - 1 ? 3 : 2);
+        assert_int_equal(be.tp, 102);
+    }
+    /* Crash garbage (NUL bytes) after the last record: a torn tail. */
+    ob_buf_init(&rec);
+    ob_buf_put(&rec, full.p, first);
+    ob_buf_put(&rec, "\0\0\0\0\0\0\0\0", 8);
+    put_log(path, &rec, rec.len);
+    assert_int_equal(rescan(path, r1, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(res.n_records, 1);
+    assert_int_equal(res.n_torn, 1);
+    assert_int_equal(ofl_clog_append(path, &next, &d), OB_OK);
+    assert_int_equal(rescan(path, r1, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(res.n_records, 2);
+    /* But a line that is not ours *inside* a record (more follows it) is damage. */
+    ob_buf_reset(&rec);
+    ob_buf_put(&rec, full.p, first);
+    ob_buf_put_str(&rec, "ceremony 2026-11-22T12:00:02Z ob-offline 0.1.0\nrequest 12\nend\n");
+    put_log(path, &rec, rec.len);
+    assert_int_equal(rescan(path, r1, NULL, 0, &res, &d), OB_ERR_MALFORMED);
+    assert_non_null(strstr(d.msg, "torn.log:8: not a line this program writes"));
+    ofl_clog_result_clear(&res);
+    ob_buf_free(&full);
+    ob_buf_free(&next);
+    ob_buf_free(&rec);
+}
+
+/* A short write (the file size limit reached half-way): reported, and harmless later. */
+static void test_log_short_write(void **state)
+{
+    char path[128];
+    struct rlimit old, lim;
+    struct stat st;
+    ob_buf a, b;
+    ofl_clog_result res = { 0 };
+    uint8_t r[32];
+    ob_diag d;
+
+    (void)state;
+    memset(r, 0x07, 32);
+    snprintf(path, sizeof(path), "%s/short.log", tmpdir);
+    ob_buf_init(&a);
+    ob_buf_init(&b);
+    log_record(&a, 0x06, 3, SVC, INST, 100, 1);
+    log_record(&b, 0x07, 3, SVC, INST, 100, 2);
+    assert_int_equal(ofl_clog_append(path, &a, &d), OB_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)st.st_size + 150; /* the next record does not fit */
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    assert_int_equal(ofl_clog_append(path, &b, &d), OB_ERR_IO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_non_null(strstr(d.msg, "writing the ceremony log failed"));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal((size_t)st.st_size, a.len + 150); /* part of a record is on disk */
+    assert_int_equal(rescan(path, r, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(res.n_records, 1);
+    assert_int_equal(res.n_torn, 1);
+    assert_int_equal(res.request_found, 1); /* its request line got through */
+    assert_int_equal(ofl_clog_append(path, &b, &d), OB_OK);
+    assert_int_equal(rescan(path, r, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(res.n_records, 2);
+    assert_int_equal(res.n_torn, 1);
+    ofl_clog_result_clear(&res);
+    ob_buf_free(&a);
+    ob_buf_free(&b);
+}
+
+/* Read as a stream: nothing like the old 256 MiB cap. */
+static void test_log_no_size_cap(void **state)
+{
+    char path[128];
+    uint8_t r[32];
+    ob_buf b;
+    ofl_clog_result res = { 0 };
+    ob_diag d;
+    FILE *f;
+
+    (void)state;
+    memset(r, 0x09, 32);
+    snprintf(path, sizeof(path), "%s/big.log", tmpdir);
+    ob_buf_init(&b);
+    log_record(&b, 0x08, 3, SVC, INST, 100, 1);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b.p, 1, b.len, f), b.len);
+    /* 300 MiB of records, written as a hole (reads as NULs: a torn tail)... */
+    assert_int_equal(fseeko(f, (off_t)300 << 20, SEEK_CUR), 0);
+    assert_int_equal(fclose(f), 0);
+    ob_buf_reset(&b);
+    log_record(&b, 0x09, 3, SVC, INST, 100, 2);
+    /* ...and the record that matters after it. */
+    assert_int_equal(ofl_clog_append(path, &b, &d), OB_OK);
+    assert_int_equal(rescan(path, r, NULL, 0, &res, &d), OB_OK);
+    assert_int_equal(res.request_found, 1);
+    assert_int_equal(res.n_records, 2);
+    assert_int_equal(unlink(path), 0);
+    ofl_clog_result_clear(&res);
+    ob_buf_free(&b);
+}
+
+/* The newest descriptor of each backend: v3 by (tp, revision), v2 by publication time. */
+static void test_log_backends(void **state)
+{
+    char path[128];
+    ob_buf b;
+    ofl_clog_result res = { 0 };
+    ofl_clog_backend be[3];
+    uint8_t r[32];
+    ob_diag d;
+
+    (void)state;
+    memset(r, 0xee, 32);
+    snprintf(path, sizeof(path), "%s/backends.log", tmpdir);
+    ob_buf_init(&b);
+    log_record(&b, 0x10, 3, SVC, INST, 100, 900);
+    log_record(&b, 0x11, 3, SVC, INST, 101, 5); /* a later period wins over a higher rev */
+    log_record(&b, 0x12, 3, SVC, INST, 100, 99999);
+    log_record(&b, 0x13, 2, SVC2, INST2, 0, 1795300000);
+    log_record(&b, 0x14, 2, SVC2, INST2, 0, 1795200000);
+    put_log(path, &b, b.len);
+    be[0].instance = INST2;
+    be[1].instance = "aaaaaaaaaaaaaaaa"; /* never signed */
+    be[2].instance = INST;
+    assert_int_equal(rescan(path, r, be, 3, &res, &d), OB_OK);
+    assert_int_equal(res.n_records, 5);
+    assert_int_equal(res.request_found, 0);
+    assert_true(be[2].found);
+    assert_int_equal(be[2].version, 3);
+    assert_int_equal(be[2].tp, 101);
+    assert_int_equal(be[2].order, 5);
+    assert_string_equal(be[2].when, "2026-11-22T12:00:17Z");
+    assert_true(be[0].found);
+    assert_int_equal(be[0].version, 2);
+    assert_int_equal(be[0].order, 1795300000);
+    assert_false(be[1].found);
+    /* Each complete record's set of (service, instance, digest). */
+    assert_int_equal(res.n_sets, 5);
+    {
+        ofl_clog_set s;
+        uint8_t h[32];
+        memset(&s, 0, sizeof(s));
+        memset(h, 0x44, 32);
+        assert_int_equal(ofl_clog_set_add(&s, SVC2, INST2, h), 0);
+        assert_true(ofl_clog_set_equal(&s, &res.sets[3]));
+        assert_true(ofl_clog_set_equal(&res.sets[0], &res.sets[1])); /* same digest in both */
+        assert_false(ofl_clog_set_equal(&s, &res.sets[0]));
+        assert_int_equal(ofl_clog_set_add(&s, SVC, INST, h), 0);
+        assert_false(ofl_clog_set_equal(&s, &res.sets[3])); /* a superset */
+        assert_string_equal(res.sets[4].when, "2026-11-22T12:00:20Z");
+    }
+    ofl_clog_result_clear(&res);
+    assert_true(ofl_clog_order_cmp(100, 99999, 101, 5) < 0);
+    assert_true(ofl_clog_order_cmp(101, 6, 101, 5) > 0);
+    assert_int_equal(ofl_clog_order_cmp(7, 7, 7, 7), 0);
     ob_buf_free(&b);
 }
 
@@ -514,8 +802,9 @@ static void test_generator(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_log_roundtrip),
-        cmocka_unit_test(test_log_damaged),
+        cmocka_unit_test(test_log_roundtrip),   cmocka_unit_test(test_log_damaged),
+        cmocka_unit_test(test_log_torn),        cmocka_unit_test(test_log_short_write),
+        cmocka_unit_test(test_log_no_size_cap), cmocka_unit_test(test_log_backends),
         cmocka_unit_test(test_generator),
     };
     const char *gen = getenv("OB_CEREMONY_GEN"), *mut = getenv("OB_CEREMONY_MUTATE");

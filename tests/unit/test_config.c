@@ -736,6 +736,35 @@ static void test_many_services(void **state)
     free(text);
 }
 
+/* min_instances: per service, default 1, at most the instances listed. */
+static void test_min_instances(void **state)
+{
+    ob_config *c;
+
+    (void)state;
+    c = parse_ok("services:\n"
+                 "  - address: " A1 "\n"
+                 "    min_instances: 2\n"
+                 "    instances: [{address: " A2 "}, {address: " A3 "}]\n"
+                 "  - address: " A4 "\n"
+                 "    min_instances:\n"
+                 "    instances: [{address: " A2 "}]\n");
+    assert_int_equal(c->services[0].min_instances, 2);
+    assert_int_equal(c->services[1].min_instances, OB_CFG_MIN_INSTANCES_DEFAULT);
+    assert_int_equal(OB_CFG_MIN_INSTANCES_DEFAULT, 1);
+    ob_config_free(c);
+    parse_err("services:\n  - address: " A1 "\n    min_instances: 3\n"
+              "    instances: [{address: " A2 "}, {address: " A3 "}]\n",
+              OB_ERR_RANGE, "t/cfg.yaml:3:20:",
+              "min_instances 3 is more than the 2 instance(s) this service lists", NULL);
+    parse_err("services:\n  - address: " A1 "\n    min_instances: 0\n"
+              "    instances: [{address: " A2 "}]\n",
+              OB_ERR_RANGE, "t/cfg.yaml:3:20:", "min_instances: 0 is out of range (1..4096)", NULL);
+    parse_err("services:\n  - address: " A1 "\n    min_instances: two\n"
+              "    instances: [{address: " A2 "}]\n",
+              OB_ERR_MALFORMED, "min_instances: expected a whole number", NULL);
+}
+
 static void test_limits(void **state)
 {
     size_t n = OB_CFG_MAX_SERVICES + 1, off = 0, i;
@@ -983,6 +1012,7 @@ int main(void)
         cmocka_unit_test(test_bind_key),
         cmocka_unit_test(test_many_services),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_min_instances),
         cmocka_unit_test(test_load_refuses_symlink_and_missing),
         cmocka_unit_test(test_doc_examples),
         cmocka_unit_test(test_truncations_and_mangling),

@@ -48,6 +48,23 @@
 #include "onion.h"
 #include "secmem.h"
 
+/* The checked period API for periods in range (hsv3_common.h). */
+static uint64_t tp_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s = 0;
+
+    assert_int_equal(ob_hsv3_tp_start(tp, p, &s), 0);
+    return s;
+}
+
+static uint64_t run_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s = 0;
+
+    assert_int_equal(ob_hsv3_srv_run_start(tp, p, &s), 0);
+    return s;
+}
+
 static char dir[64], store[128];
 static ofl_key *master;
 static char addr[OB_ONION_V3_LEN + 1];
@@ -56,7 +73,7 @@ static const ob_tp_params LIVE = { 1440, 720 };
 /* A moment 19:00 UTC: the first publish slot is still the period before. */
 static uint64_t evening(void)
 {
-    uint64_t t = ob_hsv3_tp_start(20790, &LIVE); /* 12:00 UTC */
+    uint64_t t = tp_start(20790, &LIVE); /* 12:00 UTC */
     return t + 7 * 3600;
 }
 
@@ -270,7 +287,7 @@ static void test_round(void **state)
     assert_int_equal(onl_delegate_list(on, addr, now, &l, &d), OB_OK);
     assert_int_equal(l.n, 32);
     assert_int_equal(l.n_pending, 0);
-    assert_int_equal(l.certified_until, ob_hsv3_srv_run_start(20821, &LIVE));
+    assert_int_equal(l.certified_until, run_start(20821, &LIVE));
     onl_dkey_list_free(&l);
     /* The same response again installs nothing new. */
     assert_int_equal(onl_delegate_install(on, resp, now, &rep, &d), OB_OK);
@@ -309,8 +326,8 @@ static void test_certify_refusals(void **state)
     new_store("refusals");
     req = make_request(on, now, 30);
     /* The first period (the one before) is over by 00:00 the next day. */
-    expect_refused(off, req, ob_hsv3_srv_run_start(20791, &LIVE), "period 20789");
-    expect_refused(off, req, ob_hsv3_srv_run_start(20791, &LIVE), "is over");
+    expect_refused(off, req, run_start(20791, &LIVE), "period 20789");
+    expect_refused(off, req, run_start(20791, &LIVE), "is over");
     /* A day before: the last period (30 days ahead) is more than 29 days away. */
     short_max = offline_cfg("delegation_max_days: 29", addr);
     assert_int_equal(short_max->delegation_max_days, 29);
@@ -331,7 +348,7 @@ static void test_certify_refusals(void **state)
         assert_int_equal(p->n_keys, 32);
         assert_int_equal(p->first_tp, 20789);
         assert_int_equal(p->last_tp, 20820);
-        assert_int_equal(p->certified_until, ob_hsv3_srv_run_start(20821, &LIVE));
+        assert_int_equal(p->certified_until, run_start(20821, &LIVE));
         ob_buf_init(&sum);
         ofl_certify_summary(p, &sum);
         ob_buf_nul(&sum);
@@ -519,8 +536,8 @@ static int mutate_main(const char *what)
         for (j = 0; j < r->services[i].n_periods; j++) {
             ob_keyreq_period *p = &r->services[i].periods[j];
             p->tp -= 40;
-            p->valid_from = ob_hsv3_tp_start(p->tp, &tpp);
-            p->valid_until = ob_hsv3_tp_start(p->tp + 1, &tpp);
+            p->valid_from = tp_start(p->tp, &tpp);
+            p->valid_until = tp_start(p->tp + 1, &tpp);
         }
     }
     if (ob_keyrequest_write_file(out, r, OB_WRITE_EXCL, &d) != OB_OK) {

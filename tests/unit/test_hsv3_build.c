@@ -342,7 +342,11 @@ static void test_sign(void **state)
     ob_diag d;
 
     (void)state;
-    assert_int_equal(ob_hsv3_tp_start(tp, &OB_TP_LIVE), T0);
+    {
+        uint64_t start = 0;
+        assert_int_equal(ob_hsv3_tp_start(tp, &OB_TP_LIVE, &start), 0);
+        assert_int_equal(start, T0);
+    }
     backend_make(&be, 3, tp, T0 + 60);
     key_new(&m);
     for (i = 0; i < 3; i++)
@@ -426,7 +430,7 @@ static void test_sign_delegated(void **state)
     key_new(&sk);
     for (i = 0; i < 3; i++)
         ptr[i] = &be.desc->intros[i];
-    ob_hsv3_desc_window(tp, &OB_TP_LIVE, &from, &until);
+    assert_int_equal(ob_hsv3_desc_window(tp, &OB_TP_LIVE, &from, &until), 0);
     assert_int_equal(from, T0 - 12 * 3600);
     assert_int_equal(until, T0 + 36 * 3600);
     /* "offline": certify sk for tp, and for tp + 1 (a cert of the wrong period) */

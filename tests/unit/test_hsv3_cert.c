@@ -16,6 +16,7 @@
 #include "ed25519x.h"
 #include "encode.h"
 #include "hsv3_cert.h"
+#include "obtime.h"
 #include "secmem.h"
 #include "vecfile.h"
 
@@ -266,6 +267,24 @@ static void test_create_and_expiry(void **state)
     /* a mismatched key pair is caught by the self-check */
     assert_int_equal(ob_ed_cert_create(cert, &n, OB_CERT_INTRO_AUTH, certified, eh, exp, pk2, &d),
                      OB_ERR_VERIFY);
+
+    /* Expiration hours past year 9999 (a time a signer never makes): refused
+     * by the parser with the offset, and never made by the helper. */
+    assert_int_equal(ob_ed_cert_expiry_hours(UINT64_MAX - 10, 3600), OB_TIME_MAX / 3600);
+    assert_int_equal(ob_ed_cert_expiry_hours(OB_TIME_MAX, 54 * 3600), OB_TIME_MAX / 3600);
+    assert_int_equal(ob_ed_cert_create(cert, &n, OB_CERT_INTRO_ENC, certified,
+                                       (uint32_t)(OB_TIME_MAX / 3600), exp, pk, &d),
+                     OB_OK);
+    assert_int_equal(ob_ed_cert_parse(&c, cert, n, &d), OB_OK);
+    assert_int_equal(ob_ed_cert_verify(&c, pk, now, &d), OB_OK);
+    assert_int_equal(ob_ed_cert_create(cert, &n, OB_CERT_INTRO_ENC, certified,
+                                       (uint32_t)(OB_TIME_MAX / 3600) + 1, exp, pk, &d),
+                     OB_OK);
+    assert_int_equal(ob_ed_cert_parse(&c, cert, n, &d), OB_ERR_RANGE);
+    assert_non_null(strstr(d.msg, "offset 2: expiration hour 70389528 is beyond year 9999"));
+    assert_int_equal(
+        ob_ed_cert_create(cert, &n, OB_CERT_INTRO_ENC, certified, UINT32_MAX, exp, pk, &d), OB_OK);
+    assert_int_equal(ob_ed_cert_parse(&c, cert, n, &d), OB_ERR_RANGE);
 
     /* a forged signature (signed by another key, ext 04 still naming pk) */
     assert_int_equal(ob_ed_cert_create(cert, &n, OB_CERT_DESC_SIGNING, certified, eh, exp, pk, &d),

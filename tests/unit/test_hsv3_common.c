@@ -14,11 +14,29 @@
 #include "crypto.h"
 #include "ed25519x.h"
 #include "hsv3_common.h"
+#include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "secmem.h"
 #include "vecfile.h"
 
 #define HS_VECTORS "v3/tor_hs_common_vectors.txt"
+
+/* The checked start of a period that must be in range. */
+static uint64_t tp_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s = 1;
+
+    assert_int_equal(ob_hsv3_tp_start(tp, p, &s), 0);
+    return s;
+}
+
+static uint64_t run_start(uint64_t tp, const ob_tp_params *p)
+{
+    uint64_t s = 1;
+
+    assert_int_equal(ob_hsv3_srv_run_start(tp, p, &s), 0);
+    return s;
+}
 
 static void test_time_period_vectors(void **state)
 {
@@ -48,7 +66,7 @@ static void test_time_period_vectors(void **state)
             assert_int_equal(ob_hsv3_tp_num(t, &OB_TP_LIVE) + 1, v);
             checked++;
         } else if (strcmp(e->key, "next_tp_start") == 0) {
-            assert_int_equal(ob_hsv3_tp_start(ob_hsv3_tp_num(t, &OB_TP_LIVE) + 1, &OB_TP_LIVE), v);
+            assert_int_equal(tp_start(ob_hsv3_tp_num(t, &OB_TP_LIVE) + 1, &OB_TP_LIVE), v);
             checked++;
         }
     }
@@ -56,10 +74,10 @@ static void test_time_period_vectors(void **state)
     /* the brief's two: 2016-04-13 11:00 and 12:00 UTC */
     assert_int_equal(ob_hsv3_tp_num(1460545200, &OB_TP_LIVE), 16903);
     assert_int_equal(ob_hsv3_tp_num(1460548800, &OB_TP_LIVE), 16904);
-    assert_int_equal(ob_hsv3_tp_start(16904, &OB_TP_LIVE), 1460548800);
+    assert_int_equal(tp_start(16904, &OB_TP_LIVE), 1460548800);
     /* every period starts where the previous one ends */
     for (tp = 16900; tp < 16910; tp++) {
-        uint64_t s = ob_hsv3_tp_start(tp, &OB_TP_LIVE);
+        uint64_t s = tp_start(tp, &OB_TP_LIVE);
         assert_int_equal(ob_hsv3_tp_num(s, &OB_TP_LIVE), tp);
         assert_int_equal(ob_hsv3_tp_num(s - 1, &OB_TP_LIVE), tp - 1);
     }
@@ -260,14 +278,87 @@ static void test_publish_slots(void **state)
         ob_hsv3_slot s[2];
         uint64_t va = day0 + offs[i];
         ob_hsv3_publish_slots(va, &OB_TP_LIVE, s);
-        assert_int_equal(ob_hsv3_srv_run_start(s[0].tp, &OB_TP_LIVE) % 86400, 0);
-        assert_int_equal(ob_hsv3_srv_run_start(s[1].tp, &OB_TP_LIVE) % 86400, 0);
-        assert_true(ob_hsv3_srv_run_start(s[0].tp, &OB_TP_LIVE) <= va);
-        assert_true(ob_hsv3_srv_run_start(s[1].tp, &OB_TP_LIVE) <= va);
-        assert_int_equal(ob_hsv3_srv_run_start(s[1].tp, &OB_TP_LIVE) -
-                             ob_hsv3_srv_run_start(s[0].tp, &OB_TP_LIVE),
-                         86400);
+        assert_int_equal(run_start(s[0].tp, &OB_TP_LIVE) % 86400, 0);
+        assert_int_equal(run_start(s[1].tp, &OB_TP_LIVE) % 86400, 0);
+        assert_true(run_start(s[0].tp, &OB_TP_LIVE) <= va);
+        assert_true(run_start(s[1].tp, &OB_TP_LIVE) <= va);
+        assert_int_equal(run_start(s[1].tp, &OB_TP_LIVE) - run_start(s[0].tp, &OB_TP_LIVE), 86400);
     }
+}
+
+/*
+ * Issue 14: (tp * length + offset) * 60 wrapped, so period tp + 2^57 started
+ * at the same minute as tp and was signed.  Every period computation now
+ * refuses what it cannot represent, and the bounds hold at their edges.
+ */
+static void test_period_bounds(void **state)
+{
+    static const ob_tp_params longest = { OB_HSV3_TP_LENGTH_MAX, OB_HSV3_TP_LENGTH_MAX - 1 };
+    static const ob_tp_params zero = { 0, 0 }, wide = { OB_HSV3_TP_LENGTH_MAX + 1, 0 };
+    const uint64_t tp = 20778, wrap = tp + (UINT64_C(1) << 57);
+    uint64_t s = 1, from = 1, until = 1, last;
+    ob_hsv3_slot sl[2];
+
+    (void)state;
+    /* The reproduction: refused, not the same start as tp. */
+    assert_int_equal(ob_hsv3_tp_start(wrap, &OB_TP_LIVE, &s), -1);
+    assert_int_equal(s, 0);
+    assert_int_equal(ob_hsv3_srv_run_start(wrap, &OB_TP_LIVE, &s), -1);
+    assert_int_equal(ob_hsv3_desc_window(wrap, &OB_TP_LIVE, &from, &until), -1);
+    assert_int_equal(ob_hsv3_tp_start(UINT64_MAX, &OB_TP_LIVE, &s), -1);
+    assert_int_equal(ob_hsv3_tp_start(UINT64_MAX - 3, &OB_TP_LIVE, &s), -1);
+    /* Period numbers beyond 2^32 - 1, and (live) those starting after 9999. */
+    assert_int_equal(ob_hsv3_tp_start(OB_TP_MAX + 1, &(ob_tp_params){ 1, 0 }, &s), -1);
+    assert_int_equal(ob_hsv3_tp_start(OB_TP_MAX, &OB_TP_LIVE, &s), -1);
+    /* The last live period that starts in year 9999, and the first that does not. */
+    last = (OB_TIME_MAX / 60 - 720) / 1440;
+    assert_true(tp_start(last, &OB_TP_LIVE) <= OB_TIME_MAX);
+    assert_int_equal(ob_hsv3_tp_start(last + 1, &OB_TP_LIVE, &s), -1);
+    /* Even one-minute periods pass year 9999 before 2^32 - 1. */
+    assert_int_equal(ob_hsv3_tp_start(OB_TP_MAX, &(ob_tp_params){ 1, 0 }, &s), -1);
+    assert_int_equal(tp_start(OB_TIME_MAX / 60, &(ob_tp_params){ 1, 0 }), OB_TIME_MAX / 60 * 60);
+    assert_int_equal(ob_hsv3_tp_start(OB_TIME_MAX / 60 + 1, &(ob_tp_params){ 1, 0 }, &s), -1);
+    /* Parameters: a zero or over-long length is refused, not divided by. */
+    assert_int_equal(ob_hsv3_tp_start(tp, &zero, &s), -1);
+    assert_int_equal(ob_hsv3_tp_start(tp, &wide, &s), -1);
+    assert_int_equal(ob_hsv3_publish_slots(1795316400, &zero, sl), -1);
+    assert_int_equal(sl[0].tp, 0);
+    assert_int_equal(sl[1].tp, 0);
+    /* The longest parameters never wrap: checked arithmetic, not luck. */
+    assert_int_equal(ob_hsv3_tp_start(OB_TP_MAX, &longest, &s), -1);
+    assert_int_equal(ob_hsv3_tp_start(100, &longest, &s), 0);
+    assert_int_equal(s, (100 * (uint64_t)OB_HSV3_TP_LENGTH_MAX + OB_HSV3_TP_LENGTH_MAX - 1) * 60);
+    /* A publish window that would end past year 9999. */
+    assert_int_equal(ob_hsv3_desc_window(last, &OB_TP_LIVE, &from, &until), -1);
+    assert_int_equal(ob_hsv3_desc_window(tp, &OB_TP_LIVE, &from, &until), 0);
+    assert_int_equal(from, run_start(tp, &OB_TP_LIVE));
+    assert_int_equal(until - from, 2 * 86400);
+    /* valid_after: the clock's or the consensus', bounded the same way. */
+    assert_int_equal(ob_hsv3_publish_slots(OB_TIME_MAX + 1, &OB_TP_LIVE, sl), -1);
+    assert_int_equal(ob_hsv3_publish_slots(UINT64_MAX, &OB_TP_LIVE, sl), -1);
+    assert_int_equal(ob_hsv3_publish_slots(1795316400, &OB_TP_LIVE, sl), 0);
+    assert_int_equal(sl[1].tp, sl[0].tp + 1);
+}
+
+/* The time formatter never shows a wrapped time as a date. */
+static void test_time_format(void **state)
+{
+    char s[OB_TIME_STR];
+
+    (void)state;
+    assert_int_equal(ob_time_format(s, sizeof(s), 1795316400, OB_TIME_SEC), 0);
+    assert_string_equal(s, "2026-11-22 03:00:00 UTC");
+    assert_int_equal(ob_time_format(s, sizeof(s), OB_TIME_MAX, OB_TIME_ISO), 0);
+    assert_string_equal(s, "9999-12-31T23:59:59Z");
+    /* 2^64-1 printed as 1969-12-31 before (time_t -1). */
+    assert_int_equal(ob_time_format(s, sizeof(s), UINT64_MAX, OB_TIME_MIN), -1);
+    assert_string_equal(s, "@18446744073709551615 (out of range)");
+    assert_int_equal(ob_time_format(s, sizeof(s), OB_TIME_MAX + 1, OB_TIME_PLAIN), -1);
+    assert_string_equal(s, "@253402300800 (out of range)");
+    assert_true(ob_time_is_valid(OB_TIME_MAX));
+    assert_false(ob_time_is_valid(OB_TIME_MAX + 1));
+    assert_true(ob_tp_is_valid(OB_TP_MAX));
+    assert_false(ob_tp_is_valid(OB_TP_MAX + 1));
 }
 
 static void test_rev_counter(void **state)
@@ -340,6 +431,8 @@ int main(void)
         cmocka_unit_test(test_ring_indices),
         cmocka_unit_test(test_publish_slots),
         cmocka_unit_test(test_rev_counter),
+        cmocka_unit_test(test_period_bounds),
+        cmocka_unit_test(test_time_format),
     };
     if (ob_secmem_init() != 0)
         return 1;

@@ -26,7 +26,7 @@ static ob_hsv3_cover signed_cover(uint64_t tp, const ob_tp_params *p)
     ob_hsv3_cover c;
 
     c.tp = tp;
-    c.from = ob_hsv3_srv_run_start(tp, p);
+    assert_int_equal(ob_hsv3_srv_run_start(tp, p, &c.from), 0);
     c.until = c.from + 2 * p->length_min * 60;
     return c;
 }
@@ -157,6 +157,22 @@ static void test_short_test_network_periods(void **state)
     }
 }
 
+/* At the end of time (year 9999, obtime.h) the search stops with a gap. */
+static void test_end_of_time(void **state)
+{
+    ob_hsv3_cover c[2] = { { 0, 0, UINT64_MAX }, { 0, 0, UINT64_MAX } };
+    uint64_t tp_last = (OB_TIME_MAX / 60 - 720) / 1440;
+    ob_hsv3_gap g;
+
+    (void)state;
+    c[0].tp = tp_last - 1;
+    c[1].tp = tp_last;
+    ob_hsv3_cover_gap(&OB_TP_LIVE, c, 2, OB_TIME_MAX - 3600, &g);
+    assert_true(g.at <= OB_TIME_MAX + 1);
+    ob_hsv3_cover_gap(&OB_TP_LIVE, c, 2, UINT64_MAX, &g);
+    assert_int_equal(g.at, UINT64_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_three_periods_and_early_ends),
         cmocka_unit_test(test_nothing_or_one_slot),
         cmocka_unit_test(test_short_test_network_periods),
+        cmocka_unit_test(test_end_of_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

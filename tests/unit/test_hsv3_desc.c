@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "encode.h"
 #include "fileio.h"
@@ -358,6 +359,34 @@ static void test_rejections(void **state)
     free(t);
 }
 
+/*
+ * Issue 14: "for (t = tp - 3; t <= tp + 3; t++)" never ended for tp = 2^64-4
+ * (tp + 3 = UINT64_MAX), and publish/run hung on such a response.  Now a
+ * period beyond 2^32 is refused before anything is blinded, and the loop over
+ * the neighbours ends at the top of the range.  The alarm turns a hang back
+ * into a failure.
+ */
+static void test_period_out_of_range(void **state)
+{
+    size_t n;
+    uint8_t *t = load("known_key_v3_descriptor", &n);
+    uint64_t now = (uint64_t)KK_IP_H * 3600 - 3600;
+    ob_diag d;
+
+    (void)state;
+    alarm(60);
+    assert_int_equal(verify(t, n, KK_ADDR, UINT64_MAX - 3, now, NULL, &d), OB_HSV3_WRONG_PERIOD);
+    assert_non_null(strstr(d.msg, "time period 18446744073709551612 is beyond the largest"));
+    assert_int_equal(verify(t, n, KK_ADDR, UINT64_MAX, now, NULL, &d), OB_HSV3_WRONG_PERIOD);
+    assert_int_equal(verify(t, n, KK_ADDR, OB_TP_MAX + 1, now, NULL, &d), OB_HSV3_WRONG_PERIOD);
+    /* The largest accepted period: its neighbours run past it and the loop ends. */
+    assert_int_equal(verify(t, n, KK_ADDR, OB_TP_MAX, now, NULL, &d), OB_HSV3_WRONG_ADDRESS);
+    /* Period 0 at the bottom, as before. */
+    assert_int_equal(verify(t, n, KK_ADDR, 0, now, NULL, &d), OB_HSV3_WRONG_ADDRESS);
+    alarm(0);
+    free(t);
+}
+
 static void test_find_tp(void **state)
 {
     size_t n, which = 99;
@@ -513,10 +542,11 @@ static void test_middle_layer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tor_sample),  cmocka_unit_test(test_known_key_sample),
-        cmocka_unit_test(test_layers),      cmocka_unit_test(test_rejections),
-        cmocka_unit_test(test_find_tp),     cmocka_unit_test(test_linkspec),
-        cmocka_unit_test(test_inner_layer), cmocka_unit_test(test_middle_layer),
+        cmocka_unit_test(test_tor_sample),   cmocka_unit_test(test_known_key_sample),
+        cmocka_unit_test(test_layers),       cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_find_tp),      cmocka_unit_test(test_period_out_of_range),
+        cmocka_unit_test(test_linkspec),     cmocka_unit_test(test_inner_layer),
+        cmocka_unit_test(test_middle_layer),
     };
 
     if (ob_secmem_init() != 0)
