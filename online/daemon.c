@@ -155,7 +155,7 @@ typedef struct dstate {
     int outbox_warned;
     onl_dd *dd;                  /* the delegated mode (deleg_daemon.h) */
     uint64_t c_at;               /* when s->c was fetched */
-    uint64_t clk_wall, clk_mono; /* the clocks at the last look (clock_check) */
+    uint64_t clk_wall, clk_mono; /* the clocks at the last look, ms (clock_check) */
 } dstate;
 
 static void held_clear(held *h)
@@ -271,17 +271,26 @@ static void shift(uint64_t *t, int64_t step)
         *t = *t < UINT64_MAX - (uint64_t)step ? *t + (uint64_t)step : UINT64_MAX - 1;
 }
 
-static void clock_check(dstate *s)
+static uint64_t clock_ms(clockid_t id)
 {
     struct timespec ts;
-    uint64_t wall = (uint64_t)time(NULL), mono;
-    int64_t step;
+
+    if (clock_gettime(id, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void clock_check(dstate *s)
+{
+    uint64_t wall = clock_ms(CLOCK_REALTIME), mono = clock_ms(CLOCK_MONOTONIC);
+    int64_t ms, step;
     size_t i, j;
 
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+    if (wall == 0 || mono == 0)
         return;
-    mono = (uint64_t)ts.tv_sec;
-    step = (int64_t)(wall - s->clk_wall) - (int64_t)(mono - s->clk_mono);
+    /* In ms, then rounded: whole seconds read a moment apart would be 1 s off. */
+    ms = (int64_t)(wall - s->clk_wall) - (int64_t)(mono - s->clk_mono);
+    step = (ms < 0 ? ms - 500 : ms + 500) / 1000;
     if (s->clk_mono != 0 && (step >= CLOCK_STEP_MIN || step <= -CLOCK_STEP_MIN)) {
         dlog(L_WARNING,
              "the clock jumped %s by %lld s; the daemon's timers keep their real intervals",
