@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""ctlkill.py LISTEN_PORT TOR_PORT PIDFILE - kill tor in the middle of an upload.
+"""ctlkill.py LISTEN_PORT TOR_PORT PIDFILE [AFTER_PORT] - kill tor mid-upload.
 
 A relay for tor's control port on 127.0.0.1:LISTEN_PORT.  Every connection
 is passed through to 127.0.0.1:TOR_PORT unchanged (authentication included).
 The first time tor answers an HSPOST with 250 (it took the descriptor and
 starts uploading it), the relay kills tor with SIGKILL, by the pid in
 PIDFILE, right after passing that answer on: the publisher is then
-mid-upload, waiting for the HS_DESC events.  Connections made later are
-relayed to whatever listens on TOR_PORT by then (a restarted tor), and
-nothing else is killed.  One line per event on standard output.
+mid-upload, waiting for the HS_DESC events.  Connections made later go to
+127.0.0.1:AFTER_PORT (default TOR_PORT: whatever listens there by then, a
+restarted tor; another port: a tor that is up already, "tor back at once"),
+and nothing else is killed.  One line per event on standard output.
 """
 import os
 import select
@@ -24,6 +25,7 @@ def log(msg):
 
 def main():
     listen_port, tor_port, pidfile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    after_port = int(sys.argv[4]) if len(sys.argv) > 4 else tor_port
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", listen_port))
@@ -39,7 +41,7 @@ def main():
                 c, _ = srv.accept()
                 t = socket.socket()
                 try:
-                    t.connect(("127.0.0.1", tor_port))
+                    t.connect(("127.0.0.1", after_port if killed else tor_port))
                 except OSError as e:
                     log("connection: tor is not there (%s)" % e)
                     c.close()
