@@ -86,7 +86,7 @@ REPLAY_BIN  := $(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_NAMES))
 
 .SECONDARY:
 .PHONY: all check unit lint fmt deps install install-online install-offline uninstall deb demo e2e \
-        bench fuzz fuzz-long fuzz-seeds clean
+        reachability bench fuzz fuzz-long fuzz-seeds clean
 all: $(BUILD)/ob-online $(BUILD)/ob-offline
 
 $(BUILD)/obj/%.o: %.c
@@ -135,6 +135,12 @@ deps:
 
 e2e: all
 	OB_BUILD=$(BUILD) ./tests/run.sh e2e
+
+# About 90 minutes on a private Tor network (docs/reachability.rst); make
+# check skips it.  The measurement is appended to $(BUILD)/reachability.log.
+reachability: all
+	OB_REACHABILITY=1 OB_BUILD=$(BUILD) REACH_LOG=$(BUILD)/reachability.log \
+	    bash tests/e2e/test_reachability.sh
 
 # The ceremonies it measures are made by the test fixture's generator.
 bench: all $(BUILD)/tests/test_ceremony_fixture

@@ -189,6 +189,11 @@ void ofl_certify_summary(const ofl_cert_plan *p, ob_buf *out)
     ob_bundle_digest_short(r->digest, shrt);
     ob_bundle_digest_hex(r->digest, hex);
     ob_buf_printf(out, "Key certification request %s\n  (%s)\n", shrt, hex);
+    /* Anyone can compute a digest: only the operator's comparison tells this request from one
+     * swapped on the way, whose keys someone else holds (docs/delegation.rst). */
+    ob_buf_printf(out, "Compare this digest with the one ob-online printed or logged when it wrote "
+                       "the request:\n  if they differ, stop: a swapped request would certify keys "
+                       "someone else holds.\n");
     utc(a, r->created);
     utc(b, p->now);
     ob_buf_printf(out, "Made %s by the online machine's clock; this machine's clock: %s\n", a, b);

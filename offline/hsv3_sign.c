@@ -85,7 +85,7 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
                                 uint64_t *revision, ob_diag *d)
 {
     uint8_t *sign_exp = NULL, sign_pk[32], cert[OB_CERT_LEN], layout[OB_HSV3_LAYOUT_SEED_LEN];
-    size_t cert_len = 0;
+    size_t cert_len = 0, i;
     uint64_t from, until, rev = 0;
     unsigned lifetime = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
     const ofl_hsv3_period *per = in->period;
@@ -131,6 +131,14 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
         err = ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
         goto out;
     }
+    for (i = 0; i < in->revs_n; i++) {
+        uint64_t t = in->revs_first + (uint64_t)i * in->revs_step + in->rev_offset;
+        if (t < in->revs_first ||
+            ob_hsv3_rev_counter_from_key(&in->revs_counters[i], per->rev_key, t, from) != 0) {
+            err = ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
+            goto out;
+        }
+    }
     memset(&s, 0, sizeof(s));
     s.identity_pk = in->master_pk;
     s.tp = in->tp;
@@ -147,6 +155,9 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
     s.n_intros = in->n_intros;
     s.flow_control = in->flow_control;
     s.compact = in->compact;
+    s.n_more = in->revs_n;
+    s.more_revisions = in->revs_counters;
+    s.more_sigs = in->revs_sigs;
     if (in->seed != NULL) {
         if (derive(layout, sizeof(layout), in->seed, "layout") != 0) {
             err = ob_fail(d, OB_ERR_CRYPTO, "layout seed derivation failed");

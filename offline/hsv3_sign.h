@@ -77,6 +77,18 @@ typedef struct ofl_hsv3_sign_in {
      * indices of the intro points: complete it with ob_hsv3_compact_make.
      */
     ob_hsv3_compact *compact;
+    /*
+     * Further revisions (format/hs/hsv3_revs.h), compact only: revs_n of
+     * them, revision i (1-based) for use from revs_first + (i-1) *
+     * revs_step, its counter tor's at that time plus rev_offset.  The
+     * counters and the descriptor signatures come back in revs_counters
+     * and revs_sigs (revs_n each).  revs_n 0: none.
+     */
+    uint64_t revs_first;
+    uint32_t revs_step;
+    size_t revs_n;
+    uint64_t *revs_counters;
+    uint8_t (*revs_sigs)[64];
 } ofl_hsv3_sign_in;
 
 /*

@@ -13,6 +13,7 @@
 #include "hsv3_desc.h"
 #include "hsv3_select.h"
 #include "hsv3_sign.h"
+#include "hsv3_revs.h"
 #include "hsv3_sign_desc.h"
 #include "obtime.h"
 #include "onion.h"
@@ -22,6 +23,7 @@
 #include "crypto.h"
 #include "dedup.h"
 #include "pool.h"
+#include "revisions.h"
 #include "secmem.h"
 
 #include <stdio.h>
@@ -1209,6 +1211,7 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
         uint8_t *text = NULL, *entry = NULL;
         size_t len = 0, elen = 0;
         uint64_t rev = 0;
+        ob_buf revs;
         if (descriptor_seed(seed, x->master_seed, (size_t)(ps->req - p->req->services), tp, g) !=
             0) {
             err = ob_fail(d, OB_ERR_CRYPTO, "seed derivation failed");
@@ -1216,7 +1219,22 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
         }
         memset(&in, 0, sizeof(in));
         memset(&c, 0, sizeof(c));
+        ob_buf_init(&revs);
         in.compact = p->full ? NULL : &c;
+        /* Revisions for the HSDirs to take until the window ends (hsv3_revs.h). */
+        if (!p->full)
+            in.revs_n = ob_hsv3_revs_plan(p->now, run, run_end, cs->descriptor_lifetime,
+                                          (unsigned)g, &in.revs_first, &in.revs_step);
+        if (in.revs_n > 0) {
+            in.revs_counters = calloc(in.revs_n, sizeof(*in.revs_counters));
+            in.revs_sigs = calloc(in.revs_n, sizeof(*in.revs_sigs));
+            if (in.revs_counters == NULL || in.revs_sigs == NULL) {
+                free(in.revs_counters);
+                free(in.revs_sigs);
+                err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+                break; /* the period's blinded key is wiped below */
+            }
+        }
         in.master_exp = ofl_key_ed25519_expanded(key);
         in.master_pk = ofl_key_ed25519_public(key);
         in.tp = tp;
@@ -1231,7 +1249,14 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
         in.flow_control = ob_hsv3_group_flow_control(sel, g, x->descs[j->svc]);
         /* Signed and verified once there (its self-check). */
         err = ofl_hsv3_sign_descriptor(&in, &text, &len, &rev, d);
+        if (err == OB_OK && in.revs_n > 0)
+            err = ob_hsv3_revs_encode(in.revs_first, in.revs_step, in.revs_counters,
+                                      (const uint8_t(*)[64])in.revs_sigs, in.revs_n, &revs, d);
+        free(in.revs_counters);
+        free(in.revs_sigs);
         if (err != OB_OK) {
+            free(text);
+            ob_buf_free(&revs);
             ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
             break;
         }
@@ -1255,6 +1280,9 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
             if (err == OB_OK) {
                 rd.compact = entry;
                 rd.compact_len = elen;
+                /* Revisions are rebuilt from the entry: none without it. */
+                rd.revisions = revs.p;
+                rd.revisions_len = revs.len;
             } else if (err == OB_ERR_UNSUPPORTED) {
                 err = OB_OK;
             } else {
@@ -1266,6 +1294,7 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
             err = ob_response_add_descriptor(part, &rd);
         free(text);
         free(entry);
+        ob_buf_free(&revs);
     }
     ob_secfree(seed);
     ofl_hsv3_period_clear(&per);
@@ -1678,8 +1707,24 @@ ob_err ofl_sign_selfcheck(const ofl_plan *p, ob_response *resp, size_t *wire_len
         ob_diag_prefix(d, "self-check of the response: ");
         goto out;
     }
-    for (i = 0; i < resp->n_descriptors; i++)
-        *n_compact += resp->descriptors[i].compact != NULL;
+    for (i = 0; i < resp->n_descriptors; i++) {
+        const ob_resp_descriptor *a = &resp->descriptors[i], *b = &back->descriptors[i];
+        *n_compact += a->compact != NULL;
+        if (a->revisions_len != b->revisions_len ||
+            (a->revisions_len != 0 && memcmp(a->revisions, b->revisions, a->revisions_len) != 0)) {
+            err = ob_fail(d, OB_ERR_INTERNAL,
+                          "self-check: descriptor %zu (%s.onion): its revisions do not read back",
+                          i, a->service);
+            goto out;
+        }
+    }
+    /* Every further revision rebuilt as the online side will (from revision
+     * 0, the entry and the list read back equal above) and verified as a
+     * client will verify it; the online side checks its signature only. */
+    if ((err = ob_response_check_revisions(resp, &p->tpp, 1, d)) != OB_OK) {
+        ob_diag_prefix(d, "self-check of the response: ");
+        goto out;
+    }
     *wire_len = wire.len;
     err = ob_qrimage_capacity(OB_QR_DEFAULT_VERSION, OB_QR_DEFAULT_LEVEL, &cap, d);
     if (err == OB_OK)

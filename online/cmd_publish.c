@@ -18,8 +18,10 @@
 #include "hsdir.h"
 #include "publish.h"
 #include "reqstore.h"
+#include "revisions.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -68,6 +70,8 @@ int onl_cmd_publish(int argc, char **argv)
     onl_ctl_opts co;
     onl_pub_opts po;
     size_t in_force = 0, reached = 0, k;
+    uint8_t **bodies = NULL;
+    ob_tp_params tpp;
     uint64_t now;
     char shrt[OB_BUNDLE_SHORT_LEN];
     ob_diag d;
@@ -185,6 +189,30 @@ int onl_cmd_publish(int argc, char **argv)
         rc = OB_EXIT_OK;
         goto out;
     }
+    /* The revision for use now of each descriptor signed with several (revisions.h). */
+    tpp = onl_publish_tp_params(cfg, c);
+    bodies = calloc(plan->n + 1, sizeof(*bodies));
+    if (bodies == NULL) {
+        ob_msg("out of memory");
+        rc = OB_EXIT_USAGE;
+        goto out;
+    }
+    for (k = 0; k < plan->n; k++) {
+        onl_pub_item *it = &plan->items[k];
+        const ob_resp_descriptor *rd = &resp->descriptors[it->desc];
+        size_t rev = ob_resp_revision_at(rd, now);
+        if (it->status != ONL_PUB_SEND || rev == 0)
+            continue;
+        err = ob_resp_revision_bytes(rd, &tpp, rev, &bodies[k], &it->body_len, &d);
+        if (err != OB_OK) {
+            ob_msg("%s: %s.onion period %llu: %s", resp_path, rd->service,
+                   (unsigned long long)rd->tp, d.msg);
+            rc = OB_EXIT_BAD;
+            goto out;
+        }
+        it->body = bodies[k];
+        it->revision = (unsigned)rev;
+    }
     onl_pub_opts_init(&po);
     err = onl_publish_run(ctl, resp, c, plan, &po, &d);
     if (err != OB_OK) {
@@ -202,6 +230,9 @@ int onl_cmd_publish(int argc, char **argv)
         rc = OB_EXIT_OK;
     }
 out:
+    for (k = 0; bodies != NULL && plan != NULL && k < plan->n; k++)
+        free(bodies[k]);
+    free(bodies);
     onl_pub_plan_free(plan);
     onl_consensus_free(c);
     onl_ctl_close(ctl);

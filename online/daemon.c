@@ -18,6 +18,8 @@
 #include "obtime.h"
 #include "onion.h"
 #include "publish.h"
+#include "revisions.h"
+#include "revsched.h"
 #include "status.h"
 
 #include <dirent.h>
@@ -117,14 +119,25 @@ typedef struct inst_state {
     uint64_t received, modified;
 } inst_state;
 
-/* A response taken from the inbox, with per-descriptor publish records. */
+/* A response taken from the inbox. */
 typedef struct held {
     ob_response *r;
     char name[256];
-    uint64_t *last_upload;
-    uint8_t (*hsdir_key)[32];
-    uint8_t *failed;
 } held;
+
+/*
+ * What the HSDirs hold of one descriptor slot, whichever response it came
+ * from: (service, version, period, group, group count), with its upload
+ * schedule (revsched.h).
+ */
+typedef struct stream {
+    char service[57];
+    uint8_t version;
+    uint64_t tp;
+    uint16_t group, group_count;
+    onl_rs_stream rs;
+    int seen; /* in force in the current publish round */
+} stream;
 
 typedef struct dstate {
     const onl_daemon_opts *o;
@@ -147,7 +160,10 @@ typedef struct dstate {
     size_t n_seen, cap_seen;
     uint64_t next_refresh, next_publish, next_inbox;
     int publish_now;
-    int republish_all;                /* after a reconnect: upload everything in force again */
+    int republish_all; /* after a reconnect: retry what may have been lost at once */
+    stream *streams;
+    size_t n_streams, cap_streams;
+    uint64_t next_rev;                /* when the next revision (or retry) is due */
     uint64_t *pub_first, *pub_second; /* per config service */
     uint8_t *low_warned;
     int status_fd;
@@ -161,9 +177,6 @@ typedef struct dstate {
 static void held_clear(held *h)
 {
     ob_response_free(h->r);
-    free(h->last_upload);
-    free(h->hsdir_key);
-    free(h->failed);
     memset(h, 0, sizeof(*h));
 }
 
@@ -645,19 +658,6 @@ static int is_superseded(const dstate *s, size_t hi, const ob_resp_descriptor *r
     return 0;
 }
 
-static void hsdir_key(const onl_consensus *c, const onl_pub_item *it, uint8_t out[32])
-{
-    ob_iov v[ONL_PUB_MAX_HSDIRS];
-    size_t j;
-
-    for (j = 0; j < it->n_hsdirs; j++) {
-        v[j].p = c->nodes[it->hsdirs[j]].rsa_id;
-        v[j].n = 20;
-    }
-    if (ob_sha256(out, v, it->n_hsdirs) != 0)
-        memset(out, 0, 32);
-}
-
 static void log_runout(const dstate *s, const ob_response *r)
 {
     size_t i, j;
@@ -681,6 +681,198 @@ static void log_runout(const dstate *s, const ob_response *r)
                      r->descriptors[i].service, t);
         }
     }
+}
+
+static stream *stream_get(dstate *s, const ob_resp_descriptor *rd)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_streams; i++) {
+        stream *x = &s->streams[i];
+        if (strcmp(x->service, rd->service) == 0 && x->version == rd->version && x->tp == rd->tp &&
+            x->group == rd->group && x->group_count == rd->group_count)
+            return x;
+    }
+    if (s->n_streams == s->cap_streams) {
+        size_t nc = s->cap_streams ? 2 * s->cap_streams : 16;
+        stream *p = realloc(s->streams, nc * sizeof(*p));
+        if (p == NULL)
+            return NULL;
+        s->streams = p;
+        s->cap_streams = nc;
+    }
+    memset(&s->streams[s->n_streams], 0, sizeof(stream));
+    snprintf(s->streams[s->n_streams].service, sizeof(s->streams[0].service), "%s", rd->service);
+    s->streams[s->n_streams].version = rd->version;
+    s->streams[s->n_streams].tp = rd->tp;
+    s->streams[s->n_streams].group = rd->group;
+    s->streams[s->n_streams].group_count = rd->group_count;
+    return &s->streams[s->n_streams++];
+}
+
+/* Streams not in force in this round are over (their period left the slots). */
+static void streams_prune(dstate *s)
+{
+    size_t i = 0;
+
+    while (i < s->n_streams) {
+        if (!s->streams[i].seen)
+            s->streams[i] = s->streams[--s->n_streams];
+        else
+            s->streams[i++].seen = 0;
+    }
+}
+
+/* The descriptor's own lifetime in seconds (the config's when it cannot be read). */
+static uint64_t desc_lifetime(const dstate *s, const ob_resp_descriptor *rd)
+{
+    const ob_cfg_service *sv = ob_config_find_service(s->cfg, rd->service);
+    uint64_t life = sv != NULL ? (uint64_t)sv->descriptor_lifetime * 60 : 10800;
+    ob_hsv3_outer o;
+    ob_diag d;
+
+    memset(&o, 0, sizeof(o));
+    if (rd->version == 3 &&
+        ob_hsv3_outer_parse(rd->descriptor, rd->descriptor_len, &o, &d) == OB_OK)
+        life = (uint64_t)o.lifetime_min * 60;
+    ob_hsv3_outer_clear(&o);
+    return life != 0 ? life : 10800;
+}
+
+/* One descriptor's part of a publish round: its schedule's inputs and decision. */
+typedef struct pending {
+    stream *st;
+    onl_rs_rev *revs;
+    uint8_t ids[ONL_RS_MAX_HSDIRS][20];
+    size_t sent_to[ONL_RS_MAX_HSDIRS]; /* plan HSDir j -> ids[sent_to[j]] */
+    uint8_t src[32];
+    onl_rs_in in;
+    onl_rs_out out;
+    uint8_t *body;
+} pending;
+
+static void pending_clear(pending *q, size_t n)
+{
+    size_t i;
+
+    for (i = 0; q != NULL && i < n; i++) {
+        free(q[i].revs);
+        free(q[i].body);
+    }
+    free(q);
+}
+
+/*
+ * Decide for item it of held response hd: which revision goes to which of
+ * its HSDirs now (revsched.h).  Returns 1 when something is to be sent (the
+ * item then lists only those HSDirs and carries the revision's bytes).
+ */
+static int plan_item(dstate *s, const held *hd, size_t hi, onl_pub_item *it,
+                     const ob_tp_params *tpp, uint64_t now, pending *q)
+{
+    const ob_resp_descriptor *rd = &hd->r->descriptors[it->desc];
+    size_t n = ob_resp_revision_count(rd), j, k;
+    uint32_t idx = (uint32_t)it->desc;
+    ob_iov v[2];
+    ob_diag d;
+    ob_err err;
+
+    q->st = stream_get(s, rd);
+    q->revs = calloc(n, sizeof(*q->revs));
+    if (q->st == NULL || q->revs == NULL) {
+        dlog(L_ERROR, "publish: out of memory");
+        return 0;
+    }
+    q->st->seen = 1;
+    if (is_superseded(s, hi, rd))
+        return 0; /* a newer response has this one's successor */
+    for (j = 0; j < n; j++)
+        ob_resp_revision_info(rd, j, &q->revs[j].from, &q->revs[j].counter);
+    for (j = 0; j < it->n_hsdirs && j < ONL_RS_MAX_HSDIRS; j++)
+        memcpy(q->ids[j], s->c->nodes[it->hsdirs[j]].rsa_id, 20);
+    v[0].p = hd->r->digest;
+    v[0].n = 32;
+    v[1].p = &idx;
+    v[1].n = sizeof(idx);
+    if (ob_sha256(q->src, v, 2) != 0)
+        memset(q->src, 0, 32);
+    q->in.now = now;
+    q->in.revs = q->revs;
+    q->in.n_revs = n;
+    q->in.lifetime = desc_lifetime(s, rd);
+    q->in.step = ob_resp_revision_step(rd) ? ob_resp_revision_step(rd) : q->in.lifetime / 2;
+    q->in.retry = s->cfg->publish_check_interval;
+    q->in.ids = (const uint8_t(*)[20])q->ids;
+    q->in.n_ids = j;
+    q->in.source = q->src;
+    onl_rs_decide(&q->st->rs, &q->in, &q->out);
+    if (q->out.rev < 0)
+        return 0;
+    if (q->out.rev > 0) {
+        err = ob_resp_revision_bytes(rd, tpp, (size_t)q->out.rev, &q->body, &it->body_len, &d);
+        if (err != OB_OK) {
+            dlog(L_ERROR, "%s.onion period %llu: revision %d: %s", rd->service,
+                 (unsigned long long)rd->tp, q->out.rev, d.msg);
+            q->out.rev = -1;
+            return 0;
+        }
+        it->body = q->body;
+    }
+    it->revision = (unsigned)q->out.rev;
+    /* Only the HSDirs the schedule names. */
+    for (j = 0, k = 0; j < q->in.n_ids; j++) {
+        if (!q->out.send[j])
+            continue;
+        it->hsdirs[k] = it->hsdirs[j];
+        q->sent_to[k++] = j;
+    }
+    it->n_hsdirs = k;
+    return k > 0;
+}
+
+/* Feed the upload's outcome back into the schedule, and log it. */
+static void record_item(dstate *s, const held *hd, const onl_pub_item *it, pending *q)
+{
+    const ob_resp_descriptor *rd = &hd->r->descriptors[it->desc];
+    const ob_cfg_service *sv;
+    uint8_t res[ONL_RS_MAX_HSDIRS];
+    const char *why = NULL;
+    char rv[128] = "";
+    size_t j, ok = 0, n = ob_resp_revision_count(rd);
+
+    memset(res, ONL_RS_NOT_SENT, sizeof(res));
+    for (j = 0; j < it->n_hsdirs; j++) {
+        uint8_t r = ONL_RS_FAILED;
+        if (it->result[j] == ONL_PUB_UPLOADED)
+            r = ONL_RS_ACCEPTED;
+        else if (it->result[j] == ONL_PUB_FAILED && strcmp(it->reason[j], "UPLOAD_REJECTED") == 0)
+            r = ONL_RS_REJECTED;
+        res[q->sent_to[j]] = r;
+        ok += r == ONL_RS_ACCEPTED;
+        if (r != ONL_RS_ACCEPTED && why == NULL)
+            why = it->result[j] == ONL_PUB_FAILED ? it->reason[j] : "no answer";
+    }
+    q->in.now = (uint64_t)time(NULL);
+    onl_rs_record(&q->st->rs, &q->in, q->out.rev, res);
+    if (n > 1)
+        snprintf(rv, sizeof(rv), " revision %d of %zu%s", q->out.rev, n - 1,
+                 q->out.ahead ? " (ahead of its time, to replace an older response's)" : "");
+    dlog(ok ? L_INFO : L_WARNING,
+         "published %s.onion period %llu group %u/%u (%s descriptor)%s: uploaded to %zu of %zu "
+         "HSDirs%s%s",
+         rd->service, (unsigned long long)rd->tp, rd->group + 1u, (unsigned)rd->group_count,
+         it->slot ? "second" : "first", rv, ok, it->n_hsdirs, why ? "; first failure: " : "",
+         why ? why : "");
+    sv = ob_config_find_service(s->cfg, rd->service);
+    if (sv != NULL && ok > 0) {
+        size_t si = (size_t)(sv - s->cfg->services);
+        if (it->slot)
+            s->pub_second[si] = q->in.now;
+        else
+            s->pub_first[si] = q->in.now;
+    }
+    /* What comes next for it. */
+    onl_rs_decide(&q->st->rs, &q->in, &q->out);
 }
 
 /* Tor's consensus into s->c, unless the one in hand is younger than max_age s; 0 or -1. */
@@ -718,99 +910,78 @@ static void publish_cycle(dstate *s)
 {
     onl_pub_opts po;
     uint64_t now = (uint64_t)time(NULL);
+    ob_tp_params tpp;
     size_t h, i;
     ob_diag d;
     ob_err err;
 
+    /* Planned anew below; until then only PUBLISH_CHECK_INTERVAL brings a round. */
+    s->next_rev = ONL_RS_NEVER;
     if (s->n_held == 0 || !tor_up(s))
         return;
     if (fetch_consensus(s, 0) != 0)
         return;
+    tpp = onl_publish_tp_params(s->cfg, s->c);
     onl_pub_opts_init(&po);
     po.reconnect_ms = 2000;
     po.cancel = &g_stop;
     po.tick = tick;
     po.tick_ctx = s;
+    if (s->republish_all)
+        for (i = 0; i < s->n_streams; i++)
+            onl_rs_kick(&s->streams[i].rs);
     for (h = 0; h < s->n_held; h++) {
         held *hd = &s->held[h];
         onl_pub_plan *p = NULL;
+        pending *q = NULL;
         size_t due = 0;
         err = onl_publish_plan(s->cfg, hd->r, s->c, now, &p, &d);
         if (err != OB_OK) {
             dlog(L_ERROR, "%s: %s", hd->name, d.msg);
             continue;
         }
+        q = calloc(p->n + 1, sizeof(*q));
+        if (q == NULL) {
+            dlog(L_ERROR, "publish: out of memory");
+            onl_pub_plan_free(p);
+            continue;
+        }
         for (i = 0; i < p->n; i++) {
             onl_pub_item *it = &p->items[i];
-            const ob_resp_descriptor *rd = &hd->r->descriptors[it->desc];
-            const ob_cfg_service *sv = ob_config_find_service(s->cfg, rd->service);
-            uint64_t every = sv != NULL ? (uint64_t)sv->descriptor_lifetime * 30 : 1800;
-            uint8_t k[32];
+            q[i].out.rev = -1;
+            q[i].out.next = ONL_RS_NEVER;
             if (it->status != ONL_PUB_SEND)
                 continue;
-            if (is_superseded(s, h, rd)) {
-                it->n_hsdirs = 0; /* a newer response has this one's successor */
-                continue;
-            }
-            if (onl_dd_covers(s->dd, rd->service, rd->tp)) {
+            if (onl_dd_covers(s->dd, hd->r->descriptors[it->desc].service,
+                              hd->r->descriptors[it->desc].tp)) {
                 it->n_hsdirs = 0; /* the delegated mode signs and publishes this period */
                 continue;
             }
-            if (every > s->cfg->descriptor_upload_period && s->cfg->descriptor_upload_period)
-                every = s->cfg->descriptor_upload_period;
-            hsdir_key(s->c, it, k);
-            if (!s->republish_all && hd->last_upload[i] != 0 && !hd->failed[i] &&
-                memcmp(k, hd->hsdir_key[i], 32) == 0 && now < hd->last_upload[i] + every) {
-                it->n_hsdirs = 0; /* not due */
-                continue;
-            }
-            if (hd->last_upload[i] != 0 && memcmp(k, hd->hsdir_key[i], 32) != 0)
-                dlog(L_INFO, "%s.onion period %llu: responsible HSDirs changed; republishing",
-                     rd->service, (unsigned long long)rd->tp);
-            memcpy(hd->hsdir_key[i], k, 32);
-            due++;
+            if (plan_item(s, hd, h, it, &tpp, now, &q[i]))
+                due++;
+            else
+                it->n_hsdirs = 0;
         }
         if (due > 0) {
             err = onl_publish_run(s->ctl, hd->r, s->c, p, &po, &d);
             if (err == OB_ERR_NET) {
                 tor_lost(s, d.msg);
+                pending_clear(q, p->n);
                 onl_pub_plan_free(p);
                 return;
             }
-            for (i = 0; i < p->n; i++) {
-                onl_pub_item *it = &p->items[i];
-                const ob_resp_descriptor *rd = &hd->r->descriptors[it->desc];
-                const ob_cfg_service *sv;
-                const char *why;
-                size_t j, ok = 0;
-                if (it->status != ONL_PUB_SEND || it->n_hsdirs == 0)
-                    continue;
-                for (j = 0; j < it->n_hsdirs; j++)
-                    ok += it->result[j] == ONL_PUB_UPLOADED;
-                hd->last_upload[i] = now;
-                hd->failed[i] = ok < it->n_hsdirs;
-                why = NULL;
-                for (j = 0; j < it->n_hsdirs && why == NULL; j++)
-                    if (it->result[j] != ONL_PUB_UPLOADED)
-                        why = it->result[j] == ONL_PUB_FAILED ? it->reason[j] : "no answer";
-                dlog(ok ? L_INFO : L_WARNING,
-                     "published %s.onion period %llu group %u/%u (%s descriptor): uploaded to %zu "
-                     "of %zu HSDirs%s%s",
-                     rd->service, (unsigned long long)rd->tp, rd->group + 1u,
-                     (unsigned)rd->group_count, it->slot ? "second" : "first", ok, it->n_hsdirs,
-                     why ? "; first failure: " : "", why ? why : "");
-                sv = ob_config_find_service(s->cfg, rd->service);
-                if (sv != NULL) {
-                    size_t si = (size_t)(sv - s->cfg->services);
-                    if (it->slot)
-                        s->pub_second[si] = now;
-                    else
-                        s->pub_first[si] = now;
-                }
-            }
+            for (i = 0; i < p->n; i++)
+                if (p->items[i].status == ONL_PUB_SEND && q[i].out.rev >= 0 &&
+                    p->items[i].n_hsdirs > 0)
+                    record_item(s, hd, &p->items[i], &q[i]);
         }
+        for (i = 0; i < p->n; i++)
+            if (q[i].out.next < s->next_rev)
+                s->next_rev = q[i].out.next;
+        pending_clear(q, p->n);
         onl_pub_plan_free(p);
     }
+    streams_prune(s);
     s->republish_all = 0;
 }
 
@@ -861,9 +1032,11 @@ static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *se
     dstate *s = ctx;
     uint64_t now = (uint64_t)time(NULL);
     size_t n_keys = 0, n_v2 = 0;
-    char path[4096], ts[32];
+    char path[4096], ts[32], shrt[OB_BUNDLE_SHORT_LEN];
     time_t tt = (time_t)now;
     struct tm tm;
+    ob_keyrequest *req = NULL;
+    ob_err err;
 
     if (s->c == NULL)
         return ob_fail(d, OB_ERR_NOTFOUND, "no consensus: the period length is unknown");
@@ -873,8 +1046,16 @@ static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *se
         sizeof(path))
         return ob_fail(d, OB_ERR_RANGE, "%s: outbox path too long", outbox);
     snprintf(written, written_len, "%s", path);
-    return onl_delegate_request_write(cfg, service, &s->c->tp, now, ONL_DELEGATE_DAYS_DEFAULT, path,
-                                      NULL, &n_keys, &n_v2, d);
+    err = onl_delegate_request_write(cfg, service, &s->c->tp, now, ONL_DELEGATE_DAYS_DEFAULT, path,
+                                     &req, &n_keys, &n_v2, d);
+    if (err == OB_OK) {
+        /* The digest goes into the log: the operator compares it with certify's summary, the
+         * check against a request swapped in the outbox or on the way (docs/delegation.rst). */
+        ob_bundle_digest_short(req->digest, shrt);
+        snprintf(written, written_len, "%s (digest %s)", path, shrt);
+    }
+    ob_keyrequest_free(req);
+    return err;
 }
 
 static void deleg_cycle(dstate *s)
@@ -992,14 +1173,6 @@ static void take_response(dstate *s, const char *path, const char *name)
     }
     hd = &s->held[s->n_held];
     memset(hd, 0, sizeof(*hd));
-    hd->last_upload = calloc(r->n_descriptors + 1, sizeof(uint64_t));
-    hd->hsdir_key = calloc(r->n_descriptors + 1, 32);
-    hd->failed = calloc(r->n_descriptors + 1, 1);
-    if (hd->last_upload == NULL || hd->hsdir_key == NULL || hd->failed == NULL) {
-        held_clear(hd);
-        dlog(L_ERROR, "inbox: out of memory");
-        goto out;
-    }
     snprintf(hd->name, sizeof(hd->name), "%s", name);
     hd->r = r;
     r = NULL;
@@ -1120,6 +1293,7 @@ int onl_daemon_main(const onl_daemon_opts *o)
 
     memset(&s, 0, sizeof(s));
     s.o = o;
+    s.next_rev = ONL_RS_NEVER;
     s.status_fd = -1;
     s.dd = onl_dd_new();
     if (s.dd == NULL) {
@@ -1179,7 +1353,7 @@ int onl_daemon_main(const onl_daemon_opts *o)
             s.next_inbox = now + ONL_DAEMON_INBOX_POLL;
         }
         deleg_cycle(&s); /* before the ceremony's: it says which periods it publishes */
-        if (tor_up(&s) && (s.publish_now || now >= s.next_publish)) {
+        if (tor_up(&s) && (s.publish_now || now >= s.next_publish || now >= s.next_rev)) {
             s.publish_now = 0;
             publish_cycle(&s);
             s.next_publish = (uint64_t)time(NULL) + s.cfg->publish_check_interval;
@@ -1210,6 +1384,7 @@ out:
     free(s.seen);
     free(s.pub_first);
     free(s.pub_second);
+    free(s.streams);
     free(s.low_warned);
     onl_dd_free(s.dd);
     ob_config_free(s.cfg);

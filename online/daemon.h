@@ -13,12 +13,15 @@
  *     v2: within ONL_DAEMON_LOW_WATER s), then at most hourly;
  *   - every ONL_DAEMON_INBOX_POLL s looks for new *.obb files in the inbox,
  *     takes signed responses (each digest once) and publishes them;
- *   - every PUBLISH_CHECK_INTERVAL s (and at once after a new response or a
- *     reconnect) re-plans the responses held against tor's consensus and
- *     uploads a descriptor when it was never uploaded, when its responsible
- *     HSDirs changed, when the last upload had failures, or when it was
- *     last uploaded longer ago than the republish interval (half the
- *     service's descriptor-lifetime, at most DESCRIPTOR_UPLOAD_PERIOD);
+ *   - every PUBLISH_CHECK_INTERVAL s, at once after a new response or a
+ *     reconnect, and when a descriptor's schedule says so, re-plans the
+ *     responses held against tor's consensus and uploads what the schedule
+ *     of each descriptor slot (revsched.h) names: the newest response's
+ *     descriptor when the HSDirs hold nothing newer of it, its next revision
+ *     half a lifetime after they took the one before, the held revision to
+ *     HSDirs that lack it (new ones, failed ones after
+ *     PUBLISH_CHECK_INTERVAL), and, once no revision is left, the same
+ *     bytes again as soon as an HSDir may have dropped them;
  *   - logs "signed descriptors of X run out at <UTC>" when responses come
  *     and warns once the time is within ONL_DAEMON_LOW_WATER;
  *   - serves the status socket (status.h);

@@ -595,7 +595,7 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
         env->log(ONL_DD_WARNING,
                  "%s.onion: the delegated certification runs out at %s UTC (last certified period "
                  "%llu starts %s UTC): wrote key-certification request %s; take it to the "
-                 "offline machine (ob-offline certify)",
+                 "offline machine (ob-offline certify) and compare the digest with its summary",
                  cs->address, until, (unsigned long long)sv->last_tp, due, written);
     }
 }

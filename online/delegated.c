@@ -34,6 +34,44 @@ void onl_revs_init_memory(onl_revs *r)
     r->lock_fd = -1;
 }
 
+/* Plain decimal digits (at least one, no sign or space) up to max; advances *s.  0 or -1. */
+static int dec_u64(const char **s, uint64_t max, uint64_t *out)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned dg = (unsigned)(*p - '0');
+        if (v > (max - dg) / 10)
+            return -1;
+        v = v * 10 + dg;
+    }
+    *s = p;
+    *out = v;
+    return 0;
+}
+
+/* "<56 base32> <tp> <counter>": every byte checked (sscanf would take signs and overflow). */
+static int revs_line(const char *buf, char addr[57], uint64_t *tp, uint64_t *rev)
+{
+    const char *p = buf + 56;
+    size_t i;
+
+    for (i = 0; i < 56; i++) {
+        char c = buf[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')))
+            return -1;
+    }
+    memcpy(addr, buf, 56);
+    addr[56] = '\0';
+    if (*p++ != ' ' || dec_u64(&p, OB_BUNDLE_MAX_TP - 1, tp) != 0 || *p++ != ' ' ||
+        dec_u64(&p, UINT64_MAX, rev) != 0)
+        return -1;
+    return *p == '\0' ? 0 : -1;
+}
+
 static ob_err revs_parse(onl_revs *r, const char *path, const char *text, ob_diag *d)
 {
     const char *p = text;
@@ -41,9 +79,8 @@ static ob_err revs_parse(onl_revs *r, const char *path, const char *text, ob_dia
 
     while (*p != '\0') {
         const char *nl = strchr(p, '\n');
-        char addr[57], rest[2];
-        unsigned long long tp = 0, rev = 0;
-        int n = 0;
+        char addr[57];
+        uint64_t tp = 0, rev = 0;
         char buf[160];
         size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
         ob_err err;
@@ -56,8 +93,7 @@ static ob_err revs_parse(onl_revs *r, const char *path, const char *text, ob_dia
         p += len + (nl != NULL);
         if (len == 0)
             continue;
-        if (sscanf(buf, "%56[a-z2-7] %llu %llu%n%1s", addr, &tp, &rev, &n, rest) != 3 ||
-            strlen(addr) != 56 || (size_t)n != len)
+        if (len < 56 || revs_line(buf, addr, &tp, &rev) != 0)
             return ob_fail(d, OB_ERR_MALFORMED,
                            "%s:%u: not \"<address> <period> <counter>\" (remove the file to "
                            "start over; counters then follow the clock)",

@@ -11,6 +11,7 @@
 #include "hsv3_select.h"
 #include "obtime.h"
 #include "onion.h"
+#include "revisions.h"
 #include "secmem.h"
 
 #include <ctype.h>
@@ -534,6 +535,8 @@ static ob_err post_one(onl_ctl *ctl, const ob_resp_descriptor *rd, const onl_con
     }
     if (rd->version == 2)
         return hspost_v2(ctl, rd, srv, n, d);
+    if (it->body != NULL)
+        return onl_ctl_hspost(ctl, it->body, it->body_len, srv, n, rd->service, d);
     return onl_ctl_hspost(ctl, rd->descriptor, rd->descriptor_len, srv, n, rd->service, d);
 }
 
@@ -813,13 +816,17 @@ void onl_publish_describe(const ob_response *r, const onl_consensus *c, const on
             continue;
         }
         if (rd->version != 2) { /* v2: its line is out above */
+            char rv[64] = "";
+            if (ob_resp_revision_count(rd) > 1)
+                snprintf(rv, sizeof(rv), " (revision %u of %zu)", it->revision,
+                         ob_resp_revision_count(rd) - 1);
             if (results)
                 snprintf(buf, sizeof(buf),
                          "%s.onion v3 period %llu group %u/%u (%s descriptor): uploaded to %zu of "
-                         "%zu HSDirs",
+                         "%zu HSDirs%s",
                          rd->service, (unsigned long long)rd->tp, rd->group + 1u,
-                         (unsigned)rd->group_count, it->slot ? "second" : "first", ok,
-                         it->n_hsdirs);
+                         (unsigned)rd->group_count, it->slot ? "second" : "first", ok, it->n_hsdirs,
+                         rv);
             else
                 snprintf(
                     buf, sizeof(buf),

@@ -86,6 +86,13 @@ typedef struct onl_pub_item {
                                           or v2_ids[] (v2) */
     uint8_t result[ONL_PUB_MAX_HSDIRS];
     char reason[ONL_PUB_MAX_HSDIRS][32]; /* FAILED: tor's REASON= */
+    /*
+     * v3: the bytes to upload when not the record's own (revision 0): a
+     * further revision (revisions.h), set by whoever chose it.  Borrowed.
+     */
+    const uint8_t *body;
+    size_t body_len;
+    unsigned revision; /* which revision body is (reports) */
     unsigned attempts;
     uint64_t deadline; /* internal: monotonic ms */
     int outstanding;   /* internal */

@@ -25,6 +25,7 @@
 #include "hsv3_cert.h"
 #include "hsv3_common.h"
 #include "hsv3_compact.h"
+#include "hsv3_revs.h"
 #include "obtime.h"
 #include "onion.h"
 #include "secmem.h"
@@ -77,7 +78,8 @@ enum {
     T_DSC_VALID_UNTIL = 0x8708,
     T_DSC_REVISION = 0x8709,
     T_DSC_BODY = 0x870a,
-    T_DSC_COMPACT = 0x870b, /* compact v3 descriptor (hsv3_compact.h) */
+    T_DSC_COMPACT = 0x870b,   /* compact v3 descriptor (hsv3_compact.h) */
+    T_DSC_REVISIONS = 0x070c, /* more revisions of a compact one (hsv3_revs.h) */
     /* Kinds 3 and 4 (key certification) use record types 0x10 and up. */
     T_KRQ_CREATED = 0x9001,
     T_KRQ_ORIGIN = 0x1002,
@@ -195,6 +197,7 @@ static const fdef descriptor_f[] = {
     /* Exactly one of body and compact (check_rdesc, parse_rdesc). */
     { T_DSC_BODY, F_BLOB, 0, OB_BUNDLE_MAX_FIELD, "descriptor.body" },
     { T_DSC_COMPACT, F_BLOB, 0, OB_HSV3_COMPACT_MAX, "descriptor.compact" },
+    { T_DSC_REVISIONS, F_BLOB, 0, OB_HSV3_REVS_MAX_LEN, "descriptor.revisions" },
 };
 
 static const fdef keyrequest_f[] = {
@@ -691,6 +694,7 @@ static void rdesc_clear(ob_resp_descriptor *x)
     free(x->service);
     free(x->descriptor);
     free(x->compact);
+    free(x->revisions);
     exts_free(&x->ext);
 }
 
@@ -1010,6 +1014,17 @@ static ob_err check_rdesc(const ob_resp_descriptor *x, const char *ctx, ob_diag 
     } else if (x->descriptor == NULL || x->descriptor_len == 0) {
         return ob_fail(d, OB_ERR_MALFORMED, "%s: descriptor is missing (neither body nor compact)",
                        ctx);
+    }
+    if (x->revisions != NULL && x->revisions_len != 0) {
+        ob_hsv3_revs rv;
+        /* Revisions are rebuilt from the compact entry's layout seed. */
+        if (x->compact == NULL || x->compact_len == 0)
+            return ob_fail(d, OB_ERR_MALFORMED, "%s: revisions without a compact descriptor", ctx);
+        if ((err = ob_hsv3_revs_decode(x->revisions, x->revisions_len, x->revision, x->valid_from,
+                                       x->valid_until, &rv, d)) != OB_OK) {
+            ob_diag_prefix(d, "%s: revisions: ", ctx);
+            return err;
+        }
     }
     if (x->slot > 1)
         return ob_fail(d, OB_ERR_MALFORMED, "%s: slot %u, expected 0 or 1", ctx, (unsigned)x->slot);
@@ -1513,6 +1528,9 @@ static ob_err parse_rdesc(rd *r, ob_resp_descriptor *x)
         case T_DSC_COMPACT:
             TRY(fv_blob(r, &f, &x->compact, &x->compact_len));
             break;
+        case T_DSC_REVISIONS:
+            TRY(fv_blob(r, &f, &x->revisions, &x->revisions_len));
+            break;
         default:
             TRY(rd_ext(r, &f, &x->ext));
         }
@@ -1894,6 +1912,7 @@ static void ser_rdesc(ob_buf *b, const ob_resp_descriptor *x)
         w_bytes(&w, T_DSC_COMPACT, x->compact, x->compact_len);
     else
         w_bytes(&w, T_DSC_BODY, x->descriptor, x->descriptor_len);
+    w_bytes(&w, T_DSC_REVISIONS, x->revisions, x->revisions_len);
     w_finish(&w);
 }
 
@@ -2210,10 +2229,13 @@ ob_err ob_response_add_descriptor(ob_response *r, const ob_resp_descriptor *tmpl
     x.descriptor_len = 0;
     x.compact = NULL;
     x.compact_len = 0;
+    x.revisions = NULL;
+    x.revisions_len = 0;
     if (dup_text(&x.service, tmpl->service) != OB_OK ||
         dup_blob(&x.descriptor, &x.descriptor_len, tmpl->descriptor, tmpl->descriptor_len) !=
             OB_OK ||
-        dup_blob(&x.compact, &x.compact_len, tmpl->compact, tmpl->compact_len) != OB_OK)
+        dup_blob(&x.compact, &x.compact_len, tmpl->compact, tmpl->compact_len) != OB_OK ||
+        dup_blob(&x.revisions, &x.revisions_len, tmpl->revisions, tmpl->revisions_len) != OB_OK)
         goto fail;
     nv = realloc(r->descriptors, (r->n_descriptors + 1) * sizeof(*nv));
     if (nv == NULL)

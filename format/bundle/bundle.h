@@ -174,6 +174,14 @@ typedef struct ob_resp_descriptor {
      */
     uint8_t *compact;
     size_t compact_len;
+    /*
+     * v3, with compact only: revisions 1..n of the same descriptor
+     * (hs/hsv3_revs.h), each rebuilt from the expanded bytes, the compact
+     * entry and its 72 bytes here (ob_resp_revision_bytes, compact.h).
+     * NULL: the descriptor has only its own revision.
+     */
+    uint8_t *revisions;
+    size_t revisions_len;
     ob_bundle_exts ext;
 } ob_resp_descriptor;
 

@@ -11,6 +11,7 @@
 #include "hsv3_common.h"
 #include "onion.h"
 #include "pool.h"
+#include "revisions.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -591,6 +592,7 @@ ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d)
     ob_req_sources *s = NULL;
     ob_dedup *key_ix = NULL;
     resp_ctx x;
+    ob_tp_params tpp;
     size_t i, n_keys = 0;
     unsigned threads;
     ob_err err;
@@ -646,11 +648,15 @@ ob_err ob_response_expand(ob_response *resp, const ob_request *req, ob_diag *d)
         rd->descriptor = x.text[i];
         rd->descriptor_len = x.len[i];
         x.text[i] = NULL;
+        if (rd->revisions != NULL && rd->revisions_len != 0)
+            continue; /* its further revisions are rebuilt from the entry (revisions.h) */
         free(rd->compact);
         rd->compact = NULL;
         rd->compact_len = 0;
     }
-    err = OB_OK;
+    tpp.length_min = req->consensus.tp_length_min;
+    tpp.offset_min = req->consensus.tp_offset_min;
+    err = ob_response_check_revisions(resp, &tpp, 0, d);
 out:
     for (i = 0; x.text != NULL && i < resp->n_descriptors; i++)
         free(x.text[i]);

@@ -75,9 +75,11 @@ ob_err ob_hsv3_compact_rebuild(const ob_request *req, const ob_resp_descriptor *
 
 /*
  * Turn every compact entry of resp into full descriptor bytes (rd->descriptor
- * set, rd->compact freed), rebuilt from req and verified as above: every
- * backend descriptor read once, one blinded key per (service, period), on
- * every core (ob_pool_threads(NULL)).
+ * set, rd->compact freed unless the record has further revisions, which are
+ * rebuilt from it: revisions.h), rebuilt from req and verified as above:
+ * every backend descriptor read once, one blinded key per (service,
+ * period), on every core (ob_pool_threads(NULL)); every further revision is
+ * rebuilt and checked too (counter, cert, signature).
  * Refuses (OB_ERR_REFUSED) a request whose digest is not
  * resp->request_digest.  On failure resp may be partly expanded; the
  * message names the descriptor.

@@ -40,7 +40,7 @@ static ob_err make_cert(uint8_t cert[OB_CERT_LEN], size_t *cl, uint8_t type,
     uint8_t *q = cert;
     ob_err err;
 
-    if (in->sign_exp != NULL) {
+    if (in->sign_exp != NULL && given_sig == NULL) {
         if ((err = ob_ed_cert_create_unchecked(cert, cl, type, certified, exp_hours, in->sign_exp,
                                                in->sign_pk, d)) != OB_OK)
             return err;
@@ -367,7 +367,7 @@ ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len,
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (in->sign_exp == NULL) {
+    if (in->sign_exp == NULL || in->desc_sig != NULL) {
         memcpy(sig, in->desc_sig, sizeof(sig));
     } else if (ob_ed25519_sign_expanded_unchecked(sig, signed_msg.p, signed_msg.len, in->sign_exp,
                                                   in->sign_pk) != 0) {

@@ -77,7 +77,11 @@ typedef struct ob_hsv3_build_in {
      * Rebuild without the signing key: sign_exp NULL, and the signatures
      * come from here (per intro point: [0] of its 09 cert, [1] of its 0B
      * cert; desc_sig of the whole document).  Nothing is checked but the 08
-     * cert: the caller verifies the result (ob_hsv3_desc_verify).
+     * cert: the caller verifies the result (ob_hsv3_desc_verify).  With
+     * sign_exp and intro_sigs (desc_sig NULL), the intro point certs are
+     * assembled around the given signatures and only the document is
+     * signed: a further revision of a descriptor signed before
+     * (hsv3_revs.h), whose certs do not depend on the counter.
      */
     const uint8_t (*intro_sigs)[2][64];
     const uint8_t *desc_sig;

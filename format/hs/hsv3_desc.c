@@ -1395,3 +1395,9 @@ ob_err ob_hsv3_desc_find_tp(const uint8_t *text, size_t len, const uint8_t ident
                    "periods",
                    n);
 }
+
+ob_err ob_hsv3_outer_check_sig(const uint8_t *text, const ob_hsv3_outer *o, const uint8_t pk[32],
+                               ob_diag *d)
+{
+    return check_desc_sig(text, o, pk, NULL, d);
+}

@@ -262,4 +262,12 @@ ob_err ob_hsv3_inner_parse(const uint8_t *p, size_t n, const uint8_t signing_key
  */
 ob_err ob_hsv3_linkspec_check(const uint8_t *p, size_t n, ob_diag *d);
 
+/*
+ * The descriptor signature of text (parsed into o) with signing key pk,
+ * alone: for bytes whose content is known good otherwise (hsv3_revs.h).
+ * OB_ERR_VERIFY when it does not verify.
+ */
+ob_err ob_hsv3_outer_check_sig(const uint8_t *text, const ob_hsv3_outer *o, const uint8_t pk[32],
+                               ob_diag *d);
+
 #endif

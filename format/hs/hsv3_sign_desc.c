@@ -63,6 +63,43 @@ static ob_err check_result(const ob_hsv3_sign_desc_in *in, const ob_hsv3_desc *d
     return OB_OK;
 }
 
+/*
+ * Revisions 1..n: the same build with other counters.  The intro point
+ * certs do not depend on the counter, so revision 0's signatures are
+ * assembled into them and only the document is signed again.
+ */
+static ob_err sign_more(const ob_hsv3_sign_desc_in *in, ob_hsv3_build_in *b,
+                        const uint8_t (*sigs0)[2][64], ob_diag *d)
+{
+    uint8_t *text = NULL;
+    uint64_t prev = in->revision;
+    size_t k, len = 0;
+    ob_err err;
+
+    if (in->n_more > 0 &&
+        (in->compact == NULL || in->more_revisions == NULL || in->more_sigs == NULL))
+        return ob_fail(d, OB_ERR_INTERNAL, "further revisions need the compact form");
+    b->intro_sigs = sigs0;
+    b->intro_sigs_out = NULL;
+    b->desc_sig = NULL;
+    for (k = 0; k < in->n_more; k++) {
+        if (in->more_revisions[k] <= prev)
+            return ob_fail(d, OB_ERR_INTERNAL, "revision %zu: counter %llu does not exceed %llu",
+                           k + 1, (unsigned long long)in->more_revisions[k],
+                           (unsigned long long)prev);
+        prev = in->more_revisions[k];
+        b->revision = prev;
+        b->desc_sig_out = in->more_sigs[k];
+        if ((err = ob_hsv3_build(b, &text, &len, d)) != OB_OK)
+            return err;
+        free(text);
+        text = NULL;
+    }
+    b->revision = in->revision;
+    b->intro_sigs = NULL;
+    return OB_OK;
+}
+
 /* Everything of the compact form the signer knows; the request indices come later. */
 static ob_err fill_compact(const ob_hsv3_sign_desc_in *in, const ob_hsv3_desc *desc,
                            const ob_hsv3_build_in *b, ob_diag *d)
@@ -166,6 +203,8 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     if ((err = check_result(in, desc, d)) != OB_OK)
         goto out;
     if (in->compact != NULL && (err = fill_compact(in, desc, &b, d)) != OB_OK)
+        goto out;
+    if ((err = sign_more(in, &b, (const uint8_t(*)[2][64])sigs, d)) != OB_OK)
         goto out;
     *out = text;
     *out_len = text_len;

@@ -91,6 +91,18 @@ typedef struct ob_hsv3_sign_desc_in {
      * ob_hsv3_compact_make.
      */
     ob_hsv3_compact *compact;
+    /*
+     * Further revisions of the same descriptor (hsv3_revs.h), compact only:
+     * n_more counters, strictly increasing above revision.  Each is built
+     * with the same layout seed, signing key and intro point certificates
+     * (revision 0's signatures: they do not depend on the counter), only
+     * the document is signed again, and its signature kept in
+     * more_sigs[i].  Not verified here: the signer's round trip verifies
+     * each once (ob_response_check_revisions).
+     */
+    size_t n_more;
+    const uint64_t *more_revisions;
+    uint8_t (*more_sigs)[64];
 } ob_hsv3_sign_desc_in;
 
 /*

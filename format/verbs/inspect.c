@@ -17,6 +17,7 @@
 #include "hsv3_common.h"
 #include "inspect.h"
 #include "obtime.h"
+#include "revisions.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -153,7 +154,7 @@ static void put_request(const ob_request *r)
 static void put_response(const ob_response *r)
 {
     char t1[OB_TIME_STR], t2[OB_TIME_STR];
-    size_t i;
+    size_t i, k;
 
     put_digest_lines("answers:", r->request_digest);
     printf("created:     %s\n", fmt_time(r->created, t1, sizeof(t1)));
@@ -173,6 +174,16 @@ static void put_response(const ob_response *r)
                x->compact != NULL ? " compact (rebuilt from the request it answers)" : "");
         printf("    valid %s .. %s\n", fmt_time(x->valid_from, t1, sizeof(t1)),
                fmt_time(x->valid_until, t2, sizeof(t2)));
+        k = ob_resp_revision_count(x);
+        if (k > 1) {
+            uint64_t f1, fk, c1, ck;
+            ob_resp_revision_info(x, 1, &f1, &c1);
+            ob_resp_revision_info(x, k - 1, &fk, &ck);
+            printf("    %zu more revisions, %zu bytes: counters %llu .. %llu, for use from %s to "
+                   "%s\n",
+                   k - 1, x->revisions_len, (unsigned long long)c1, (unsigned long long)ck,
+                   fmt_time(f1, t1, sizeof(t1)), fmt_time(fk, t2, sizeof(t2)));
+        }
         put_exts(&x->ext, "descriptor", "    ");
     }
     put_exts(&r->ext, "response", "");
@@ -278,6 +289,7 @@ typedef struct xfile {
     char *path;
     const uint8_t *p;
     size_t n;
+    uint8_t *own; /* p when it was made here (a rebuilt revision) */
 } xfile;
 
 static int xfile_add(xfile **v, size_t *n, const char *dir, const uint8_t *p, size_t len,
@@ -305,6 +317,7 @@ static int xfile_add(xfile **v, size_t *n, const char *dir, const uint8_t *p, si
     snprintf(nv[*n].path, plen, "%s/%s", dir, name);
     nv[*n].p = p;
     nv[*n].n = len;
+    nv[*n].own = NULL;
     (*n)++;
     return 0;
 }
@@ -314,7 +327,32 @@ static int xfile_add(xfile **v, size_t *n, const char *dir, const uint8_t *p, si
  * no '/' or "..".  Every name is checked free before the first write, and each
  * write is atomic and exclusive: nothing is ever overwritten.
  */
-static int extract(const char *dir, const ob_request *q, const ob_response *s)
+/* Revisions 1..n of x (revisions.h), rebuilt, as "<name>-r<i>.desc". */
+static int extract_revisions(xfile **v, size_t *n, const char *dir, const ob_resp_descriptor *x,
+                             const ob_tp_params *tpp, const char *g)
+{
+    size_t i, k = ob_resp_revision_count(x), len = 0;
+    uint8_t *text = NULL;
+    ob_diag d = { "" };
+    ob_err err;
+
+    for (i = 1; i < k; i++) {
+        if ((err = ob_resp_revision_bytes(x, tpp, i, &text, &len, &d)) != OB_OK) {
+            ob_report(err, &d);
+            return -2;
+        }
+        if (xfile_add(v, n, dir, text, len, "%s-tp%llu-%u%s-r%zu.desc", x->service,
+                      (unsigned long long)x->tp, (unsigned)x->slot, g, i) != 0) {
+            free(text);
+            return -1;
+        }
+        (*v)[*n - 1].own = text;
+    }
+    return 0;
+}
+
+static int extract(const char *dir, const ob_request *q, const ob_response *s,
+                   const ob_tp_params *tpp)
 {
     xfile *v = NULL;
     size_t n = 0, i, j;
@@ -355,6 +393,15 @@ static int extract(const char *dir, const ob_request *q, const ob_response *s)
         if (xfile_add(&v, &n, dir, x->descriptor, x->descriptor_len, "%s-tp%llu-%u%s.desc",
                       x->service, (unsigned long long)x->tp, (unsigned)x->slot, g) != 0)
             goto nomem;
+        if (tpp != NULL) {
+            int r = extract_revisions(&v, &n, dir, x, tpp, g);
+            if (r == -1)
+                goto nomem;
+            if (r != 0) {
+                rc = OB_EXIT_BAD;
+                goto out;
+            }
+        }
     }
     for (i = 0; i < n; i++) {
         if (ob_path_exists(v[i].path)) {
@@ -381,8 +428,10 @@ nomem:
 out:
     if (rc != OB_EXIT_OK && made)
         (void)rmdir(dir); /* only if nothing went into it */
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         free(v[i].path);
+        free(v[i].own);
+    }
     free(v);
     return rc;
 }
@@ -404,7 +453,7 @@ static int response_is_compact(const ob_response *s)
  * inspect has no config).
  * The bytes extracted are then exactly those publish uploads.
  */
-static int expand(const char *resp_path, const char *rq_path, ob_response *s)
+static int expand(const char *resp_path, const char *rq_path, ob_response *s, ob_tp_params *tpp)
 {
     char hex[OB_BUNDLE_HEX_LEN], shrt[OB_BUNDLE_SHORT_LEN], store[4200];
     const char *env = getenv("OB_REQUEST_STORE"), *xdg = getenv("XDG_STATE_HOME");
@@ -438,8 +487,11 @@ static int expand(const char *resp_path, const char *rq_path, ob_response *s)
         rq_path = store;
     }
     err = ob_request_read_file(rq_path, &q, &d);
-    if (err == OB_OK)
+    if (err == OB_OK) {
+        tpp->length_min = q->consensus.tp_length_min;
+        tpp->offset_min = q->consensus.tp_offset_min;
         err = ob_response_expand(s, q, &d);
+    }
     if (err != OB_OK) {
         ob_diag_prefix(&d, "%s: ", resp_path);
         rc = ob_report(err, &d);
@@ -464,7 +516,8 @@ int ob_cmd_inspect(int argc, char **argv)
     uint8_t *p = NULL;
     size_t n = 0;
     int i, kind = 0, rc = OB_EXIT_USAGE;
-    int can_extract = strcmp(ob_progname, "ob-online") == 0;
+    int can_extract = strcmp(ob_progname, "ob-online") == 0, expanded = 0;
+    ob_tp_params tpp = { 0, 0 };
     ob_err err;
 
     for (i = 1; i < argc; i++) {
@@ -522,11 +575,12 @@ int ob_cmd_inspect(int argc, char **argv)
         goto out;
     }
     if (xdir != NULL && s != NULL && (rq_path != NULL || response_is_compact(s))) {
-        rc = expand(path, rq_path, s);
+        rc = expand(path, rq_path, s, &tpp);
         if (rc != OB_EXIT_OK)
             goto out;
+        expanded = 1;
     }
-    rc = xdir != NULL ? extract(xdir, q, s) : OB_EXIT_OK;
+    rc = xdir != NULL ? extract(xdir, q, s, expanded ? &tpp : NULL) : OB_EXIT_OK;
     goto out;
 bad:
     ob_diag_prefix(&d, "%s: ", path);

@@ -62,7 +62,11 @@ said=$(sed -n 's/.* bytes = \([0-9]*\) QR frames.*/\1/p' "$tmp/out")
 mkdir "$D/x"
 "$B/ob-online" inspect --extract "$D/x" "$D/resp.obb" >"$tmp/out" 2>&1
 rc=$?
-[ $rc -eq 0 ] && [ "$(ls "$D/x"/*.desc | wc -l)" -eq 2 ] && ok || bad "extract: exit $rc: $(cat "$tmp/out")"
+# each descriptor, and each of its further revisions (hsv3_revs.h) as -r<i>.desc
+nrev=$(sed -n 's/^    \([0-9]*\) more revisions, .*/\1/p' "$tmp/out" | awk '{ s += $1 } END { print s + 0 }')
+[ "$nrev" -gt 0 ] && ok || bad "inspect shows no further revisions: $(cat "$tmp/out")"
+[ $rc -eq 0 ] && [ "$(ls "$D/x"/*-[01].desc | wc -l)" -eq 2 ] &&
+    [ "$(ls "$D/x"/*-r*.desc | wc -l)" -eq "$nrev" ] && ok || bad "extract: exit $rc: $(cat "$tmp/out")"
 # the rebuilt descriptors checked by stem as a client would.
 if "$PY" -c 'import stem.descriptor.hidden_service, cryptography' 2>/dev/null; then
     "$PY" tests/interop/lib/ceremony_stem_check.py v3 "$MASTER" "$D/descs" "$D/x" 20 >"$tmp/out" 2>&1 &&

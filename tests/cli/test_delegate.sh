@@ -6,7 +6,8 @@
 # modes; each refusal with its message, its exit status and no output file
 # (an unknown service, a period beyond delegation_max_days, a period already
 # over, a response for keys this machine does not hold, a damaged response);
-# and the response through real QR images (frame count printed).
+# the response through real QR images (frame count printed); and the
+# daemon's renewal request, whose log line gives its digest.
 set -u
 cd "$(dirname "$0")/../.."
 B=${OB_BUILD:-build/san}
@@ -228,6 +229,47 @@ if [ -n "$TOR" ]; then
     grep -q "pending" "$tmp/out" || bad "status after run: the 40-day request's keys should still be pending"
 else
     echo "note: tor is not installed; the daemon's inbox is not tested"
+fi
+
+# ---- the daemon's renewal request names its digest ----------------------------------------------
+# A key request swapped in the outbox or on the way would certify keys someone else holds; what
+# catches it is the operator comparing certify's digest with the one the online side gave when
+# it wrote the request.  For a renewal that is the daemon's log line.  A control port with a
+# consensus (fake_tor_v2.py --modern: no HSFETCH needed here) and a certification that ends within
+# delegate_renew_days (7): the first cycle writes the request.
+if command -v python3 >/dev/null; then
+    R=$tmp/renew
+    mkdir -p "$R/desc" "$R/in" "$R/outbox"
+    python3 tests/interop/helpers/fake_tor_v2.py "$R/port" "$R/ctl.log" "$R/desc" --modern &
+    fpid=$!
+    for _ in $(seq 1 100); do [ -s "$R/port" ] && break; sleep 0.1; done
+    export OB_DELEGATED_STORE=$R/store
+    run "renew: request" 0 "$B/ob-online" delegate request -c "$D/online.yaml" -o "$R/k.obb" --days 2
+    run "renew: certify" 0 "$B/ob-offline" certify -c "$D/offline.yaml" -i "$R/k.obb" -o "$R/r.obb" \
+        --yes --passphrase-file "$D/pass"
+    run "renew: install" 0 "$B/ob-online" delegate install -c "$D/online.yaml" "$R/r.obb"
+    "$B/ob-online" run -c "$D/online.yaml" --inbox "$R/in" --outbox "$R/outbox" -i 127.0.0.1 \
+        -p "$(cat "$R/port")" 2>"$R/run.log" &
+    pid=$!
+    for _ in $(seq 1 300); do
+        grep -q "wrote key-certification request" "$R/run.log" && break
+        sleep 0.1
+    done
+    kill "$pid" "$fpid" 2>/dev/null
+    wait "$pid" "$fpid" 2>/dev/null
+    ok
+    f=$(ls "$R/outbox"/keyrequest-*.obb 2>/dev/null | head -n1)
+    if [ -z "$f" ]; then
+        bad "renew: no request in the outbox: $(tail -5 "$R/run.log")"
+    else
+        size=$(stat -c %s "$f")
+        dg=$(head -c $((size - 32)) "$f" | sha256sum | cut -c1-64)
+        grep -qF "wrote key-certification request $f (digest ${dg:0:8} ${dg:8:8})" "$R/run.log" ||
+            bad "renew: the log does not give the request's digest ${dg:0:8} ${dg:8:8}: $(grep keyrequest "$R/run.log")"
+    fi
+    export OB_DELEGATED_STORE=$tmp/store
+else
+    echo "note: python3 is not installed; the daemon's renewal is not tested"
 fi
 
 echo "$checks checks, $fails failures"

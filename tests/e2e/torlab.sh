@@ -4,7 +4,8 @@
 # Source it, then:
 #   lab_init DIR          make DIR the run directory (logs, data dirs, pids)
 #   lab_network           3 authorities + 4 relays; returns when the consensus
-#                         lists all 7 with the HSDir flag
+#                         lists all 7 with the HSDir flag (voting every
+#                         $LAB_VOTE s, default 20)
 #   lab_web N             a web server on 127.0.0.1 serving "backend N"
 #   lab_backend N MASTER  backend onion service N for master address MASTER
 #                         (torrc + ob_config from the caller, or made here)
@@ -22,6 +23,9 @@
 
 LAB_TOR=${LAB_TOR:-/usr/sbin/tor}
 LAB_GENCERT=${LAB_GENCERT:-/usr/bin/tor-gencert}
+# The authorities' voting interval, seconds.  A time period of a test network
+# is 24 of them (8 minutes at 20 s; 60 minutes at 150 s), its offset 12.
+LAB_VOTE=${LAB_VOTE:-20}
 
 lab_log() { printf '[torlab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -126,10 +130,10 @@ EOT
                 cat <<EOT
 AuthoritativeDirectory 1
 V3AuthoritativeDirectory 1
-V3AuthVotingInterval 20
+V3AuthVotingInterval $LAB_VOTE
 V3AuthVoteDelay 4
 V3AuthDistDelay 4
-TestingV3AuthInitialVotingInterval 20
+TestingV3AuthInitialVotingInterval $LAB_VOTE
 TestingV3AuthInitialVoteDelay 4
 TestingV3AuthInitialDistDelay 4
 EOT
@@ -140,7 +144,9 @@ EOT
         lab_start_tor "$name" || return 1
     done
     lab_log "network started; waiting for a consensus with 7 HSDirs"
-    lab_wait_consensus 7 120
+    # The first consensus comes at a wall-clock multiple of the voting
+    # interval, and lists the relays only from the next one on.
+    lab_wait_consensus 7 $((LAB_VOTE * 3 + 60))
 }
 
 # Until a0's cached consensus lists at least N relays with the HSDir flag.

@@ -47,6 +47,16 @@ cer_setup 3 3 2 "$tmp/v3" >/dev/null
     -i "$tmp/v3/req.obb" -o "$tmp/v3/compact.obb" >/dev/null
 "$B/ob-offline" sign -c "$tmp/v3/offline.yaml" --passphrase-file "$tmp/v3/pass" --yes --resign --full \
     -i "$tmp/v3/req.obb" -o "$tmp/v3/full.obb" >/dev/null
+# two services over the same backends: their descriptors travel once (request.descriptor)
+"$B/ob-offline" keygen --version 3 -o "$tmp/v3/second.key" --passphrase-file "$tmp/v3/pass" >/dev/null
+second=$("$B/ob-offline" address "$tmp/v3/second.key" --passphrase-file "$tmp/v3/pass")
+{
+    cat "$tmp/v3/online.yaml"
+    echo "  - address: $second"
+    echo "    instances:"
+    while read -r a; do echo "      - address: $a.onion"; done <"$tmp/v3/descs/instances.txt"
+} >"$tmp/v3/online2.yaml"
+"$B/ob-online" collect -c "$tmp/v3/online2.yaml" --descriptors-from "$tmp/v3/descs" -o "$tmp/v3/shared.obb" >/dev/null
 cer_setup 2 2 2 "$tmp/v2" >/dev/null
 "$B/ob-online" collect -c "$tmp/v2/online.yaml" --descriptors-from "$tmp/v2/descs" -o "$tmp/v2/req.obb" >/dev/null
 "$B/ob-offline" sign -c "$tmp/v2/offline.yaml" --passphrase-file "$tmp/v2/pass" --yes \
@@ -54,6 +64,7 @@ cer_setup 2 2 2 "$tmp/v2" >/dev/null
 
 cp tests/data/bundle/example-request.obb tests/data/bundle/example-response.obb "$C/fuzz_bundle/"
 cp "$tmp/v3/req.obb" "$C/fuzz_bundle/v3-request.obb"
+cp "$tmp/v3/shared.obb" "$C/fuzz_bundle/v3-request-shared.obb"
 cp "$tmp/v3/compact.obb" "$C/fuzz_bundle/v3-response-compact.obb"
 cp "$tmp/v3/full.obb" "$C/fuzz_bundle/v3-response-full.obb"
 cp "$tmp/v2/req.obb" "$C/fuzz_bundle/v2-request.obb"

@@ -390,6 +390,26 @@ static void test_revisions_file(void **state)
     assert_non_null(strstr(d.msg, "revisions:4:"));
     assert_int_equal(r.lock_fd, -1);
     unlink(path);
+    /* Numbers are plain decimal digits in range: sscanf's %llu would take "-1" as 2^64 - 1 (a
+     * floor no counter exceeds: the period could never be signed again), a sign, or a number
+     * past 2^64 (saturated). */
+    {
+        static const char *const bad[] = {
+            " -1 5\n",         " 5 -1\n", " +5 7\n", " 5 +7\n", " 5 99999999999999999999\n",
+            " 4294967296 7\n", " 5  7\n"
+        };
+        size_t i;
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            fp = fopen(path, "w");
+            assert_non_null(fp);
+            fprintf(fp, "%s%s", f->master.addr, bad[i]);
+            fclose(fp);
+            if (onl_revs_open(f->cfg, &r, &d) != OB_ERR_MALFORMED)
+                fail_msg("revisions line '%s' was accepted", bad[i]);
+            assert_non_null(strstr(d.msg, "revisions:1:"));
+        }
+        unlink(path);
+    }
 }
 
 /* ---- building ------------------------------------------------------------ */

@@ -355,6 +355,9 @@ static void test_certify_refusals(void **state)
         assert_non_null(strstr((char *)sum.p, "First period: 20789, 2026-12-02 12:00 UTC"));
         assert_non_null(strstr((char *)sum.p, "Last period:  20820"));
         assert_non_null(strstr((char *)sum.p, "Next certification due by: 2027-01-03 00:00 UTC"));
+        /* The digest is the only thing that tells the operator's request from one swapped on
+         * the way (its keys would be someone else's): the summary says to compare it. */
+        assert_non_null(strstr((char *)sum.p, "Compare this digest with the one ob-online"));
         ob_buf_free(&sum);
         ofl_cert_plan_free(p);
     }

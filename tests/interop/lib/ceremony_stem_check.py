@@ -39,11 +39,14 @@ def check_v3(master, descs, extract, want):
     if not files:
         fail('no master descriptors extracted')
     covered = set()
+    revisions = {}
     for f in files:
         if not f.startswith(master + '-'):
             fail('%s: not named for the master %s' % (f, master))
         d = HiddenServiceDescriptorV3.from_str(open(os.path.join(extract, f)).read(),
                                                validate=True)
+        base, _, rev = f[:-len('.desc')].partition('-r')
+        revisions.setdefault(base, {})[int(rev or 0)] = d.revision_counter
         ips = d.decrypt(master).introduction_points
         if len(ips) != want:
             fail('%s: %d intro points, want %d' % (f, len(ips), want))
@@ -55,8 +58,17 @@ def check_v3(master, descs, extract, want):
     if covered != backend:
         fail('%d of %d backend intro points are in no master descriptor' %
              (len(backend - covered), len(backend)))
-    print('stem: %d v3 master descriptors valid, %d intro points each, all %d backend '
-          'intro points covered' % (len(files), want, len(backend)))
+    # Revisions of one descriptor (<name>-r<i>.desc): numbered 1..n without
+    # holes, and their counters strictly increase from the descriptor's own.
+    for base, revs in sorted(revisions.items()):
+        if sorted(revs) != list(range(len(revs))):
+            fail('%s: revisions %s, expected 0..%d' % (base, sorted(revs), len(revs) - 1))
+        counters = [revs[i] for i in range(len(revs))]
+        if any(b <= a for a, b in zip(counters, counters[1:])):
+            fail('%s: revision counters do not strictly increase: %s' % (base, counters))
+    print('stem: %d v3 master descriptors valid (%d descriptors, %d further revisions with '
+          'increasing counters), %d intro points each, all %d backend intro points covered'
+          % (len(files), len(revisions), len(files) - len(revisions), want, len(backend)))
 
 
 def check_v2(master, descs, extract, want):
