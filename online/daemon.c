@@ -297,7 +297,7 @@ static void clock_check(dstate *s)
 {
     uint64_t wall = clock_ms(CLOCK_REALTIME), mono = clock_ms(CLOCK_MONOTONIC);
     int64_t ms, step;
-    size_t i, j;
+    size_t i;
 
     if (wall == 0 || mono == 0)
         return;
@@ -318,9 +318,9 @@ static void clock_check(dstate *s)
             shift(&s->inst[i].received, step);
             shift(&s->inst[i].modified, step);
         }
-        for (i = 0; i < s->n_held; i++)
-            for (j = 0; j < s->held[i].r->n_descriptors; j++)
-                shift(&s->held[i].last_upload[j], step);
+        shift(&s->next_rev, step);
+        for (i = 0; i < s->n_streams; i++)
+            onl_rs_clock_step(&s->streams[i].rs, step);
         for (i = 0; i < (s->cfg->n_services ? s->cfg->n_services : 1); i++) {
             shift(&s->pub_first[i], step);
             shift(&s->pub_second[i], step);
