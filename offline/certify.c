@@ -132,6 +132,14 @@ static ob_err check_service(const ob_config *cfg, ofl_cert_plan *p, const ob_key
         p->last_tp = rs->periods[rs->n_periods - 1].tp;
     if (p->n_svc == 0 || ps->certified_until < p->certified_until)
         p->certified_until = ps->certified_until;
+    {
+        /* The expiry grows with the period: the last one's is the service's latest. */
+        uint64_t exp = (uint64_t)ob_hsv3_cert_expiry_hours(rs->periods[rs->n_periods - 1].tp,
+                                                           &p->tpp, cs->descriptor_lifetime) *
+                       3600;
+        if (exp > p->signable_until)
+            p->signable_until = exp;
+    }
     p->n_svc++;
     return OB_OK;
 }
@@ -221,8 +229,11 @@ void ofl_certify_summary(const ofl_cert_plan *p, ob_buf *out)
                   "Certificates: %zu; each expires when its period's descriptors stop being used\n"
                   "Next certification due by: %s\n",
                   p->n_keys, a);
-    ob_buf_printf(out, "Until then the online machine can sign descriptors for these services by "
-                       "itself; a certificate cannot be revoked.\n");
+    utc(a, p->signable_until);
+    ob_buf_printf(out,
+                  "The online machine can sign descriptors for these services by itself until %s "
+                  "(the last certificate's expiry); a certificate cannot be revoked.\n",
+                  a);
 }
 
 /* One period of one service: blind, certify, derive the revision-counter key. */

@@ -57,6 +57,8 @@ typedef struct ofl_cert_plan {
     size_t n_keys;              /* certificates to make */
     uint64_t first_tp, last_tp; /* over every service */
     uint64_t certified_until;   /* the earliest of the services': next certification due */
+    uint64_t signable_until;    /* the latest certificate expiry: until then the online
+                                   machine can sign (the operator's exposure) */
     unsigned char *need;        /* [cfg->n_services]: keys to unlock */
 } ofl_cert_plan;
 

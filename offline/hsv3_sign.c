@@ -24,25 +24,51 @@ static int derive(uint8_t *out, size_t n, const uint8_t *seed, const char *label
 
 void ofl_hsv3_period_clear(ofl_hsv3_period *k)
 {
-    ob_secfree(k->blinded_exp);
-    ob_secfree(k->rev_key);
+    if (k->own) {
+        ob_secfree(k->blinded_exp);
+    } else {
+        ob_wipe(k->blinded_exp, 64);
+        ob_wipe(k->rev_key, OB_HSV3_REV_KEY_LEN);
+    }
     memset(k, 0, sizeof(*k));
 }
+
+static ob_err period_make(ofl_hsv3_period *k, const uint8_t master_exp[64],
+                          const uint8_t master_pk[32], const ob_tp_params *tpp, ob_diag *d);
 
 ob_err ofl_hsv3_period_init(ofl_hsv3_period *k, const uint8_t master_exp[64],
                             const uint8_t master_pk[32], uint64_t tp, const ob_tp_params *tpp,
                             ob_diag *d)
 {
-    uint8_t A[32];
+    uint8_t *mem = ob_secalloc(OFL_HSV3_PERIOD_MEM);
 
     memset(k, 0, sizeof(*k));
-    k->tp = tp;
-    k->blinded_exp = ob_secalloc(64);
-    k->rev_key = ob_secalloc(OB_HSV3_REV_KEY_LEN);
-    if (k->blinded_exp == NULL || k->rev_key == NULL) {
-        ofl_hsv3_period_clear(k);
+    if (mem == NULL)
         return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
-    }
+    k->tp = tp;
+    k->blinded_exp = mem;
+    k->rev_key = mem + 64;
+    k->own = 1;
+    return period_make(k, master_exp, master_pk, tpp, d);
+}
+
+ob_err ofl_hsv3_period_init_at(ofl_hsv3_period *k, uint8_t *mem, const uint8_t master_exp[64],
+                               const uint8_t master_pk[32], uint64_t tp, const ob_tp_params *tpp,
+                               ob_diag *d)
+{
+    memset(k, 0, sizeof(*k));
+    k->tp = tp;
+    k->blinded_exp = mem;
+    k->rev_key = mem + 64;
+    return period_make(k, master_exp, master_pk, tpp, d);
+}
+
+static ob_err period_make(ofl_hsv3_period *k, const uint8_t master_exp[64],
+                          const uint8_t master_pk[32], const ob_tp_params *tpp, ob_diag *d)
+{
+    uint64_t tp = k->tp;
+    uint8_t A[32];
+
     /*
      * A = aB checked here, then pub(a') = h a B = blind(A): a fixed-base
      * multiplication each, instead of blinding A as well (a variable-base
@@ -61,30 +87,28 @@ ob_err ofl_hsv3_period_init(ofl_hsv3_period *k, const uint8_t master_exp[64],
     return OB_OK;
 }
 
-/* The descriptor signing key: fresh, or from the seed. */
-static ob_err signing_key(const ofl_hsv3_sign_in *in, uint8_t exp[64], uint8_t pk[32], ob_diag *d)
+/* The descriptor signing key: fresh, or from the seed (s: 32 bytes of guarded scratch). */
+static ob_err signing_key(const ofl_hsv3_sign_in *in, uint8_t exp[64], uint8_t pk[32], uint8_t *s,
+                          ob_diag *d)
 {
-    uint8_t *s;
     int r;
 
-    if (in->seed == NULL) {
+    if (in->seed == NULL)
         r = ob_ed25519_keygen(exp, pk);
-    } else if ((s = ob_secalloc(32)) == NULL) {
-        return ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
-    } else {
+    else
         r = derive(s, 32, in->seed, "signing-key") != 0 || ob_ed25519_expand_seed(exp, s) != 0 ||
                     ob_ed25519_pub_from_expanded(pk, exp) != 0
                 ? -1
                 : 0;
-        ob_secfree(s);
-    }
+    ob_wipe(s, 32);
     return r == 0 ? OB_OK : ob_fail(d, OB_ERR_CRYPTO, "descriptor signing key generation failed");
 }
 
 ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_t *out_len,
                                 uint64_t *revision, ob_diag *d)
 {
-    uint8_t *sign_exp = NULL, sign_pk[32], cert[OB_CERT_LEN], layout[OB_HSV3_LAYOUT_SEED_LEN];
+    uint8_t *mem = NULL, *sign_exp = NULL, sign_pk[32], cert[OB_CERT_LEN];
+    uint8_t layout[OB_HSV3_LAYOUT_SEED_LEN];
     size_t cert_len = 0, i;
     uint64_t from, until, rev = 0;
     unsigned lifetime = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
@@ -115,11 +139,12 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
         return ob_fail(d, OB_ERR_INTERNAL, "blinded key of period %llu given for period %llu",
                        (unsigned long long)per->tp, (unsigned long long)in->tp);
     }
-    if ((sign_exp = ob_secalloc(64)) == NULL) {
+    if (in->scratch == NULL && (mem = ob_secalloc(OFL_HSV3_SCRATCH_LEN)) == NULL) {
         err = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
         goto out;
     }
-    if ((err = signing_key(in, sign_exp, sign_pk, d)) != OB_OK)
+    sign_exp = in->scratch != NULL ? in->scratch : mem;
+    if ((err = signing_key(in, sign_exp, sign_pk, sign_exp + 64, d)) != OB_OK)
         goto out;
     /* Unchecked: blinded_pk is blinded_exp's (ofl_hsv3_period_init), and
      * the cert is verified with the whole descriptor (ob_hsv3_sign_desc). */
@@ -171,7 +196,9 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
         *revision = rev;
 out:
     ofl_hsv3_period_clear(&own);
-    ob_secfree(sign_exp);
+    if (sign_exp != NULL)
+        ob_wipe(sign_exp, OFL_HSV3_SCRATCH_LEN);
+    ob_secfree(mem);
     ob_wipe(layout, sizeof(layout));
     return err;
 }

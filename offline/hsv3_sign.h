@@ -37,12 +37,26 @@ typedef struct ofl_hsv3_period {
     uint8_t *blinded_exp; /* 64, secure */
     uint8_t blinded_pk[32];
     uint8_t *rev_key; /* OB_HSV3_REV_KEY_LEN, secure: ofl_hsv3_rev_counter_key */
+    int own;          /* the secure memory is this struct's (else the caller's) */
 } ofl_hsv3_period;
 
 ob_err ofl_hsv3_period_init(ofl_hsv3_period *k, const uint8_t master_exp[64],
                             const uint8_t master_pk[32], uint64_t tp, const ob_tp_params *tpp,
                             ob_diag *d);
+/*
+ * The same in the caller's guarded memory (OFL_HSV3_PERIOD_MEM bytes): a
+ * thread that signs many periods reuses one block instead of a
+ * sodium_malloc and free for each (their mmap, mprotect and mlock calls
+ * hold up every thread of the process).  Cleared, the block is wiped.
+ */
+#define OFL_HSV3_PERIOD_MEM (64 + OB_HSV3_REV_KEY_LEN)
+ob_err ofl_hsv3_period_init_at(ofl_hsv3_period *k, uint8_t *mem, const uint8_t master_exp[64],
+                               const uint8_t master_pk[32], uint64_t tp, const ob_tp_params *tpp,
+                               ob_diag *d);
 void ofl_hsv3_period_clear(ofl_hsv3_period *k); /* wipes; tolerates a cleared one */
+
+/* Guarded memory for the secrets of one descriptor (ofl_hsv3_sign_in.scratch). */
+#define OFL_HSV3_SCRATCH_LEN (64 + 32)
 
 /* Bytes of the seed a descriptor's randomness can be derived from. */
 #define OFL_HSV3_SEED_LEN 32
@@ -62,6 +76,9 @@ typedef struct ofl_hsv3_sign_in {
      * signed what (sign.c).
      */
     const uint8_t *seed;
+    /* OFL_HSV3_SCRATCH_LEN bytes of the caller's guarded memory for the
+     * signing key (wiped when done), or NULL: allocated here. */
+    uint8_t *scratch;
     const ob_tp_params *tpp;
     uint64_t now;          /* offline clock, unix seconds */
     unsigned rev_offset;   /* seconds added to now for the revision counter (group index) */

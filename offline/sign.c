@@ -394,11 +394,12 @@ static void backend_judge(const ofl_plan *p, backend *b)
         memcpy(b->msg, e.msg, sizeof(b->msg));
 }
 
-static ob_err judge_job(void *ctx, size_t i, ob_diag *d)
+static ob_err judge_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     const ofl_plan *p = ctx;
 
     (void)d;
+    (void)slot;
     backend_judge(p, &p->backends->v[i]);
     return OB_OK; /* a verdict, not a failure: check_service reports it in its turn */
 }
@@ -1154,7 +1155,11 @@ typedef struct sign_ctx {
     ob_hsv3_selection **sel;     /* [svc] (v3) */
     sign_job *jobs;
     ob_response **parts; /* [job] */
+    uint8_t **scratch;   /* [slot]: each thread's own guarded memory (SLOT_MEM bytes) */
 } sign_ctx;
+
+/* A period's blinded key, a descriptor's seed, a descriptor's signing key. */
+#define SLOT_MEM (OFL_HSV3_PERIOD_MEM + OFL_HSV3_SEED_LEN + OFL_HSV3_SCRATCH_LEN)
 
 #define SEED_DOMAIN "onionbalance-offline ceremony seed v1"
 
@@ -1176,7 +1181,8 @@ static int descriptor_seed(uint8_t out[OFL_HSV3_SEED_LEN], const uint8_t *master
 }
 
 /* Every group of one (service, period): one blinded key, one descriptor per group. */
-static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *part, ob_diag *d)
+static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, uint8_t *mem, ob_response *part,
+                             ob_diag *d)
 {
     const ofl_plan *p = x->p;
     const ofl_plan_service *ps = &p->svc[j->svc];
@@ -1184,7 +1190,7 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
     const ofl_key *key = x->keys->by_service[ps->cfg_index];
     const ob_hsv3_selection *sel = x->sel[j->svc];
     uint64_t tp = ps->req->periods[j->per].tp, run = 0, run_end = 0;
-    uint8_t *seed = NULL;
+    uint8_t *seed = mem + OFL_HSV3_PERIOD_MEM;
     ob_hsv3_slot slots[2];
     ofl_hsv3_period per;
     ob_err err;
@@ -1196,14 +1202,12 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
                        (unsigned long long)tp);
     ob_hsv3_publish_slots(p->now, &p->tpp, slots);
     /* The blinded key once per (service, period), for all of its groups. */
-    err = ofl_hsv3_period_init(&per, ofl_key_ed25519_expanded(key), ofl_key_ed25519_public(key), tp,
-                               &p->tpp, d);
+    err = ofl_hsv3_period_init_at(&per, mem, ofl_key_ed25519_expanded(key),
+                                  ofl_key_ed25519_public(key), tp, &p->tpp, d);
     if (err != OB_OK) {
         ob_diag_prefix(d, "%s.onion period %llu: ", cs->address, (unsigned long long)tp);
         return err;
     }
-    if ((seed = ob_secalloc(OFL_HSV3_SEED_LEN)) == NULL)
-        err = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
     for (g = 0; g < sel->n_groups && err == OB_OK; g++) {
         ofl_hsv3_sign_in in;
         ob_resp_descriptor rd;
@@ -1240,6 +1244,7 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
         in.tp = tp;
         in.period = &per;
         in.seed = seed;
+        in.scratch = seed + OFL_HSV3_SEED_LEN;
         in.tpp = &p->tpp;
         in.now = p->now;
         in.rev_offset = (unsigned)g;
@@ -1296,7 +1301,7 @@ static ob_err sign_v3_period(const sign_ctx *x, const sign_job *j, ob_response *
         free(entry);
         ob_buf_free(&revs);
     }
-    ob_secfree(seed);
+    ob_wipe(seed, OFL_HSV3_SEED_LEN);
     ofl_hsv3_period_clear(&per);
     return err;
 }
@@ -1386,13 +1391,13 @@ out:
     return err;
 }
 
-static ob_err sign_job_run(void *ctx, size_t i, ob_diag *d)
+static ob_err sign_job_run(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     const sign_ctx *x = ctx;
     const sign_job *j = &x->jobs[i];
 
     if (j->version == 3)
-        return sign_v3_period(x, j, x->parts[i], d);
+        return sign_v3_period(x, j, x->scratch[slot], x->parts[i], d);
     return sign_v2(x->p, &x->p->svc[j->svc], x->keys->by_service[x->p->svc[j->svc].cfg_index],
                    x->parts[i], d);
 }
@@ -1453,7 +1458,7 @@ ob_err ofl_sign_execute_seeded(const ofl_plan *p, const ofl_keyring *keys,
 {
     ob_response *resp = NULL;
     sign_ctx x;
-    size_t i, n_jobs = 0, max_jobs = 0;
+    size_t i, n_jobs = 0, max_jobs = 0, n_slots = 0;
     ob_err err = OB_OK;
 
     *out = NULL;
@@ -1481,6 +1486,17 @@ ob_err ofl_sign_execute_seeded(const ofl_plan *p, const ofl_keyring *keys,
             err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
             goto out;
         }
+    /* Each thread's secrets in guarded memory of its own, reused job after job. */
+    n_slots = ob_pool_slots(n_jobs, p->threads);
+    if ((x.scratch = calloc(n_slots, sizeof(*x.scratch))) == NULL) {
+        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n_slots; i++)
+        if ((x.scratch[i] = ob_secalloc(SLOT_MEM)) == NULL) {
+            err = ob_fail(d, OB_ERR_NOMEM, "out of secure memory");
+            goto out;
+        }
     if ((err = ob_pool_run(n_jobs, p->threads, sign_job_run, &x, d)) != OB_OK)
         goto out;
     for (i = 0; i < n_jobs && err == OB_OK; i++)
@@ -1492,6 +1508,9 @@ ob_err ofl_sign_execute_seeded(const ofl_plan *p, const ofl_keyring *keys,
 out:
     for (i = 0; i < max_jobs && x.parts != NULL; i++)
         ob_response_free(x.parts[i]);
+    for (i = 0; i < n_slots && x.scratch != NULL; i++)
+        ob_secfree(x.scratch[i]);
+    free(x.scratch);
     for (i = 0; i < p->n_svc && x.descs != NULL; i++) {
         free(x.descs[i]);
         ob_hsv3_selection_free(x.sel[i]);

@@ -180,10 +180,11 @@ typedef struct read_ctx {
     size_t from;
 } read_ctx;
 
-static ob_err read_job(void *ctx, size_t i, ob_diag *d)
+static ob_err read_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     const read_ctx *r = ctx;
 
+    (void)slot;
     return read_one(r->s, r->from + i, d);
 }
 
@@ -555,12 +556,13 @@ typedef struct resp_ctx {
 } resp_ctx;
 
 /* Blind one (service, period) for the verification of its groups. */
-static ob_err key_job(void *ctx, size_t i, ob_diag *d)
+static ob_err key_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     resp_ctx *x = ctx;
     ob_hsv3_period_key *k = &x->keys[i];
     size_t j = x->key_first[i]; /* it names the service */
 
+    (void)slot;
     if (ob_hsv3_blind_public(k->blinded, x->jobs[j].A, k->tp, x->s->req->consensus.tp_length_min) !=
         0) {
         name_descriptor(d, j, &x->resp->descriptors[j]);
@@ -570,13 +572,14 @@ static ob_err key_job(void *ctx, size_t i, ob_diag *d)
     return OB_OK;
 }
 
-static ob_err expand_job(void *ctx, size_t i, ob_diag *d)
+static ob_err expand_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     resp_ctx *x = ctx;
     const ob_resp_descriptor *rd = &x->resp->descriptors[i];
     const job *jb = &x->jobs[i];
     ob_err err;
 
+    (void)slot;
     if (jb->si < 0)
         return OB_OK;
     err = rebuild(&jb->c, x->s, (size_t)jb->si, rd, jb->A, &x->text[i], &x->len[i], d);
@@ -670,7 +673,7 @@ out:
     return err;
 }
 
-static ob_err check_job(void *ctx, size_t i, ob_diag *d)
+static ob_err check_job(void *ctx, size_t i, unsigned slot, ob_diag *d)
 {
     resp_ctx *x = ctx;
     const ob_resp_descriptor *rd = &x->resp->descriptors[i], *sd = &x->signed_resp->descriptors[i];
@@ -680,6 +683,7 @@ static ob_err check_job(void *ctx, size_t i, ob_diag *d)
     size_t have_len = rd->descriptor_len, len = 0;
     ob_err err = OB_OK;
 
+    (void)slot;
     if (jb->si >= 0) {
         err = rebuild(&jb->c, x->s, (size_t)jb->si, rd, jb->A, &text, &len, d);
         if (err != OB_OK) {

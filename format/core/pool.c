@@ -18,9 +18,15 @@ typedef struct pool {
     ob_diag d;
 } pool;
 
+typedef struct slot {
+    pool *p;
+    unsigned n;
+} slot;
+
 static void *worker(void *arg)
 {
-    pool *p = arg;
+    const slot *s = arg;
+    pool *p = s->p;
     ob_diag d;
     size_t i;
     ob_err e;
@@ -33,7 +39,7 @@ static void *worker(void *arg)
         if (i > atomic_load(&p->lowest))
             continue;
         ob_diag_clear(&d);
-        e = p->fn(p->ctx, i, &d);
+        e = p->fn(p->ctx, i, s->n, &d);
         if (e == OB_OK)
             continue;
         pthread_mutex_lock(&p->lock);
@@ -82,20 +88,27 @@ int ob_pool_threads(const char *opt, unsigned *out)
     return 0;
 }
 
-ob_err ob_pool_run(size_t n, unsigned threads, ob_pool_fn fn, void *ctx, ob_diag *d)
+unsigned ob_pool_slots(size_t n, unsigned threads)
 {
-    pthread_t tid[OB_POOL_MAX_THREADS];
-    unsigned started = 0, t;
-    pool p;
-
-    if (n == 0)
-        return OB_OK;
     if (threads == 0)
         (void)ob_pool_threads(NULL, &threads);
     if (threads > OB_POOL_MAX_THREADS)
         threads = OB_POOL_MAX_THREADS;
     if (threads > n)
         threads = (unsigned)n;
+    return threads == 0 ? 1 : threads;
+}
+
+ob_err ob_pool_run(size_t n, unsigned threads, ob_pool_fn fn, void *ctx, ob_diag *d)
+{
+    pthread_t tid[OB_POOL_MAX_THREADS];
+    slot slots[OB_POOL_MAX_THREADS];
+    unsigned started = 0, t;
+    pool p;
+
+    if (n == 0)
+        return OB_OK;
+    threads = ob_pool_slots(n, threads);
     memset(&p, 0, sizeof(p));
     p.n = n;
     p.fn = fn;
@@ -104,12 +117,14 @@ ob_err ob_pool_run(size_t n, unsigned threads, ob_pool_fn fn, void *ctx, ob_diag
     atomic_init(&p.lowest, n);
     if (pthread_mutex_init(&p.lock, NULL) != 0)
         return ob_fail(d, OB_ERR_NOMEM, "cannot set up a lock for %u threads", threads);
+    for (t = 0; t < threads; t++)
+        slots[t] = (slot){ &p, t };
     for (t = 1; t < threads; t++) {
-        if (pthread_create(&tid[started], NULL, worker, &p) != 0)
+        if (pthread_create(&tid[started], NULL, worker, &slots[t]) != 0)
             break;
         started++;
     }
-    worker(&p); /* the caller works too */
+    worker(&slots[0]); /* the caller works too, as slot 0 */
     for (t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
     pthread_mutex_destroy(&p.lock);

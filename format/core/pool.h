@@ -23,10 +23,15 @@
 #define OB_POOL_MAX_THREADS 256
 
 /*
- * One job.  d is the job's own diagnostic; a failure's message is kept
- * only if it is the failure with the lowest index.
+ * One job.  slot is the running thread's number, 0 .. threads-1: a thread
+ * runs one job at a time, so jobs can reuse per-slot scratch the caller set
+ * up (guarded memory allocated once per thread, not once per job: every
+ * sodium_malloc and free is a handful of mmap, mprotect and mlock calls that
+ * the process's other threads wait for).  d is the job's own diagnostic; a
+ * failure's message is kept only if it is the failure with the lowest
+ * index.
  */
-typedef ob_err (*ob_pool_fn)(void *ctx, size_t i, ob_diag *d);
+typedef ob_err (*ob_pool_fn)(void *ctx, size_t i, unsigned slot, ob_diag *d);
 
 /*
  * The number of threads a command uses: opt (its --threads value) when not
@@ -45,5 +50,8 @@ int ob_pool_threads(const char *opt, unsigned *out);
  * has).  A thread that cannot be started leaves its share to the others.
  */
 ob_err ob_pool_run(size_t n, unsigned threads, ob_pool_fn fn, void *ctx, ob_diag *d);
+
+/* How many slots ob_pool_run(n, threads, ...) uses: the threads it starts, at most n. */
+unsigned ob_pool_slots(size_t n, unsigned threads);
 
 #endif

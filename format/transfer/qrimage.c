@@ -238,9 +238,9 @@ ob_err ob_qrimage_png_encode(const ob_gray *g, ob_buf *out, ob_diag *d)
     img.width = (png_uint_32)g->w;
     img.height = (png_uint_32)g->h;
     img.format = PNG_FORMAT_GRAY;
-    /* First call sizes, second writes. */
-    if (!png_image_write_to_memory(&img, NULL, &size, 0, g->px, g->w, NULL))
-        return ob_fail(d, OB_ERR_INTERNAL, "libpng: %s", img.message);
+    /* Room for the worst case, then one compression (a sizing call first
+     * would compress the picture twice). */
+    size = PNG_IMAGE_PNG_SIZE_MAX(img);
     if (ob_buf_reserve(out, size) != 0)
         return ob_fail(d, OB_ERR_NOMEM, "out of memory for a %zu-byte PNG", (size_t)size);
     if (!png_image_write_to_memory(&img, out->p + out->len, &size, 0, g->px, g->w, NULL))

@@ -358,6 +358,10 @@ static void test_certify_refusals(void **state)
         /* The digest is the only thing that tells the operator's request from one swapped on
          * the way (its keys would be someone else's): the summary says to compare it. */
         assert_non_null(strstr((char *)sum.p, "Compare this digest with the one ob-online"));
+        /* What the operator agrees to: signing by the online machine until the last certificate
+         * expires (period 20820: its descriptor window ends 2027-01-04 00:00, + 180 min + 1 h),
+         * not only until the next certification is due. */
+        assert_non_null(strstr((char *)sum.p, "by itself until 2027-01-04 04:00 UTC"));
         ob_buf_free(&sum);
         ofl_cert_plan_free(p);
     }

@@ -21,18 +21,26 @@ typedef struct ctx {
     atomic_int runs[N];
     long result[N];
     size_t fail_a, fail_b; /* jobs that fail (N: none) */
+    atomic_int busy[OB_POOL_MAX_THREADS];
+    int overlap;
+    atomic_ulong slots_seen;
 } ctx;
 
-static ob_err job(void *c, size_t i, ob_diag *d)
+static ob_err job(void *c, size_t i, unsigned slot, ob_diag *d)
 {
     ctx *x = c;
     volatile long acc = 0;
     long k;
 
     atomic_fetch_add(&x->runs[i], 1);
+    /* One job at a time per slot: a slot's counter never sees two. */
+    if (atomic_fetch_add(&x->busy[slot], 1) != 0)
+        x->overlap = 1;
+    atomic_fetch_or(&x->slots_seen, 1ul << (slot % 64));
     for (k = 0; k < (long)(i % 7) * 1000; k++) /* uneven jobs */
         acc += k;
     x->result[i] = (long)i * (long)i + 0 * acc;
+    atomic_fetch_sub(&x->busy[slot], 1);
     if (i == x->fail_a || i == x->fail_b)
         return ob_fail(d, i == x->fail_a ? OB_ERR_VERIFY : OB_ERR_RANGE, "job %zu failed", i);
     return OB_OK;
@@ -51,12 +59,18 @@ static void test_all_jobs_once(void **state)
         memset(x, 0, sizeof(*x));
         x->fail_a = x->fail_b = N;
         assert_int_equal(ob_pool_run(N, threads[t], job, x, &d), OB_OK);
+        assert_int_equal(x->overlap, 0);
+        /* Slots are 0 .. threads-1 (the caller is slot 0, and may find
+         * every job taken by the time it looks). */
+        assert_true(x->slots_seen < (threads[t] >= 64 ? ~0ul : (1ul << threads[t])));
+        assert_int_equal(ob_pool_slots(N, threads[t]), threads[t]);
         for (i = 0; i < N; i++) {
             assert_int_equal(atomic_load(&x->runs[i]), 1);
             assert_int_equal(x->result[i], (long)(i * i));
         }
     }
     assert_int_equal(ob_pool_run(0, 4, job, x, &d), OB_OK);
+    assert_int_equal(ob_pool_slots(3, 8), 3);
     free(x);
 }
 
