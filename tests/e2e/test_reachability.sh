@@ -119,7 +119,6 @@ rc=$?
     grep -E 'published |picked up|wrote signing request' "$RUN/daemon.log" | sed 's/^/  daemon| /'
     sed 's/^/  probe| /' "$RUN/probes"
 } >>"$REACH_LOG"
-tail -n1 "$RUN/probes"
 echo "measurement appended to $REACH_LOG"
 [ $rc -eq 0 ] && ok=1
 exit $rc
