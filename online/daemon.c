@@ -463,6 +463,26 @@ int onl_daemon_request_due(uint64_t now, uint64_t last_request, uint64_t ran_out
     return last_request < ran_out_at || now >= last_request + ONL_DAEMON_REQUEST_EVERY;
 }
 
+uint64_t onl_daemon_ran_out(const ob_tp_params *p, const ob_hsv3_cover *c, size_t n,
+                            uint64_t last_request, uint64_t now)
+{
+    uint64_t at = ob_hsv3_covered_until(p, c, n, last_request);
+
+    return at > last_request && at <= now ? at : 0;
+}
+
+/* Since when a v3 service's signed descriptors in hand have run out (onl_daemon_ran_out). */
+static uint64_t ran_out_since_request(const dstate *s, const char *service, uint64_t now)
+{
+    ob_hsv3_cover c[ONL_PUB_MAX_COVERS];
+    ob_tp_params tpp = onl_publish_tp_params(s->cfg, s->c);
+    size_t i, n = 0;
+
+    for (i = 0; i < s->n_held; i++)
+        onl_publish_covers(s->held[i].r, service, c, ONL_PUB_MAX_COVERS, &n);
+    return onl_daemon_ran_out(&tpp, c, n, s->last_request, now);
+}
+
 /*
  * Warns once per service when its signed descriptors run out within
  * ONL_DAEMON_LOW_WATER, and says whether a new request is worth writing:
@@ -470,7 +490,8 @@ int onl_daemon_request_due(uint64_t now, uint64_t last_request, uint64_t ran_out
  * slot needed now has nothing (the period it lacks cannot be signed before
  * that moment, so an earlier request would ask for the same periods again);
  * either, when nothing at all is held.  *since: the latest moment passed at
- * which a service's signed descriptors ran out (0: none).
+ * which a service's signed descriptors ran out after the last request
+ * written (0: none; onl_daemon_ran_out).
  */
 static int running_low(dstate *s, uint64_t now, uint64_t *since)
 {
@@ -490,9 +511,10 @@ static int running_low(dstate *s, uint64_t now, uint64_t *since)
             continue;
         }
         if (u == 0 || (g.slot >= 0 ? u <= now : 1)) {
+            uint64_t r = g.slot >= 0 ? ran_out_since_request(s, a, now) : 0;
             need = 1;
-            if (u <= now && u > *since)
-                *since = u; /* a request written before then could not cover it */
+            if (r > *since)
+                *since = r; /* a request written before then could not cover it */
         }
         if (!s->low_warned[i] && u != 0) {
             char t[OB_TIME_STR], text[400];

@@ -32,6 +32,9 @@
 #ifndef ONL_DAEMON_H
 #define ONL_DAEMON_H
 
+#include "hsv3_cover.h"
+
+#include <stddef.h>
 #include <stdint.h>
 
 #define ONL_DAEMON_LOW_WATER     (6 * 3600) /* s before signed descriptors run out */
@@ -56,6 +59,18 @@ typedef struct onl_daemon_opts {
  * otherwise at most once every ONL_DAEMON_REQUEST_EVERY s.
  */
 int onl_daemon_request_due(uint64_t now, uint64_t last_request, uint64_t ran_out_at);
+
+/*
+ * The ran_out_at for onl_daemon_request_due of a v3 service whose signed
+ * descriptors give the covers c[0..n-1]: the first moment from last_request
+ * on at which a publish slot had no cover, when that is after last_request
+ * and not after now; else 0 (they had run out already when that request was
+ * written, so it could ask for what is missing; or they have not yet).
+ * Computed from last_request, not now: from now, a gap that began hours ago
+ * starts "now" at every look, and every refresh would write a request.
+ */
+uint64_t onl_daemon_ran_out(const ob_tp_params *p, const ob_hsv3_cover *c, size_t n,
+                            uint64_t last_request, uint64_t now);
 
 /* Run until SIGTERM/SIGINT; returns the exit status (0 after a signal). */
 int onl_daemon_main(const onl_daemon_opts *o);
