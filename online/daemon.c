@@ -505,11 +505,11 @@ static void refresh(dstate *s)
         goto out; /* cancelled: what came is not a full picture */
     dlog(L_INFO, "refreshed %zu service(s): %zu instance(s) ok, %zu missing, %zu invalid%s",
          st.services, st.ok, st.missing, st.invalid, have ? "" : " (tor has no consensus yet)");
-    /* Services the delegated mode signs need no ceremony: no request for them. */
+    /* What the delegated mode signs needs no ceremony: the request keeps only the rest. */
     onl_dd_scan(s->dd, s->cfg, req, now);
     for (i = 0; i < req->n_services; i++) {
         const ob_req_service *rs = &req->services[i];
-        int deleg = onl_dd_active(s->dd, rs->address);
+        int deleg = onl_dd_signs_all(s->dd, rs); /* nothing of it left for a ceremony */
         for (j = 0; j < rs->n_instances; j++) {
             const ob_req_instance *in = &rs->instances[j];
             inst_state *is = inst_get(s, in->address);
@@ -914,19 +914,27 @@ static void publish_cycle(dstate *s)
 
 /* ---- the delegated mode (deleg_daemon.h) ---------------------------------- */
 
-/* The highest revision counter of a held response for (service, tp): builds count above it. */
+/*
+ * The highest revision counter of a held response for (service, tp), over
+ * every revision of each record: builds count above it.  Not only revision
+ * 0's: the publisher may have uploaded a later revision, even one ahead of
+ * its time (revsched.h), and a build below it would be refused by the HSDirs
+ * that hold it.  The delegated counters may then start above the clock's;
+ * they still fit (the revisions lie inside the period's window, well below
+ * OB_HSV3_REV_T_MAX).
+ */
 static uint64_t held_floor(void *ctx, const char *service, uint64_t tp)
 {
     const dstate *s = ctx;
-    uint64_t m = 0;
+    uint64_t m = 0, c;
     size_t i, j;
 
     for (i = 0; i < s->n_held; i++)
         for (j = 0; j < s->held[i].r->n_descriptors; j++) {
             const ob_resp_descriptor *rd = &s->held[i].r->descriptors[j];
             if (rd->version == 3 && rd->tp == tp && strcmp(rd->service, service) == 0 &&
-                rd->revision > m)
-                m = rd->revision;
+                (c = ob_resp_revision_max(rd)) > m)
+                m = c;
         }
     return m;
 }

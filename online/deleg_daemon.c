@@ -18,8 +18,10 @@
 
 typedef struct dd_svc {
     char address[57];
-    int seen;   /* still in the config */
-    int active; /* a period in use has a certified key */
+    int seen;           /* still in the config */
+    int active;         /* a period in use has a certified key */
+    uint64_t key_tp[2]; /* the periods in use with a certified key, as last looked at */
+    size_t n_key_tp;
     uint64_t certified_until, last_tp;
     int listed;
     onl_renew renew;
@@ -151,6 +153,32 @@ int onl_dd_active(const onl_dd *dd, const char *service)
     const dd_svc *sv = find_svc(dd, service);
 
     return sv != NULL && sv->active;
+}
+
+/* Does the delegated mode hold a certified key for (sv, tp), as last looked at? */
+static int keyed(const dd_svc *sv, uint64_t tp)
+{
+    size_t i;
+
+    if (sv == NULL || !sv->active)
+        return 0;
+    for (i = 0; i < sv->n_key_tp; i++)
+        if (sv->key_tp[i] == tp)
+            return 1;
+    return 0;
+}
+
+int onl_dd_signs_all(const onl_dd *dd, const ob_req_service *rs)
+{
+    const dd_svc *sv = find_svc(dd, rs->address);
+    size_t i;
+
+    if (sv == NULL || !sv->active)
+        return 0;
+    for (i = 0; i < rs->n_periods; i++)
+        if (!keyed(sv, rs->periods[i].tp))
+            return 0;
+    return 1;
 }
 
 uint64_t onl_dd_certified_until(const onl_dd *dd, const char *service)
@@ -455,6 +483,8 @@ static ob_err svc_cycle(onl_dd *dd, const onl_dd_env *env, const ob_cfg_service 
     char why[256], reasons[160] = "";
     size_t n = keys_for(env->cfg, cs->address, slots, now, tps, why, sizeof(why));
 
+    memcpy(sv->key_tp, tps, n * sizeof(tps[0]));
+    sv->n_key_tp = n;
     if (n == 0) {
         if ((sv->active || sv->r != NULL) && !sv->fallback_logged) {
             log_fallback(env, sv, slots, why);
@@ -641,10 +671,13 @@ void onl_dd_scan(onl_dd *dd, const ob_config *cfg, const ob_request *req, uint64
         uint64_t tps[2];
         char why[256];
         dd_svc *sv;
+        size_t n;
         if (cs->version != 3 || cs->address == NULL || (sv = get_svc(dd, cs->address)) == NULL)
             continue;
-        if (keys_for(cfg, cs->address, slots, now, tps, why, sizeof(why)) == 0)
+        if ((n = keys_for(cfg, cs->address, slots, now, tps, why, sizeof(why))) == 0)
             continue; /* a service that lost its keys falls back in the next cycle */
+        memcpy(sv->key_tp, tps, n * sizeof(tps[0]));
+        sv->n_key_tp = n;
         if (!sv->active)
             dd->wake = 1; /* the cycle says so, and builds */
         sv->active = 1;
@@ -669,13 +702,18 @@ ob_err onl_dd_filter_request(const onl_dd *dd, const ob_request *req, ob_request
         err = ob_bundle_set_text(&r->origin, req->origin);
     for (i = 0; i < req->n_services && err == OB_OK; i++) {
         const ob_req_service *s = &req->services[i];
+        const dd_svc *sv = find_svc(dd, s->address);
         ob_req_service *ns = NULL;
-        if (onl_dd_active(dd, s->address))
+        /* A period the delegated mode has no key for (a certification that
+         * runs out: the current period certified, the next one not) is
+         * still the ceremony's: only the keyed periods leave the request. */
+        if (onl_dd_signs_all(dd, s))
             continue;
         err = ob_request_add_service(r, s->address, s->version, &ns);
         for (j = 0; j < s->n_periods && err == OB_OK; j++)
-            err = ob_req_service_add_period(ns, s->periods[j].tp, s->periods[j].valid_from,
-                                            s->periods[j].valid_until);
+            if (!keyed(sv, s->periods[j].tp))
+                err = ob_req_service_add_period(ns, s->periods[j].tp, s->periods[j].valid_from,
+                                                s->periods[j].valid_until);
         for (j = 0; j < s->n_instances && err == OB_OK; j++) {
             const ob_req_instance *in = &s->instances[j];
             err = ob_req_service_add_instance(ns, in->address, in->name, in->status, in->reason,
