@@ -552,8 +552,9 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
         dd_svc *sv;
         ob_diag d;
         char until[OB_TIME_STR], due[OB_TIME_STR], written[512];
-        uint64_t due_t = 0;
-        int a;
+        uint64_t due_t = 0, pending_tp, pending_at;
+        uint8_t pending_dg[32];
+        int a, pending_read;
         if (cs->version != 3 || cs->address == NULL || (sv = get_svc(dd, cs->address)) == NULL)
             continue;
         memset(&l, 0, sizeof(l));
@@ -564,6 +565,10 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
         sv->listed = l.n > 0;
         sv->certified_until = l.n > 0 ? l.certified_until : 0;
         sv->last_tp = l.last_tp;
+        pending_tp = l.pending_last_tp;
+        pending_read = l.pending_read;
+        pending_at = l.pending_created;
+        memcpy(pending_dg, l.pending_digest, sizeof(pending_dg));
         onl_dkey_list_free(&l);
         if (!sv->listed)
             continue; /* never certified: the ceremony mode, no renewal */
@@ -581,6 +586,26 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
                      "key-certification request in the outbox to the offline machine "
                      "(ob-offline certify)",
                      cs->address, until, (unsigned long long)sv->last_tp, due);
+            continue;
+        }
+        if (pending_tp > sv->last_tp) {
+            /* A request reaching further already waits for its response (its keys are
+             * pending in the store): written before this daemon started, by it before a
+             * restart or by delegate request.  Another one would only be a second thing
+             * to carry across and compare. */
+            char made[OB_TIME_STR], shrt[OB_BUNDLE_SHORT_LEN] = "unreadable";
+            fmt_utc(made, pending_at);
+            if (pending_read)
+                ob_bundle_digest_short(pending_dg, shrt);
+            onl_renew_done(&sv->renew, 1, now);
+            env->log(ONL_DD_WARNING,
+                     "%s.onion: the delegated certification runs out at %s UTC (last certified "
+                     "period %llu starts %s UTC); a key-certification request up to period %llu "
+                     "(digest %s, made %s UTC) is waiting for its response: take it to the "
+                     "offline machine (ob-offline certify), or make a new one with ob-online "
+                     "delegate request if it is lost",
+                     cs->address, until, (unsigned long long)sv->last_tp, due,
+                     (unsigned long long)pending_tp, shrt, pending_read ? made : "?");
             continue;
         }
         if (env->cert_request == NULL || env->outbox == NULL) {

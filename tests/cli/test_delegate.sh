@@ -255,8 +255,8 @@ if command -v python3 >/dev/null; then
         grep -q "wrote key-certification request" "$R/run.log" && break
         sleep 0.1
     done
-    kill "$pid" "$fpid" 2>/dev/null
-    wait "$pid" "$fpid" 2>/dev/null
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
     ok
     f=$(ls "$R/outbox"/keyrequest-*.obb 2>/dev/null | head -n1)
     if [ -z "$f" ]; then
@@ -266,7 +266,27 @@ if command -v python3 >/dev/null; then
         dg=$(head -c $((size - 32)) "$f" | sha256sum | cut -c1-64)
         grep -qF "wrote key-certification request $f (digest ${dg:0:8} ${dg:8:8})" "$R/run.log" ||
             bad "renew: the log does not give the request's digest ${dg:0:8} ${dg:8:8}: $(grep keyrequest "$R/run.log")"
+        # Restarted inside the renewal window: the request waiting for its response (its keys
+        # pending in the store) is named again, not written a second time.
+        sleep 1 # a second request would have another name (the time in it)
+        "$B/ob-online" run -c "$D/online.yaml" --inbox "$R/in" --outbox "$R/outbox" -i 127.0.0.1 \
+            -p "$(cat "$R/port")" 2>"$R/run2.log" &
+        pid=$!
+        for _ in $(seq 1 300); do
+            grep -q "key-certification request\|renewal request" "$R/run2.log" && break
+            sleep 0.1
+        done
+        sleep 1
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        ok
+        grep -q "key-certification request up to period [0-9]* (digest ${dg:0:8} ${dg:8:8}, made .* UTC) is waiting for its response" \
+            "$R/run2.log" || bad "renew after a restart: the waiting request is not named: $(grep -i 'request' "$R/run2.log")"
+        [ "$(ls "$R/outbox"/keyrequest-*.obb | wc -l)" -eq 1 ] ||
+            bad "renew after a restart: another request was written: $(ls "$R/outbox")"
     fi
+    kill "$fpid" 2>/dev/null
+    wait "$fpid" 2>/dev/null
     export OB_DELEGATED_STORE=$tmp/store
 else
     echo "note: python3 is not installed; the daemon's renewal is not tested"
