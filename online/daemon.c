@@ -119,6 +119,22 @@ typedef struct inst_state {
     uint64_t received, modified;
 } inst_state;
 
+/*
+ * A bundle of the inbox already looked at, by its digest (its content: a
+ * corrected file under the same name is a new one).  One refused for a
+ * passing reason (the disk, memory: ob_err OB_ERR_IO, OB_ERR_NOMEM, such as
+ * a key store whose mode the operator is fixing) is looked at again from
+ * retry_at, the wait doubling from INBOX_RETRY_MIN to INBOX_RETRY_MAX; any
+ * other refusal is final for this run.
+ */
+#define INBOX_RETRY_MIN 5
+#define INBOX_RETRY_MAX 600
+typedef struct seen_bundle {
+    uint8_t dg[32];
+    uint64_t retry_at; /* 0: never again */
+    uint32_t wait;     /* the last wait before a retry, s */
+} seen_bundle;
+
 /* A response taken from the inbox. */
 typedef struct held {
     ob_response *r;
@@ -156,7 +172,7 @@ typedef struct dstate {
     uint64_t last_request;
     held held[ONL_DAEMON_MAX_HELD];
     size_t n_held;
-    uint8_t (*seen)[32];
+    seen_bundle *seen;
     size_t n_seen, cap_seen;
     uint64_t next_refresh, next_publish, next_inbox;
     int publish_now;
@@ -199,27 +215,57 @@ static inst_state *inst_get(dstate *s, const char *addr)
     return &s->inst[s->n_inst++];
 }
 
-static int seen_has(const dstate *s, const uint8_t dg[32])
+static seen_bundle *seen_find(const dstate *s, const uint8_t dg[32])
 {
     size_t i;
 
     for (i = 0; i < s->n_seen; i++)
-        if (memcmp(s->seen[i], dg, 32) == 0)
-            return 1;
-    return 0;
+        if (memcmp(s->seen[i].dg, dg, 32) == 0)
+            return &s->seen[i];
+    return NULL;
 }
 
-static void seen_add(dstate *s, const uint8_t dg[32])
+/* Looked at before, and not due for another try at now? */
+static int seen_has(const dstate *s, const uint8_t dg[32], uint64_t now)
 {
-    if (s->n_seen == s->cap_seen) {
-        size_t nc = s->cap_seen ? 2 * s->cap_seen : 32;
-        uint8_t(*p)[32] = realloc(s->seen, nc * sizeof(*p));
-        if (p == NULL)
-            return;
-        s->seen = p;
-        s->cap_seen = nc;
+    const seen_bundle *b = seen_find(s, dg);
+
+    return b != NULL && (b->retry_at == 0 || now < b->retry_at);
+}
+
+/* Mark dg as looked at: for good, or (retry) to be tried again later. */
+static uint32_t seen_add(dstate *s, const uint8_t dg[32], int retry, uint64_t now)
+{
+    seen_bundle *b = seen_find(s, dg);
+
+    if (b == NULL) {
+        if (s->n_seen == s->cap_seen) {
+            size_t nc = s->cap_seen ? 2 * s->cap_seen : 32;
+            seen_bundle *p = realloc(s->seen, nc * sizeof(*p));
+            if (p == NULL)
+                return 0;
+            s->seen = p;
+            s->cap_seen = nc;
+        }
+        b = &s->seen[s->n_seen++];
+        memset(b, 0, sizeof(*b));
+        memcpy(b->dg, dg, 32);
     }
-    memcpy(s->seen[s->n_seen++], dg, 32);
+    if (!retry) {
+        b->retry_at = 0;
+        return 0;
+    }
+    b->wait = b->wait == 0                     ? INBOX_RETRY_MIN
+              : b->wait >= INBOX_RETRY_MAX / 2 ? INBOX_RETRY_MAX
+                                               : 2 * b->wait;
+    b->retry_at = now + b->wait;
+    return b->wait;
+}
+
+/* A refusal that may not hold next time: the operating system or memory said no. */
+static int passing(ob_err err)
+{
+    return err == OB_ERR_IO || err == OB_ERR_NOMEM;
 }
 
 static ob_err per_service_arrays(dstate *s)
@@ -1036,14 +1082,21 @@ static void deleg_cycle(dstate *s)
  * installs it (every certificate checked first; all or nothing), then the
  * delegated mode is woken to build with the new keys.
  */
-static void take_cert_response(dstate *s, const char *path, const char *name, const char *shrt)
+static void take_cert_response(dstate *s, const char *path, const char *name, const uint8_t dg[32],
+                               const char *shrt)
 {
     onl_install_report rep;
+    uint64_t now = (uint64_t)time(NULL);
     ob_diag d;
+    ob_err err;
 
-    if (onl_delegate_install_file(s->cfg, path, (uint64_t)time(NULL), &rep, &d) != OB_OK) {
-        dlog(L_ERROR, "inbox: refusing key-certification response %s (digest %s): %s", name, shrt,
-             d.msg);
+    if ((err = onl_delegate_install_file(s->cfg, path, now, &rep, &d)) != OB_OK) {
+        char again[64] = "";
+        if (passing(err))
+            snprintf(again, sizeof(again), " (trying again in %u s)",
+                     (unsigned)seen_add(s, dg, 1, now));
+        dlog(L_ERROR, "inbox: refusing key-certification response %s (digest %s): %s%s", name, shrt,
+             d.msg, again);
         return;
     }
     if (rep.n_installed > 0)
@@ -1078,17 +1131,17 @@ static void take_response(dstate *s, const char *path, const char *name)
         goto out;
     }
     err = ob_bundle_peek(p, n, &kind, dg, &d);
-    if (err == OB_OK && seen_has(s, dg))
+    if (err == OB_OK && seen_has(s, dg, (uint64_t)time(NULL)))
         goto out;
     if (err != OB_OK) {
         /* Maybe still being copied: try again at the next scan. */
         dlog(L_DEBUG, "inbox: %s: %s", name, d.msg);
         goto out;
     }
-    seen_add(s, dg);
+    seen_add(s, dg, 0, 0);
     ob_bundle_digest_short(dg, shrt);
     if (kind == OB_BUNDLE_CERT_RESPONSE) {
-        take_cert_response(s, path, name, shrt);
+        take_cert_response(s, path, name, dg, shrt);
         goto out;
     }
     if (kind != OB_BUNDLE_RESPONSE) {
@@ -1105,7 +1158,11 @@ static void take_response(dstate *s, const char *path, const char *name)
         err = s->c != NULL ? onl_publish_plan(s->cfg, r, s->c, (uint64_t)time(NULL), &plan, &d)
                            : onl_publish_check_services(s->cfg, r, &d);
     if (err != OB_OK) {
-        dlog(L_ERROR, "inbox: refusing response %s (digest %s): %s", name, shrt, d.msg);
+        char again[64] = "";
+        if (passing(err))
+            snprintf(again, sizeof(again), " (trying again in %u s)",
+                     (unsigned)seen_add(s, dg, 1, (uint64_t)time(NULL)));
+        dlog(L_ERROR, "inbox: refusing response %s (digest %s): %s%s", name, shrt, d.msg, again);
         goto out;
     }
     if (s->n_held == ONL_DAEMON_MAX_HELD) {

@@ -210,10 +210,21 @@ if [ -n "$TOR" ]; then
     mkdir -p "$tmp/in" "$tmp/outbox"
     cp "$D/damaged.obb" "$tmp/in/a-damaged.obb"
     cp "$D/kresp2.obb" "$tmp/in/b-kresp2.obb"
+    # The key store opened to other users: the response is refused until the operator runs the
+    # chmod the message names, then installed without a restart (a passing refusal is retried).
+    chmod 750 "$tmp/store/$M"
     "$B/ob-online" run -c "$D/online.yaml" --inbox "$tmp/in" --outbox "$tmp/outbox" -i 127.0.0.1 \
         -p "$port" 2>"$tmp/run.log" &
     pid=$!
     for _ in $(seq 1 150); do
+        grep -q "refusing key-certification response b-kresp2.obb" "$tmp/run.log" && break
+        sleep 0.1
+    done
+    ok
+    grep -q "refusing key-certification response b-kresp2.obb .*mode 750 lets other users in.*(trying again in 5 s)" \
+        "$tmp/run.log" || bad "run: the key store open to others: $(grep b-kresp2 "$tmp/run.log")"
+    chmod 700 "$tmp/store/$M"
+    for _ in $(seq 1 300); do
         grep -q "installed key-certification response b-kresp2.obb" "$tmp/run.log" && break
         sleep 0.1
     done
