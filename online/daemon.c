@@ -358,6 +358,8 @@ static void clock_check(dstate *s)
         shift(&s->next_refresh, step);
         shift(&s->next_publish, step);
         shift(&s->next_inbox, step);
+        for (i = 0; i < s->n_seen; i++)
+            shift(&s->seen[i].retry_at, step);
         shift(&s->last_request, step);
         shift(&s->c_at, step);
         for (i = 0; i < s->n_inst; i++) {
