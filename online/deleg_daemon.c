@@ -728,10 +728,11 @@ void onl_dd_scan(onl_dd *dd, const ob_config *cfg, const ob_request *req, uint64
         size_t n;
         if (cs->version != 3 || cs->address == NULL || (sv = get_svc(dd, cs->address)) == NULL)
             continue;
-        if ((n = keys_for(cfg, cs->address, slots, now, tps, why, sizeof(why))) == 0)
-            continue; /* a service that lost its keys falls back in the next cycle */
+        n = keys_for(cfg, cs->address, slots, now, tps, why, sizeof(why));
         memcpy(sv->key_tp, tps, n * sizeof(tps[0]));
-        sv->n_key_tp = n;
+        sv->n_key_tp = n; /* none: the ceremony request keeps all its periods */
+        if (n == 0)
+            continue; /* a service that lost its keys falls back in the next cycle */
         if (!sv->active)
             dd->wake = 1; /* the cycle says so, and builds */
         sv->active = 1;

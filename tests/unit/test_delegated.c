@@ -765,6 +765,14 @@ static void test_filter_request(void **state)
     creq = (ob_request *)1;
     assert_int_equal(onl_dd_filter_request(dd, f->req, &creq, &d), OB_OK);
     assert_null(creq);
+    /* Looked at again once the certificates expired: every period is the ceremony's again,
+     * before any cycle has run. */
+    onl_dd_scan(dd, f->cfg, f->req, NOW + 30 * 86400);
+    assert_false(onl_dd_signs_all(dd, &f->req->services[0]));
+    assert_int_equal(onl_dd_filter_request(dd, f->req, &creq, &d), OB_OK);
+    assert_non_null(creq);
+    assert_int_equal(creq->services[0].n_periods, 2);
+    ob_request_free(creq);
     onl_dd_free(dd);
 }
 
