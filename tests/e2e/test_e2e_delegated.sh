@@ -243,12 +243,15 @@ measure() {
                      fstart = ""; last = $1; if ($5 >= tp0 && $5 <= tp0 + np) seen[$5] = 1 }
         $3 == "fail" { bad++; if (fstart == "") fstart = $1 }
         END { np = 0; for (p in seen) np++
-              printf "%d %d %.1f %.1f %d\n", ok, bad, gap, frun, np
+              printf "%d %d %.1f %.1f %d %d %d\n", ok, bad, gap, frun, np, at - gap, at
               exit !(ok > 0 && gap <= maxgap) }' "$RUN/probes.log")
     local rc=$?
-    read -r P_OK P_FAIL P_GAP P_FRUN P_PERIODS <<<"$out"
+    read -r P_OK P_FAIL P_GAP P_FRUN P_PERIODS P_FROM P_TO <<<"$out"
     note "probes: $P_OK ok, $P_FAIL failed, successful in $P_PERIODS of the periods counted; longest time between two successful" \
-        "probes ${P_GAP}s; longest run of failures ${P_FRUN}s"
+        "probes ${P_GAP}s (from $(date -u -d "@$P_FROM" +%T) to $(date -u -d "@$P_TO" +%T)); longest run of failures ${P_FRUN}s"
+    # Each failed probe with its moment, to set against the restarts and period boundaries above.
+    awk '$3 == "fail" { printf "%d %d %s %s\n", $1, $2 - $1, $4, $5 }' "$RUN/probes.log" |
+        while read -r s d c tp; do note "failed probe at $(date -u -d "@$s" +%T) (${d}s, client $c, period $tp)"; done
     [ "$P_PERIODS" -eq $((PERIODS + 1)) ] || { note "successful probes in only $P_PERIODS of periods $TP0 .. $((TP0 + PERIODS))"; rc=1; }
     # No HSDir refused an upload (a repeated revision counter would be UPLOAD_REJECTED).
     if grep "delegated" "$RUN/daemon.log" | grep -q "UPLOAD_REJECTED"; then
