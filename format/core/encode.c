@@ -3,6 +3,7 @@
 
 #include "secmem.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static const char b32_alpha[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -83,16 +84,30 @@ size_t ob_base64_dec_max(size_t n)
     return n / 4 * 3 + 3;
 }
 
+/* Two base64 digits per 12 bits: half the lookups of one per 6 bits. */
+static char b64_pairs[4096][2];
+static pthread_once_t b64_pairs_once = PTHREAD_ONCE_INIT;
+
+static void b64_pairs_init(void)
+{
+    unsigned i;
+
+    for (i = 0; i < 4096; i++) {
+        b64_pairs[i][0] = b64_alpha[i >> 6];
+        b64_pairs[i][1] = b64_alpha[i & 63];
+    }
+}
+
 void ob_base64_encode(char *out, const uint8_t *in, size_t n, int pad)
 {
     size_t i, o = 0;
 
+    pthread_once(&b64_pairs_once, b64_pairs_init);
     for (i = 0; i + 3 <= n; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = b64_alpha[(v >> 18) & 63];
-        out[o++] = b64_alpha[(v >> 12) & 63];
-        out[o++] = b64_alpha[(v >> 6) & 63];
-        out[o++] = b64_alpha[v & 63];
+        memcpy(out + o, b64_pairs[v >> 12], 2);
+        memcpy(out + o + 2, b64_pairs[v & 4095], 2);
+        o += 4;
     }
     if (n - i == 1) {
         uint32_t v = (uint32_t)in[i] << 16;
@@ -113,25 +128,47 @@ void ob_base64_encode(char *out, const uint8_t *in, size_t n, int pad)
     out[o] = '\0';
 }
 
-/* Base64 digit values; 0xff for every other byte.  A table, not a chain of
- * range tests: descriptors are mostly base64, and this is their hot loop. */
-static const uint8_t b64_rev[256] = {
-    ['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,  ['H'] = 7,
-    ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15,
-    ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
-    ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31,
-    ['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39,
-    ['o'] = 40, ['p'] = 41, ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
-    ['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
-    ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62, ['/'] = 63,
-};
+/*
+ * Base64 digit values, one table per position in a group of four: the
+ * value at its place in the group's 24 bits, and a bit of its own (24..27)
+ * that only digits have, so one test finds any byte that is not a digit
+ * (every other entry is 0).  Tables, not range tests: descriptors are
+ * mostly base64, and this is their hot loop.
+ */
+#define B64_DIGITS(X, s, k)                                                                        \
+    X('A', 0, s, k)                                                                                \
+    X('B', 1, s, k) X('C', 2, s, k) X('D', 3, s, k) X('E', 4, s, k) X('F', 5, s, k) X(             \
+        'G', 6, s, k) X('H', 7, s, k) X('I', 8, s, k) X('J', 9, s, k) X('K', 10, s, k)             \
+        X('L', 11, s, k) X('M', 12, s, k) X('N', 13, s, k) X('O', 14, s, k) X('P', 15, s, k) X(    \
+            'Q', 16, s, k) X('R', 17, s, k) X('S', 18, s, k) X('T', 19, s, k) X('U', 20, s, k)     \
+            X('V', 21, s, k) X('W', 22, s, k) X('X', 23, s, k) X('Y', 24, s, k) X('Z', 25, s, k)   \
+                X('a', 26, s, k) X('b', 27, s, k) X('c', 28, s, k) X('d', 29, s, k)                \
+                    X('e', 30, s, k) X('f', 31, s, k) X('g', 32, s, k) X('h', 33, s, k)            \
+                        X('i', 34, s, k) X('j', 35, s, k) X('k', 36, s, k) X('l', 37, s, k)        \
+                            X('m', 38, s, k) X('n', 39, s, k) X('o', 40, s, k) X('p', 41, s, k)    \
+                                X('q', 42, s, k) X('r', 43, s, k) X('s', 44, s, k)                 \
+                                    X('t', 45, s, k) X('u', 46, s, k) X('v', 47, s, k)             \
+                                        X('w', 48, s, k) X('x', 49, s, k) X('y', 50, s, k)         \
+                                            X('z', 51, s, k) X('0', 52, s, k) X('1', 53, s, k)     \
+                                                X('2', 54, s, k) X('3', 55, s, k) X('4', 56, s, k) \
+                                                    X('5', 57, s, k) X('6', 58, s, k)              \
+                                                        X('7', 59, s, k) X('8', 60, s, k)          \
+                                                            X('9', 61, s, k) X('+', 62, s, k)      \
+                                                                X('/', 63, s, k)
+#define B64_ENTRY(ch, v, s, k) [ch] = ((uint32_t)(v) << (s)) | (1u << (k)),
+#define B64_ALL_DIGITS         0x0f000000u
 
-/* 0..63, or -1 ('A' is the only digit whose value is 0, so zeros are checked). */
+static const uint32_t b64_d0[256] = { B64_DIGITS(B64_ENTRY, 18, 24) };
+static const uint32_t b64_d1[256] = { B64_DIGITS(B64_ENTRY, 12, 25) };
+static const uint32_t b64_d2[256] = { B64_DIGITS(B64_ENTRY, 6, 26) };
+static const uint32_t b64_d3[256] = { B64_DIGITS(B64_ENTRY, 0, 27) };
+
+/* 0..63, or -1. */
 static int b64_val(char c)
 {
-    uint8_t u = (uint8_t)c, v = b64_rev[u];
+    uint32_t v = b64_d3[(uint8_t)c];
 
-    return v != 0 || u == 'A' ? v : -1;
+    return v != 0 ? (int)(v & 63) : -1;
 }
 
 int ob_base64_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in, size_t n, int pad)
@@ -158,12 +195,10 @@ int ob_base64_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in
     if (whole / 4 * 3 > outmax)
         return -1;
     for (i = 0; i < whole; i += 4) {
-        int a = b64_val(in[i]), b = b64_val(in[i + 1]), c = b64_val(in[i + 2]),
-            e = b64_val(in[i + 3]);
-        uint32_t v;
-        if ((a | b | c | e) < 0)
+        uint32_t v = b64_d0[(uint8_t)in[i]] | b64_d1[(uint8_t)in[i + 1]] |
+                     b64_d2[(uint8_t)in[i + 2]] | b64_d3[(uint8_t)in[i + 3]];
+        if ((v & B64_ALL_DIGITS) != B64_ALL_DIGITS)
             return -1;
-        v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)e;
         out[o++] = (uint8_t)(v >> 16);
         out[o++] = (uint8_t)(v >> 8);
         out[o++] = (uint8_t)v;
@@ -262,7 +297,7 @@ ob_err ob_pem_decode(ob_cur *c, const char *tag, size_t max, ob_buf *out, ob_dia
 {
     ob_buf b64;
     const char *line;
-    size_t n, start = c->off, got, base;
+    size_t n, start = c->off, got, base, limit, room;
     ob_err err = OB_ERR_MALFORMED;
     int r;
 
@@ -276,6 +311,16 @@ ob_err ob_pem_decode(ob_cur *c, const char *tag, size_t max, ob_buf *out, ob_dia
         c->off = start;
         return ob_fail(d, OB_ERR_MALFORMED, "offset %zu: expected '-----BEGIN %s-----'", start,
                        tag);
+    }
+    /* Room for all of it at once: at most what is left of the input, and
+     * at most one line past the limit checked below. */
+    limit = max / 3 * 4 + 8;
+    room = ob_cur_left(c);
+    if (room > limit + 77 && limit + 77 > limit)
+        room = limit + 77;
+    if (ob_buf_reserve(&b64, room) != 0) {
+        c->off = start;
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory decoding %s object", tag);
     }
     for (;;) {
         size_t loff = c->off;
@@ -312,8 +357,9 @@ ob_err ob_pem_decode(ob_cur *c, const char *tag, size_t max, ob_buf *out, ob_dia
                     tag);
             goto out;
         }
-        ob_buf_put(&b64, line, n);
-        if (b64.len > max / 3 * 4 + 8) {
+        memcpy(b64.p + b64.len, line, n); /* reserved above */
+        b64.len += n;
+        if (b64.len > limit) {
             err = ob_fail(d, OB_ERR_RANGE, "offset %zu: %s object larger than %zu bytes", loff, tag,
                           max);
             goto out;
