@@ -84,25 +84,38 @@ size_t ob_base64_dec_max(size_t n)
     return n / 4 * 3 + 3;
 }
 
-/* Two base64 digits per 12 bits: half the lookups of one per 6 bits. */
+/*
+ * Tables made once from b64_alpha (b64_tables).  Encoding: two digits per
+ * 12 bits, half the lookups of one per 6 bits.  Decoding: one table per
+ * position in a group of four, each entry the digit's value at its place in
+ * the group's 24 bits and a bit of its own (24..27) that only digits have,
+ * every other byte 0, so one test finds any byte that is not a digit.
+ * Tables, not range tests: descriptors are mostly base64, and this is their
+ * hot loop.
+ */
 static char b64_pairs[4096][2];
-static pthread_once_t b64_pairs_once = PTHREAD_ONCE_INIT;
+static uint32_t b64_dec[4][256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+#define B64_ALL_DIGITS 0x0f000000u
 
-static void b64_pairs_init(void)
+static void b64_tables(void)
 {
-    unsigned i;
+    unsigned i, k;
 
     for (i = 0; i < 4096; i++) {
         b64_pairs[i][0] = b64_alpha[i >> 6];
         b64_pairs[i][1] = b64_alpha[i & 63];
     }
+    for (i = 0; i < 64; i++)
+        for (k = 0; k < 4; k++)
+            b64_dec[k][(uint8_t)b64_alpha[i]] = (uint32_t)i << (18 - 6 * k) | 1u << (24 + k);
 }
 
 void ob_base64_encode(char *out, const uint8_t *in, size_t n, int pad)
 {
     size_t i, o = 0;
 
-    pthread_once(&b64_pairs_once, b64_pairs_init);
+    pthread_once(&b64_once, b64_tables);
     for (i = 0; i + 3 <= n; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
         memcpy(out + o, b64_pairs[v >> 12], 2);
@@ -128,45 +141,10 @@ void ob_base64_encode(char *out, const uint8_t *in, size_t n, int pad)
     out[o] = '\0';
 }
 
-/*
- * Base64 digit values, one table per position in a group of four: the
- * value at its place in the group's 24 bits, and a bit of its own (24..27)
- * that only digits have, so one test finds any byte that is not a digit
- * (every other entry is 0).  Tables, not range tests: descriptors are
- * mostly base64, and this is their hot loop.
- */
-#define B64_DIGITS(X, s, k)                                                                        \
-    X('A', 0, s, k)                                                                                \
-    X('B', 1, s, k) X('C', 2, s, k) X('D', 3, s, k) X('E', 4, s, k) X('F', 5, s, k) X(             \
-        'G', 6, s, k) X('H', 7, s, k) X('I', 8, s, k) X('J', 9, s, k) X('K', 10, s, k)             \
-        X('L', 11, s, k) X('M', 12, s, k) X('N', 13, s, k) X('O', 14, s, k) X('P', 15, s, k) X(    \
-            'Q', 16, s, k) X('R', 17, s, k) X('S', 18, s, k) X('T', 19, s, k) X('U', 20, s, k)     \
-            X('V', 21, s, k) X('W', 22, s, k) X('X', 23, s, k) X('Y', 24, s, k) X('Z', 25, s, k)   \
-                X('a', 26, s, k) X('b', 27, s, k) X('c', 28, s, k) X('d', 29, s, k)                \
-                    X('e', 30, s, k) X('f', 31, s, k) X('g', 32, s, k) X('h', 33, s, k)            \
-                        X('i', 34, s, k) X('j', 35, s, k) X('k', 36, s, k) X('l', 37, s, k)        \
-                            X('m', 38, s, k) X('n', 39, s, k) X('o', 40, s, k) X('p', 41, s, k)    \
-                                X('q', 42, s, k) X('r', 43, s, k) X('s', 44, s, k)                 \
-                                    X('t', 45, s, k) X('u', 46, s, k) X('v', 47, s, k)             \
-                                        X('w', 48, s, k) X('x', 49, s, k) X('y', 50, s, k)         \
-                                            X('z', 51, s, k) X('0', 52, s, k) X('1', 53, s, k)     \
-                                                X('2', 54, s, k) X('3', 55, s, k) X('4', 56, s, k) \
-                                                    X('5', 57, s, k) X('6', 58, s, k)              \
-                                                        X('7', 59, s, k) X('8', 60, s, k)          \
-                                                            X('9', 61, s, k) X('+', 62, s, k)      \
-                                                                X('/', 63, s, k)
-#define B64_ENTRY(ch, v, s, k) [ch] = ((uint32_t)(v) << (s)) | (1u << (k)),
-#define B64_ALL_DIGITS         0x0f000000u
-
-static const uint32_t b64_d0[256] = { B64_DIGITS(B64_ENTRY, 18, 24) };
-static const uint32_t b64_d1[256] = { B64_DIGITS(B64_ENTRY, 12, 25) };
-static const uint32_t b64_d2[256] = { B64_DIGITS(B64_ENTRY, 6, 26) };
-static const uint32_t b64_d3[256] = { B64_DIGITS(B64_ENTRY, 0, 27) };
-
 /* 0..63, or -1. */
 static int b64_val(char c)
 {
-    uint32_t v = b64_d3[(uint8_t)c];
+    uint32_t v = b64_dec[3][(uint8_t)c];
 
     return v != 0 ? (int)(v & 63) : -1;
 }
@@ -177,6 +155,7 @@ int ob_base64_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in
     uint32_t acc = 0;
     int bits = 0;
 
+    pthread_once(&b64_once, b64_tables);
     while (npad < 2 && npad < n && in[n - 1 - npad] == '=')
         npad++;
     if (npad > 0 && !(pad & OB_B64_PAD))
@@ -195,8 +174,8 @@ int ob_base64_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in
     if (whole / 4 * 3 > outmax)
         return -1;
     for (i = 0; i < whole; i += 4) {
-        uint32_t v = b64_d0[(uint8_t)in[i]] | b64_d1[(uint8_t)in[i + 1]] |
-                     b64_d2[(uint8_t)in[i + 2]] | b64_d3[(uint8_t)in[i + 3]];
+        uint32_t v = b64_dec[0][(uint8_t)in[i]] | b64_dec[1][(uint8_t)in[i + 1]] |
+                     b64_dec[2][(uint8_t)in[i + 2]] | b64_dec[3][(uint8_t)in[i + 3]];
         if ((v & B64_ALL_DIGITS) != B64_ALL_DIGITS)
             return -1;
         out[o++] = (uint8_t)(v >> 16);
