@@ -4,7 +4,7 @@
 #   make check           lint, then every test under ASan+UBSan (build/san)
 #   make CC=clang        the same with clang
 #   make deps            install the Debian packages the build and tests need
-#   make demo            the main job, end to end
+#   make demo            the main job, end to end (MODE=delegated: the delegated mode)
 #   make install PREFIX=/usr/local   both programs, man pages, completion, docs, the unit
 #   make install-offline             ob-offline alone (the offline machine)
 #   make deb                         the Debian packages ob-online and ob-offline (../*.deb)
@@ -149,7 +149,7 @@ bench: all $(BUILD)/tests/test_ceremony_fixture
 # On a fresh machine the packages come first, then the build.
 demo: deps
 	$(MAKE) all
-	./tests/demo.sh
+	DEMO_MODE=$(MODE) ./tests/demo.sh
 
 # Fuzzing (docs/fuzzing.rst).  One target per tests/fuzz/fuzz_*.c, each with
 # a seed corpus in tests/fuzz/corpus/<target>/ and the inputs that ever

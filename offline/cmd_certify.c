@@ -118,7 +118,7 @@ int ofl_cmd_certify(int argc, char **argv)
     ofl_cert_plan *plan = NULL;
     ob_buf summary, log;
     uint64_t now = (uint64_t)time(NULL);
-    size_t k, wire_len = 0, frames = 0;
+    size_t wire_len = 0, frames = 0;
     ob_diag d;
     ob_err err;
 
@@ -129,12 +129,8 @@ int ofl_cmd_certify(int argc, char **argv)
         rc = ob_report(err, &d);
         goto out;
     }
-    if ((err = ob_config_load(a.cfg_path, &cfg, &d)) != OB_OK) {
-        rc = ob_report(err, &d);
+    if (ob_cli_load_config(a.cfg_path, &cfg, &rc) != 0)
         goto out;
-    }
-    for (k = 0; k < cfg->n_warnings; k++)
-        ob_msg("warning: %s", cfg->warnings[k]);
     if (ob_path_exists(a.out_path)) {
         ob_msg("%s: exists; refusing to overwrite (choose another name)", a.out_path);
         goto out;

@@ -162,13 +162,8 @@ int ofl_cmd_sign(int argc, char **argv)
         rc = ob_report(err, &d);
         goto out;
     }
-    err = ob_config_load(cfg_path, &cfg, &d);
-    if (err != OB_OK) {
-        rc = ob_report(err, &d);
+    if (ob_cli_load_config(cfg_path, &cfg, &rc) != 0)
         goto out;
-    }
-    for (k = 0; k < cfg->n_warnings; k++)
-        ob_msg("warning: %s", cfg->warnings[k]);
     if (check_keys_named(cfg) != 0) {
         rc = OB_EXIT_BAD;
         goto out;

@@ -33,8 +33,8 @@ static const char *const usage[] = {
     "ob-offline inspect FILE",
     "ob-offline qr show FILE [--fps N] [--qr-version N] [--level L|M|Q|H]",
     "ob-offline qr encode FILE -o DIR [--qr-version N] [--level L|M|Q|H] [--scale N]",
-    "ob-offline qr decode -o FILE [--expect ID] IMAGE...",
-    "ob-offline qr scan -o FILE [--device /dev/videoN] [--expect ID]",
+    "ob-offline qr decode -o FILE [--expect ID] [--any] IMAGE...",
+    "ob-offline qr scan -o FILE [--device /dev/videoN] [--expect ID] [--any]",
     "ob-offline version",
     NULL,
 };

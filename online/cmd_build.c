@@ -35,8 +35,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define MAX_TOR_ARGS 8
-
 static const char *pstate_name(onl_deleg_pstate s)
 {
     switch (s) {
@@ -158,66 +156,23 @@ static ob_err write_all(const char *dir, const ob_response *r, ob_diag *d)
 
 int onl_cmd_build(int argc, char **argv)
 {
-    const char *cfg_path = NULL, *out_path = NULL, *dir = NULL;
-    char *tor_args[MAX_TOR_ARGS + 1];
-    int n_tor = 0, i, rc = OB_EXIT_USAGE;
+    onl_src_cli c;
+    int rc = OB_EXIT_USAGE;
     ob_config *cfg = NULL;
     ob_request *req = NULL;
     ob_response *resp = NULL;
-    ob_consensus_facts facts;
     onl_collect_stats st;
     onl_revs revs;
     uint64_t now;
-    size_t incomplete = 0, k;
+    size_t incomplete = 0;
     ob_diag d;
     ob_err err;
 
     onl_revs_init_memory(&revs);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (i + 1 >= argc) {
-            ob_msg("build: unexpected argument '%s'", a);
-            ob_usage_verb(argv[0]);
-        }
-        if (strcmp(a, "-c") == 0) {
-            cfg_path = argv[++i];
-        } else if (strcmp(a, "-o") == 0) {
-            out_path = argv[++i];
-        } else if (strcmp(a, "--descriptors-from") == 0) {
-            dir = argv[++i];
-        } else if (onl_ctl_is_opt(a) && n_tor + 2 <= MAX_TOR_ARGS) {
-            tor_args[n_tor++] = argv[i];
-            tor_args[n_tor++] = argv[++i];
-        } else {
-            ob_msg("build: unexpected argument '%s'", a);
-            ob_usage_verb(argv[0]);
-        }
-    }
-    tor_args[n_tor] = NULL;
-    if (cfg_path == NULL || out_path == NULL) {
-        ob_msg("build needs -c CONFIG and -o OUTDIR");
-        ob_usage_verb(argv[0]);
-    }
-    if (dir != NULL && n_tor > 0) {
-        ob_msg("--descriptors-from does not go with -i/-p/-s: tor is not asked");
-        ob_usage_verb(argv[0]);
-    }
-    err = ob_config_load(cfg_path, &cfg, &d);
-    if (err != OB_OK) {
-        rc = ob_report(err, &d);
+    onl_src_cli_parse(&c, argc, argv, "OUTDIR");
+    if (ob_cli_load_config(c.cfg_path, &cfg, &rc) != 0)
         goto out;
-    }
-    for (k = 0; k < cfg->n_warnings; k++)
-        ob_msg("warning: %s", cfg->warnings[k]);
-    now = (uint64_t)time(NULL);
-    if (dir != NULL) {
-        onl_collect_clock_facts(cfg, now, &facts);
-        err = onl_collect_build(cfg, &facts, now, onl_collect_fetch_from_dir, (void *)dir, &req,
-                                &st, &d);
-    } else {
-        err = onl_fetch_collect_cli(cfg, n_tor, tor_args, &req, &st, &d);
-        now = (uint64_t)time(NULL); /* fetching takes a while */
-    }
+    err = onl_src_cli_collect(&c, cfg, &req, &st, &now, &d);
     if (err != OB_OK) {
         rc = err == OB_ERR_UNSUPPORTED ? (ob_msg("%s", d.msg), OB_EXIT_USAGE) : ob_report(err, &d);
         goto out;
@@ -244,7 +199,7 @@ int onl_cmd_build(int argc, char **argv)
         rc = OB_EXIT_BAD;
         goto out;
     }
-    if (out_dir(out_path) != 0 || !names_free(out_path, resp))
+    if (out_dir(c.out_path) != 0 || !names_free(c.out_path, resp))
         goto out;
     /* The counters are recorded first: a counter written out is never used again. */
     {
@@ -252,7 +207,7 @@ int onl_cmd_build(int argc, char **argv)
         onl_revs_prune(&revs, &tpp, now);
     }
     if ((err = onl_revs_save(&revs, &d)) != OB_OK ||
-        (err = write_all(out_path, resp, &d)) != OB_OK) {
+        (err = write_all(c.out_path, resp, &d)) != OB_OK) {
         rc = ob_report(err, &d);
         goto out;
     }

@@ -31,8 +31,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define MAX_TOR_ARGS 8
-
 static const char *status_name(uint8_t st)
 {
     switch (st) {
@@ -104,70 +102,28 @@ static int same_file(const char *a, const char *b)
 
 int onl_cmd_collect(int argc, char **argv)
 {
-    const char *cfg_path = NULL, *out_path = NULL, *dir = NULL;
-    char *tor_args[MAX_TOR_ARGS + 1];
-    int n_tor = 0, i, rc = OB_EXIT_USAGE;
+    onl_src_cli c;
+    int rc = OB_EXIT_USAGE;
+    uint64_t now;
     ob_config *cfg = NULL;
     ob_request *req = NULL;
-    ob_consensus_facts facts;
     onl_collect_stats st;
     ob_diag d;
     ob_err err;
-    size_t k;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (i + 1 >= argc) {
-            ob_msg("collect: unexpected argument '%s'", a);
-            ob_usage_verb(argv[0]);
-        }
-        if (strcmp(a, "-c") == 0) {
-            cfg_path = argv[++i];
-        } else if (strcmp(a, "-o") == 0) {
-            out_path = argv[++i];
-        } else if (strcmp(a, "--descriptors-from") == 0) {
-            dir = argv[++i];
-        } else if (onl_ctl_is_opt(a) && n_tor + 2 <= MAX_TOR_ARGS) {
-            tor_args[n_tor++] = argv[i];
-            tor_args[n_tor++] = argv[++i];
-        } else {
-            ob_msg("collect: unexpected argument '%s'", a);
-            ob_usage_verb(argv[0]);
-        }
-    }
-    tor_args[n_tor] = NULL;
-    if (cfg_path == NULL || out_path == NULL) {
-        ob_msg("collect needs -c CONFIG and -o REQUEST");
-        ob_usage_verb(argv[0]);
-    }
-    if (dir != NULL && n_tor > 0) {
-        ob_msg("--descriptors-from does not go with -i/-p/-s: tor is not asked");
-        ob_usage_verb(argv[0]);
-    }
-    err = ob_config_load(cfg_path, &cfg, &d);
-    if (err != OB_OK) {
-        rc = ob_report(err, &d);
+    onl_src_cli_parse(&c, argc, argv, "REQUEST");
+    if (ob_cli_load_config(c.cfg_path, &cfg, &rc) != 0)
+        goto out;
+    if (same_file(c.out_path, c.cfg_path)) {
+        ob_msg("%s: is the config file; refusing to write the request over it", c.out_path);
         goto out;
     }
-    for (k = 0; k < cfg->n_warnings; k++)
-        ob_msg("warning: %s", cfg->warnings[k]);
-    if (same_file(out_path, cfg_path)) {
-        ob_msg("%s: is the config file; refusing to write the request over it", out_path);
-        goto out;
-    }
-    if (ob_path_exists(out_path)) {
+    if (ob_path_exists(c.out_path)) {
         ob_msg("%s: exists; refusing to overwrite a request (remove it or choose another name)",
-               out_path);
+               c.out_path);
         goto out;
     }
-    if (dir != NULL) {
-        uint64_t now = (uint64_t)time(NULL);
-        onl_collect_clock_facts(cfg, now, &facts);
-        err = onl_collect_build(cfg, &facts, now, onl_collect_fetch_from_dir, (void *)dir, &req,
-                                &st, &d);
-    } else {
-        err = onl_fetch_collect_cli(cfg, n_tor, tor_args, &req, &st, &d);
-    }
+    err = onl_src_cli_collect(&c, cfg, &req, &st, &now, &d);
     if (err != OB_OK) {
         rc = err == OB_ERR_UNSUPPORTED ? (ob_msg("%s", d.msg), OB_EXIT_USAGE) : ob_report(err, &d);
         goto out;
@@ -183,12 +139,12 @@ int onl_cmd_collect(int argc, char **argv)
         rc = OB_EXIT_BAD;
         goto out;
     }
-    err = ob_request_write_file(out_path, req, OB_WRITE_EXCL, &d);
+    err = ob_request_write_file(c.out_path, req, OB_WRITE_EXCL, &d);
     if (err != OB_OK) {
         rc = err == OB_ERR_EXISTS ? (ob_msg("%s", d.msg), OB_EXIT_USAGE) : ob_report(err, &d);
         goto out;
     }
-    print_written(req, out_path);
+    print_written(req, c.out_path);
     fflush(stdout);
     rc = OB_EXIT_OK;
     if (st.services_empty > 0) {
@@ -203,7 +159,7 @@ int onl_cmd_collect(int argc, char **argv)
         ob_msg("the request %s was written, but its copy in the request store was not: "
                "'publish --request %s' will be needed for its compact response "
                "($OB_REQUEST_STORE or $STATE_DIRECTORY chooses the store)",
-               out_path, out_path);
+               c.out_path, c.out_path);
         rc = OB_EXIT_USAGE;
     }
 out:

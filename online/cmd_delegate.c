@@ -43,20 +43,6 @@ static void utc(char out[32], uint64_t t)
         snprintf(out, 32, "@%llu", (unsigned long long)t);
 }
 
-/* Config, or exit: every subcommand starts with -c CONFIG. */
-static int load_config(const char *path, ob_config **cfg)
-{
-    ob_diag d;
-    ob_err err;
-    size_t k;
-
-    if ((err = ob_config_load(path, cfg, &d)) != OB_OK)
-        return ob_report(err, &d);
-    for (k = 0; k < (*cfg)->n_warnings; k++)
-        ob_msg("warning: %s", (*cfg)->warnings[k]);
-    return OB_EXIT_OK;
-}
-
 /*
  * The period length and offset: from tor's consensus when tor answers (as
  * collect takes them), else from the config (offset half the length, as
@@ -128,7 +114,7 @@ static int cmd_request(int argc, char **argv)
         ob_msg("delegate request needs -c CONFIG and -o REQUEST");
         ob_usage_verb("delegate");
     }
-    if ((rc = load_config(cfg_path, &cfg)) != OB_EXIT_OK)
+    if (ob_cli_load_config(cfg_path, &cfg, &rc) != 0)
         goto out;
     rc = OB_EXIT_USAGE;
     if (ob_path_exists(out_path)) {
@@ -198,7 +184,7 @@ static int cmd_install(int argc, char **argv)
         ob_msg("delegate install needs -c CONFIG and RESPONSE");
         ob_usage_verb("delegate");
     }
-    if ((rc = load_config(cfg_path, &cfg)) != OB_EXIT_OK)
+    if (ob_cli_load_config(cfg_path, &cfg, &rc) != 0)
         return rc;
     err = onl_delegate_install_file(cfg, path, (uint64_t)time(NULL), &rep, &d);
     if (err != OB_OK) {
@@ -271,7 +257,7 @@ static int cmd_status(int argc, char **argv)
         ob_msg("delegate status needs -c CONFIG");
         ob_usage_verb("delegate");
     }
-    if ((rc = load_config(cfg_path, &cfg)) != OB_EXIT_OK)
+    if (ob_cli_load_config(cfg_path, &cfg, &rc) != 0)
         return rc;
     for (i = 0; i < cfg->n_services; i++) {
         const ob_cfg_service *cs = &cfg->services[i];

@@ -100,13 +100,8 @@ int onl_cmd_publish(int argc, char **argv)
         ob_msg("publish needs -c CONFIG and a RESPONSE file");
         ob_usage_verb(argv[0]);
     }
-    err = ob_config_load(cfg_path, &cfg, &d);
-    if (err != OB_OK) {
-        rc = ob_report(err, &d);
+    if (ob_cli_load_config(cfg_path, &cfg, &rc) != 0)
         goto out;
-    }
-    for (k = 0; k < cfg->n_warnings; k++)
-        ob_msg("warning: %s", cfg->warnings[k]);
     err = onl_fetch_ctl_opts(cfg, n_tor, tor_args, &co, &d);
     if (err != OB_OK) {
         ob_msg("publish: %s", d.msg);

@@ -390,11 +390,12 @@ static uint64_t signed_until(const dstate *s, const char *service, uint64_t now,
  * that moment, so an earlier request would ask for the same periods again);
  * either, when nothing at all is held.
  */
-static int running_low(dstate *s, uint64_t now)
+static int running_low(dstate *s, uint64_t now, uint64_t *since)
 {
     size_t i;
     int need = 0;
 
+    *since = 0;
     for (i = 0; i < s->cfg->n_services; i++) {
         const char *a = s->cfg->services[i].address;
         ob_hsv3_gap g;
@@ -406,7 +407,11 @@ static int running_low(dstate *s, uint64_t now)
             s->low_warned[i] = 0;
             continue;
         }
-        need |= u == 0 || (g.slot >= 0 ? u <= now : 1);
+        if (u == 0 || (g.slot >= 0 ? u <= now : 1)) {
+            need = 1;
+            if (u <= now && u > *since)
+                *since = u; /* a request written before then could not cover it */
+        }
         if (!s->low_warned[i] && u != 0) {
             char t[OB_TIME_STR], text[400];
             ob_tp_params tpp = onl_publish_tp_params(s->cfg, s->c);
@@ -479,7 +484,7 @@ static void refresh(dstate *s)
     ob_request *req = NULL, *creq = NULL;
     uint8_t all[32];
     ob_buf keys;
-    uint64_t now = (uint64_t)time(NULL);
+    uint64_t now = (uint64_t)time(NULL), since = 0;
     int have = 0, changed;
     size_t i, j;
     ob_diag d;
@@ -551,7 +556,11 @@ static void refresh(dstate *s)
         write_request(s, creq, s->written ? "introduction points changed" : "first collection");
         memcpy(s->written_key, all, 32);
         s->written = 1;
-    } else if (running_low(s, now) && now >= s->last_request + 3600) {
+    } else if (running_low(s, now, &since) &&
+               (s->last_request < since || now >= s->last_request + 3600)) {
+        /* At once when the need arose after the last request (a v3 period
+         * became signable: nothing earlier could have asked for it), else
+         * at most hourly while nobody answers. */
         write_request(s, creq, "signed descriptors run out soon");
     }
 out:
@@ -952,12 +961,18 @@ static int held_has(void *ctx, const char *service, uint64_t tp)
  * Renewal (deleg_daemon.h cert_request): a key-certification request for one
  * service, for ONL_DELEGATE_DAYS_DEFAULT days, written into the outbox as
  * keyrequest-<service>-<UTC time>.obb with the consensus' period length.
+ * With short periods (test networks) fewer days, at least one, so that it
+ * asks for at most RENEW_MAX_PERIODS keys: each is a file written and
+ * synced while the daemon waits, and a request holds at most
+ * OB_BUNDLE_MAX_KEY_PERIODS.
  */
+#define RENEW_MAX_PERIODS 400
 static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *service,
                                  const char *outbox, char *written, size_t written_len, ob_diag *d)
 {
     dstate *s = ctx;
-    uint64_t now = (uint64_t)time(NULL);
+    uint64_t now = (uint64_t)time(NULL), fit;
+    unsigned days;
     size_t n_keys = 0, n_v2 = 0;
     char path[4096], ts[32], shrt[OB_BUNDLE_SHORT_LEN];
     time_t tt = (time_t)now;
@@ -973,8 +988,12 @@ static ob_err deleg_cert_request(void *ctx, const ob_config *cfg, const char *se
         sizeof(path))
         return ob_fail(d, OB_ERR_RANGE, "%s: outbox path too long", outbox);
     snprintf(written, written_len, "%s", path);
-    err = onl_delegate_request_write(cfg, service, &s->c->tp, now, ONL_DELEGATE_DAYS_DEFAULT, path,
-                                     &req, &n_keys, &n_v2, d);
+    fit = s->c->tp.length_min * RENEW_MAX_PERIODS / 1440;
+    days = fit >= ONL_DELEGATE_DAYS_DEFAULT ? ONL_DELEGATE_DAYS_DEFAULT
+           : fit > 1                        ? (unsigned)fit
+                                            : 1;
+    err = onl_delegate_request_write(cfg, service, &s->c->tp, now, days, path, &req, &n_keys, &n_v2,
+                                     d);
     if (err == OB_OK) {
         /* The digest goes into the log: the operator compares it with certify's summary, the
          * check against a request swapped in the outbox or on the way (docs/delegation.rst). */
@@ -1215,6 +1234,7 @@ int onl_daemon_main(const onl_daemon_opts *o)
     struct sigaction sa;
     ob_diag d;
     ob_err err;
+    uint64_t since;
     size_t i;
     int rc = OB_EXIT_USAGE;
 
@@ -1270,13 +1290,15 @@ int onl_daemon_main(const onl_daemon_opts *o)
         }
         tor_try(&s);
         now = (uint64_t)time(NULL);
-        if (tor_up(&s) && now >= s.next_refresh) {
-            refresh(&s);
-            s.next_refresh = (uint64_t)time(NULL) + s.cfg->refresh_interval;
-        }
+        /* The inbox first: a certification or a response waiting there
+         * decides what the refresh asks the offline side for. */
         if (now >= s.next_inbox) {
             scan_inbox(&s);
             s.next_inbox = now + ONL_DAEMON_INBOX_POLL;
+        }
+        if (tor_up(&s) && now >= s.next_refresh) {
+            refresh(&s);
+            s.next_refresh = (uint64_t)time(NULL) + s.cfg->refresh_interval;
         }
         deleg_cycle(&s); /* before the ceremony's: it says which periods it publishes */
         if (tor_up(&s) && (s.publish_now || now >= s.next_publish || now >= s.next_rev)) {
@@ -1285,7 +1307,7 @@ int onl_daemon_main(const onl_daemon_opts *o)
             s.next_publish = (uint64_t)time(NULL) + s.cfg->publish_check_interval;
         }
         if (s.n_held > 0)
-            (void)running_low(&s, now);
+            (void)running_low(&s, now, &since);
         serve_status(&s);
         if (tor_up(&s)) {
             err = onl_ctl_next_event(s.ctl, &ev, 250, &d);

@@ -10,7 +10,8 @@
  *     never overwriting) when an instance's introduction point set changed
  *     since the last request written, or when the signed descriptors in
  *     hand run out (v3: a publish slot needed now has none, hsv3_cover.h;
- *     v2: within ONL_DAEMON_LOW_WATER s), then at most hourly;
+ *     v2: within ONL_DAEMON_LOW_WATER s), then at most hourly, but at once
+ *     when they ran out after the last request written;
  *   - every ONL_DAEMON_INBOX_POLL s looks for new *.obb files in the inbox,
  *     takes signed responses (each digest once) and publishes them;
  *   - every PUBLISH_CHECK_INTERVAL s, at once after a new response or a

@@ -230,11 +230,7 @@ static int backends_changed(const onl_dd *dd, const onl_dd_env *env, const ob_cf
     deleg_in(dd, env, cs, tpp, slots, now, &revs, &in);
     if (onl_deleg_check(&in, &out, &d) != OB_OK)
         return 1;
-    if (memcmp(out.intro_digest, sv->digest, 32) == 0)
-        return 0;
-    env->log(ONL_DD_INFO, "%s.onion: the instances' introduction points changed; signing anew",
-             cs->address);
-    return 1;
+    return memcmp(out.intro_digest, sv->digest, 32) != 0;
 }
 
 /* Have the HSDirs of an uploaded descriptor changed?  (Then a new build goes to the new set.) */
@@ -255,8 +251,6 @@ static int hsdirs_changed(const onl_dd_env *env, dd_svc *sv, uint64_t now)
         changed = memcmp(k, sv->hsdir_key[i], 32) != 0;
     }
     onl_pub_plan_free(p);
-    if (changed)
-        env->log(ONL_DD_INFO, "%s.onion: responsible HSDirs changed; signing anew", sv->address);
     return changed;
 }
 
@@ -447,12 +441,18 @@ static size_t keys_for(const ob_config *cfg, const char *address, const onl_dele
     return n;
 }
 
+static void add_reason(char *buf, size_t cap, const char *r)
+{
+    size_t n = strlen(buf);
+
+    snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", r);
+}
+
 static ob_err svc_cycle(onl_dd *dd, const onl_dd_env *env, const ob_cfg_service *cs, dd_svc *sv,
                         const ob_tp_params *tpp, const onl_deleg_period *slots, uint64_t now)
 {
     uint64_t tps[2];
-    char why[256];
-    const char *reason = NULL;
+    char why[256], reasons[160] = "";
     size_t n = keys_for(env->cfg, cs->address, slots, now, tps, why, sizeof(why));
 
     if (n == 0) {
@@ -489,18 +489,24 @@ static ob_err svc_cycle(onl_dd *dd, const onl_dd_env *env, const ob_cfg_service 
                      : ", but no signed response held covers it");
     }
     sv->active = 1;
-    if (sv->r == NULL)
-        reason = "first build";
-    else if (n != sv->n_built_tp || memcmp(tps, sv->built_tp, n * sizeof(tps[0])) != 0)
-        reason = "the periods in use changed";
-    else if (now >= sv->next_due)
-        reason = now >= sv->built_at + republish_every(env->cfg, cs) ? "republishing" : "retrying";
-    else if (dd->new_req && backends_changed(dd, env, cs, sv, tpp, slots, now))
-        reason = "introduction points changed";
-    else if (hsdirs_changed(env, sv, now))
-        reason = "responsible HSDirs changed";
-    if (reason != NULL)
-        rebuild(dd, env, cs, sv, tpp, slots, now, reason);
+    /* Every reason that holds is named in the log (tests look for them). */
+    if (sv->r == NULL) {
+        add_reason(reasons, sizeof(reasons), "first build");
+    } else {
+        if (n != sv->n_built_tp || memcmp(tps, sv->built_tp, n * sizeof(tps[0])) != 0)
+            add_reason(reasons, sizeof(reasons), "the periods in use changed");
+        if (dd->new_req && backends_changed(dd, env, cs, sv, tpp, slots, now))
+            add_reason(reasons, sizeof(reasons), "introduction points changed");
+        if (now >= sv->next_due)
+            add_reason(reasons, sizeof(reasons),
+                       now >= sv->built_at + republish_every(env->cfg, cs)
+                           ? "republishing before the HSDirs drop the last upload"
+                           : "retrying after a failed upload");
+        if (reasons[0] == '\0' && hsdirs_changed(env, sv, now))
+            add_reason(reasons, sizeof(reasons), "responsible HSDirs changed");
+    }
+    if (reasons[0] != '\0')
+        rebuild(dd, env, cs, sv, tpp, slots, now, reasons);
     if (sv->r == NULL)
         return OB_OK;
     return upload(env, sv, now);

@@ -30,8 +30,8 @@ static const char *const usage[] = {
     "ob-online inspect [--extract DIR] [--request FILE] FILE",
     "ob-online qr show FILE [--fps N] [--qr-version N] [--level L|M|Q|H]",
     "ob-online qr encode FILE -o DIR [--qr-version N] [--level L|M|Q|H] [--scale N]",
-    "ob-online qr decode -o FILE [--expect ID] IMAGE...",
-    "ob-online qr scan -o FILE [--device /dev/videoN] [--expect ID]",
+    "ob-online qr decode -o FILE [--expect ID] [--any] IMAGE...",
+    "ob-online qr scan -o FILE [--device /dev/videoN] [--expect ID] [--any]",
     "ob-online version",
     NULL,
 };

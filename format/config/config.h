@@ -17,12 +17,13 @@
  * ob_config.warnings[], which the caller prints; wrong types and values are
  * errors whose message reads "FILE:LINE:COLUMN: what is wrong" (1-based).
  *
- * The parser is strict and bounded: the file size, the number of services
- * and instances, the length of every string and the keys per mapping are
- * capped (OB_CFG_MAX_*); YAML aliases, explicit tags and further documents
- * are refused; duplicate keys, services and instances are errors naming both
- * lines.  Secrets (TOR_CONTROL_PASSWORD, v2 auth cookies) are kept in
- * ob_secalloc() memory and wiped by ob_config_free().
+ * The parser is strict and bounded: the file size, the nesting depth, the
+ * number of YAML values, the number of services and instances, the length
+ * of every string and the keys per mapping are capped (OB_CFG_MAX_*); YAML
+ * anchors, aliases, explicit tags and further documents are refused, the
+ * YAML limits as the file is read, before a document is built; duplicate
+ * keys, services and instances are errors naming both lines.  Secrets (TOR_CONTROL_PASSWORD, v2
+ * auth cookies) are kept in ob_secalloc() memory and wiped by ob_config_free().
  */
 #ifndef OB_CONFIG_H
 #define OB_CONFIG_H
@@ -33,13 +34,15 @@
 #include <stdint.h>
 
 #define OB_CFG_MAX_FILE            (16u * 1024 * 1024)
-#define OB_CFG_MAX_SERVICES        20000  /* shared hosting: ~10000 customers */
-#define OB_CFG_MAX_INSTANCES       4096   /* per service */
-#define OB_CFG_MAX_INSTANCES_TOTAL 200000 /* over all services */
-#define OB_CFG_MAX_PATH            4096   /* a path after resolution */
-#define OB_CFG_MAX_STRING          1024   /* any other string value */
-#define OB_CFG_MAX_KEYS            64     /* keys in one mapping */
-#define OB_CFG_MAX_WARNINGS        100    /* then one "more warnings" line */
+#define OB_CFG_MAX_SERVICES        20000   /* shared hosting: ~10000 customers */
+#define OB_CFG_MAX_INSTANCES       4096    /* per service */
+#define OB_CFG_MAX_INSTANCES_TOTAL 200000  /* over all services */
+#define OB_CFG_MAX_PATH            4096    /* a path after resolution */
+#define OB_CFG_MAX_STRING          1024    /* any other string value */
+#define OB_CFG_MAX_KEYS            64      /* keys in one mapping */
+#define OB_CFG_MAX_DEPTH           16      /* nested collections (a config needs 5) */
+#define OB_CFG_MAX_NODES           2000000 /* YAML values (scalars and collections) in a file */
+#define OB_CFG_MAX_WARNINGS        100     /* then one "more warnings" line */
 
 /* Defaults and ranges of our additions (minutes unless stated). */
 #define OB_CFG_LIFETIME_DEFAULT      180 /* tor's own descriptor-lifetime */

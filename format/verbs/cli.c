@@ -170,3 +170,18 @@ int ob_cli_main(const char *prog, const ob_cmd *cmds, const char *const *usage, 
     ob_msg("unknown command '%s'", argv[1]);
     ob_usage();
 }
+
+int ob_cli_load_config(const char *path, ob_config **cfg, int *rc)
+{
+    ob_diag d;
+    ob_err err;
+    size_t k;
+
+    if ((err = ob_config_load(path, cfg, &d)) != OB_OK) {
+        *rc = ob_report(err, &d);
+        return -1;
+    }
+    for (k = 0; k < (*cfg)->n_warnings; k++)
+        ob_msg("warning: %s", (*cfg)->warnings[k]);
+    return 0;
+}

@@ -11,6 +11,7 @@
 #ifndef OB_CLI_H
 #define OB_CLI_H
 
+#include "config.h"
 #include "diag.h"
 
 #define OB_EXIT_OK    0
@@ -45,6 +46,13 @@ _Noreturn void ob_usage_verb(const char *verb);
 void ob_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "prog: <diag or error name>" and return the exit status for e. */
 int ob_report(ob_err e, const ob_diag *d);
+
+/*
+ * Load the config at path and print its warnings: 0, or -1 after the error
+ * was reported, with *rc set to its exit status (*rc is left alone on
+ * success, so a caller's "failed so far" status stays).
+ */
+int ob_cli_load_config(const char *path, ob_config **cfg, int *rc);
 
 /*
  * Parse a decimal unsigned integer in [min, max]; 0 or -1.  Used for option

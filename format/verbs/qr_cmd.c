@@ -7,6 +7,7 @@
 #include "qr_cmd.h"
 
 #include "buf.h"
+#include "bundle.h"
 #include "cli.h"
 #include "fileio.h"
 #include "qrframe.h"
@@ -32,6 +33,7 @@ typedef struct qr_opts {
     unsigned fps;
     int version;
     int scale;
+    int any; /* --any: write a payload that is not a bundle */
     ob_qr_level level;
     char **pos; /* positional arguments */
     int npos;
@@ -41,7 +43,7 @@ typedef struct qr_opts {
 #define OB_QR_MIN_VERSION 5
 #define OB_QR_MAX_VERSION 40
 
-enum { OPT_OUT = 1, OPT_DEVICE = 4, OPT_FPS = 8, OPT_PICTURE = 16, OPT_EXPECT = 32 };
+enum { OPT_OUT = 1, OPT_DEVICE = 4, OPT_FPS = 8, OPT_PICTURE = 16, OPT_EXPECT = 32, OPT_ANY = 64 };
 
 /* Parse argv[2..]; usage error (exit 2) on anything not in allowed. */
 static void parse_opts(int argc, char **argv, unsigned allowed, qr_opts *o)
@@ -65,6 +67,10 @@ static void parse_opts(int argc, char **argv, unsigned allowed, qr_opts *o)
         }
         if (strcmp(a, "--") == 0) {
             only_pos = 1;
+            continue;
+        }
+        if ((allowed & OPT_ANY) && strcmp(a, "--any") == 0) {
+            o->any = 1;
             continue;
         }
         if (val == NULL) {
@@ -646,8 +652,47 @@ static int reader_pick(reader *r)
     return -1;
 }
 
-/* Write the bundle if (and only if) it is complete and its digest matches. */
-static int reader_finish(reader *r, const char *out)
+/*
+ * Is the payload a bundle that parses, every field of it (what inspect and
+ * the programs that read it accept)?  A digest that matches only says the
+ * frames arrived whole; an empty or foreign payload must not be written
+ * as if it were a bundle.
+ */
+static ob_err payload_is_bundle(const uint8_t *p, size_t n, ob_diag *d)
+{
+    ob_request *q = NULL;
+    ob_response *s = NULL;
+    ob_keyrequest *kq = NULL;
+    ob_keyresponse *ks = NULL;
+    int kind = 0;
+    ob_err e;
+
+    if ((e = ob_bundle_peek(p, n, &kind, NULL, d)) != OB_OK)
+        return e;
+    switch (kind) {
+    case OB_BUNDLE_REQUEST:
+        e = ob_request_parse(p, n, &q, d);
+        break;
+    case OB_BUNDLE_RESPONSE:
+        e = ob_response_parse(p, n, &s, d);
+        break;
+    case OB_BUNDLE_CERT_REQUEST:
+        e = ob_keyrequest_parse(p, n, &kq, d);
+        break;
+    default:
+        e = ob_keyresponse_parse(p, n, &ks, d);
+        break;
+    }
+    ob_request_free(q);
+    ob_response_free(s);
+    ob_keyrequest_free(kq);
+    ob_keyresponse_free(ks);
+    return e;
+}
+
+/* Write the bundle if (and only if) it is complete, its digest matches and
+ * it parses (any payload with --any). */
+static int reader_finish(reader *r, const char *out, int any)
 {
     uint8_t *bundle = NULL;
     ob_qr_assembler *empty = NULL;
@@ -691,12 +736,28 @@ static int reader_finish(reader *r, const char *out)
         }
         return OB_EXIT_BAD;
     }
-    e = ob_file_write_atomic(out, bundle, len, 0644, OB_WRITE_EXCL, &d);
-    if (e == OB_OK) {
+    {
         uint8_t id[OB_QR_MSGID_LEN];
         int self = ob_qr_message_id(bundle, len, id);
+        ob_diag bd;
+        ob_err be;
         ob_qr_short_digest(id, dg);
-        printf("wrote %s: %zu bytes, %s %s (checked)\n", out, len, self ? "digest" : "id", dg);
+        ob_diag_clear(&bd);
+        be = payload_is_bundle(bundle, len, &bd);
+        if (be != OB_OK && !any) {
+            ob_msg("message %s: the %zu bytes read are not a bundle (%s); nothing written (--any "
+                   "writes a file that is not one)",
+                   dg, len, bd.msg);
+            free(bundle);
+            return OB_EXIT_BAD;
+        }
+        e = ob_file_write_atomic(out, bundle, len, 0644, OB_WRITE_EXCL, &d);
+        if (e == OB_OK && be == OB_OK)
+            printf("wrote %s: %zu bytes, %s %s (checked: digest and every field)\n", out, len,
+                   self ? "digest" : "id", dg);
+        else if (e == OB_OK)
+            printf("wrote %s: %zu bytes, id %s (not a bundle: only its SHA-256 is checked)\n", out,
+                   len, dg);
     }
     free(bundle);
     return ob_report(e, &d);
@@ -734,7 +795,7 @@ static int cmd_decode(int argc, char **argv)
     ob_err e;
     int i, rc = OB_EXIT_OK;
 
-    parse_opts(argc, argv, OPT_OUT | OPT_EXPECT, &o);
+    parse_opts(argc, argv, OPT_OUT | OPT_EXPECT | OPT_ANY, &o);
     if (o.npos < 1 || o.out == NULL) {
         ob_msg("qr decode: needs -o FILE and at least one IMAGE");
         ob_usage_verb("qr");
@@ -770,7 +831,7 @@ static int cmd_decode(int argc, char **argv)
             ob_msg("%s: no QR code found (also not after the blurred retry)", o.pos[i]);
         }
     }
-    rc = reader_finish(&r, o.out);
+    rc = reader_finish(&r, o.out, o.any);
 out:
     reader_free(&r);
     return rc;
@@ -788,7 +849,7 @@ static int cmd_scan(int argc, char **argv)
     ob_gray *g = NULL;
     ob_err e;
 
-    parse_opts(argc, argv, OPT_OUT | OPT_DEVICE | OPT_EXPECT, &o);
+    parse_opts(argc, argv, OPT_OUT | OPT_DEVICE | OPT_EXPECT | OPT_ANY, &o);
     if (o.npos != 0 || o.out == NULL) {
         ob_msg("qr scan: needs -o FILE");
         ob_usage_verb("qr");
@@ -859,7 +920,7 @@ static int cmd_scan(int argc, char **argv)
         g = NULL;
         zbar_image_destroy(y800);
     }
-    rc = reader_finish(&r, o.out);
+    rc = reader_finish(&r, o.out, o.any);
 out:
     ob_gray_free(g);
     if (have_signals)

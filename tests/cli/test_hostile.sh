@@ -242,5 +242,55 @@ grep -q "warning: .* 2 record(s) of the ceremony log are incomplete" "$tmp/err" 
 refused big-replayed 1 "was already signed in the ceremony of 20" "$tmp/r-big.obb" -- \
     "$B/ob-offline" sign "${SR[@]}" -i "$R/big.obb" -o "$tmp/r-big.obb"
 
+# ---- 5. YAML: bounded while it is read ------------------------------------------------
+# libyaml's loader took more than 10 s on 100,000 nested brackets and 5.7 s
+# on 40,000 anchors, and refused aliases only after loading everything.
+python3 - "$tmp" <<'PY'
+import sys
+d = sys.argv[1]
+open(d + "/nest.yaml", "w").write("[" * 100000 + "]" * 100000 + "\n")
+open(d + "/anchors.yaml", "w").write("a: [" + ", ".join("&a%d x" % i for i in range(40000)) + "]\n")
+open(d + "/alias.yaml", "w").write("a: [" + ", ".join("x%d" % i for i in range(100000)) + "]\nb: *x\n")
+PY
+refused yaml-nest 1 "nest.yaml:1:17: YAML nested deeper than 16 levels" - -- \
+    "$B/ob-offline" sign -c "$tmp/nest.yaml" -i "$D/req.obb" -o "$tmp/r-yaml.obb"
+refused yaml-anchors 1 "anchors.yaml:1:5: YAML anchors and aliases are not supported" - -- \
+    "$B/ob-online" collect -c "$tmp/anchors.yaml" -o "$tmp/r-yaml.obb"
+refused yaml-alias 1 "alias.yaml:2:4: YAML anchors and aliases are not supported" - -- \
+    "$B/ob-online" collect -c "$tmp/alias.yaml" -o "$tmp/r-yaml.obb"
+
+# ---- 6. a signal at the passphrase prompt --------------------------------------------
+# ^C left the terminal with echo off.  Each signal, on a pty; the state is
+# read with stty afterwards (tests/cli/lib/tty_signal.py).
+for s in INT TERM HUP QUIT TSTP; do
+    timeout 200 python3 tests/cli/lib/tty_signal.py "$s" "Passphrase for" \
+        "$B/ob-offline" address "$R/master.key" >"$tmp/tty.out" 2>&1
+    rc=$?
+    ok
+    [ $rc -eq 77 ] && { echo "skip: $(cat "$tmp/tty.out")"; continue; }
+    [ $rc -eq 0 ] || bad "signal $s at the prompt: $(head -c 600 "$tmp/tty.out")"
+done
+
+# ---- 7. qr decode writes only a bundle ------------------------------------------------
+# An empty payload was written, 0 bytes, "(checked)"; so was anything else.
+: >"$tmp/empty.bin"
+"$B/ob-online" qr encode "$tmp/empty.bin" -o "$tmp/qr-empty" >/dev/null 2>&1 || bad "qr encode of an empty file"
+refused qr-empty 1 "the 0 bytes read are not a bundle (offset 0: not a bundle (the file is empty)); nothing written" \
+    "$tmp/qr-empty.obb" -- "$B/ob-offline" qr decode -o "$tmp/qr-empty.obb" "$tmp"/qr-empty/*.png
+head -c 3000 /dev/urandom >"$tmp/noise.bin"
+"$B/ob-online" qr encode "$tmp/noise.bin" -o "$tmp/qr-noise" >/dev/null 2>&1 || bad "qr encode of noise"
+refused qr-noise 1 "are not a bundle (offset 0: not a bundle (magic" "$tmp/qr-noise.obb" -- \
+    "$B/ob-offline" qr decode -o "$tmp/qr-noise.obb" "$tmp"/qr-noise/*.png
+# A crafted bundle whose digest matches: its fields are read too.
+"$B/ob-offline" qr encode "$tmp/tp-hang.obb" -o "$tmp/qr-tp" >/dev/null 2>&1 || bad "qr encode of a crafted bundle"
+refused qr-crafted 1 "(descriptor.tp): time period 18446744073709551612 is beyond 2^32" "$tmp/qr-tp.obb" -- \
+    "$B/ob-online" qr decode -o "$tmp/qr-tp.obb" "$tmp"/qr-tp/*.png
+# A real one goes through, and says what was checked.
+"$B/ob-online" qr encode "$D/resp.obb" -o "$tmp/qr-ok" >/dev/null 2>&1 || bad "qr encode of a response"
+"$B/ob-online" qr decode -o "$tmp/qr-ok.obb" "$tmp"/qr-ok/*.png >"$tmp/out" 2>&1
+ok
+cmp -s "$D/resp.obb" "$tmp/qr-ok.obb" && grep -q "(checked: digest and every field)" "$tmp/out" ||
+    bad "qr decode of a real response: $(cat "$tmp/out")"
+
 echo "$checks checks, $fails failures"
 [ $fails -eq 0 ]

@@ -19,8 +19,8 @@ TOR=$(command -v tor) || { echo "skip: tor is not installed"; exit 77; }
 PY=/usr/bin/python3
 . tests/cli/lib/ceremony.sh
 tmp=$(mktemp -d)
-torpid=
-trap '[ -n "$torpid" ] && kill "$torpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+torpid= daemon_pgid=
+trap '[ -n "$torpid" ] && kill "$torpid" 2>/dev/null; [ -n "$daemon_pgid" ] && kill -- -"$daemon_pgid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0 checks=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { checks=$((checks + 1)); }
@@ -85,16 +85,27 @@ run_daemon() {
     mkdir -p "$tmp/in" "$tmp/outbox"
     cp "$D/resp.obb" "$tmp/in/"
     { echo "STATUS_SOCKET_LOCATION: $tmp/status.sock"; cat "$D/online.yaml"; } >"$tmp/run.yaml"
-    at "$when" "$B/ob-online" run -c "$tmp/run.yaml" --inbox "$tmp/in" --outbox "$tmp/outbox" -i 127.0.0.1 \
-        -p "$port" 2>"$tmp/run.log" &
+    # faketime forks the program and waits for it: the daemon runs in a
+    # process group of its own, so that both are stopped, not only faketime.
+    setsid faketime "$when" "$B/ob-online" run -c "$tmp/run.yaml" --inbox "$tmp/in" \
+        --outbox "$tmp/outbox" -i 127.0.0.1 -p "$port" 2>"$tmp/run.log" &
     pid=$!
+    daemon_pgid=$pid
     for _ in $(seq 1 100); do
         grep -q "run out at" "$tmp/run.log" && [ -S "$tmp/status.sock" ] && break
         sleep 0.1
     done
     at "$when" "$B/ob-online" status --socket "$tmp/status.sock" >"$tmp/status" 2>&1
-    kill "$pid" 2>/dev/null
+    # Stop the daemon, not faketime: faketime then exits by itself and removes
+    # its semaphore and shared memory (a killed one leaves them in /dev/shm,
+    # and a later faketime with the same pid fails "sem_open: File exists").
+    pkill -TERM -P "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    # The daemon removes its status socket as it goes: wait until it has, so
+    # that it does not remove the next daemon's.
+    for _ in $(seq 1 100); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -- -"$pid" 2>/dev/null
+    daemon_pgid=
 }
 run_daemon "$DAY 23:40:00"
 ok

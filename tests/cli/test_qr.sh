@@ -26,7 +26,7 @@ short_digest() { # first 8 bytes of SHA-256, as the programs print it for a file
 }
 
 # Round trips: online encodes, offline decodes the frames shuffled and each
-# twice.  Sizes: empty, 1 byte, exactly one full frame (666 - 26 - 37 bytes
+# twice.  These are not bundles: decode writes them only with --any.  Sizes: empty, 1 byte, exactly one full frame (666 - 26 - 37 bytes
 # of incompressible data), one byte more, many frames, and compressible text.
 head -c 603 /dev/urandom >"$T/one.bin"
 head -c 604 /dev/urandom >"$T/two.bin"
@@ -50,14 +50,21 @@ for f in empty byte one two many text; do
     esac
     rm -f "$T/$f.out"
     # shellcheck disable=SC2046
-    if "$OFF" qr decode -o "$T/$f.out" $(ls "$T"/fr/*.png "$T"/fr/*.png | shuf) >"$T/dec.out" 2>&1 &&
+    if "$OFF" qr decode --any -o "$T/$f.out" $(ls "$T"/fr/*.png "$T"/fr/*.png | shuf) >"$T/dec.out" 2>&1 &&
         cmp -s "$T/$f.bin" "$T/$f.out"; then
         ok "$f: round trip ($n frames), shuffled and duplicated"
     else
         bad "$f: round trip"
         cat "$T/dec.out"
     fi
-    grep -q "id $(short_digest "$T/$f.bin") (checked)" "$T/dec.out" || bad "$f: decode prints the id"
+    grep -q "id $(short_digest "$T/$f.bin") (not a bundle: only its SHA-256 is checked)" "$T/dec.out" ||
+        bad "$f: decode prints the id, and that it is no bundle"
+    # Without --any such bytes are refused: nothing written, exit 1.
+    rm -f "$T/$f.raw"
+    "$OFF" qr decode -o "$T/$f.raw" "$T"/fr/*.png >"$T/dec.out" 2>&1
+    rc=$?
+    [ $rc -eq 1 ] && [ ! -e "$T/$f.raw" ] && grep -q "are not a bundle (.*); nothing written" "$T/dec.out" ||
+        bad "$f: decode without --any: exit $rc: $(tail -n 1 "$T/dec.out")"
 done
 
 # One fingerprint per bundle: a bundle's QR message id is the short digest
@@ -77,7 +84,7 @@ for f in tests/data/bundle/example-request.obb tests/data/bundle/example-respons
     "$OFF" qr decode -o "$T/fb.out" --expect "$want" "$T"/fb/*.png >"$T/dec.out" 2>&1
     rc=$?
     [ $rc -eq 0 ] && cmp -s "$f" "$T/fb.out" && grep -q ": $want [0-9]*/[0-9]*" "$T/dec.out" &&
-        grep -q "digest $want (checked)" "$T/dec.out" && ok "$f: decode --expect $want, progress and result name it" ||
+        grep -q "digest $want (checked: digest and every field)" "$T/dec.out" && ok "$f: decode --expect $want, progress and result name it" ||
         bad "$f: decode: exit $rc: $(cat "$T/dec.out")"
     rm -f "$T/fb.out"
     "$OFF" qr decode -o "$T/fb.out" --expect "$full" "$T"/fb/*.png >"$T/dec.out" 2>&1 &&
@@ -90,7 +97,7 @@ for f in tests/data/bundle/example-request.obb tests/data/bundle/example-respons
     [ -f "$f" ] || { echo "skip $f (absent)"; continue; }
     rm -rf "$T/fr" "$T/real.out"
     if "$ON" qr encode "$f" -o "$T/fr" >/dev/null 2>&1 &&
-        "$OFF" qr decode -o "$T/real.out" $(ls "$T"/fr/*.png | shuf) >/dev/null 2>&1 &&
+        "$OFF" qr decode --any -o "$T/real.out" $(ls "$T"/fr/*.png | shuf) >/dev/null 2>&1 &&
         cmp -s "$f" "$T/real.out"; then
         ok "$(basename "$f"): round trip ($(ls "$T/fr" | wc -l) frames)"
     else
@@ -102,7 +109,7 @@ done
 rm -rf "$T/fr" "$T/miss.out"
 "$ON" qr encode "$T/many.bin" -o "$T/fr" >/dev/null
 n=$(ls "$T/fr" | wc -l)
-"$OFF" qr decode -o "$T/miss.out" $(ls "$T"/fr/*.png | grep -v -e frame-003 -e frame-017) >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/miss.out" $(ls "$T"/fr/*.png | grep -v -e frame-003 -e frame-017) >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 1 ] && ok "missing frames: exit 1" || bad "missing frames: exit $rc"
 grep -q "incomplete: $((n - 2))/$n, missing 3 17; nothing written" "$T/dec.out" &&
@@ -114,7 +121,7 @@ rm -rf "$T/fr2"
 "$ON" qr encode "$T/one.bin" -o "$T/fr2" >/dev/null
 rm -rf "$T/fr4" "$T/mix.out"
 "$ON" qr encode "$T/two.bin" -o "$T/fr4" >/dev/null
-"$OFF" qr decode -o "$T/mix.out" "$T"/fr/*.png "$T/fr4/frame-002.png" >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/mix.out" "$T"/fr/*.png "$T/fr4/frame-002.png" >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/many.bin" "$T/mix.out" && ok "foreign frame: transfer still completes" ||
     bad "foreign frame: exit $rc"
@@ -123,14 +130,14 @@ grep -q "ignored 1 frame of another message $(short_digest "$T/two.bin") (1/2, m
 # A one-frame message among them is complete too: which one was meant is
 # not guessed.
 rm -f "$T/mix.out"
-"$OFF" qr decode -o "$T/mix.out" "$T"/fr/*.png "$T/fr2/frame-001.png" >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/mix.out" "$T"/fr/*.png "$T/fr2/frame-001.png" >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "message $(short_digest "$T/one.bin"): 1/1" "$T/dec.out" &&
     ok "complete one-frame foreign message: ambiguous, exit 1" || { bad "one-frame foreign: exit $rc"; cat "$T/dec.out"; }
 # ... also when a frame of another (two-part) message comes first: the first
 # frame does not decide; the message that completes is written.
 rm -f "$T/mix.out"
-"$OFF" qr decode -o "$T/mix.out" "$T/fr4/frame-001.png" "$T"/fr/*.png >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/mix.out" "$T/fr4/frame-001.png" "$T"/fr/*.png >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/many.bin" "$T/mix.out" &&
     grep -q "ignored 1 frame of another message $(short_digest "$T/two.bin") (1/2, missing 2)" "$T/dec.out" &&
@@ -140,7 +147,7 @@ rc=$?
 # written, both are named; --expect (short id or full SHA-256) picks either.
 rm -f "$T/mix.out"
 # shellcheck disable=SC2046
-"$OFF" qr decode -o "$T/mix.out" $(ls "$T"/fr/*.png "$T"/fr4/*.png | shuf) >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/mix.out" $(ls "$T"/fr/*.png "$T"/fr4/*.png | shuf) >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "several complete messages" "$T/dec.out" &&
     grep -q "message $(short_digest "$T/two.bin"): 2/2" "$T/dec.out" &&
@@ -148,7 +155,7 @@ rc=$?
     ok "two complete messages: exit 1, both named, nothing written" ||
     { bad "two complete messages: exit $rc"; cat "$T/dec.out"; }
 # shellcheck disable=SC2046
-"$OFF" qr decode --expect "$(short_digest "$T/two.bin")" -o "$T/mix.out" \
+"$OFF" qr decode --any --expect "$(short_digest "$T/two.bin")" -o "$T/mix.out" \
     $(ls "$T"/fr/*.png "$T"/fr4/*.png | shuf) >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/two.bin" "$T/mix.out" &&
@@ -156,21 +163,21 @@ rc=$?
     ok "--expect short id picks the two-part message" || { bad "--expect short: exit $rc"; cat "$T/dec.out"; }
 rm -f "$T/mix.out"
 # shellcheck disable=SC2046
-"$OFF" qr decode -o "$T/mix.out" --expect "$(sha256sum "$T/many.bin" | cut -c1-64)" \
+"$OFF" qr decode --any -o "$T/mix.out" --expect "$(sha256sum "$T/many.bin" | cut -c1-64)" \
     $(ls "$T"/fr/*.png "$T"/fr4/*.png | shuf) >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/many.bin" "$T/mix.out" && ok "--expect full SHA-256 picks the other" ||
     { bad "--expect sha256: exit $rc"; cat "$T/dec.out"; }
 rm -f "$T/mix.out"
-"$OFF" qr decode -o "$T/mix.out" --expect "$(short_digest "$T/one.bin")" "$T"/fr4/*.png >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/mix.out" --expect "$(short_digest "$T/one.bin")" "$T"/fr4/*.png >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "no frame of the expected message" "$T/dec.out" &&
     ok "--expect a message not shown: exit 1" || { bad "--expect absent: exit $rc"; cat "$T/dec.out"; }
-"$OFF" qr decode -o "$T/mix.out" --expect "abcd" "$T"/fr4/*.png >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/mix.out" --expect "abcd" "$T"/fr4/*.png >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 2 ] && [ ! -e "$T/mix.out" ] && ok "--expect not an id: exit 2" || bad "--expect bad: exit $rc"
 # Neither complete: both named with what they lack, nothing written.
-"$OFF" qr decode -o "$T/mix.out" "$T/fr4/frame-002.png" "$T/fr/frame-001.png" >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/mix.out" "$T/fr4/frame-002.png" "$T/fr/frame-001.png" >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 1 ] && [ ! -e "$T/mix.out" ] && grep -q "none of the 2 messages read is complete" "$T/dec.out" &&
     grep -q "message $(short_digest "$T/two.bin"): 1/2, missing 1" "$T/dec.out" &&
@@ -180,7 +187,7 @@ rc=$?
 $PY -c "from PIL import Image; Image.new('L', (300, 300), 255).save('$T/blank.png')"
 echo "not a png" >"$T/notpng.png"
 rm -f "$T/x.out"
-"$OFF" qr decode -o "$T/x.out" "$T/blank.png" "$T/notpng.png" "$T"/fr2/*.png >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/x.out" "$T/blank.png" "$T/notpng.png" "$T"/fr2/*.png >"$T/dec.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/one.bin" "$T/x.out" && ok "blank and non-PNG pictures skipped" ||
     bad "blank/non-PNG: exit $rc"
@@ -191,7 +198,7 @@ grep -q "notpng.png: picture ignored" "$T/dec.out" || bad "non-PNG not reported"
 # someone else wrote) is printed with its control characters replaced.
 evil=$(printf '%s/x\033]0;owned\007\033[2J.png' "$T")
 cp "$T/blank.png" "$evil"
-"$OFF" qr decode -o "$T/x2.out" "$evil" "$T"/fr2/*.png >"$T/dec.out" 2>&1
+"$OFF" qr decode --any -o "$T/x2.out" "$evil" "$T"/fr2/*.png >"$T/dec.out" 2>&1
 if grep -q "x?]0;owned??\[2J.png: no QR code found" "$T/dec.out" && ! LC_ALL=C grep -q "$(printf '\033')" "$T/dec.out"; then
     ok "control characters in file names are not printed"
 else
@@ -225,7 +232,7 @@ for i, p in enumerate(sorted(glob.glob(src + "/*.png"))):
     im.save(os.path.join(dst, os.path.basename(p)))
 EOF
 rm -f "$T/deg.out"
-if "$OFF" qr decode -o "$T/deg.out" "$T"/deg/*.png >"$T/dec.out" 2>&1 && cmp -s "$T/many.bin" "$T/deg.out"; then
+if "$OFF" qr decode --any -o "$T/deg.out" "$T"/deg/*.png >"$T/dec.out" 2>&1 && cmp -s "$T/many.bin" "$T/deg.out"; then
     ok "degraded pictures (half size, blur, noise, 3 degrees) decode"
 else
     bad "degraded pictures"
@@ -239,7 +246,7 @@ rc=$?
 [ $rc -eq 2 ] && grep -q "unknown option '--gif'" "$T/out" && [ ! -e "$T/a.gif" ] && [ ! -e "$T/gifout" ] &&
     ok "encode --gif: unknown option, exit 2" || bad "encode --gif: exit $rc: $(cat "$T/out")"
 $PY -c 'from PIL import Image; Image.new("L", (64, 64), 255).save("'"$T"'/x.gif")'
-"$OFF" qr decode -o "$T/gif.out" "$T/x.gif" >"$T/out" 2>&1
+"$OFF" qr decode --any -o "$T/gif.out" "$T/x.gif" >"$T/out" 2>&1
 rc=$?
 [ $rc -ne 0 ] && grep -q "x.gif.*PNG" "$T/out" && [ ! -e "$T/gif.out" ] && ok "decode names a GIF as not a PNG" ||
     bad "decode of a GIF: exit $rc: $(cat "$T/out")"
@@ -271,7 +278,7 @@ for k, fr in enumerate(frames):
     im.resize((w * 6, h * 6), Image.NEAREST).save("%s/t%d.png" % (sys.argv[2], k))
 EOF
 rm -f "$T/term.out"
-"$OFF" qr decode -o "$T/term.out" "$T"/term/*.png >"$T/dec.out" 2>&1 && cmp -s "$T/two.bin" "$T/term.out" &&
+"$OFF" qr decode --any -o "$T/term.out" "$T"/term/*.png >"$T/dec.out" 2>&1 && cmp -s "$T/two.bin" "$T/term.out" &&
     ok "terminal rendering reads back" || { bad "terminal rendering"; tail -3 "$T/dec.out"; }
 
 # qr show on a (pseudo) terminal: animates on the alternate screen, stops at
@@ -330,19 +337,19 @@ EOF
 
 # Refusals: the output exists, is a (dangling) symlink, frames exist.
 echo keep >"$T/exists.out"
-"$OFF" qr decode -o "$T/exists.out" "$T"/fr2/*.png >/dev/null 2>&1
+"$OFF" qr decode --any -o "$T/exists.out" "$T"/fr2/*.png >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && [ "$(cat "$T/exists.out")" = keep ] && ok "existing output not overwritten (exit 2)" ||
     bad "existing output: exit $rc"
 ln -s "$T/elsewhere" "$T/link.out"
-"$OFF" qr decode -o "$T/link.out" "$T"/fr2/*.png >/dev/null 2>&1
+"$OFF" qr decode --any -o "$T/link.out" "$T"/fr2/*.png >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && [ ! -e "$T/elsewhere" ] && ok "symlinked output refused" || bad "symlink output: exit $rc"
 "$ON" qr encode "$T/one.bin" -o "$T/fr2" >"$T/enc.out" 2>&1
 rc=$?
 [ $rc -eq 2 ] && grep -q "frame-001.png exists" "$T/enc.out" && ok "existing frames not overwritten" ||
     bad "encode over frames: exit $rc"
-"$ON" qr decode -o "$T/nope.out" "$T/does-not-exist.png" >/dev/null 2>&1
+"$ON" qr decode --any -o "$T/nope.out" "$T/does-not-exist.png" >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && ok "missing picture file: exit 2" || bad "missing picture: exit $rc"
 
@@ -370,7 +377,7 @@ rc=$?
 rm -rf "$T/fr3" "$T/v.out"
 "$ON" qr encode "$T/many.bin" -o "$T/fr3" --qr-version 10 --level H >"$T/enc.out" 2>&1 &&
     grep -q "QR 10-H" "$T/enc.out" &&
-    "$OFF" qr decode -o "$T/v.out" "$T"/fr3/*.png >/dev/null 2>&1 && cmp -s "$T/many.bin" "$T/v.out" &&
+    "$OFF" qr decode --any -o "$T/v.out" "$T"/fr3/*.png >/dev/null 2>&1 && cmp -s "$T/many.bin" "$T/v.out" &&
     ok "version 10-H round trip" || bad "version 10-H"
 
 echo "$fails failure(s)"

@@ -19,8 +19,8 @@
 # Everything started is recorded in $LAB/pids (lab_stop_all stops it).
 
 E2E_PASS="e2e test passphrase"
-# A test network's time period: 24 voting intervals of torlab's 20 s.
-E2E_TP_MIN=8
+# A test network's time period: 24 voting intervals of torlab's LAB_VOTE s.
+E2E_TP_MIN=$((24 * ${LAB_VOTE:-20} / 60))
 
 e2e_bins() {
     local b=${OB_BUILD:-build/san}
@@ -218,7 +218,7 @@ e2e_reach() {
 }
 
 # The current time period number by the lab consensus' clock rule: periods
-# of E2E_TP_MIN minutes, shifted by 12 voting intervals (4 minutes).
+# of E2E_TP_MIN minutes, shifted by 12 voting intervals (half a period).
 e2e_tp_now() { echo $((($(date +%s) / 60 - E2E_TP_MIN / 2) / E2E_TP_MIN)); }
 # Seconds until the next period starts.
 e2e_tp_left() {

@@ -2,6 +2,7 @@
 """hsprobe.py - ask every HSDir for an onion service's descriptor, every N s.
 
     hsprobe.py PORT COOKIE ADDRESS SECONDS INTERVAL OUT
+    hsprobe.py --summary OUT INTERVAL     (the summary of an OUT file again)
 
 Connects to a tor's control port on 127.0.0.1:PORT (cookie authentication,
 the cookie file COOKIE), and every INTERVAL seconds for SECONDS seconds sends
@@ -15,8 +16,11 @@ content); one that does not, with 404 (HS_DESC FAILED REASON=NOT_FOUND).
 
 One line per probe goes to OUT:
     <unix time> <UTC> served <k>/<n> [rev <counter>@<nick> ...] [failed <nick>:<reason> ...]
-and at the end one summary line (see summary()).  Exit status 0 when every
-probe was served by at least one HSDir, 1 otherwise, 2 for setup errors.
+and at the end one summary line (see summary()).  A probe is served (some
+HSDir gave the descriptor), absent (none did, and some said it has none:
+404) or unknown (no HSDir answered in time: a loaded machine, the probe says
+nothing).  Exit status 0 when no run of unserved probes holds an absent one,
+1 otherwise, 2 for setup errors.
 Only 127.0.0.1 is ever contacted.
 """
 import base64
@@ -145,35 +149,58 @@ def probe(ctl, address, dirs, wait):
 
 
 def summary(rows, interval):
-    """The longest run of probes no HSDir served, as a line."""
-    longest, run, start, gaps = 0, 0, None, []
-    prev_ok = None
-    for t, ok in rows:
-        if ok:
-            if run:
-                gaps.append((run, start, t, prev_ok))
-            run, prev_ok = 0, t
+    """The longest gap, as a line.  rows: (time, state), state "served" (an
+    HSDir gave the descriptor), "absent" (none did, and at least one said it
+    has none) or "unknown" (no HSDir answered at all: the probe says
+    nothing).  A gap is a run of probes not served with at least one absent."""
+    runs, cur, prev_ok = [], [], None
+    for t, st in rows + [(None, "served")]:
+        if st == "served":
+            if any(x == "absent" for _, x in cur):
+                runs.append((cur, prev_ok, t))
+            cur, prev_ok = [], t
         else:
-            if run == 0:
-                start = t
-            run += 1
-    if run:
-        gaps.append((run, start, None, prev_ok))
-    worst = max(gaps, default=None, key=lambda g: g[0])
-    n_bad = sum(g[0] for g in gaps)
-    if worst is None:
-        return "summary: %d probes every %ds, every one served; longest gap 0 s" % (len(rows), interval)
-    run, start, end, before = worst
-    lo = (run - 1) * interval
-    hi = (end - before) if (end is not None and before is not None) else None
-    return ("summary: %d probes every %ds, %d not served in %d gap(s); longest gap %d probe(s) "
-            "from %s (at least %d s, at most %s s between served probes)"
-            % (len(rows), interval, n_bad, len(gaps), run,
-               time.strftime("%H:%M:%S", time.gmtime(start)), lo,
+            cur.append((t, st))
+    times = [t for t, _ in rows]
+    span = (times[-1] - times[0]) if times else 0
+    holes = max((b - a for a, b in zip(times, times[1:])), default=0)
+    n_abs = sum(1 for _, st in rows if st == "absent")
+    n_unk = sum(1 for _, st in rows if st == "unknown")
+    head = ("summary: %d probes every %ds over %.1f min (longest interval between probes %d s); "
+            "%d absent, %d without any answer"
+            % (len(rows), interval, span / 60.0, holes, n_abs, n_unk))
+    if not runs:
+        return head + "; no gap: longest gap 0 s"
+    worst = max(runs, key=lambda r: (r[2] or times[-1]) - (r[1] or times[0]))
+    probes, before, after = worst
+    lo = probes[-1][0] - probes[0][0]
+    hi = (after - before) if (after is not None and before is not None) else None
+    return (head + "; %d gap(s), the longest %d probe(s) from %s: at least %d s, at most %s s "
+            "between served probes"
+            % (len(runs), len(probes), time.strftime("%H:%M:%S", time.gmtime(probes[0][0])), lo,
                "%d" % hi if hi is not None else "?"))
 
 
+def read_log(path):
+    """(time, state) of each probe line of an OUT file."""
+    rows = []
+    for ln in open(path):
+        f = ln.split()
+        if f and f[0] == "probe|":
+            f = f[1:]  # as the scenario's log quotes them
+        if len(f) < 4 or f[2] != "served" or not f[0].isdigit():
+            continue
+        ok = int(f[3].split("/")[0])
+        absent = "NOT_FOUND" in ln
+        rows.append((int(f[0]), "served" if ok else ("absent" if absent else "unknown")))
+    return rows
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--summary":
+        rows = read_log(sys.argv[2])
+        print(summary(rows, int(sys.argv[3])))
+        return 0 if rows and "no gap" in summary(rows, int(sys.argv[3])) else 1
     if len(sys.argv) != 7:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
@@ -199,7 +226,8 @@ def main():
                 return 2
             ok = [(n, r[1]) for n, r in sorted(res.items()) if r[0] == "ok"]
             bad = [(n, r[1]) for n, r in sorted(res.items()) if r[0] != "ok"]
-            rows.append((int(t0), bool(ok)))
+            rows.append((int(t0), "served" if ok else (
+                "absent" if any(r == "NOT_FOUND" for _, r in bad) else "unknown")))
             f.write("%d %s served %d/%d%s%s\n" % (
                 t0, time.strftime("%H:%M:%S", time.gmtime(t0)), len(ok), len(dirs),
                 "".join(" rev %s@%s" % (r, n) for n, r in ok),
@@ -209,7 +237,7 @@ def main():
         line = summary(rows, interval)
         f.write(line + "\n")
     print(line)
-    return 0 if all(ok for _, ok in rows) and rows else 1
+    return 0 if rows and "no gap" in line else 1
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ E2E_TP_MIN=$((LAB_VOTE * 24 / 60))
 e2e_bins || { echo "skip: $OB_BUILD/ob-online and ob-offline are not built"; exit 77; }
 
 REACH_MIN=${REACH_MIN:-80}
+# The commit measured, taken now: the tree may change during the 90 minutes.
+TREE=$(git describe --always --dirty 2>/dev/null) || TREE="unknown (not a git checkout)"
 REACH_INTERVAL=${REACH_INTERVAL:-30}
 REACH_LOG=${REACH_LOG:-$OB_BUILD/reachability.log}
 LIFETIME=30
@@ -109,7 +111,7 @@ rc=$?
 
 {
     echo "=== reachability run $(date -u '+%Y-%m-%d %H:%M:%S') UTC"
-    echo "binaries: $OB_BUILD ($("$ONL" version 2>/dev/null | head -n1)); tree $(git describe --always --dirty 2>/dev/null)"
+    echo "binaries: $OB_BUILD ($("$ONL" version 2>/dev/null | head -n1)); tree $TREE"
     echo "tor: $(/usr/sbin/tor --version | head -n1)"
     echo "network: voting ${LAB_VOTE}s, time period ${E2E_TP_MIN} min; descriptor_lifetime $LIFETIME;" \
         "daemon config extra: ${REACH_ONLINE_EXTRA:-none (defaults)}"
@@ -119,7 +121,6 @@ rc=$?
     grep -E 'published |picked up|wrote signing request' "$RUN/daemon.log" | sed 's/^/  daemon| /'
     sed 's/^/  probe| /' "$RUN/probes"
 } >>"$REACH_LOG"
-tail -n1 "$RUN/probes"
 echo "measurement appended to $REACH_LOG"
 [ $rc -eq 0 ] && ok=1
 exit $rc

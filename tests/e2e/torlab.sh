@@ -25,6 +25,9 @@ LAB_TOR=${LAB_TOR:-/usr/sbin/tor}
 LAB_GENCERT=${LAB_GENCERT:-/usr/bin/tor-gencert}
 # The authorities' voting interval, seconds.  A time period of a test network
 # is 24 of them (8 minutes at 20 s; 60 minutes at 150 s), its offset 12.
+# 10 s is the shortest that works: tor wants the vote and distribution delays
+# (at least 2 s each, 4 s above 20 s of voting) below half the interval, and
+# a period of a whole number of minutes (24 x 10 s = 4 min).
 LAB_VOTE=${LAB_VOTE:-20}
 
 lab_log() { printf '[torlab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -131,11 +134,11 @@ EOT
 AuthoritativeDirectory 1
 V3AuthoritativeDirectory 1
 V3AuthVotingInterval $LAB_VOTE
-V3AuthVoteDelay 4
-V3AuthDistDelay 4
+V3AuthVoteDelay $((LAB_VOTE >= 20 ? 4 : 2))
+V3AuthDistDelay $((LAB_VOTE >= 20 ? 4 : 2))
 TestingV3AuthInitialVotingInterval $LAB_VOTE
-TestingV3AuthInitialVoteDelay 4
-TestingV3AuthInitialDistDelay 4
+TestingV3AuthInitialVoteDelay $((LAB_VOTE >= 20 ? 4 : 2))
+TestingV3AuthInitialDistDelay $((LAB_VOTE >= 20 ? 4 : 2))
 EOT
             fi
         } >"$dir/torrc"

@@ -17,8 +17,9 @@
  *         first 8 bytes; another payload's SHA-256's).
  *         bit 1 set: fed to the reader of `qr decode` (bit 2: lock onto the
  *         first message, as `qr scan` does; bit 3: expect the message id in
- *         the next 8 bytes), which then writes the bundle if one message is
- *         complete; its id must match.  The reader prints a line per
+ *         the next 8 bytes; bit 4: --any), which then writes the bundle if
+ *         one message is complete; its id must match, and without --any it
+ *         must parse as a bundle.  The reader prints a line per
  *         frame, hence -close_fd_mask=3.
  *   bit 0 set: the rest is a bundle; it is split at a fuzzer-chosen capacity
  *         and sent as parts and fountain frames with a fuzzer-chosen loss
@@ -132,9 +133,11 @@ static void reader_mode(uint8_t mode, const uint8_t *p, size_t n)
         if (ob_qr_assembler_is_complete(r.a[i]))
             k = (int)i;
     unlink(outpath);
-    if (reader_finish(&r, outpath) == OB_EXIT_OK) {
+    /* Bit 4: --any (write what is no bundle); else only a bundle that parses. */
+    if (reader_finish(&r, outpath, (mode >> 4) & 1) == OB_EXIT_OK) {
         if (k < 0 || ob_file_read(outpath, 1u << 26, &out, &outlen, &d) != OB_OK ||
-            !fz_qr_id_matches(out, outlen, ob_qr_assembler_msgid(r.a[k])))
+            !fz_qr_id_matches(out, outlen, ob_qr_assembler_msgid(r.a[k])) ||
+            (!((mode >> 4) & 1) && payload_is_bundle(out, outlen, NULL) != OB_OK))
             abort();
         free(out);
     }

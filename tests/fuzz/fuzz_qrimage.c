@@ -86,7 +86,8 @@ static void finish(reader *r)
         if (ob_qr_assembler_is_complete(r->a[i]))
             k = (int)i;
     unlink(outpath);
-    if (reader_finish(r, outpath) == OB_EXIT_OK) {
+    /* --any: the pictures are the target here, not the payload's kind. */
+    if (reader_finish(r, outpath, 1) == OB_EXIT_OK) {
         if (k < 0 || ob_file_read(outpath, 1u << 26, &p, &n, &d) != OB_OK ||
             !fz_qr_id_matches(p, n, ob_qr_assembler_msgid(r->a[k])))
             abort();

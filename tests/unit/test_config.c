@@ -736,6 +736,90 @@ static void test_many_services(void **state)
     free(text);
 }
 
+/* text made of a prefix, then `a` n times, then `b` n times, then a suffix. */
+static char *repeat(const char *pre, const char *a, const char *b, size_t n, const char *post,
+                    size_t *len)
+{
+    size_t la = strlen(a), lb = strlen(b), i, off;
+    char *t = malloc(strlen(pre) + n * (la + lb) + strlen(post) + 1);
+
+    assert_non_null(t);
+    off = (size_t)sprintf(t, "%s", pre);
+    for (i = 0; i < n; i++, off += la)
+        memcpy(t + off, a, la);
+    for (i = 0; i < n; i++, off += lb)
+        memcpy(t + off, b, lb);
+    off += (size_t)sprintf(t + off, "%s", post);
+    *len = off;
+    return t;
+}
+
+static void parse_len_err(const char *text, size_t len, ob_err want, const char *needle)
+{
+    ob_config *c = NULL;
+    ob_diag d;
+
+    ob_diag_clear(&d);
+    assert_int_equal(ob_config_parse("t/cfg.yaml", text, len, &c, &d), want);
+    assert_null(c);
+    if (strstr(d.msg, needle) == NULL)
+        fail_msg("message '%s' lacks '%s'", d.msg, needle);
+}
+
+/*
+ * Issue 14: the YAML is bounded while it is read, before any document is
+ * built.  100,000 nested brackets took more than 10 s to refuse (libyaml's
+ * scanner is quadratic in the depth), 40,000 anchors 5.7 s (its anchor
+ * table), and aliases were refused only after the whole load.  Each is now
+ * refused at the first event past the limit (the figures are in the
+ * report, not asserted here).
+ */
+static void test_yaml_bounds(void **state)
+{
+    char *t;
+    size_t len, i;
+
+    (void)state;
+    t = repeat("", "[", "]", 100000, "\n", &len);
+    parse_len_err(t, len, OB_ERR_RANGE, "t/cfg.yaml:1:17: YAML nested deeper than 16 levels");
+    free(t);
+    t = repeat("", "{a: ", "}", 100000, "\n", &len);
+    parse_len_err(t, len, OB_ERR_RANGE, "YAML nested deeper than 16 levels");
+    free(t);
+    /* Block style: "- - - - ..." */
+    t = repeat("", "- ", "", 5000, "x\n", &len);
+    parse_len_err(t, len, OB_ERR_RANGE, "t/cfg.yaml:1:33: YAML nested deeper than 16 levels");
+    free(t);
+    /* 16 levels are read (then the shape is wrong), 17 are not. */
+    t = repeat("a: ", "[", "]", 15, "\n", &len);
+    parse_len_err(t, len, OB_ERR_MALFORMED, "no 'services:' list");
+    free(t);
+    t = repeat("a: ", "[", "]", 16, "\n", &len);
+    parse_len_err(t, len, OB_ERR_RANGE, "t/cfg.yaml:1:19: YAML nested deeper than 16 levels");
+    free(t);
+    /* 40,000 anchors: refused at the first, not after loading all. */
+    t = malloc(40000 * 16 + 16);
+    assert_non_null(t);
+    len = (size_t)sprintf(t, "a: [");
+    for (i = 0; i < 40000; i++)
+        len += (size_t)sprintf(t + len, "&a%zu x, ", i);
+    len += (size_t)sprintf(t + len, "]\n");
+    parse_len_err(t, len, OB_ERR_UNSUPPORTED, "t/cfg.yaml:1:5: YAML anchors and aliases");
+    free(t);
+    /* An anchor on a collection, an alias on its own, a tag on a collection. */
+    parse_err("a: &m {x: 1}\n", OB_ERR_UNSUPPORTED, "t/cfg.yaml:1:4:", "anchors", NULL);
+    parse_err("a: *m\n", OB_ERR_UNSUPPORTED, "t/cfg.yaml:1:4:", "aliases", NULL);
+    parse_err("a: !!set {x: 1}\n", OB_ERR_UNSUPPORTED, "t/cfg.yaml:1:4:", "tags", NULL);
+    /* A second document is refused at its start, unread. */
+    t = repeat("services: []\n---\n", "[", "]", 100000, "\n", &len);
+    parse_len_err(t, len, OB_ERR_MALFORMED, "t/cfg.yaml:2:1: a second YAML document");
+    free(t);
+    /* The node count: one past the limit, in one flat list. */
+    t = repeat("a: [", "b,", "", OB_CFG_MAX_NODES, "]\n", &len);
+    parse_len_err(t, len, OB_ERR_RANGE, "more than 2000000 YAML values");
+    free(t);
+}
+
 /* min_instances: per service, default 1, at most the instances listed. */
 static void test_min_instances(void **state)
 {
@@ -1013,6 +1097,7 @@ int main(void)
         cmocka_unit_test(test_many_services),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_min_instances),
+        cmocka_unit_test(test_yaml_bounds),
         cmocka_unit_test(test_load_refuses_symlink_and_missing),
         cmocka_unit_test(test_doc_examples),
         cmocka_unit_test(test_truncations_and_mangling),

@@ -4,7 +4,8 @@
 # through the target's entry point, built without libFuzzer by `make unit`
 # with the build's compiler and sanitizers ($OB_BUILD/fuzz-replay/,
 # tests/fuzz/replay.c).  A crash, a sanitizer report, a leak or a hang
-# (60 s per target) fails; so does a target without a corpus.
+# (300 s per target, for a loaded machine; all take seconds) fails; so does a
+# target without a corpus.
 # docs/fuzzing.rst has the targets and how to fuzz them for real.
 set -u
 cd "$(dirname "$0")/../.."
@@ -28,7 +29,7 @@ for src in tests/fuzz/fuzz_*.c; do
     fi
     dirs=("$corpus")
     [ -d "$crashes" ] && dirs+=("$crashes")
-    out=$(timeout 60 "$R/$t" "${dirs[@]}" 2>&1 >/dev/null)
+    out=$(timeout 300 "$R/$t" "${dirs[@]}" 2>&1 >/dev/null)
     rc=$?
     n=$(echo "$out" | sed -n 's/^replay: \([0-9]*\) inputs, no crash$/\1/p')
     if [ $rc -ne 0 ] || [ -z "$n" ]; then
