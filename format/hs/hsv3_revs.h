@@ -98,7 +98,8 @@ size_t ob_hsv3_revs_plan(uint64_t now, uint64_t run_start, uint64_t until, unsig
  * for address key A and period tp, and decodes the compact entry it was
  * rebuilt from; ob_hsv3_revbase_build then builds the revision with
  * counter and sig and checks it: with full, what a client reads, each
- * signature once (the signer's check of what it hands out): the counter,
+ * signature once (the signer's check of the first further revision of a
+ * descriptor: ob_response_check_revisions_on): the counter,
  * the 08 cert (the entry's), the descriptor signature, both layers
  * decrypted with the revision's counter (their MACs), and the inner layer
  * byte for byte revision 0's, whose intro point certificates revision 0's

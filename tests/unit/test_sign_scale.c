@@ -14,10 +14,11 @@
  *     response self-check reads and verifies nothing again, but for the
  *     further revisions (format/hs/hsv3_revs.h): each is signed once (its
  *     document only: the intro point certs are revision 0's) and checked
- *     once in full, rebuilt from revision 0, which is read (not judged)
- *     once per descriptor, with no blinding: its own signature, its layers,
- *     and its inner layer compared with revision 0's (whose certificates
- *     were verified with revision 0), so one Ed25519 verification each.
+ *     once, rebuilt from revision 0, which is read (not judged) once per
+ *     descriptor, with no blinding: its own signature over the rebuilt
+ *     bytes (the first of a descriptor also its layers, and its inner
+ *     layer compared with revision 0's, whose certificates were verified
+ *     with revision 0), so one Ed25519 verification each.
  *
  * That a backend shared by several services travels once in the request
  * (20 services over 10 backends: at most twice one service's request), and
