@@ -169,8 +169,9 @@ typedef struct dstate {
     int status_fd;
     char *status_path;
     int outbox_warned;
-    onl_dd *dd;    /* the delegated mode (deleg_daemon.h) */
-    uint64_t c_at; /* when s->c was fetched */
+    onl_dd *dd;                  /* the delegated mode (deleg_daemon.h) */
+    uint64_t c_at;               /* when s->c was fetched */
+    uint64_t clk_wall, clk_mono; /* the clocks at the last look, ms (clock_check) */
 } dstate;
 
 static void held_clear(held *h)
@@ -256,6 +257,78 @@ static ob_err load_config(dstate *s, ob_diag *d)
     s->outbox = s->o->outbox != NULL ? s->o->outbox : cfg->outbox;
     setup_log(cfg, s->o->verbosity);
     return per_service_arrays(s);
+}
+
+/* ---- the clock ----------------------------------------------------------- */
+
+/*
+ * The daemon's timers are wall-clock times (time(NULL)), and a step of the
+ * clock (an NTP correction, `date -s`) moves them: an hour back and nothing
+ * would fall due for an hour (no inbox scan, no refresh, no republishing, no
+ * reconnect), an hour forward and everything at once.  CLOCK_MONOTONIC says
+ * how much time really passed; when the wall clock moved more than that by
+ * CLOCK_STEP_MIN seconds or more, it stepped, and every time the daemon keeps
+ * (when something happened, when it is due) moves with it, keeping its real
+ * distance from now.  Periods and validity windows stay the wall clock's.
+ */
+#define CLOCK_STEP_MIN 5
+
+/* t moved by step s; 0 (never, or at once) stays as it is. */
+static void shift(uint64_t *t, int64_t step)
+{
+    if (*t == 0 || *t == UINT64_MAX)
+        return;
+    if (step < 0)
+        *t = *t > (uint64_t)-step ? *t - (uint64_t)-step : 1;
+    else
+        *t = *t < UINT64_MAX - (uint64_t)step ? *t + (uint64_t)step : UINT64_MAX - 1;
+}
+
+static uint64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+
+    if (clock_gettime(id, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void clock_check(dstate *s)
+{
+    uint64_t wall = clock_ms(CLOCK_REALTIME), mono = clock_ms(CLOCK_MONOTONIC);
+    int64_t ms, step;
+    size_t i;
+
+    if (wall == 0 || mono == 0)
+        return;
+    /* In ms, then rounded: whole seconds read a moment apart would be 1 s off. */
+    ms = (int64_t)(wall - s->clk_wall) - (int64_t)(mono - s->clk_mono);
+    step = (ms < 0 ? ms - 500 : ms + 500) / 1000;
+    if (s->clk_mono != 0 && (step >= CLOCK_STEP_MIN || step <= -CLOCK_STEP_MIN)) {
+        dlog(L_WARNING,
+             "the clock jumped %s by %lld s; the daemon's timers keep their real intervals",
+             step < 0 ? "back" : "forward", (long long)(step < 0 ? -step : step));
+        shift(&s->next_connect, step);
+        shift(&s->next_refresh, step);
+        shift(&s->next_publish, step);
+        shift(&s->next_inbox, step);
+        shift(&s->last_request, step);
+        shift(&s->c_at, step);
+        for (i = 0; i < s->n_inst; i++) {
+            shift(&s->inst[i].received, step);
+            shift(&s->inst[i].modified, step);
+        }
+        shift(&s->next_rev, step);
+        for (i = 0; i < s->n_streams; i++)
+            onl_rs_clock_step(&s->streams[i].rs, step);
+        for (i = 0; i < (s->cfg->n_services ? s->cfg->n_services : 1); i++) {
+            shift(&s->pub_first[i], step);
+            shift(&s->pub_second[i], step);
+        }
+        onl_dd_clock_step(s->dd, step);
+    }
+    s->clk_wall = wall;
+    s->clk_mono = mono;
 }
 
 /* ---- tor ---------------------------------------------------------------- */
@@ -382,13 +455,22 @@ static uint64_t signed_until(const dstate *s, const char *service, uint64_t now,
     return until;
 }
 
+int onl_daemon_request_due(uint64_t now, uint64_t last_request, uint64_t ran_out_at)
+{
+    /* A v3 period becomes signable at a moment (its SRV run start): a
+     * request written before it could not ask for it, so that one does not
+     * count against the hourly limit, which is for requests nobody answers. */
+    return last_request < ran_out_at || now >= last_request + ONL_DAEMON_REQUEST_EVERY;
+}
+
 /*
  * Warns once per service when its signed descriptors run out within
  * ONL_DAEMON_LOW_WATER, and says whether a new request is worth writing:
  * v2, within ONL_DAEMON_LOW_WATER (a v2 ceremony may pre-sign); v3, once a
  * slot needed now has nothing (the period it lacks cannot be signed before
  * that moment, so an earlier request would ask for the same periods again);
- * either, when nothing at all is held.
+ * either, when nothing at all is held.  *since: the latest moment passed at
+ * which a service's signed descriptors ran out (0: none).
  */
 static int running_low(dstate *s, uint64_t now, uint64_t *since)
 {
@@ -556,11 +638,7 @@ static void refresh(dstate *s)
         write_request(s, creq, s->written ? "introduction points changed" : "first collection");
         memcpy(s->written_key, all, 32);
         s->written = 1;
-    } else if (running_low(s, now, &since) &&
-               (s->last_request < since || now >= s->last_request + 3600)) {
-        /* At once when the need arose after the last request (a v3 period
-         * became signable: nothing earlier could have asked for it), else
-         * at most hourly while nobody answers. */
+    } else if (running_low(s, now, &since) && onl_daemon_request_due(now, s->last_request, since)) {
         write_request(s, creq, "signed descriptors run out soon");
     }
 out:
@@ -1288,6 +1366,7 @@ int onl_daemon_main(const onl_daemon_opts *o)
                 onl_dd_wake(s.dd);
             }
         }
+        clock_check(&s);
         tor_try(&s);
         now = (uint64_t)time(NULL);
         /* The inbox first: a certification or a response waiting there

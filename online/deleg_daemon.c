@@ -98,6 +98,35 @@ void onl_dd_wake(onl_dd *dd)
     dd->next_renew = 0;
 }
 
+/* t moved by step s; 0 (never, or at once) stays as it is. */
+static void shift(uint64_t *t, int64_t step)
+{
+    if (*t == 0 || *t == UINT64_MAX)
+        return;
+    if (step < 0)
+        *t = *t > (uint64_t)-step ? *t - (uint64_t)-step : 1;
+    else
+        *t = *t < UINT64_MAX - (uint64_t)step ? *t + (uint64_t)step : UINT64_MAX - 1;
+}
+
+void onl_dd_clock_step(onl_dd *dd, int64_t step)
+{
+    size_t i, j;
+
+    shift(&dd->next_check, step);
+    shift(&dd->next_renew, step);
+    for (i = 0; i < dd->n; i++) {
+        dd_svc *sv = &dd->svc[i];
+        shift(&sv->built_at, step);
+        shift(&sv->next_due, step);
+        shift(&sv->pub_first, step);
+        shift(&sv->pub_second, step);
+        shift(&sv->renew.next_warn, step);
+        for (j = 0; sv->r != NULL && sv->uploaded_at != NULL && j < sv->r->n_descriptors; j++)
+            shift(&sv->uploaded_at[j], step);
+    }
+}
+
 int onl_dd_due(const onl_dd *dd, uint64_t now)
 {
     return dd->wake || (dd->any_active && (dd->new_req || now >= dd->next_check));

@@ -83,6 +83,13 @@ void onl_dd_take_request(onl_dd *dd, ob_request *req);
 /* Look at every service again at the next cycle (config reloaded, certificates installed). */
 void onl_dd_wake(onl_dd *dd);
 
+/*
+ * The wall clock stepped by step seconds (daemon.c measures it against
+ * CLOCK_MONOTONIC): every time kept (when built, uploaded, due) moves with
+ * it, so each keeps its real distance from now.
+ */
+void onl_dd_clock_step(onl_dd *dd, int64_t step);
+
 /* Is a cycle due at now? (cheap: no file, no network) */
 int onl_dd_due(const onl_dd *dd, uint64_t now);
 

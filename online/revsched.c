@@ -162,3 +162,25 @@ void onl_rs_kick(onl_rs_stream *s)
     for (i = 0; i < s->n; i++)
         s->h[i].tried_at = 0;
 }
+
+/* t moved by step; 0 (never) stays. */
+static void shift(uint64_t *t, int64_t step)
+{
+    if (*t == 0 || *t == ONL_RS_NEVER)
+        return;
+    if (step < 0)
+        *t = *t > (uint64_t)-step ? *t - (uint64_t)-step : 1;
+    else
+        *t = add_sat(*t, (uint64_t)step);
+}
+
+void onl_rs_clock_step(onl_rs_stream *s, int64_t step)
+{
+    size_t i;
+
+    shift(&s->held_at, step);
+    for (i = 0; i < s->n; i++) {
+        shift(&s->h[i].at, step);
+        shift(&s->h[i].tried_at, step);
+    }
+}

@@ -106,4 +106,11 @@ void onl_rs_record(onl_rs_stream *s, const onl_rs_in *in, int rev, const uint8_t
 /* After a reconnect (answers may have been lost): every pending retry is due at once. */
 void onl_rs_kick(onl_rs_stream *s);
 
+/*
+ * The daemon's wall clock stepped by step seconds (measured against
+ * CLOCK_MONOTONIC): every "when" in s moves with it, so the schedule keeps
+ * its real intervals (an acceptance 10 minutes ago stays 10 minutes ago).
+ */
+void onl_rs_clock_step(onl_rs_stream *s, int64_t step);
+
 #endif

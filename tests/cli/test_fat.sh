@@ -5,8 +5,9 @@
 # exfat-fuse: fchmod "succeeds" and every file shows 0777), neither has hard
 # links or RENAME_NOREPLACE, so every exclusive write takes the O_EXCL
 # reservation path of ob_file_write_atomic.  On each: keygen, passwd and
-# import of passphrase-protected keys work with a warning; an unencrypted key
-# and the delegated key store are refused (exit 2, nothing written); collect
+# import of passphrase-protected keys work with a warning; an unencrypted key,
+# config-gen (its backend keys) and the delegated key store are refused
+# (exit 2, nothing left on the stick); collect
 # --descriptors-from, sign (key, config and ceremony log on the stick),
 # publish --dry-run, qr encode, inspect --extract, delegate request and
 # certify all write there; nothing is ever overwritten; no temporary file is
@@ -103,6 +104,14 @@ on_media() {
     warned "$fs import" "$S/master.key"
     run "$fs address after import" 0 "$B/ob-offline" address "$S/master.key" --passphrase-file "$pass"
     [ "$(wc -l <"$tmp/out")" -eq 2 ] || bad "$fs: the store should hold 2 keys: $(cat "$tmp/out")"
+    # config-gen writes the backends' unencrypted tor keys: refused on the
+    # stick, with everything it wrote there removed (docs/ceremony.rst).
+    run "$fs config-gen" 2 "$B/ob-offline" config-gen --no-interactive -n 2 --output "$S/cg" \
+        --passphrase-file "$pass"
+    grep -q "hs_ed25519_secret_key: the file system does not keep file permissions" "$tmp/err" ||
+        bad "$fs config-gen: $(cat "$tmp/err")"
+    [ -e "$S/cg" ] && bad "$fs config-gen: $S/cg was left"
+    [ -n "$(ls -A "$S" | grep -v '^master.key$\|^v2.key$')" ] && bad "$fs config-gen left: $(ls -A "$S")"
     # keygen never overwrites, here neither.
     before=$(sha256sum <"$S/master.key")
     run "$fs keygen over" 2 "$B/ob-offline" keygen --version 3 -o "$S/master.key" --passphrase-file "$pass"

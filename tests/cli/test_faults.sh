@@ -7,7 +7,9 @@
 #                with exit 2 and "No space left on device", the previous
 #                file is byte for byte what it was, no temporary file is
 #                left, nothing else on the disk changed; with room again the
-#                same command works.
+#                same command works.  The ceremony log on the full disk:
+#                the failure said, its earlier entries kept, the next
+#                ceremony logged once there is room.
 #   stick pulled a FAT32 image through fusefat, the FUSE process killed
 #                (SIGKILL, injected by strace at its Nth write(2)) at points
 #                spread over the whole operation: the program ends (no hang)
@@ -97,6 +99,32 @@ rm "$D/filler"
 "$B/ob-offline" sign -c "$W/offline.yaml" --passphrase-file "$pass" --yes -i "$W/req.obb" -o "$D/response.obb" \
     >/dev/null 2>&1 || bad "sign with room again failed"
 ok
+
+# The ceremony log on the full disk (the key media), the response elsewhere:
+# the response is written, the log's earlier entries stay as they were, the
+# failure is said, and with room again the next ceremony is logged.
+sed "s|^ceremony_log: .*|ceremony_log: $D/ceremony.log|" "$W/offline.yaml" >"$W/full-log.yaml"
+"$B/ob-offline" sign -c "$W/full-log.yaml" --passphrase-file "$pass" --yes --resign -i "$W/req.obb" \
+    -o "$tmp/logged.obb" >/dev/null 2>&1 || bad "sign with the log on the tmpfs failed"
+cp "$D/ceremony.log" "$tmp/log-before"
+fill
+"$B/ob-offline" sign -c "$W/full-log.yaml" --passphrase-file "$pass" --yes --resign -i "$W/req.obb" \
+    -o "$tmp/unlogged.obb" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok
+[ $rc -eq 2 ] || bad "sign, log on a full disk: exit $rc, want 2"
+grep -q "ceremony.log: writing the ceremony log failed: No space left on device.*not logged" "$tmp/err" ||
+    bad "sign, log on a full disk: message: $(cat "$tmp/err")"
+[ -s "$tmp/unlogged.obb" ] || bad "sign, log on a full disk: the response is missing"
+cmp -s "$tmp/log-before" <(head -c "$(stat -c %s "$tmp/log-before")" "$D/ceremony.log") ||
+    bad "sign, log on a full disk: the earlier entries changed"
+rm "$D/filler"
+"$B/ob-offline" sign -c "$W/full-log.yaml" --passphrase-file "$pass" --yes --resign -i "$W/req.obb" \
+    -o "$tmp/relogged.obb" >"$tmp/out" 2>&1 || bad "sign with room again: $(cat "$tmp/out")"
+grep -q "^response $(head -c $(($(stat -c %s "$tmp/relogged.obb") - 32)) "$tmp/relogged.obb" | sha256sum | cut -c1-64)$" "$D/ceremony.log" ||
+    bad "sign with room again: not logged"
+ok
+rm -f "$D/ceremony.log"
 
 # A key store: passwd (same size) and import (it grows) keep the old store.
 cp "$W/master.key" "$D/master.key"

@@ -13,6 +13,10 @@
 #                 client reaches the service before and after a time period
 #                 change
 #   torrestart    the management tor restarted during run; publishing resumes
+#   torkill       the management tor killed (SIGKILL) right after it took an
+#                 HSPOST from publish: a clean exit 2 naming the lost tor,
+#                 the response untouched, publish again works; killed with
+#                 a tor back at once: publish reconnects and finishes
 #   failover      backend 2 stopped; after the daemon's next refresh and a new
 #                 ceremony the client still reaches the service on backend 1
 #
@@ -124,6 +128,83 @@ qr() {
     e2e_publish "$a/online/response.obb" || return 1
     e2e_reach 120 || { note "not reachable after the QR ceremony"; return 1; }
     note "page through Tor after the QR ceremony in ${REACH_SECS}s"
+}
+
+# --- tor killed in the middle of an upload ------------------------------------
+# tests/e2e/ctlkill.py relays ob-online's control connection to the
+# management tor and kills that tor (SIGKILL, by pid) the moment it answers
+# an HSPOST with 250: the descriptor is being uploaded and publish waits for
+# tor's HS_DESC events.
+torkill_run() { # torkill_run RESP LOG [AFTER_PORT]: publish through a fresh relay; exit status
+    local port rc n
+    port=$(lab_port 29)
+    lab_stop ctlkill
+    : >>"$RUN/ctlkill.log"
+    n=$(grep -c "listening on" "$RUN/ctlkill.log")
+    /usr/bin/python3 "$ROOT/tests/e2e/ctlkill.py" "$port" "$MGMT_PORT" "$LAB/mgmt/pid" ${3:+"$3"} \
+        >>"$RUN/ctlkill.log" 2>&1 &
+    lab_record $! ctlkill
+    for _ in $(seq 1 50); do
+        [ "$(grep -c "listening on" "$RUN/ctlkill.log")" -gt "${n:-0}" ] && break
+        sleep 0.1
+    done
+    "$ONL" publish -c "$CFG/online/config.yaml" "$1" -i 127.0.0.1 -p "$port" -s '' >"$2" 2>&1
+    rc=$?
+    return $rc
+}
+
+# mgmt_restart: start the management tor again; wait until this run of it
+# bootstrapped (its log keeps the earlier runs' lines).
+mgmt_restart() {
+    local n i
+    n=$(grep -c 'Bootstrapped 100%' "$LAB/mgmt/notice.log" 2>/dev/null)
+    e2e_tor_args mgmt --ControlPort "127.0.0.1:$MGMT_PORT" || return 1
+    for i in $(seq 1 240); do
+        [ "$(grep -c 'Bootstrapped 100%' "$LAB/mgmt/notice.log")" -gt "$n" ] && return 0
+        sleep 0.5
+    done
+    note "the management tor did not bootstrap again"
+    return 1
+}
+
+torkill() {
+    local resp=$RUN/resp-tk.obb sum rc t
+    # A second tor, bootstrapping meanwhile, to be "tor back at once" below.
+    lab_tor standby 38 <<<"SocksPort 0" || return 1
+    e2e_ceremony "$RUN/req-tk.obb" "$resp" || return 1
+    sum=$(sha256sum <"$resp")
+    # Killed, not started again: publish gives up after its reconnect wait.
+    t=$(e2e_now)
+    torkill_run "$resp" "$RUN/tk1.log"
+    rc=$?
+    grep -q "took the HSPOST; killed it" "$RUN/ctlkill.log" || { note "tor was never killed: $(cat "$RUN/ctlkill.log")"; return 1; }
+    note "publish with tor killed mid-upload: exit $rc after $(e2e_since "$t")s: $(grep -v '^response ' "$RUN/tk1.log" | tail -n1)"
+    [ $rc -eq 2 ] && grep -q "lost tor while publishing" "$RUN/tk1.log" || {
+        note "want exit 2 and 'lost tor while publishing'"; cat "$RUN/tk1.log"; return 1; }
+    grep -qi "sanitizer\|runtime error" "$RUN/tk1.log" && { cat "$RUN/tk1.log"; return 1; }
+    [ "$(sha256sum <"$resp")" = "$sum" ] || { note "the response changed"; return 1; }
+    # Later, with tor back: the same response is published and reachable.
+    lab_stop mgmt
+    mgmt_restart || return 1
+    e2e_publish "$resp" || { note "publish after tor came back failed"; return 1; }
+    note "tor back: $(tail -n1 "$resp.publish.log")"
+    e2e_reach 120 || { note "not reachable after publishing again"; return 1; }
+    note "reachable ${REACH_SECS}s after publishing again"
+    # Killed with a tor back at once (the standby, to which the relay turns):
+    # publish reconnects, posts again, finishes.  A new ceremony: the HSDirs
+    # hold the first response's revision now and refuse the same one again.
+    lab_wait_bootstrap standby 120 || return 1
+    e2e_ceremony "$RUN/req-tk2.obb" "$RUN/resp-tk2.obb" || return 1
+    t=$(e2e_now)
+    torkill_run "$RUN/resp-tk2.obb" "$RUN/tk2.log" "$(lab_port 38)"
+    rc=$?
+    [ "$(grep -c "killed it" "$RUN/ctlkill.log")" -eq 2 ] || { note "tor was not killed the second time"; return 1; }
+    note "killed with a tor back at once: publish exit $rc after $(e2e_since "$t")s: $(tail -n1 "$RUN/tk2.log")"
+    [ $rc -eq 0 ] && grep -q "reached at least one HSDir" "$RUN/tk2.log" || { cat "$RUN/tk2.log"; return 1; }
+    lab_stop ctlkill
+    lab_stop standby
+    lab_stop mgmt
+    mgmt_restart
 }
 
 # --- the daemon, with a scripted offline signer ------------------------------
@@ -331,6 +412,7 @@ reference() {
 for fn in setup; do scenario setup setup || exit 1; done
 scenario ceremony ceremony || exit 1
 want qr && scenario qr qr
+want torkill && scenario torkill torkill
 want reference && scenario reference reference
 if want daemon || want torrestart || want failover; then
     want daemon && scenario daemon daemon

@@ -162,6 +162,8 @@ static int t_fstatfs(int fd, struct statfs *sf)
 #undef rename
 
 static char dir[64];
+/* Room for dir, "/" and any entry's name (gcc -O2 checks snprintf's room). */
+#define PATH_IN_DIR (sizeof(dir) + 1 + sizeof(((struct dirent *)0)->d_name))
 static char notes[4][OB_DIAG_MAX];
 static int n_notes;
 
@@ -197,7 +199,7 @@ static int reset(void **state)
 {
     DIR *dp;
     struct dirent *e;
-    char p[256];
+    char p[PATH_IN_DIR];
 
     (void)state;
     memset(&f, 0, sizeof(f));
@@ -536,7 +538,7 @@ static void test_careful_replace(void **state)
  * back, beside it, named, when it cannot); no temporary file. */
 static void test_careful_replace_failures(void **state)
 {
-    char p[128], old[160];
+    char p[128], old[PATH_IN_DIR];
     DIR *dp;
     struct dirent *e;
     ob_diag d;

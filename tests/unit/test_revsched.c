@@ -119,6 +119,50 @@ static void test_next_after_step(void **state)
     assert_int_equal(o.rev, 2);
 }
 
+/* The clock steps back an hour after the first upload: moved with it, the
+ * schedule keeps its real intervals (the next revision STEP after the
+ * acceptance, not an hour later); the same bytes again LIFE after it. */
+static void test_clock_step(void **state)
+{
+    onl_rs_stream s;
+    onl_rs_in in;
+    onl_rs_out o;
+    uint8_t r[7];
+    static const onl_rs_rev one[1] = { { 1000, 100 } };
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    mk_in(&in, 4000, revs4, 4, src_a, 7);
+    onl_rs_decide(&s, &in, &o);
+    all(r, 7, ONL_RS_ACCEPTED);
+    onl_rs_record(&s, &in, o.rev, r);
+    onl_rs_clock_step(&s, -3600);
+    assert_int_equal(s.held_at, 400);
+    assert_int_equal(s.h[0].at, 400);
+    mk_in(&in, 400 + STEP - 1, revs4, 4, src_a, 7);
+    onl_rs_decide(&s, &in, &o);
+    assert_int_equal(o.rev, -1);
+    assert_int_equal(o.next, 400 + STEP);
+    mk_in(&in, 400 + STEP, revs4, 4, src_a, 7);
+    onl_rs_decide(&s, &in, &o);
+    assert_int_equal(o.rev, 1);
+    assert_int_equal(o.n_send, 7);
+    /* One revision only: the same bytes again LIFE after the (moved) acceptance. */
+    memset(&s, 0, sizeof(s));
+    mk_in(&in, 4000, one, 1, src_a, 7);
+    onl_rs_decide(&s, &in, &o);
+    onl_rs_record(&s, &in, o.rev, r);
+    onl_rs_clock_step(&s, -3600);
+    mk_in(&in, 400 + LIFE - 1, one, 1, src_a, 7);
+    onl_rs_decide(&s, &in, &o);
+    assert_int_equal(o.rev, -1);
+    assert_int_equal(o.next, 400 + LIFE);
+    /* Forward as well; 0 ("never") stays 0. */
+    onl_rs_clock_step(&s, 7200);
+    assert_int_equal(s.held_at, 7600);
+    assert_int_equal(s.h[0].tried_at, 0);
+}
+
 static void test_failed_hsdir_retried(void **state)
 {
     onl_rs_stream s;
@@ -484,6 +528,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_upload_by_clock),
         cmocka_unit_test(test_next_after_step),
+        cmocka_unit_test(test_clock_step),
         cmocka_unit_test(test_failed_hsdir_retried),
         cmocka_unit_test(test_new_hsdir_gets_held),
         cmocka_unit_test(test_newer_response_takes_over),
