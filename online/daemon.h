@@ -32,9 +32,12 @@
 #ifndef ONL_DAEMON_H
 #define ONL_DAEMON_H
 
-#define ONL_DAEMON_LOW_WATER  (6 * 3600) /* s before signed descriptors run out */
-#define ONL_DAEMON_INBOX_POLL 2          /* s between inbox scans */
-#define ONL_DAEMON_MAX_HELD   16         /* responses kept for republishing */
+#include <stdint.h>
+
+#define ONL_DAEMON_LOW_WATER     (6 * 3600) /* s before signed descriptors run out */
+#define ONL_DAEMON_INBOX_POLL    2          /* s between inbox scans */
+#define ONL_DAEMON_MAX_HELD      16         /* responses kept for republishing */
+#define ONL_DAEMON_REQUEST_EVERY 3600       /* s between run-out requests unanswered */
 
 typedef struct onl_daemon_opts {
     const char *config_path;
@@ -44,6 +47,15 @@ typedef struct onl_daemon_opts {
     int n_tor_args;        /* -i/-p/-s/--password-file words for tor */
     char **tor_args;
 } onl_daemon_opts;
+
+/*
+ * Whether a request for signed descriptors that run out is due at now, the
+ * last request having been written at last_request: at once when they ran
+ * out at ran_out_at (0: not a moment passed, e.g. nothing held) after that
+ * request, which could not ask for a period that became signable since;
+ * otherwise at most once every ONL_DAEMON_REQUEST_EVERY s.
+ */
+int onl_daemon_request_due(uint64_t now, uint64_t last_request, uint64_t ran_out_at);
 
 /* Run until SIGTERM/SIGINT; returns the exit status (0 after a signal). */
 int onl_daemon_main(const onl_daemon_opts *o);

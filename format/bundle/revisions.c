@@ -25,6 +25,13 @@ size_t ob_resp_revision_count(const ob_resp_descriptor *rd)
     return get_list(rd, &rv) ? 1 + rv.n : 1;
 }
 
+uint64_t ob_resp_revision_max(const ob_resp_descriptor *rd)
+{
+    ob_hsv3_revs rv;
+
+    return get_list(rd, &rv) && rv.n > 0 ? ob_hsv3_revs_counter(&rv, rv.n) : rd->revision;
+}
+
 uint32_t ob_resp_revision_step(const ob_resp_descriptor *rd)
 {
     ob_hsv3_revs rv;

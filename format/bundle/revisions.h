@@ -21,6 +21,14 @@
 /* 1 + the number of further revisions (a record without the field: 1). */
 size_t ob_resp_revision_count(const ob_resp_descriptor *rd);
 
+/*
+ * The highest counter of any revision (the last one's: they increase
+ * strictly).  What an HSDir may already hold of this record: the online side
+ * uploads a revision ahead of its time when a newer response takes over
+ * (online/revsched.h).
+ */
+uint64_t ob_resp_revision_max(const ob_resp_descriptor *rd);
+
 /* Seconds between further revisions (0: none). */
 uint32_t ob_resp_revision_step(const ob_resp_descriptor *rd);
 
