@@ -54,10 +54,15 @@ ob_err ob_resp_revision_bytes(const ob_resp_descriptor *rd, const ob_tp_params *
 
 /*
  * Rebuild and check every further revision of every expanded v3 record of
- * resp (hsv3_revs.h: full, as a client verifies, for the signer's own
- * check; otherwise counter, cert and descriptor signature); the message
- * names the record and revision.
+ * resp (hsv3_revs.h: counter, cert and descriptor signature over the
+ * rebuilt bytes; with full, for the signer's own check, each record's
+ * first further revision also as a client reads it); the message
+ * names the record and revision (the lowest record's on failure, whatever
+ * the threads).  _on: on `threads` threads, one record per job (0:
+ * format/core/pool.h's default).
  */
+ob_err ob_response_check_revisions_on(const ob_response *resp, const ob_tp_params *tpp, int full,
+                                      unsigned threads, ob_diag *d);
 ob_err ob_response_check_revisions(const ob_response *resp, const ob_tp_params *tpp, int full,
                                    ob_diag *d);
 
