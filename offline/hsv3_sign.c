@@ -104,12 +104,52 @@ static ob_err signing_key(const ofl_hsv3_sign_in *in, uint8_t exp[64], uint8_t p
     return r == 0 ? OB_OK : ob_fail(d, OB_ERR_CRYPTO, "descriptor signing key generation failed");
 }
 
+/*
+ * The descriptor's revision counter (at now) and those of the further
+ * revisions (at revs_first + i * revs_step): one pass over the keystream
+ * when their times increase, as they do when the further revisions come
+ * after now (ob_hsv3_rev_ope_many); one pass each otherwise.
+ */
+static ob_err counters(const ofl_hsv3_sign_in *in, const uint8_t key[OB_HSV3_REV_KEY_LEN],
+                       uint64_t from, uint64_t *rev, ob_diag *d)
+{
+    uint64_t *t, *c;
+    size_t i, n = in->revs_n + 1;
+    int sorted = 1, r = 0;
+
+    if ((t = calloc(n, 2 * sizeof(*t))) == NULL)
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    c = t + n;
+    t[0] = ob_hsv3_rev_t(in->now + in->rev_offset, from);
+    for (i = 0; i < in->revs_n; i++) {
+        uint64_t at = in->revs_first + (uint64_t)i * in->revs_step + in->rev_offset;
+
+        t[i + 1] = at < in->revs_first ? 0 : ob_hsv3_rev_t(at, from);
+        if (t[i + 1] < t[i])
+            sorted = 0;
+    }
+    for (i = 0; i < n; i++)
+        if (t[i] == 0)
+            r = -1;
+    if (r == 0 && sorted)
+        r = ob_hsv3_rev_ope_many(c, key, t, n);
+    for (i = 0; r == 0 && !sorted && i < n; i++)
+        r = ob_hsv3_rev_ope(&c[i], key, t[i]);
+    if (r == 0) {
+        *rev = c[0];
+        for (i = 0; i < in->revs_n; i++)
+            in->revs_counters[i] = c[i + 1];
+    }
+    free(t);
+    return r == 0 ? OB_OK : ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
+}
+
 ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_t *out_len,
                                 uint64_t *revision, ob_diag *d)
 {
     uint8_t *mem = NULL, *sign_exp = NULL, sign_pk[32], cert[OB_CERT_LEN];
     uint8_t layout[OB_HSV3_LAYOUT_SEED_LEN];
-    size_t cert_len = 0, i;
+    size_t cert_len = 0;
     uint64_t from, until, rev = 0;
     unsigned lifetime = in->lifetime_min == 0 ? OB_HSV3_DEFAULT_LIFETIME : in->lifetime_min;
     const ofl_hsv3_period *per = in->period;
@@ -152,18 +192,8 @@ ob_err ofl_hsv3_sign_descriptor(const ofl_hsv3_sign_in *in, uint8_t **out, size_
                                            ob_hsv3_cert_expiry_hours(in->tp, in->tpp, lifetime),
                                            per->blinded_exp, per->blinded_pk, d)) != OB_OK)
         goto out;
-    if (ob_hsv3_rev_counter_from_key(&rev, per->rev_key, in->now + in->rev_offset, from) != 0) {
-        err = ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
+    if ((err = counters(in, per->rev_key, from, &rev, d)) != OB_OK)
         goto out;
-    }
-    for (i = 0; i < in->revs_n; i++) {
-        uint64_t t = in->revs_first + (uint64_t)i * in->revs_step + in->rev_offset;
-        if (t < in->revs_first ||
-            ob_hsv3_rev_counter_from_key(&in->revs_counters[i], per->rev_key, t, from) != 0) {
-            err = ob_fail(d, OB_ERR_CRYPTO, "revision counter derivation failed");
-            goto out;
-        }
-    }
     memset(&s, 0, sizeof(s));
     s.identity_pk = in->master_pk;
     s.tp = in->tp;

@@ -1740,7 +1740,7 @@ ob_err ofl_sign_selfcheck(const ofl_plan *p, ob_response *resp, size_t *wire_len
     /* Every further revision rebuilt as the online side will (from revision
      * 0, the entry and the list read back equal above) and verified as a
      * client will verify it; the online side checks its signature only. */
-    if ((err = ob_response_check_revisions(resp, &p->tpp, 1, d)) != OB_OK) {
+    if ((err = ob_response_check_revisions_on(resp, &p->tpp, 1, p->threads, d)) != OB_OK) {
         ob_diag_prefix(d, "self-check of the response: ");
         goto out;
     }

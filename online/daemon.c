@@ -119,6 +119,22 @@ typedef struct inst_state {
     uint64_t received, modified;
 } inst_state;
 
+/*
+ * A bundle of the inbox already looked at, by its digest (its content: a
+ * corrected file under the same name is a new one).  One refused for a
+ * passing reason (the disk, memory: ob_err OB_ERR_IO, OB_ERR_NOMEM, such as
+ * a key store whose mode the operator is fixing) is looked at again from
+ * retry_at, the wait doubling from INBOX_RETRY_MIN to INBOX_RETRY_MAX; any
+ * other refusal is final for this run.
+ */
+#define INBOX_RETRY_MIN 5
+#define INBOX_RETRY_MAX 600
+typedef struct seen_bundle {
+    uint8_t dg[32];
+    uint64_t retry_at; /* 0: never again */
+    uint32_t wait;     /* the last wait before a retry, s */
+} seen_bundle;
+
 /* A response taken from the inbox. */
 typedef struct held {
     ob_response *r;
@@ -156,7 +172,7 @@ typedef struct dstate {
     uint64_t last_request;
     held held[ONL_DAEMON_MAX_HELD];
     size_t n_held;
-    uint8_t (*seen)[32];
+    seen_bundle *seen;
     size_t n_seen, cap_seen;
     uint64_t next_refresh, next_publish, next_inbox;
     int publish_now;
@@ -200,27 +216,57 @@ static inst_state *inst_get(dstate *s, const char *addr)
     return &s->inst[s->n_inst++];
 }
 
-static int seen_has(const dstate *s, const uint8_t dg[32])
+static seen_bundle *seen_find(const dstate *s, const uint8_t dg[32])
 {
     size_t i;
 
     for (i = 0; i < s->n_seen; i++)
-        if (memcmp(s->seen[i], dg, 32) == 0)
-            return 1;
-    return 0;
+        if (memcmp(s->seen[i].dg, dg, 32) == 0)
+            return &s->seen[i];
+    return NULL;
 }
 
-static void seen_add(dstate *s, const uint8_t dg[32])
+/* Looked at before, and not due for another try at now? */
+static int seen_has(const dstate *s, const uint8_t dg[32], uint64_t now)
 {
-    if (s->n_seen == s->cap_seen) {
-        size_t nc = s->cap_seen ? 2 * s->cap_seen : 32;
-        uint8_t(*p)[32] = realloc(s->seen, nc * sizeof(*p));
-        if (p == NULL)
-            return;
-        s->seen = p;
-        s->cap_seen = nc;
+    const seen_bundle *b = seen_find(s, dg);
+
+    return b != NULL && (b->retry_at == 0 || now < b->retry_at);
+}
+
+/* Mark dg as looked at: for good, or (retry) to be tried again later. */
+static uint32_t seen_add(dstate *s, const uint8_t dg[32], int retry, uint64_t now)
+{
+    seen_bundle *b = seen_find(s, dg);
+
+    if (b == NULL) {
+        if (s->n_seen == s->cap_seen) {
+            size_t nc = s->cap_seen ? 2 * s->cap_seen : 32;
+            seen_bundle *p = realloc(s->seen, nc * sizeof(*p));
+            if (p == NULL)
+                return 0;
+            s->seen = p;
+            s->cap_seen = nc;
+        }
+        b = &s->seen[s->n_seen++];
+        memset(b, 0, sizeof(*b));
+        memcpy(b->dg, dg, 32);
     }
-    memcpy(s->seen[s->n_seen++], dg, 32);
+    if (!retry) {
+        b->retry_at = 0;
+        return 0;
+    }
+    b->wait = b->wait == 0                     ? INBOX_RETRY_MIN
+              : b->wait >= INBOX_RETRY_MAX / 2 ? INBOX_RETRY_MAX
+                                               : 2 * b->wait;
+    b->retry_at = now + b->wait;
+    return b->wait;
+}
+
+/* A refusal that may not hold next time: the operating system or memory said no. */
+static int passing(ob_err err)
+{
+    return err == OB_ERR_IO || err == OB_ERR_NOMEM;
 }
 
 static ob_err per_service_arrays(dstate *s)
@@ -312,6 +358,8 @@ static void clock_check(dstate *s)
         shift(&s->next_refresh, step);
         shift(&s->next_publish, step);
         shift(&s->next_inbox, step);
+        for (i = 0; i < s->n_seen; i++)
+            shift(&s->seen[i].retry_at, step);
         shift(&s->last_request, step);
         shift(&s->c_at, step);
         for (i = 0; i < s->n_inst; i++) {
@@ -614,11 +662,11 @@ static void refresh(dstate *s)
         goto out; /* cancelled: what came is not a full picture */
     dlog(L_INFO, "refreshed %zu service(s): %zu instance(s) ok, %zu missing, %zu invalid%s",
          st.services, st.ok, st.missing, st.invalid, have ? "" : " (tor has no consensus yet)");
-    /* Services the delegated mode signs need no ceremony: no request for them. */
+    /* What the delegated mode signs needs no ceremony: the request keeps only the rest. */
     onl_dd_scan(s->dd, s->cfg, req, now);
     for (i = 0; i < req->n_services; i++) {
         const ob_req_service *rs = &req->services[i];
-        int deleg = onl_dd_active(s->dd, rs->address);
+        int deleg = onl_dd_signs_all(s->dd, rs); /* nothing of it left for a ceremony */
         for (j = 0; j < rs->n_instances; j++) {
             const ob_req_instance *in = &rs->instances[j];
             inst_state *is = inst_get(s, in->address);
@@ -1023,19 +1071,27 @@ static void publish_cycle(dstate *s)
 
 /* ---- the delegated mode (deleg_daemon.h) ---------------------------------- */
 
-/* The highest revision counter of a held response for (service, tp): builds count above it. */
+/*
+ * The highest revision counter of a held response for (service, tp), over
+ * every revision of each record: builds count above it.  Not only revision
+ * 0's: the publisher may have uploaded a later revision, even one ahead of
+ * its time (revsched.h), and a build below it would be refused by the HSDirs
+ * that hold it.  The delegated counters may then start above the clock's;
+ * they still fit (the revisions lie inside the period's window, well below
+ * OB_HSV3_REV_T_MAX).
+ */
 static uint64_t held_floor(void *ctx, const char *service, uint64_t tp)
 {
     const dstate *s = ctx;
-    uint64_t m = 0;
+    uint64_t m = 0, c;
     size_t i, j;
 
     for (i = 0; i < s->n_held; i++)
         for (j = 0; j < s->held[i].r->n_descriptors; j++) {
             const ob_resp_descriptor *rd = &s->held[i].r->descriptors[j];
             if (rd->version == 3 && rd->tp == tp && strcmp(rd->service, service) == 0 &&
-                rd->revision > m)
-                m = rd->revision;
+                (c = ob_resp_revision_max(rd)) > m)
+                m = c;
         }
     return m;
 }
@@ -1137,14 +1193,21 @@ static void deleg_cycle(dstate *s)
  * installs it (every certificate checked first; all or nothing), then the
  * delegated mode is woken to build with the new keys.
  */
-static void take_cert_response(dstate *s, const char *path, const char *name, const char *shrt)
+static void take_cert_response(dstate *s, const char *path, const char *name, const uint8_t dg[32],
+                               const char *shrt)
 {
     onl_install_report rep;
+    uint64_t now = (uint64_t)time(NULL);
     ob_diag d;
+    ob_err err;
 
-    if (onl_delegate_install_file(s->cfg, path, (uint64_t)time(NULL), &rep, &d) != OB_OK) {
-        dlog(L_ERROR, "inbox: refusing key-certification response %s (digest %s): %s", name, shrt,
-             d.msg);
+    if ((err = onl_delegate_install_file(s->cfg, path, now, &rep, &d)) != OB_OK) {
+        char again[64] = "";
+        if (passing(err))
+            snprintf(again, sizeof(again), " (trying again in %u s)",
+                     (unsigned)seen_add(s, dg, 1, now));
+        dlog(L_ERROR, "inbox: refusing key-certification response %s (digest %s): %s%s", name, shrt,
+             d.msg, again);
         return;
     }
     if (rep.n_installed > 0)
@@ -1179,17 +1242,17 @@ static void take_response(dstate *s, const char *path, const char *name)
         goto out;
     }
     err = ob_bundle_peek(p, n, &kind, dg, &d);
-    if (err == OB_OK && seen_has(s, dg))
+    if (err == OB_OK && seen_has(s, dg, (uint64_t)time(NULL)))
         goto out;
     if (err != OB_OK) {
         /* Maybe still being copied: try again at the next scan. */
         dlog(L_DEBUG, "inbox: %s: %s", name, d.msg);
         goto out;
     }
-    seen_add(s, dg);
+    seen_add(s, dg, 0, 0);
     ob_bundle_digest_short(dg, shrt);
     if (kind == OB_BUNDLE_CERT_RESPONSE) {
-        take_cert_response(s, path, name, shrt);
+        take_cert_response(s, path, name, dg, shrt);
         goto out;
     }
     if (kind != OB_BUNDLE_RESPONSE) {
@@ -1206,7 +1269,11 @@ static void take_response(dstate *s, const char *path, const char *name)
         err = s->c != NULL ? onl_publish_plan(s->cfg, r, s->c, (uint64_t)time(NULL), &plan, &d)
                            : onl_publish_check_services(s->cfg, r, &d);
     if (err != OB_OK) {
-        dlog(L_ERROR, "inbox: refusing response %s (digest %s): %s", name, shrt, d.msg);
+        char again[64] = "";
+        if (passing(err))
+            snprintf(again, sizeof(again), " (trying again in %u s)",
+                     (unsigned)seen_add(s, dg, 1, (uint64_t)time(NULL)));
+        dlog(L_ERROR, "inbox: refusing response %s (digest %s): %s%s", name, shrt, d.msg, again);
         goto out;
     }
     if (s->n_held == ONL_DAEMON_MAX_HELD) {

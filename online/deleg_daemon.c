@@ -18,8 +18,10 @@
 
 typedef struct dd_svc {
     char address[57];
-    int seen;   /* still in the config */
-    int active; /* a period in use has a certified key */
+    int seen;           /* still in the config */
+    int active;         /* a period in use has a certified key */
+    uint64_t key_tp[2]; /* the periods in use with a certified key, as last looked at */
+    size_t n_key_tp;
     uint64_t certified_until, last_tp;
     int listed;
     onl_renew renew;
@@ -180,6 +182,32 @@ int onl_dd_active(const onl_dd *dd, const char *service)
     const dd_svc *sv = find_svc(dd, service);
 
     return sv != NULL && sv->active;
+}
+
+/* Does the delegated mode hold a certified key for (sv, tp), as last looked at? */
+static int keyed(const dd_svc *sv, uint64_t tp)
+{
+    size_t i;
+
+    if (sv == NULL || !sv->active)
+        return 0;
+    for (i = 0; i < sv->n_key_tp; i++)
+        if (sv->key_tp[i] == tp)
+            return 1;
+    return 0;
+}
+
+int onl_dd_signs_all(const onl_dd *dd, const ob_req_service *rs)
+{
+    const dd_svc *sv = find_svc(dd, rs->address);
+    size_t i;
+
+    if (sv == NULL || !sv->active)
+        return 0;
+    for (i = 0; i < rs->n_periods; i++)
+        if (!keyed(sv, rs->periods[i].tp))
+            return 0;
+    return 1;
 }
 
 uint64_t onl_dd_certified_until(const onl_dd *dd, const char *service)
@@ -484,6 +512,8 @@ static ob_err svc_cycle(onl_dd *dd, const onl_dd_env *env, const ob_cfg_service 
     char why[256], reasons[160] = "";
     size_t n = keys_for(env->cfg, cs->address, slots, now, tps, why, sizeof(why));
 
+    memcpy(sv->key_tp, tps, n * sizeof(tps[0]));
+    sv->n_key_tp = n;
     if (n == 0) {
         if ((sv->active || sv->r != NULL) && !sv->fallback_logged) {
             log_fallback(env, sv, slots, why);
@@ -551,8 +581,9 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
         dd_svc *sv;
         ob_diag d;
         char until[OB_TIME_STR], due[OB_TIME_STR], written[512];
-        uint64_t due_t = 0;
-        int a;
+        uint64_t due_t = 0, pending_tp, pending_at;
+        uint8_t pending_dg[32];
+        int a, pending_read;
         if (cs->version != 3 || cs->address == NULL || (sv = get_svc(dd, cs->address)) == NULL)
             continue;
         memset(&l, 0, sizeof(l));
@@ -563,6 +594,10 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
         sv->listed = l.n > 0;
         sv->certified_until = l.n > 0 ? l.certified_until : 0;
         sv->last_tp = l.last_tp;
+        pending_tp = l.pending_last_tp;
+        pending_read = l.pending_read;
+        pending_at = l.pending_created;
+        memcpy(pending_dg, l.pending_digest, sizeof(pending_dg));
         onl_dkey_list_free(&l);
         if (!sv->listed)
             continue; /* never certified: the ceremony mode, no renewal */
@@ -580,6 +615,26 @@ static void renew_all(onl_dd *dd, const onl_dd_env *env, const ob_tp_params *tpp
                      "key-certification request in the outbox to the offline machine "
                      "(ob-offline certify)",
                      cs->address, until, (unsigned long long)sv->last_tp, due);
+            continue;
+        }
+        if (pending_tp > sv->last_tp) {
+            /* A request reaching further already waits for its response (its keys are
+             * pending in the store): written before this daemon started, by it before a
+             * restart or by delegate request.  Another one would only be a second thing
+             * to carry across and compare. */
+            char made[OB_TIME_STR], shrt[OB_BUNDLE_SHORT_LEN] = "unreadable";
+            fmt_utc(made, pending_at);
+            if (pending_read)
+                ob_bundle_digest_short(pending_dg, shrt);
+            onl_renew_done(&sv->renew, 1, now);
+            env->log(ONL_DD_WARNING,
+                     "%s.onion: the delegated certification runs out at %s UTC (last certified "
+                     "period %llu starts %s UTC); a key-certification request up to period %llu "
+                     "(digest %s, made %s UTC) is waiting for its response: take it to the "
+                     "offline machine (ob-offline certify), or make a new one with ob-online "
+                     "delegate request if it is lost",
+                     cs->address, until, (unsigned long long)sv->last_tp, due,
+                     (unsigned long long)pending_tp, shrt, pending_read ? made : "?");
             continue;
         }
         if (env->cert_request == NULL || env->outbox == NULL) {
@@ -670,9 +725,13 @@ void onl_dd_scan(onl_dd *dd, const ob_config *cfg, const ob_request *req, uint64
         uint64_t tps[2];
         char why[256];
         dd_svc *sv;
+        size_t n;
         if (cs->version != 3 || cs->address == NULL || (sv = get_svc(dd, cs->address)) == NULL)
             continue;
-        if (keys_for(cfg, cs->address, slots, now, tps, why, sizeof(why)) == 0)
+        n = keys_for(cfg, cs->address, slots, now, tps, why, sizeof(why));
+        memcpy(sv->key_tp, tps, n * sizeof(tps[0]));
+        sv->n_key_tp = n; /* none: the ceremony request keeps all its periods */
+        if (n == 0)
             continue; /* a service that lost its keys falls back in the next cycle */
         if (!sv->active)
             dd->wake = 1; /* the cycle says so, and builds */
@@ -698,13 +757,18 @@ ob_err onl_dd_filter_request(const onl_dd *dd, const ob_request *req, ob_request
         err = ob_bundle_set_text(&r->origin, req->origin);
     for (i = 0; i < req->n_services && err == OB_OK; i++) {
         const ob_req_service *s = &req->services[i];
+        const dd_svc *sv = find_svc(dd, s->address);
         ob_req_service *ns = NULL;
-        if (onl_dd_active(dd, s->address))
+        /* A period the delegated mode has no key for (a certification that
+         * runs out: the current period certified, the next one not) is
+         * still the ceremony's: only the keyed periods leave the request. */
+        if (onl_dd_signs_all(dd, s))
             continue;
         err = ob_request_add_service(r, s->address, s->version, &ns);
         for (j = 0; j < s->n_periods && err == OB_OK; j++)
-            err = ob_req_service_add_period(ns, s->periods[j].tp, s->periods[j].valid_from,
-                                            s->periods[j].valid_until);
+            if (!keyed(sv, s->periods[j].tp))
+                err = ob_req_service_add_period(ns, s->periods[j].tp, s->periods[j].valid_from,
+                                                s->periods[j].valid_until);
         for (j = 0; j < s->n_instances && err == OB_OK; j++) {
             const ob_req_instance *in = &s->instances[j];
             err = ob_req_service_add_instance(ns, in->address, in->name, in->status, in->reason,

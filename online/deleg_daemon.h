@@ -117,8 +117,16 @@ uint64_t onl_dd_certified_until(const onl_dd *dd, const char *service);
 void onl_dd_publish_times(const onl_dd *dd, const char *service, uint64_t *first, uint64_t *second);
 
 /*
- * req without the services the delegated mode signs now: the signing
- * request the ceremony still needs.  *out is NULL when nothing is left.
+ * Does the delegated mode sign every period rs names (each has a certified
+ * key, as last looked at: onl_dd_scan, onl_dd_cycle)?
+ */
+int onl_dd_signs_all(const onl_dd *dd, const ob_req_service *rs);
+
+/*
+ * req without what the delegated mode signs now: the signing request the
+ * ceremony still needs.  A service keeps the periods the delegated mode
+ * has no key for, and leaves only when none is left (onl_dd_signs_all).
+ * *out is NULL when nothing is left.
  */
 ob_err onl_dd_filter_request(const onl_dd *dd, const ob_request *req, ob_request **out, ob_diag *d);
 

@@ -822,10 +822,34 @@ static void compute_until(onl_dkey_list *l, const ob_tp_params *tpp, uint64_t no
         l->last_tp++;
 }
 
+/*
+ * The request the latest pending key was sent in, for the list.  Best
+ * effort: an entry that cannot be read leaves pending_read 0 (onl_dkey_load
+ * and install report damaged entries; a listing is not the place to fail).
+ */
+static void pending_describe(onl_dkey_list *out, const char *dir, const char *name,
+                             const char *address)
+{
+    char path[4096];
+    onl_dkey *k = NULL;
+    ob_diag d;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+        read_entry(path, 0, &k, &d) != OB_OK)
+        return;
+    if (k->state == ONL_DKEY_PENDING && k->tp == out->pending_last_tp &&
+        strcmp(k->address, address) == 0) {
+        out->pending_read = 1;
+        memcpy(out->pending_digest, k->request_digest, sizeof(out->pending_digest));
+        out->pending_created = k->created;
+    }
+    onl_dkey_free(k);
+}
+
 ob_err onl_dkeys_list(const ob_config *cfg, const char *address, const ob_tp_params *tpp,
                       uint64_t now, onl_dkey_list *out, ob_diag *d)
 {
-    char *dir = NULL, *path = NULL;
+    char *dir = NULL, *path = NULL, last_pending[256] = "";
     DIR *dh = NULL;
     struct dirent *e;
     size_t cap = 0;
@@ -854,6 +878,11 @@ ob_err onl_dkeys_list(const ob_config *cfg, const char *address, const ob_tp_par
             continue;
         if (pending) {
             out->n_pending++;
+            if (tp > out->pending_last_tp || last_pending[0] == '\0') {
+                out->pending_last_tp = tp;
+                snprintf(last_pending, sizeof(last_pending), "%.*s",
+                         (int)(sizeof(last_pending) - 1), e->d_name);
+            }
             continue;
         }
         n = strlen(dir) + strlen(e->d_name) + 2;
@@ -888,6 +917,8 @@ ob_err onl_dkeys_list(const ob_config *cfg, const char *address, const ob_tp_par
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), by_tp);
     compute_until(out, tpp, now);
+    if (last_pending[0] != '\0')
+        pending_describe(out, dir, last_pending, address);
 out:
     if (dh != NULL)
         closedir(dh);

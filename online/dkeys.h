@@ -180,11 +180,22 @@ typedef struct onl_dkey_list {
     uint64_t certified_until;
     uint64_t last_tp; /* the last period of the unbroken run from now (valid when n > 0) */
     size_t n_pending; /* pending keys of the service (waiting for a response) */
+    /*
+     * The pending key of the latest period (0: none), and when readable
+     * (pending_read) the request it was sent in and when it was made: a
+     * request still waiting for its response, which the daemon's renewal
+     * does not write again after a restart.
+     */
+    uint64_t pending_last_tp;
+    int pending_read;
+    uint8_t pending_digest[OB_BUNDLE_DIGEST_LEN];
+    uint64_t pending_created;
 } onl_dkey_list;
 
 /*
- * List the certified keys of address (pending ones are left out) and
- * compute certified_until at now with the period parameters tpp.  Entries
+ * List the certified keys of address (pending ones are counted, and the
+ * latest described, not listed) and compute certified_until at now with
+ * the period parameters tpp.  Entries
  * are parsed but their certificates are not re-verified (onl_dkey_load
  * does that before a key is used).  An empty list is not an error.
  */

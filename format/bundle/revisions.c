@@ -3,6 +3,7 @@
 
 #include "hsv3_revs.h"
 #include "onion.h"
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,13 @@ size_t ob_resp_revision_count(const ob_resp_descriptor *rd)
     ob_hsv3_revs rv;
 
     return get_list(rd, &rv) ? 1 + rv.n : 1;
+}
+
+uint64_t ob_resp_revision_max(const ob_resp_descriptor *rd)
+{
+    ob_hsv3_revs rv;
+
+    return get_list(rd, &rv) && rv.n > 0 ? ob_hsv3_revs_counter(&rv, rv.n) : rd->revision;
 }
 
 uint32_t ob_resp_revision_step(const ob_resp_descriptor *rd)
@@ -103,33 +111,59 @@ ob_err ob_resp_revision_bytes(const ob_resp_descriptor *rd, const ob_tp_params *
     return err;
 }
 
-ob_err ob_response_check_revisions(const ob_response *resp, const ob_tp_params *tpp, int full,
-                                   ob_diag *d)
+typedef struct check_ctx {
+    const ob_response *resp;
+    const ob_tp_params *tpp;
+    int full;
+} check_ctx;
+
+/*
+ * One record's further revisions, rebuilt and checked (a job:
+ * format/core/pool.h).  With full, the first as a client reads it (both
+ * layers decrypted, its inner layer compared with revision 0's) and each
+ * later one by its counter, certificate and signature over the rebuilt
+ * bytes: they differ from the first only in the counter that keys their
+ * layers, encrypted by the same code from the same text (the build cache),
+ * so decrypting each again would check that code again, not the revision.
+ */
+static ob_err check_record(void *ctx, size_t k, unsigned slot, ob_diag *d)
 {
+    const check_ctx *x = ctx;
+    const ob_resp_descriptor *rd = &x->resp->descriptors[k];
     ob_hsv3_revbase *b = NULL;
     ob_hsv3_revs rv;
     uint8_t *text = NULL;
-    size_t k, i, at, len = 0;
-    ob_err err = OB_OK;
+    size_t i, at = 0, len = 0;
+    ob_err err;
 
-    for (k = 0; k < resp->n_descriptors && err == OB_OK; k++) {
-        const ob_resp_descriptor *rd = &resp->descriptors[k];
-        if (!get_list(rd, &rv))
-            continue;
-        at = 0;
-        err = base_new(rd, tpp, &b, d);
-        for (i = 1; err == OB_OK && i <= rv.n; i++) {
-            at = i;
-            err = ob_hsv3_revbase_build(b, ob_hsv3_revs_counter(&rv, i), ob_hsv3_revs_sig(&rv, i),
-                                        full, &text, &len, d);
-            free(text);
-            text = NULL;
-        }
-        ob_hsv3_revbase_free(b);
-        b = NULL;
-        if (err != OB_OK)
-            ob_diag_prefix(d, "descriptor %zu (%s.onion period %llu group %u), revision %zu: ", k,
-                           rd->service, (unsigned long long)rd->tp, (unsigned)rd->group, at);
+    (void)slot;
+    if (!get_list(rd, &rv))
+        return OB_OK;
+    err = base_new(rd, x->tpp, &b, d);
+    for (i = 1; err == OB_OK && i <= rv.n; i++) {
+        at = i;
+        err = ob_hsv3_revbase_build(b, ob_hsv3_revs_counter(&rv, i), ob_hsv3_revs_sig(&rv, i),
+                                    x->full && i == 1, &text, &len, d);
+        free(text);
+        text = NULL;
     }
+    ob_hsv3_revbase_free(b);
+    if (err != OB_OK)
+        ob_diag_prefix(d, "descriptor %zu (%s.onion period %llu group %u), revision %zu: ", k,
+                       rd->service, (unsigned long long)rd->tp, (unsigned)rd->group, at);
     return err;
+}
+
+ob_err ob_response_check_revisions_on(const ob_response *resp, const ob_tp_params *tpp, int full,
+                                      unsigned threads, ob_diag *d)
+{
+    check_ctx x = { resp, tpp, full };
+
+    return ob_pool_run(resp->n_descriptors, threads, check_record, &x, d);
+}
+
+ob_err ob_response_check_revisions(const ob_response *resp, const ob_tp_params *tpp, int full,
+                                   ob_diag *d)
+{
+    return ob_response_check_revisions_on(resp, tpp, full, 0, d);
 }

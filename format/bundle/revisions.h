@@ -21,6 +21,14 @@
 /* 1 + the number of further revisions (a record without the field: 1). */
 size_t ob_resp_revision_count(const ob_resp_descriptor *rd);
 
+/*
+ * The highest counter of any revision (the last one's: they increase
+ * strictly).  What an HSDir may already hold of this record: the online side
+ * uploads a revision ahead of its time when a newer response takes over
+ * (online/revsched.h).
+ */
+uint64_t ob_resp_revision_max(const ob_resp_descriptor *rd);
+
 /* Seconds between further revisions (0: none). */
 uint32_t ob_resp_revision_step(const ob_resp_descriptor *rd);
 
@@ -46,10 +54,15 @@ ob_err ob_resp_revision_bytes(const ob_resp_descriptor *rd, const ob_tp_params *
 
 /*
  * Rebuild and check every further revision of every expanded v3 record of
- * resp (hsv3_revs.h: full, as a client verifies, for the signer's own
- * check; otherwise counter, cert and descriptor signature); the message
- * names the record and revision.
+ * resp (hsv3_revs.h: counter, cert and descriptor signature over the
+ * rebuilt bytes; with full, for the signer's own check, each record's
+ * first further revision also as a client reads it); the message
+ * names the record and revision (the lowest record's on failure, whatever
+ * the threads).  _on: on `threads` threads, one record per job (0:
+ * format/core/pool.h's default).
  */
+ob_err ob_response_check_revisions_on(const ob_response *resp, const ob_tp_params *tpp, int full,
+                                      unsigned threads, ob_diag *d);
 ob_err ob_response_check_revisions(const ob_response *resp, const ob_tp_params *tpp, int full,
                                    ob_diag *d);
 

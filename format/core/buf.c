@@ -114,7 +114,16 @@ int ob_cur_line(ob_cur *c, const char **line, size_t *n)
     if (nl == NULL)
         return -1;
     len = (size_t)(nl - start);
-    for (i = 0; i < len; i++) {
+    /* Eight bytes at a time: does any of them equal 0 or '\r'? */
+    for (i = 0; i + 8 <= len; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, start + i, 8);
+        y = x ^ 0x0d0d0d0d0d0d0d0dull;
+        if ((((x - 0x0101010101010101ull) & ~x) | ((y - 0x0101010101010101ull) & ~y)) &
+            0x8080808080808080ull)
+            return -2;
+    }
+    for (; i < len; i++) {
         if (start[i] == '\0' || start[i] == '\r')
             return -2;
     }

@@ -280,15 +280,79 @@ static ob_err check_inputs(const ob_hsv3_build_in *in, ob_ed_cert *cert, uint8_t
     return OB_OK;
 }
 
-ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len, ob_diag *d)
+void ob_hsv3_build_cache_clear(ob_hsv3_build_cache *c)
+{
+    if (c == NULL)
+        return;
+    ob_buf_free(&c->inner);
+    ob_buf_free(&c->mid);
+    memset(c, 0, sizeof(*c));
+}
+
+/*
+ * The inner layer's plaintext (into inner) and the middle layer up to its
+ * encrypted object (into mid), with the keys and salts they go under.
+ */
+static ob_err build_layers(const ob_hsv3_build_in *in, ob_buf *inner, ob_buf *mid, uint8_t Ab[32],
+                           uint8_t subcred[32], uint8_t inner_salt[OB_HSV3_SALT_LEN],
+                           uint8_t outer_salt[OB_HSV3_SALT_LEN], uint8_t cookie[OB_HSV3_COOKIE_LEN],
+                           unsigned *lifetime, ob_diag *d)
 {
     ob_ed_cert cert;
+    uint8_t eph_sk[32], eph_pk[32];
+    char enc[128];
+    size_t i;
+    ob_err err;
+
+    if ((err = check_inputs(in, &cert, Ab, lifetime, d)) != OB_OK)
+        return err;
+    if (ob_hsv3_subcredential(subcred, in->identity_pk, Ab) != 0)
+        return ob_fail(d, OB_ERR_CRYPTO, "subcredential derivation failed");
+
+    /* Inner layer. */
+    ob_buf_put_str(inner, "create2-formats 2\n");
+    if (in->flow_control != NULL)
+        ob_buf_printf(inner, "flow-control %s\n", in->flow_control);
+    for (i = 0; i < in->n_intros; i++)
+        if ((err = put_intro(inner, in, i, cert.expiration_hours, d)) != OB_OK)
+            return err;
+    if (!ob_buf_ok(inner))
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    if (in->n_clients > 0)
+        ob_random(cookie, OB_HSV3_COOKIE_LEN);
+    if ((err = draw(inner_salt, OB_HSV3_SALT_LEN, in, "inner-salt", d)) != OB_OK)
+        return err;
+
+    /* Middle layer, but for the inner layer's ciphertext. */
+    if (in->layout_seed == NULL)
+        crypto_box_keypair(eph_pk, eph_sk);
+    else if ((err = draw(eph_sk, sizeof(eph_sk), in, "ephemeral-x25519", d)) != OB_OK ||
+             crypto_scalarmult_base(eph_pk, eph_sk) != 0) {
+        ob_wipe(eph_sk, sizeof(eph_sk));
+        return ob_fail(d, OB_ERR_CRYPTO, "ephemeral key derivation failed");
+    }
+    ob_base64_encode(enc, eph_pk, 32, OB_B64_PAD);
+    ob_buf_printf(mid, "desc-auth-type x25519\ndesc-auth-ephemeral-key %s\n", enc);
+    err = put_auth_clients(mid, in, eph_sk, subcred, cookie, d);
+    ob_wipe(eph_sk, sizeof(eph_sk));
+    if (err != OB_OK)
+        return err;
+    ob_buf_put_str(mid, "encrypted\n");
+    if (!ob_buf_ok(mid))
+        return ob_fail(d, OB_ERR_NOMEM, "out of memory");
+    return draw(outer_salt, OB_HSV3_SALT_LEN, in, "outer-salt", d);
+}
+
+ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len, ob_diag *d)
+{
+    ob_hsv3_build_cache *cache = in->cache;
     ob_buf inner, mid, blob, doc, signed_msg;
-    uint8_t Ab[32], subcred[32], salt[OB_HSV3_SALT_LEN], cookie[OB_HSV3_COOKIE_LEN];
-    uint8_t secret[32 + OB_HSV3_COOKIE_LEN], eph_sk[32], eph_pk[32], sig[64];
+    const ob_buf *inner_pt;
+    uint8_t Ab[32], subcred[32], salt_in[OB_HSV3_SALT_LEN], salt_out[OB_HSV3_SALT_LEN];
+    uint8_t cookie[OB_HSV3_COOKIE_LEN], secret[32 + OB_HSV3_COOKIE_LEN], sig[64];
     char enc[128];
     unsigned lifetime;
-    size_t i, secret_len = 32;
+    size_t secret_len = 32;
     ob_err err;
 
     *out = NULL;
@@ -299,49 +363,65 @@ ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len,
     ob_buf_init(&blob);
     ob_buf_init(&doc);
     ob_buf_init(&signed_msg);
-    if ((err = check_inputs(in, &cert, Ab, &lifetime, d)) != OB_OK)
-        goto out;
-    if (ob_hsv3_subcredential(subcred, in->identity_pk, Ab) != 0) {
-        err = ob_fail(d, OB_ERR_CRYPTO, "subcredential derivation failed");
+    if (cache != NULL && in->layout_seed == NULL) {
+        err = ob_fail(d, OB_ERR_INTERNAL, "building revisions in a row needs a layout seed");
         goto out;
     }
-
-    /* Inner layer. */
-    ob_buf_put_str(&inner, "create2-formats 2\n");
-    if (in->flow_control != NULL)
-        ob_buf_printf(&inner, "flow-control %s\n", in->flow_control);
-    for (i = 0; i < in->n_intros; i++)
-        if ((err = put_intro(&inner, in, i, cert.expiration_hours, d)) != OB_OK)
+    if (cache != NULL && cache->ready) {
+        /* A later revision: check_inputs passed for the first one. */
+        if (in->sign_exp == NULL && in->desc_sig == NULL) {
+            err = ob_fail(d, OB_ERR_INTERNAL,
+                          "rebuilding without the signing key needs the "
+                          "signature");
             goto out;
-    if (!ob_buf_ok(&inner)) {
-        err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
-        goto out;
+        }
+        if (in->sign_exp != NULL && (in->sign_exp != cache->sign_exp || in->sign_pk == NULL ||
+                                     memcmp(in->sign_pk, cache->sign_pk, 32) != 0)) {
+            err = ob_fail(d, OB_ERR_INTERNAL, "a revision signed with another key than the first");
+            goto out;
+        }
+        memcpy(Ab, cache->Ab, 32);
+        memcpy(subcred, cache->subcred, 32);
+        memcpy(salt_in, cache->inner_salt, sizeof(salt_in));
+        memcpy(salt_out, cache->outer_salt, sizeof(salt_out));
+        lifetime = cache->lifetime;
+        inner_pt = &cache->inner;
+        ob_buf_put(&mid, cache->mid.p, cache->mid.len);
+    } else {
+        if ((err = build_layers(in, &inner, &mid, Ab, subcred, salt_in, salt_out, cookie, &lifetime,
+                                d)) != OB_OK)
+            goto out;
+        if (cache != NULL) {
+            ob_buf_free(&cache->inner);
+            ob_buf_free(&cache->mid);
+            ob_buf_init(&cache->inner);
+            ob_buf_init(&cache->mid);
+            ob_buf_put(&cache->inner, inner.p, inner.len);
+            ob_buf_put(&cache->mid, mid.p, mid.len);
+            if (!ob_buf_ok(&cache->inner) || !ob_buf_ok(&cache->mid)) {
+                err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            memcpy(cache->Ab, Ab, 32);
+            memcpy(cache->subcred, subcred, 32);
+            memcpy(cache->inner_salt, salt_in, sizeof(salt_in));
+            memcpy(cache->outer_salt, salt_out, sizeof(salt_out));
+            cache->lifetime = lifetime;
+            cache->sign_exp = in->sign_exp;
+            if (in->sign_pk != NULL)
+                memcpy(cache->sign_pk, in->sign_pk, 32);
+            cache->ready = 1;
+        }
+        inner_pt = &inner;
     }
     memcpy(secret, Ab, 32);
     if (in->n_clients > 0) {
-        ob_random(cookie, sizeof(cookie));
         memcpy(secret + 32, cookie, sizeof(cookie));
         secret_len += sizeof(cookie);
     }
-    if ((err = draw(salt, sizeof(salt), in, "inner-salt", d)) != OB_OK)
+    if ((err = ob_hsv3_layer_encrypt(&blob, inner_pt->p, inner_pt->len, secret, secret_len, subcred,
+                                     in->revision, salt_in, 0, d)) != OB_OK)
         goto out;
-    if ((err = ob_hsv3_layer_encrypt(&blob, inner.p, inner.len, secret, secret_len, subcred,
-                                     in->revision, salt, 0, d)) != OB_OK)
-        goto out;
-
-    /* Middle layer. */
-    if (in->layout_seed == NULL)
-        crypto_box_keypair(eph_pk, eph_sk);
-    else if ((err = draw(eph_sk, sizeof(eph_sk), in, "ephemeral-x25519", d)) != OB_OK ||
-             crypto_scalarmult_base(eph_pk, eph_sk) != 0) {
-        err = ob_fail(d, OB_ERR_CRYPTO, "ephemeral key derivation failed");
-        goto out;
-    }
-    ob_base64_encode(enc, eph_pk, 32, OB_B64_PAD);
-    ob_buf_printf(&mid, "desc-auth-type x25519\ndesc-auth-ephemeral-key %s\n", enc);
-    if ((err = put_auth_clients(&mid, in, eph_sk, subcred, cookie, d)) != OB_OK)
-        goto out;
-    ob_buf_put_str(&mid, "encrypted\n");
     ob_pem_encode(&mid, "MESSAGE", blob.p, blob.len);
     if (!ob_buf_ok(&mid) || mid.len == 0) {
         err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
@@ -349,10 +429,8 @@ ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len,
     }
     mid.len--; /* tor ends this layer at "-----END MESSAGE-----", no newline */
     ob_buf_reset(&blob);
-    if ((err = draw(salt, sizeof(salt), in, "outer-salt", d)) != OB_OK)
-        goto out;
-    if ((err = ob_hsv3_layer_encrypt(&blob, mid.p, mid.len, Ab, 32, subcred, in->revision, salt, 1,
-                                     d)) != OB_OK)
+    if ((err = ob_hsv3_layer_encrypt(&blob, mid.p, mid.len, Ab, 32, subcred, in->revision, salt_out,
+                                     1, d)) != OB_OK)
         goto out;
 
     /* Outer document and signature. */
@@ -394,7 +472,6 @@ ob_err ob_hsv3_build(const ob_hsv3_build_in *in, uint8_t **out, size_t *out_len,
 out:
     ob_wipe(secret, sizeof(secret));
     ob_wipe(cookie, sizeof(cookie));
-    ob_wipe(eph_sk, sizeof(eph_sk));
     ob_buf_free(&inner);
     ob_buf_free(&mid);
     ob_buf_free(&blob);

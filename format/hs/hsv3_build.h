@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "diag.h"
 #include "hsv3_common.h"
 #include "hsv3_desc.h"
@@ -88,7 +89,35 @@ typedef struct ob_hsv3_build_in {
     /* Optional outputs when signing: the signatures made, in the same form. */
     uint8_t (*intro_sigs_out)[2][64];
     uint8_t *desc_sig_out; /* 64 */
+    /* Revisions of one descriptor built in a row (ob_hsv3_build_cache), or NULL. */
+    struct ob_hsv3_build_cache *cache;
 } ob_hsv3_build_in;
+
+/*
+ * What the revisions of one descriptor share.  With a layout seed only the
+ * counter differs between them, and the counter only keys the two layers:
+ * the inner layer's plaintext, the middle layer up to its encrypted object,
+ * the salts, the blinded key and the subcredential are the same.  The first
+ * build with a zeroed cache fills it (ready); each later one encrypts and
+ * signs only, the floor of a revision (tests/bench/floor.c).  Its inputs
+ * MUST be those of the first build but for revision, desc_sig and the
+ * outputs.  A layout seed is required (the cache would otherwise fix what
+ * must be fresh); nothing in it is secret (the seed is public, and clients
+ * are refused with a seed).  ob_hsv3_build_cache_clear frees it.
+ */
+typedef struct ob_hsv3_build_cache {
+    int ready;
+    ob_buf inner; /* the inner layer's plaintext */
+    ob_buf mid;   /* the middle layer up to and with "encrypted\n" */
+    uint8_t Ab[32], subcred[32], inner_salt[OB_HSV3_SALT_LEN], outer_salt[OB_HSV3_SALT_LEN];
+    unsigned lifetime;
+    /* The signing key the first build checked against its public key: a
+     * later build signs only with the same one (pointer and public key). */
+    const uint8_t *sign_exp;
+    uint8_t sign_pk[32];
+} ob_hsv3_build_cache;
+
+void ob_hsv3_build_cache_clear(ob_hsv3_build_cache *c);
 
 #define OB_HSV3_LAYOUT_SEED_LEN 32
 

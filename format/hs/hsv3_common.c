@@ -231,33 +231,46 @@ uint64_t ob_hsv3_rev_t(uint64_t now, uint64_t run_start)
 
 int ob_hsv3_rev_ope(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN], uint64_t t)
 {
+    return ob_hsv3_rev_ope_many(out, key, &t, 1);
+}
+
+int ob_hsv3_rev_ope_many(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN], const uint64_t *t,
+                         size_t n)
+{
     uint8_t iv[16];
     uint8_t ks[4096];
-    uint64_t done = 0, total;
+    uint64_t done = 0, sum = 0;
+    size_t k;
     int ret = -1;
 
-    if (t == 0 || t > OB_HSV3_REV_T_MAX)
-        return -1;
+    for (k = 0; k < n; k++)
+        if (t[k] == 0 || t[k] > OB_HSV3_REV_T_MAX || (k > 0 && t[k] < t[k - 1]))
+            return -1;
     /* counter = sum over i < T of (w_i + 1), w_i the i-th little-endian
-     * uint16 of the AES-256-CTR keystream from a zero IV (crypto_ope.c). */
-    total = t;
-    while (done < t) {
-        uint64_t words = t - done;
-        uint64_t block = done * 2 / 16; /* done is a multiple of 2048 words */
-        size_t i;
+     * uint16 of the AES-256-CTR keystream from a zero IV (crypto_ope.c):
+     * the keystream is read once, up to the largest T, and each counter is
+     * taken on the way. */
+    for (k = 0; k < n; k++) {
+        while (done < t[k]) {
+            uint64_t words = (done / 2048 + 1) * 2048 - done, base = done - done % 2048;
+            uint64_t block = base * 2 / 16; /* 2048 words = 4096 bytes = 256 blocks */
+            size_t i;
 
-        if (words > sizeof(ks) / 2)
-            words = sizeof(ks) / 2;
-        memset(iv, 0, sizeof(iv));
-        ob_store_u64(iv + 8, block);
-        memset(ks, 0, (size_t)words * 2);
-        if (ob_aes_ctr(ks, ks, (size_t)words * 2, key, 32, iv) != 0)
-            goto out;
-        for (i = 0; i < words; i++)
-            total += (uint64_t)ks[2 * i] | ((uint64_t)ks[2 * i + 1] << 8);
-        done += words;
+            if (words > t[k] - done)
+                words = t[k] - done;
+            if (done % 2048 == 0) {
+                memset(iv, 0, sizeof(iv));
+                ob_store_u64(iv + 8, block);
+                memset(ks, 0, sizeof(ks));
+                if (ob_aes_ctr(ks, ks, sizeof(ks), key, 32, iv) != 0)
+                    goto out;
+            }
+            for (i = done % 2048; i < done % 2048 + words; i++)
+                sum += (uint64_t)ks[2 * i] | ((uint64_t)ks[2 * i + 1] << 8);
+            done += words;
+        }
+        out[k] = sum + t[k];
     }
-    *out = total;
     ret = 0;
 out:
     ob_wipe(ks, sizeof(ks));

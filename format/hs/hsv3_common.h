@@ -126,6 +126,15 @@ uint64_t ob_hsv3_rev_t(uint64_t now, uint64_t run_start);
 /* The counter at T (1..OB_HSV3_REV_T_MAX) under key.  -1 for T out of range. */
 int ob_hsv3_rev_ope(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN], uint64_t t);
 
+/*
+ * ob_hsv3_rev_ope for n values of T in increasing order (out[i] for t[i]),
+ * in one pass over the keystream instead of one per counter: a signer's
+ * further revisions (hsv3_revs.h) each need a counter.  -1 if a t is 0,
+ * above OB_HSV3_REV_T_MAX or below the one before.
+ */
+int ob_hsv3_rev_ope_many(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN], const uint64_t *t,
+                         size_t n);
+
 /* ob_hsv3_rev_ope(key, ob_hsv3_rev_t(now, run_start)): -1 if now < run_start. */
 int ob_hsv3_rev_counter_from_key(uint64_t *out, const uint8_t key[OB_HSV3_REV_KEY_LEN],
                                  uint64_t now, uint64_t run_start);

@@ -97,20 +97,26 @@ size_t ob_hsv3_revs_plan(uint64_t now, uint64_t run_start, uint64_t until, unsig
  * after verifying them, or the signer made them: read, not judged again)
  * for address key A and period tp, and decodes the compact entry it was
  * rebuilt from; ob_hsv3_revbase_build then builds the revision with
- * counter and sig and checks it: with full, as a client would (every
- * signature, both layers, intro points; no clock), the signer's check of
- * what it hands out; without, the counter, the 08 cert and the descriptor
+ * counter and sig and checks it: with full, what a client reads, each
+ * signature once (the signer's check of the first further revision of a
+ * descriptor: ob_response_check_revisions_on): the counter,
+ * the 08 cert (the entry's), the descriptor signature, both layers
+ * decrypted with the revision's counter (their MACs), and the inner layer
+ * byte for byte revision 0's, whose intro point certificates revision 0's
+ * own check verified; without, the counter, the 08 cert and the descriptor
  * signature only, enough for the online side: everything else is revision
  * 0's verified content, re-encrypted by the same builder the signer's full
  * check ran.  Either way a wrong sig or counter is refused (OB_ERR_VERIFY).
+ * The first build fills a build cache (ob_hsv3_build_cache) the later ones
+ * use: a revbase is for one thread at a time.
  */
 typedef struct ob_hsv3_revbase ob_hsv3_revbase;
 
 ob_err ob_hsv3_revbase_new(const uint8_t *base, size_t base_len, const uint8_t A[32], uint64_t tp,
                            const ob_tp_params *tpp, const uint8_t *compact, size_t compact_len,
                            ob_hsv3_revbase **out, ob_diag *d);
-ob_err ob_hsv3_revbase_build(const ob_hsv3_revbase *b, uint64_t counter, const uint8_t sig[64],
-                             int full, uint8_t **out, size_t *out_len, ob_diag *d);
+ob_err ob_hsv3_revbase_build(ob_hsv3_revbase *b, uint64_t counter, const uint8_t sig[64], int full,
+                             uint8_t **out, size_t *out_len, ob_diag *d);
 void ob_hsv3_revbase_free(ob_hsv3_revbase *b);
 
 #endif

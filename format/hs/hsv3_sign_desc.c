@@ -66,7 +66,9 @@ static ob_err check_result(const ob_hsv3_sign_desc_in *in, const ob_hsv3_desc *d
 /*
  * Revisions 1..n: the same build with other counters.  The intro point
  * certs do not depend on the counter, so revision 0's signatures are
- * assembled into them and only the document is signed again.
+ * assembled into them and only the document is signed again; with the
+ * build cache revision 0 filled, not even assembled: only the layers are
+ * encrypted again (ob_hsv3_build_cache).
  */
 static ob_err sign_more(const ob_hsv3_sign_desc_in *in, ob_hsv3_build_in *b,
                         const uint8_t (*sigs0)[2][64], ob_diag *d)
@@ -131,6 +133,7 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     uint64_t from, until;
     ob_hsv3_period_key cand;
     ob_hsv3_build_in b;
+    ob_hsv3_build_cache cache;
     ob_hsv3_desc *desc = NULL;
     ob_hsv3_reason why = OB_HSV3_OK;
     ob_hsv3_verify_opts vo;
@@ -138,6 +141,7 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
 
     *out = NULL;
     *out_len = 0;
+    memset(&cache, 0, sizeof(cache));
     if (ob_hsv3_desc_window(in->tp, in->tpp, &from, &until) != 0)
         return ob_fail(d, OB_ERR_RANGE, "time period %llu is out of range",
                        (unsigned long long)in->tp);
@@ -175,6 +179,9 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
         b.intro_sigs_out = sigs;
         b.desc_sig_out = desc_sig;
     }
+    /* Revision 0 fills it; the further ones only encrypt and sign. */
+    if (b.layout_seed != NULL && in->n_more > 0)
+        b.cache = &cache;
     if ((err = ob_hsv3_build(&b, &text, &text_len, d)) != OB_OK)
         goto out;
 
@@ -211,6 +218,7 @@ ob_err ob_hsv3_sign_desc(const ob_hsv3_sign_desc_in *in, uint8_t **out, size_t *
     text = NULL;
     err = OB_OK;
 out:
+    ob_hsv3_build_cache_clear(&cache);
     ob_hsv3_desc_free(desc);
     free(text);
     return err;

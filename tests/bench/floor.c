@@ -34,12 +34,21 @@
  *     without the blinding (its blinded key is known: we made it).
  *   key check: a master key's public key from its secret (fixed-base),
  *     once per key.
+ *   revision read, 20 intro points: the online side's rebuild of a
+ *     further revision: both layers encrypted, its signature checked.
+ *   revision, 20 intro points: a further revision of a master descriptor
+ *     (hsv3_revs.h): its counter (the keystream read on by half a
+ *     lifetime: 2 bytes a second), both layers encrypted under it and the
+ *     document signed; checked: its signature and both layers.
  *
  * Sums, per service of the bench ceremony (10 backends of 2 intro points,
  * 2 master descriptors of 20):
  *   sign    = 10 backend checks + 2 builds + 2 self-checks + 1 key check
+ *             (run.sh adds a revision unit for every further revision the
+ *             response carries: how many depends on the time of day)
  *   collect = 10 backend checks
- *   publish = 2 self-checks + 10 backend reads
+ *   publish = 2 self-checks + 10 backend reads (run.sh adds a revision
+ *             read for every further revision)
  * and for the 1000-service ceremony (2 backends of 10 intro points shared
  * by every service): 2 backend checks + 2000 builds + 2000 self-checks +
  * 1000 key checks.
@@ -71,6 +80,7 @@
 #include "buf.h"
 #include "ed25519x.h"
 #include "fileio.h"
+#include "hsv3_build.h"
 #include "hsv3_common.h"
 #include "hsv3_desc.h"
 #include "hsv3_sign.h"
@@ -195,7 +205,9 @@ typedef struct world {
     uint8_t *ct, *pt;
     uint8_t enc_key[32];
     uint8_t *ks;
-    size_t rev_bytes;
+    size_t rev_bytes;      /* the revision counter's keystream at now */
+    size_t rev_step_bytes; /* and from one revision to the next */
+    uint8_t sub[32];       /* a subcredential */
     sized sz[3];           /* backend of 2 intro points, master of 20, backend of 10 */
     uint8_t blind_in[246]; /* the blinding parameter's input: strings, key, period */
     BN_CTX *bn;
@@ -345,6 +357,9 @@ static int setup(void)
         abort();
     t = now - t + 1;
     W.rev_bytes = 2 * (t > (1u << 18) ? (1u << 18) : t);
+    /* Revisions every half lifetime (tor's 180 minutes, as the bench's). */
+    W.rev_step_bytes = 2 * (OB_HSV3_DEFAULT_LIFETIME / 2 * 60);
+    subcredential(W.sub, W.master_pk, W.Ab);
     return 0;
 }
 
@@ -447,6 +462,47 @@ static void unit_build(void)
     sodium_memzero(sexp, sizeof(sexp));
 }
 
+/*
+ * A further revision of a master descriptor (format/hs/hsv3_revs.h): the
+ * same content under another counter, so both layers encrypted again and
+ * the document signed again; checking it, its signature and both layers.
+ * Its counter is the revision counter's keystream read on from the one
+ * before, step seconds further (2 bytes a second; the keystream of a
+ * descriptor's counters is read once, up to the last: hsv3_common.h).  The
+ * subcredential is the descriptor's, the same for every revision.
+ */
+static void unit_revision(void)
+{
+    uint8_t sig[64], key[32], iv[16] = { 0 };
+    uint64_t total = 0;
+    size_t i;
+
+    memset(key, 3, sizeof(key));
+    aes_ctr(W.ks, W.ks, W.rev_step_bytes, key, iv);
+    for (i = 0; i < W.rev_step_bytes; i += 2)
+        total += (uint64_t)W.ks[i] | ((uint64_t)W.ks[i + 1] << 8);
+    memset(W.ks, 0, W.rev_step_bytes);
+    sink += (int)total;
+    layer(W.pt, W.ct, W.sz[1].inner_ct, W.sub);
+    layer(W.pt, W.ct, W.sz[1].outer_ct, W.sub);
+    sign_exp(sig, W.text, W.sz[1].text_len, W.sk, W.pk);
+    sink += crypto_sign_ed25519_verify_detached(W.desc_sig[1], W.text, W.sz[1].text_len, W.pk);
+    layer(W.pt, W.ct, W.sz[1].outer_ct, W.sub);
+    layer(W.pt, W.ct, W.sz[1].inner_ct, W.sub);
+}
+
+/*
+ * A further revision rebuilt by the online side (ob_response_expand): its
+ * layers encrypted under its counter (the builder's, from revision 0's
+ * content) and its signature checked.
+ */
+static void unit_revision_read(void)
+{
+    layer(W.pt, W.ct, W.sz[1].inner_ct, W.sub);
+    layer(W.pt, W.ct, W.sz[1].outer_ct, W.sub);
+    sink += crypto_sign_ed25519_verify_detached(W.desc_sig[1], W.text, W.sz[1].text_len, W.pk);
+}
+
 static void unit_key_check(void)
 {
     uint8_t pk[32];
@@ -512,6 +568,18 @@ static void u_self(size_t a, size_t b)
     (void)a;
     (void)b;
     unit_selfcheck();
+}
+static void u_rev(size_t a, size_t b)
+{
+    (void)a;
+    (void)b;
+    unit_revision();
+}
+static void u_rev_read(size_t a, size_t b)
+{
+    (void)a;
+    (void)b;
+    unit_revision_read();
 }
 static void u_key(size_t a, size_t b)
 {
@@ -659,7 +727,7 @@ static int kdf_main(void)
 
 int main(int argc, char **argv)
 {
-    double bc2, bc10, rd, bu, sc, kc;
+    double bc2, bc10, rd, bu, sc, kc, rv, rr;
     int reps = 31, mode = 0, i;
 
     for (i = 1; i < argc && mode != 1; i++) {
@@ -690,12 +758,16 @@ int main(int argc, char **argv)
     bu = time_unit(u_build, 0, 0, reps, 1);
     sc = time_unit(u_self, 0, 0, reps, 1);
     kc = time_unit(u_key, 0, 0, reps, 16);
+    rv = time_unit(u_rev, 0, 0, reps, 4);
+    rr = time_unit(u_rev_read, 0, 0, reps, 4);
     printf("unit backend_check_2 us %.1f\n", bc2);
     printf("unit backend_check_10 us %.1f\n", bc10);
     printf("unit backend_read us %.1f\n", rd);
     printf("unit build_20 us %.1f\n", bu);
     printf("unit selfcheck_20 us %.1f\n", sc);
     printf("unit key_check us %.1f\n", kc);
+    printf("unit revision_20 us %.1f\n", rv);
+    printf("unit revision_read_20 us %.1f\n", rr);
     printf("floor sign_service ms %.2f\n", (10 * bc2 + 2 * bu + 2 * sc + kc) / 1e3);
     printf("floor collect_service ms %.2f\n", 10 * bc2 / 1e3);
     printf("floor publish_service ms %.2f\n", (2 * sc + 10 * rd) / 1e3);

@@ -113,6 +113,9 @@ say "   load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; CPU times ar
 "$out/floor" --reps $((REPS * 6 + 1)) >"$work/floor.txt"
 "$out/floor" kdf >>"$work/floor.txt"
 fl() { awk -v k="$1" '$1 == "floor" && $2 == k { print $4 }' "$work/floor.txt"; }
+unit() { awk -v k="$1" '$1 == "unit" && $2 == k { print $4 }' "$work/floor.txt"; }
+# revisions RESPONSE: further revisions the response carries (inspect's count)
+revisions() { "$OFL" inspect "$1" | awk '$2 == "more" && $3 == "revisions," { n += $1 } END { print n + 0 }'; }
 
 # ---- per service: 10 services, each with its own 10 backends of 2 intro points ----
 K=10
@@ -156,19 +159,23 @@ import_ms=$(field "$r" cpu_ms)
 start=$(measure -n $REPS -- "$OFL" version)
 req_one=$(stat -c %s req)
 resp_size=$(stat -c %s resp)
+revs=$(revisions resp)
 cd "$ROOT"
 
 say
 say "== CPU time against the crypto floor (tests/bench/floor.c, measured in this run)"
 printf '%-56s %12s %12s %7s\n' "" ours floor ratio | tee -a "$summary"
-row "sign, per service (10 backends, 2 descriptors of 20)" "$sign_ms" "$(fl sign_service)"
+sign_floor=$(awk -v f="$(fl sign_service)" -v r="$revs" -v u="$(unit revision_20)" -v k=$K 'BEGIN { printf "%.2f", f + r / k * u / 1000 }')
+row "sign, per service (10 backends, 2 descriptors of 20)" "$sign_ms" "$sign_floor"
 row "collect --descriptors-from, per service" "$collect_ms" "$(fl collect_service)"
-row "publish --dry-run (planning), per service" "$publish_ms" "$(fl publish_service)"
+publish_floor=$(awk -v f="$(fl publish_service)" -v r="$revs" -v u="$(unit revision_read_20)" -v k=$K 'BEGIN { printf "%.2f", f + r / k * u / 1000 }')
+row "publish --dry-run (planning), per service" "$publish_ms" "$publish_floor"
 row "qr encode, per frame ($nframes frames)" "$enc_ms" "$(fl qr_encode_frame)"
 row "qr decode, per frame" "$dec_ms" "$(fl qr_decode_frame)"
 row "keygen --passphrase-file (one key)" "$keygen_ms" "$(fl kdf)"
 row "import into an existing store" "$import_ms" "$(fl kdf)"
 say "   ($K services of 10 backends each; request $req_one bytes, response $resp_size bytes;"
+say "   $revs further revisions of the master descriptors, $(div "$revs" $K) per service, in the sign and publish floors;"
 say "   starting a process (ob-offline version) takes $(field "$start" cpu_ms) ms, 1/$K of it in each service's figure)"
 say "   floor units (us): $(awk '$1 == "unit" { printf "%s %s  ", $2, $4 }' "$work/floor.txt")"
 
@@ -203,8 +210,10 @@ check_rc "$r" 0 "sign ($NBIG services)"
 cd "$ROOT"
 floor_big=$(fl ceremony_1000)
 [ "$NBIG" = 1000 ] || floor_big=$(awk -v f="$floor_big" -v n="$NBIG" 'BEGIN { printf "%.0f", f * n / 1000 }')
+revs_big=$(revisions "$C/resp")
+floor_big=$(awk -v f="$floor_big" -v r="$revs_big" -v u="$(unit revision_20)" 'BEGIN { printf "%.0f", f + r * u / 1000 }')
 say
-say "== Ceremony of $NBIG services (2 shared backends of 10 intro points, 2 descriptors of 20 each)"
+say "== Ceremony of $NBIG services (2 shared backends of 10 intro points, 2 descriptors of 20 each, $revs_big further revisions)"
 say "   sign: $(awk -v w="$(field "$r" wall_ms)" 'BEGIN { printf "%.1f", w / 1000 }') s wall, $(awk -v c="$(field "$r" cpu_ms)" 'BEGIN { printf "%.1f", c / 1000 }') s CPU, $(($(field "$r" maxrss_kb) / 1024)) MiB peak on $cores core(s); floor $(awk -v f="$floor_big" 'BEGIN { printf "%.1f", f / 1000 }') s CPU ($(awk -v f="$floor_big" -v c="$cores" 'BEGIN { printf "%.1f", f / 1000 / c }') s on $cores cores), ratio $(div "$(field "$r" cpu_ms)" "$floor_big")x"
 say "   collect: $(awk -v w="$(field "$big_collect" wall_ms)" 'BEGIN { printf "%.1f", w / 1000 }') s wall; request $(stat -c %s "$C/req") bytes, response $(stat -c %s "$C/resp") bytes"
 fi

@@ -210,10 +210,21 @@ if [ -n "$TOR" ]; then
     mkdir -p "$tmp/in" "$tmp/outbox"
     cp "$D/damaged.obb" "$tmp/in/a-damaged.obb"
     cp "$D/kresp2.obb" "$tmp/in/b-kresp2.obb"
+    # The key store opened to other users: the response is refused until the operator runs the
+    # chmod the message names, then installed without a restart (a passing refusal is retried).
+    chmod 750 "$tmp/store/$M"
     "$B/ob-online" run -c "$D/online.yaml" --inbox "$tmp/in" --outbox "$tmp/outbox" -i 127.0.0.1 \
         -p "$port" 2>"$tmp/run.log" &
     pid=$!
     for _ in $(seq 1 150); do
+        grep -q "refusing key-certification response b-kresp2.obb" "$tmp/run.log" && break
+        sleep 0.1
+    done
+    ok
+    grep -q "refusing key-certification response b-kresp2.obb .*mode 750 lets other users in.*(trying again in 5 s)" \
+        "$tmp/run.log" || bad "run: the key store open to others: $(grep b-kresp2 "$tmp/run.log")"
+    chmod 700 "$tmp/store/$M"
+    for _ in $(seq 1 300); do
         grep -q "installed key-certification response b-kresp2.obb" "$tmp/run.log" && break
         sleep 0.1
     done
@@ -255,8 +266,8 @@ if command -v python3 >/dev/null; then
         grep -q "wrote key-certification request" "$R/run.log" && break
         sleep 0.1
     done
-    kill "$pid" "$fpid" 2>/dev/null
-    wait "$pid" "$fpid" 2>/dev/null
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
     ok
     f=$(ls "$R/outbox"/keyrequest-*.obb 2>/dev/null | head -n1)
     if [ -z "$f" ]; then
@@ -266,7 +277,27 @@ if command -v python3 >/dev/null; then
         dg=$(head -c $((size - 32)) "$f" | sha256sum | cut -c1-64)
         grep -qF "wrote key-certification request $f (digest ${dg:0:8} ${dg:8:8})" "$R/run.log" ||
             bad "renew: the log does not give the request's digest ${dg:0:8} ${dg:8:8}: $(grep keyrequest "$R/run.log")"
+        # Restarted inside the renewal window: the request waiting for its response (its keys
+        # pending in the store) is named again, not written a second time.
+        sleep 1 # a second request would have another name (the time in it)
+        "$B/ob-online" run -c "$D/online.yaml" --inbox "$R/in" --outbox "$R/outbox" -i 127.0.0.1 \
+            -p "$(cat "$R/port")" 2>"$R/run2.log" &
+        pid=$!
+        for _ in $(seq 1 300); do
+            grep -q "key-certification request\|renewal request" "$R/run2.log" && break
+            sleep 0.1
+        done
+        sleep 1
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        ok
+        grep -q "key-certification request up to period [0-9]* (digest ${dg:0:8} ${dg:8:8}, made .* UTC) is waiting for its response" \
+            "$R/run2.log" || bad "renew after a restart: the waiting request is not named: $(grep -i 'request' "$R/run2.log")"
+        [ "$(ls "$R/outbox"/keyrequest-*.obb | wc -l)" -eq 1 ] ||
+            bad "renew after a restart: another request was written: $(ls "$R/outbox")"
     fi
+    kill "$fpid" 2>/dev/null
+    wait "$fpid" 2>/dev/null
     export OB_DELEGATED_STORE=$tmp/store
 else
     echo "note: python3 is not installed; the daemon's renewal is not tested"

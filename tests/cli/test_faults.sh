@@ -17,7 +17,9 @@
 #                the old or the new content, complete, under its name or
 #                beside it (NAME.old-XXXXXX, NAME.tmp-XXXXXX), and never
 #                anything else under NAME; an exclusive write leaves its
-#                target absent, empty (the O_EXCL reservation) or complete.
+#                target absent, empty (the O_EXCL reservation) or complete,
+#                and the request and response already on the stick as
+#                they were.
 #
 # Skipped (exit 77) where nothing can be mounted (not root, no /dev/fuse);
 # the stick part also needs strace.  OB_FAULT_POINTS (default 16) sets how
@@ -158,6 +160,7 @@ media_fat32 "$tmp/base.img" "$S" || { bad "cannot mount a FAT32 image"; exit 1; 
 mkdir "$S/ob"
 cp "$W/master.key" "$S/ob/master.key"
 cp "$W/req.obb" "$S/ob/previous-request.obb"
+cp "$tmp/logged.obb" "$S/ob/previous-response.obb"
 media_umount "$S"
 
 # classify FILE: the key store before (old: the first passphrase, one key),
@@ -243,10 +246,12 @@ pulls "passwd" store_after \
 pulls "import" store_after \
     "$B/ob-offline" import "$tmp/extra.key" -o "$S/ob/master.key" --passphrase-file "$pass"
 
-# An exclusive write: the target absent, empty, or complete; the previous request intact.
+# An exclusive write: the target absent, empty, or complete; the previous
+# request and response beside it intact.
 excl_after() {
     local n=$1 f=$2 state
     cmp -s "$S/ob/previous-request.obb" "$W/req.obb" || bad "pull $n: the previous request changed"
+    cmp -s "$S/ob/previous-response.obb" "$tmp/logged.obb" || bad "pull $n: the previous response changed"
     if [ ! -e "$S/ob/$f" ]; then
         state=absent
     elif [ ! -s "$S/ob/$f" ]; then

@@ -159,7 +159,8 @@ check "offline config: key: and address: of the service" \
     grep -qx "  - key: ${OBADDR%.onion}.key" "$D/new/master/config.yaml"
 check "offline config names the address beside the key" grep -qx "    address: $OBADDR" "$D/new/master/config.yaml"
 check "online config names the master address" grep -qx "  - address: $OBADDR" "$D/new/online/config.yaml"
-grep -qi "key" <(grep -v '^#' "$D/new/online/config.yaml") && fail "online config mentions a key" ||
+# Onion addresses are taken out first: a random one holds "key" now and then.
+grep -qi "key" <(grep -v '^#' "$D/new/online/config.yaml" | sed -E 's/[a-z2-7]{56}//g') && fail "online config mentions a key" ||
     ok "no key in the online config"
 check "instances kept, in order, with their names (offline)" \
     [ "$(yaml_instances "$D/new/master/config.yaml")" = "$(yaml_instances "$D/ob/config.yaml")" ]

@@ -16,7 +16,8 @@
 #   torkill       the management tor killed (SIGKILL) right after it took an
 #                 HSPOST from publish: a clean exit 2 naming the lost tor,
 #                 the response untouched, publish again works; killed with
-#                 a tor back at once: publish reconnects and finishes
+#                 a tor back at once: publish reconnects and finishes; the
+#                 same under ob-online run: the daemon reconnects, uploads
 #   failover      backend 2 stopped; after the daemon's next refresh and a new
 #                 ceremony the client still reaches the service on backend 1
 #
@@ -135,21 +136,24 @@ qr() {
 # management tor and kills that tor (SIGKILL, by pid) the moment it answers
 # an HSPOST with 250: the descriptor is being uploaded and publish waits for
 # tor's HS_DESC events.
-torkill_run() { # torkill_run RESP LOG [AFTER_PORT]: publish through a fresh relay; exit status
-    local port rc n
-    port=$(lab_port 29)
+# ctlkill_start TOR_PORT PIDFILE [AFTER_PORT]: a fresh relay on KPORT
+ctlkill_start() {
+    local n
+    KPORT=$(lab_port 29)
     lab_stop ctlkill
     : >>"$RUN/ctlkill.log"
     n=$(grep -c "listening on" "$RUN/ctlkill.log")
-    /usr/bin/python3 "$ROOT/tests/e2e/ctlkill.py" "$port" "$MGMT_PORT" "$LAB/mgmt/pid" ${3:+"$3"} \
-        >>"$RUN/ctlkill.log" 2>&1 &
+    /usr/bin/python3 "$ROOT/tests/e2e/ctlkill.py" "$KPORT" "$@" >>"$RUN/ctlkill.log" 2>&1 &
     lab_record $! ctlkill
-    for _ in $(seq 1 50); do
-        [ "$(grep -c "listening on" "$RUN/ctlkill.log")" -gt "${n:-0}" ] && break
-        sleep 0.1
-    done
-    "$ONL" publish -c "$CFG/online/config.yaml" "$1" -i 127.0.0.1 -p "$port" -s '' >"$2" 2>&1
+    COUNT=$n wait_grep "$RUN/ctlkill.log" "listening on" 5
+}
+torkill_run() { # torkill_run RESP LOG [AFTER_PORT]: publish through a fresh relay; exit status
+    local rc
+    ctlkill_start "$MGMT_PORT" "$LAB/mgmt/pid" ${3:+"$3"} || { note "ctlkill.py did not start"; return 1; }
+    # A publish that never ends is a failure too (exit 124), not a hung test.
+    timeout 300 "$ONL" publish -c "$CFG/online/config.yaml" "$1" -i 127.0.0.1 -p "$KPORT" -s '' >"$2" 2>&1
     rc=$?
+    [ $rc -eq 124 ] && note "publish hung (killed after 300 s)"
     return $rc
 }
 
@@ -167,6 +171,49 @@ mgmt_restart() {
     return 1
 }
 
+# The daemon's upload: the standby tor (up, bootstrapped) killed the moment
+# it takes the daemon's HSPOST of a new response from the inbox, and no tor
+# there for a while: the upload in progress gives up (2 s), the daemon's
+# loop reconnects with backoff to the management tor once it is started
+# again (the relay turns to it), uploads the response again, keeps running.
+# (With a tor back within the 2 s, the upload itself reconnects, as
+# publish's does above.)
+torkill_daemon() {
+    local d=$RUN/tk-daemon.log t saved=("${ONL_TOR[@]}")
+    lab_stop mgmt
+    ctlkill_start "$(lab_port 38)" "$LAB/standby/pid" "$MGMT_PORT" || { note "ctlkill.py did not start"; return 1; }
+    mkdir -p "$RUN/tk-in" "$RUN/tk-out"
+    { cat "$CFG/online/config.yaml"; echo "STATUS_SOCKET_LOCATION: $RUN/tk-status.sock"; } >"$RUN/tk-run.yaml"
+    "$ONL" run -c "$RUN/tk-run.yaml" --inbox "$RUN/tk-in" --outbox "$RUN/tk-out" -i 127.0.0.1 -p "$KPORT" -s '' \
+        >"$d" 2>&1 &
+    lab_record $! tkdaemon
+    wait_grep "$d" "connected to tor" 30 || { note "the daemon did not connect: $(tail -n3 "$d")"; return 1; }
+    # The ceremony's collect straight from the standby (the management tor is down).
+    ONL_TOR=(-i 127.0.0.1 -p "$(lab_port 38)" -s '')
+    e2e_ceremony "$RUN/req-tk3.obb" "$RUN/tk-in/.resp-tk3.tmp"
+    t=$?
+    ONL_TOR=("${saved[@]}")
+    [ $t -eq 0 ] || return 1
+    mv "$RUN/tk-in/.resp-tk3.tmp" "$RUN/tk-in/response-tk3.obb"
+    COUNT=2 wait_grep "$RUN/ctlkill.log" "killed it" 60 || { note "the daemon's HSPOST never reached tor"; return 1; }
+    t=$(e2e_now)
+    wait_grep "$d" "lost the connection to tor" 30 || { note "the daemon did not notice: $(tail -n3 "$d")"; return 1; }
+    mgmt_restart || return 1
+    wait_grep "$d" "reconnected to tor" 60 || { note "the daemon did not reconnect: $(tail -n3 "$d")"; return 1; }
+    # An upload that reached HSDirs, logged after the reconnect.
+    for _ in $(seq 1 120); do
+        sed -n '/reconnected to tor/,$p' "$d" | grep -q "published .* to [1-9]" && break
+        sleep 0.5
+    done
+    sed -n '/reconnected to tor/,$p' "$d" | grep -q "published .* to [1-9]" || {
+        note "no upload after the reconnect:"; grep -v refreshed "$d" | tail -n 8 | sed 's/^/       /'; return 1; }
+    note "the daemon, tor killed after its HSPOST and started again: published $(e2e_since "$t")s after the kill:" \
+        "$(sed -n '/reconnected to tor/,$p' "$d" | grep -m1 "published .* to [1-9]" | cut -d' ' -f4-)"
+    kill -0 "$(sed -n 's/ tkdaemon$//p' "$LAB/pids")" 2>/dev/null || { note "the daemon died: $(tail -n3 "$d")"; return 1; }
+    grep -qi "sanitizer\|runtime error" "$d" && { cat "$d"; return 1; }
+    lab_stop tkdaemon
+}
+
 torkill() {
     local resp=$RUN/resp-tk.obb sum rc t
     # A second tor, bootstrapping meanwhile, to be "tor back at once" below.
@@ -181,6 +228,8 @@ torkill() {
     note "publish with tor killed mid-upload: exit $rc after $(e2e_since "$t")s: $(grep -v '^response ' "$RUN/tk1.log" | tail -n1)"
     [ $rc -eq 2 ] && grep -q "lost tor while publishing" "$RUN/tk1.log" || {
         note "want exit 2 and 'lost tor while publishing'"; cat "$RUN/tk1.log"; return 1; }
+    # Not before its reconnect wait (60 s, docs/online.rst) was over.
+    awk -v s="$(e2e_since "$t")" 'BEGIN { exit !(s >= 59) }' || { note "publish gave up before 60 s"; return 1; }
     grep -qi "sanitizer\|runtime error" "$RUN/tk1.log" && { cat "$RUN/tk1.log"; return 1; }
     [ "$(sha256sum <"$resp")" = "$sum" ] || { note "the response changed"; return 1; }
     # Later, with tor back: the same response is published and reachable.
@@ -201,6 +250,7 @@ torkill() {
     [ "$(grep -c "killed it" "$RUN/ctlkill.log")" -eq 2 ] || { note "tor was not killed the second time"; return 1; }
     note "killed with a tor back at once: publish exit $rc after $(e2e_since "$t")s: $(tail -n1 "$RUN/tk2.log")"
     [ $rc -eq 0 ] && grep -q "reached at least one HSDir" "$RUN/tk2.log" || { cat "$RUN/tk2.log"; return 1; }
+    torkill_daemon || return 1
     lab_stop ctlkill
     lab_stop standby
     lab_stop mgmt

@@ -25,6 +25,7 @@
 #include "collect.h"
 #include "config.h"
 #include "crypto.h"
+#include "deleg_daemon.h"
 #include "delegated.h"
 #include "dkeys.h"
 #include "ed25519x.h"
@@ -719,6 +720,62 @@ static void test_build_groups(void **state)
     onl_revs_close(&revs);
 }
 
+/* ---- the daemon's ceremony request: what the delegated mode does not sign ---- */
+
+static void test_filter_request(void **state)
+{
+    fixture *f = *state;
+    uint64_t tp = ob_hsv3_tp_num(NOW, &OB_TP_LIVE);
+    onl_dd *dd = onl_dd_new();
+    ob_request *creq = NULL;
+    ob_diag d;
+
+    assert_non_null(dd);
+    /* the collected request names both periods in use: tp-1 (first) and tp (second) */
+    assert_int_equal(f->req->n_services, 1);
+    assert_int_equal(f->req->services[0].n_periods, 2);
+    assert_int_equal(f->req->services[0].periods[0].tp, tp - 1);
+    assert_int_equal(f->req->services[0].periods[1].tp, tp);
+    /* No key: the whole service goes to the ceremony. */
+    onl_dd_scan(dd, f->cfg, f->req, NOW);
+    assert_false(onl_dd_signs_all(dd, &f->req->services[0]));
+    assert_int_equal(onl_dd_filter_request(dd, f->req, &creq, &d), OB_OK);
+    assert_non_null(creq);
+    assert_int_equal(creq->services[0].n_periods, 2);
+    ob_request_free(creq);
+    /* Only tp certified: the service stays, with tp-1 alone, and its backends. */
+    certify(f, tp, NULL);
+    onl_dd_scan(dd, f->cfg, f->req, NOW);
+    assert_true(onl_dd_active(dd, f->master.addr));
+    assert_false(onl_dd_signs_all(dd, &f->req->services[0]));
+    assert_int_equal(onl_dd_filter_request(dd, f->req, &creq, &d), OB_OK);
+    assert_non_null(creq);
+    assert_int_equal(creq->n_services, 1);
+    assert_string_equal(creq->services[0].address, f->master.addr);
+    assert_int_equal(creq->services[0].n_periods, 1);
+    assert_int_equal(creq->services[0].periods[0].tp, tp - 1);
+    assert_int_equal(creq->services[0].periods[0].valid_from,
+                     f->req->services[0].periods[0].valid_from);
+    assert_int_equal(creq->services[0].n_instances, f->req->services[0].n_instances);
+    ob_request_free(creq);
+    /* Both certified: nothing is left for a ceremony. */
+    certify(f, tp - 1, NULL);
+    onl_dd_scan(dd, f->cfg, f->req, NOW);
+    assert_true(onl_dd_signs_all(dd, &f->req->services[0]));
+    creq = (ob_request *)1;
+    assert_int_equal(onl_dd_filter_request(dd, f->req, &creq, &d), OB_OK);
+    assert_null(creq);
+    /* Looked at again once the certificates expired: every period is the ceremony's again,
+     * before any cycle has run. */
+    onl_dd_scan(dd, f->cfg, f->req, NOW + 30 * 86400);
+    assert_false(onl_dd_signs_all(dd, &f->req->services[0]));
+    assert_int_equal(onl_dd_filter_request(dd, f->req, &creq, &d), OB_OK);
+    assert_non_null(creq);
+    assert_int_equal(creq->services[0].n_periods, 2);
+    ob_request_free(creq);
+    onl_dd_free(dd);
+}
+
 /* ---- renewal ------------------------------------------------------------- */
 
 static void test_renewal_clock(void **state)
@@ -765,6 +822,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_build_floor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_request, setup, teardown),
         cmocka_unit_test(test_renewal_clock),
     };
     if (ob_secmem_init() != 0)

@@ -497,6 +497,11 @@ static void test_request_write(void **state)
     assert_memory_equal(back->digest, req->digest, 32);
     assert_int_equal(onl_delegate_list(on, addr, evening(), &l, &d), OB_OK);
     assert_int_equal(l.n_pending, n);
+    /* the request waiting for its response, as the renewal finds it after a restart */
+    assert_int_equal(l.pending_last_tp, req->services[0].periods[n - 1].tp);
+    assert_int_equal(l.pending_read, 1);
+    assert_memory_equal(l.pending_digest, req->digest, 32);
+    assert_int_equal(l.pending_created, evening());
     onl_dkey_list_free(&l);
     /* Never over an existing file, and then no keys are kept for it. */
     assert_int_equal(
@@ -504,6 +509,8 @@ static void test_request_write(void **state)
         OB_ERR_EXISTS);
     assert_int_equal(onl_delegate_list(on, other, evening(), &l, &d), OB_OK);
     assert_int_equal(l.n_pending, 0);
+    assert_int_equal(l.pending_last_tp, 0);
+    assert_int_equal(l.pending_read, 0);
     onl_dkey_list_free(&l);
     /* A service the config does not have. */
     assert_int_equal(

@@ -277,6 +277,37 @@ static void test_cursor_line_empty(void **state)
     assert_int_equal(ob_cur_line(&c, &line, &n), -1);
 }
 
+/* Lines with a NUL or CR anywhere are refused (-2), whatever the byte's
+ * place among the eight read at a time; bytes next to those values pass. */
+static void test_cursor_line_nul_cr(void **state)
+{
+    static const uint8_t bad[] = { 0x00, 0x0d }, good[] = { 0x01, 0x0c, 0x0e, 0x80, 0x8d, 0xff };
+    char buf[40];
+    const char *line;
+    size_t n, len, pos, k;
+    ob_cur c;
+
+    (void)state;
+    for (len = 1; len < 30; len++)
+        for (pos = 0; pos < len; pos++) {
+            for (k = 0; k < sizeof(bad); k++) {
+                memset(buf, 'a', len);
+                buf[pos] = (char)bad[k];
+                buf[len] = '\n';
+                ob_cur_init(&c, buf, len + 1);
+                assert_int_equal(ob_cur_line(&c, &line, &n), -2);
+            }
+            for (k = 0; k < sizeof(good); k++) {
+                memset(buf, 'a', len);
+                buf[pos] = (char)good[k];
+                buf[len] = '\n';
+                ob_cur_init(&c, buf, len + 1);
+                assert_int_equal(ob_cur_line(&c, &line, &n), 0);
+                assert_int_equal(n, len);
+            }
+        }
+}
+
 /* A key's PEM decodes into secure memory, its base64 staging too (the
  * staging buffer follows out's kind; this checks the round trip through it
  * and that out stays secure and grows). */
@@ -307,11 +338,12 @@ static void test_pem_secure_out(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base32_rfc4648),    cmocka_unit_test(test_base32_strict),
-        cmocka_unit_test(test_base64_rfc4648),    cmocka_unit_test(test_base64_against_reference),
-        cmocka_unit_test(test_base64_strict),     cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_pem_round_trip),    cmocka_unit_test(test_pem_errors),
-        cmocka_unit_test(test_cursor_line_empty), cmocka_unit_test(test_pem_secure_out),
+        cmocka_unit_test(test_base32_rfc4648),     cmocka_unit_test(test_base32_strict),
+        cmocka_unit_test(test_base64_rfc4648),     cmocka_unit_test(test_base64_against_reference),
+        cmocka_unit_test(test_base64_strict),      cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_pem_round_trip),     cmocka_unit_test(test_pem_errors),
+        cmocka_unit_test(test_cursor_line_empty),  cmocka_unit_test(test_pem_secure_out),
+        cmocka_unit_test(test_cursor_line_nul_cr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

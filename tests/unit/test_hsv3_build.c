@@ -302,6 +302,51 @@ static void test_known_key_cert_and_build(void **state)
         b.n_intros = 3;
     }
 
+    /* Revisions in a row through the build cache: each the same bytes as
+     * a build of its own; a cache needs a layout seed. */
+    {
+        uint8_t lseed[OB_HSV3_LAYOUT_SEED_LEN], *one = NULL, *alone = NULL;
+        size_t on = 0, an = 0;
+        uint64_t revs[3] = { 1000, 2000, 3000 };
+        ob_hsv3_build_cache cache;
+
+        memset(lseed, 7, sizeof(lseed));
+        memset(&cache, 0, sizeof(cache));
+        b.cache = &cache;
+        assert_int_equal(ob_hsv3_build(&b, &text, &tn, &d), OB_ERR_INTERNAL);
+        assert_null(text);
+        assert_false(cache.ready);
+        b.layout_seed = lseed;
+        for (i = 0; i < 3; i++) {
+            b.revision = revs[i];
+            b.cache = &cache;
+            assert_int_equal(ob_hsv3_build(&b, &one, &on, &d), OB_OK);
+            assert_true(cache.ready);
+            b.cache = NULL;
+            assert_int_equal(ob_hsv3_build(&b, &alone, &an, &d), OB_OK);
+            assert_int_equal(on, an);
+            assert_memory_equal(one, alone, on);
+            o.now = 498751ull * 3600 - 1;
+            assert_int_equal(ob_hsv3_desc_verify(one, on, A, 19000, &OB_TP_LIVE, &o, &got, &d),
+                             OB_OK);
+            assert_int_equal(got->revision, revs[i]);
+            ob_hsv3_desc_free(got);
+            free(one);
+            free(alone);
+        }
+        /* a later revision under another signing key is refused */
+        b.cache = &cache;
+        b.sign_pk = A;
+        assert_int_equal(ob_hsv3_build(&b, &one, &on, &d), OB_ERR_INTERNAL);
+        assert_null(one);
+        b.sign_pk = sign_pk;
+        b.cache = NULL;
+        ob_hsv3_build_cache_clear(&cache);
+        assert_false(cache.ready);
+        b.layout_seed = NULL;
+        b.revision = 1234568;
+    }
+
     /* Builder refusals: lifetime, intro count, a cert for another key or period. */
     b.lifetime_min = 721;
     assert_int_equal(ob_hsv3_build(&b, &text, &tn, &d), OB_ERR_RANGE);

@@ -417,6 +417,31 @@ static void test_rev_counter(void **state)
     assert_int_equal(ob_hsv3_rev_ope(&c, key, 0), -1);
     assert_int_equal(ob_hsv3_rev_ope(&c, key, OB_HSV3_REV_T_MAX + 1), -1);
     assert_int_equal(ob_hsv3_rev_ope(&c, key, OB_HSV3_REV_T_MAX), 0);
+    /* many counters in one pass: the same as one at a time, across chunk
+     * boundaries, repeated T's included; T's out of order or range refused */
+    {
+        uint64_t ts[] = {
+            1, 2, 2047, 2048, 2049, 2049, 4096, 4097, 6000, 70000, OB_HSV3_REV_T_MAX
+        };
+        uint64_t many[sizeof(ts) / sizeof(ts[0])], one;
+        size_t k, n = sizeof(ts) / sizeof(ts[0]);
+
+        assert_int_equal(ob_hsv3_rev_ope_many(many, key, ts, n), 0);
+        for (k = 0; k < n; k++) {
+            assert_int_equal(ob_hsv3_rev_ope(&one, key, ts[k]), 0);
+            assert_int_equal(many[k], one);
+        }
+        assert_int_equal(ob_hsv3_rev_ope_many(many, key, ts + 3, 1), 0);
+        ts[4] = 100;
+        assert_int_equal(ob_hsv3_rev_ope_many(many, key, ts, n), -1);
+        ts[4] = 2049;
+        ts[0] = 0;
+        assert_int_equal(ob_hsv3_rev_ope_many(many, key, ts, n), -1);
+        ts[0] = 1;
+        ts[n - 1] = OB_HSV3_REV_T_MAX + 1;
+        assert_int_equal(ob_hsv3_rev_ope_many(many, key, ts, n), -1);
+        assert_int_equal(ob_hsv3_rev_ope_many(many, key, ts, 0), 0);
+    }
     ob_wipe(key, sizeof(key));
     ob_secfree(bexp);
 }

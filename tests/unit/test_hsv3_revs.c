@@ -384,6 +384,13 @@ static void test_response_record(void **state)
     assert_int_equal(ob_resp_revision_at(&r->descriptors[0], NOW), 0);
     assert_int_equal(ob_resp_revision_at(&r->descriptors[0], NOW + 900), 1);
     assert_int_equal(ob_resp_revision_at(&r->descriptors[0], NOW + 10 * 900), N_REVS);
+    /* what an HSDir may hold: the last revision's counter, above revision 0's */
+    assert_true(s.counters[N_REVS - 1] > s.rev0);
+    assert_int_equal(ob_resp_revision_max(&r->descriptors[0]), s.counters[N_REVS - 1]);
+    assert_int_equal(ob_resp_revision_max(&rd), s.counters[N_REVS - 1]);
+    rd.revisions = NULL;
+    rd.revisions_len = 0;
+    assert_int_equal(ob_resp_revision_max(&rd), s.rev0); /* no list: revision 0 only */
     for (i = 0; i <= N_REVS; i++) {
         ob_resp_revision_info(&r->descriptors[0], i, &from, &counter);
         assert_int_equal(from, i == 0 ? RUN : NOW + 900 * i);
