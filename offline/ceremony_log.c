@@ -48,6 +48,21 @@ int ofl_clog_set_add(ofl_clog_set *s, const char *service, const char *instance,
     return 0;
 }
 
+int ofl_clog_set_add_periods(ofl_clog_set *s, const char *service, const char *periods,
+                             size_t len)
+{
+    uint8_t h[32];
+    size_t i;
+    ob_iov v[4] = { { "periods ", 8 }, { service, strlen(service) }, { " ", 1 }, { periods, len } };
+
+    if (ob_sha256(h, v, 4) != 0)
+        return -1;
+    for (i = 0; i < 32; i++)
+        s->fp[i] ^= h[i];
+    s->n++;
+    return 0;
+}
+
 int ofl_clog_set_equal(const ofl_clog_set *a, const ofl_clog_set *b)
 {
     return a->n == b->n && memcmp(a->fp, b->fp, 32) == 0;
@@ -335,7 +350,7 @@ static ob_err damaged(scan *s, size_t lineno)
 /* One line; complete = it ended with a newline. */
 static ob_err scan_line(scan *s, const char *line, size_t n, int too_long, size_t lineno)
 {
-    lword w[MAX_WORDS + 1];
+    lword w[MAX_WORDS + 1] = { { NULL, 0 } }; /* words past the count read as empty */
     lbackend b;
     enum ltype t = too_long ? L_BAD : classify(line, n, w, &b);
 
@@ -361,6 +376,16 @@ static ob_err scan_line(scan *s, const char *line, size_t n, int too_long, size_
         if (!s->res->request_found && memcmp(w[1].p, s->hex, 64) == 0) {
             s->res->request_found = 1;
             snprintf(s->res->request_when, sizeof(s->res->request_when), "%s", s->rec_when);
+        }
+        break;
+    case L_SERVICE:
+        /* "service <addr> vN periods <list> ...": the periods join the set. */
+        if (word_is(&w[0], "service") && word_is(&w[3], "periods") && w[4].n > 0) {
+            char svc[ADDR_MAX + 1];
+            memcpy(svc, w[1].p, w[1].n); /* classify checked: 16 or 56 letters */
+            svc[w[1].n] = '\0';
+            if (ofl_clog_set_add_periods(&s->cur, svc, w[4].p, w[4].n) != 0)
+                return ob_fail(s->d, OB_ERR_CRYPTO, "SHA-256 failed");
         }
         break;
     case L_BACKEND: {

@@ -72,6 +72,15 @@ typedef struct ofl_clog_set {
 /* Add one backend descriptor to a set (start from a zeroed set). -1 if hashing fails. */
 int ofl_clog_set_add(ofl_clog_set *s, const char *service, const char *instance,
                      const uint8_t sha256[32]);
+/*
+ * Add a service's signed periods, as its "service" line lists them
+ * ("20778,20779"): a set is the backend descriptors and the periods they
+ * were signed for, so the same descriptors for a period not signed before
+ * (a new period that became signable, the backends unchanged) are a new
+ * set, not a replay.  -1 if hashing fails.
+ */
+int ofl_clog_set_add_periods(ofl_clog_set *s, const char *service, const char *periods,
+                             size_t len);
 /* Equal sets (same count, same fingerprint). */
 int ofl_clog_set_equal(const ofl_clog_set *a, const ofl_clog_set *b);
 

@@ -1594,6 +1594,38 @@ static int replay_of(const ofl_plan_service *ps, const ofl_plan_inst *pi,
     return OFL_REPLAY_NEW;
 }
 
+/* The periods signed for ps, as the log's "service" line lists them: "20778,20779". */
+static void periods_text(const ofl_plan_service *ps, ob_buf *out)
+{
+    size_t j, n;
+
+    for (j = 0, n = 0; j < ps->req->n_periods; j++)
+        if (!ps->period_over[j])
+            ob_buf_printf(out, "%s%llu", n++ ? "," : "",
+                          (unsigned long long)ps->req->periods[j].tp);
+}
+
+/* Add every service's periods to the set (ofl_clog_set_add_periods). */
+static ob_err add_periods(const ofl_plan *p, ofl_clog_set *set, ob_diag *d)
+{
+    ob_err err = OB_OK;
+    ob_buf t;
+    size_t i;
+
+    ob_buf_init(&t);
+    for (i = 0; i < p->n_svc && err == OB_OK; i++) {
+        ob_buf_reset(&t);
+        periods_text(&p->svc[i], &t);
+        if (!ob_buf_ok(&t))
+            err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
+        else if (ofl_clog_set_add_periods(set, p->svc[i].cfg->address, (const char *)t.p,
+                                          t.len) != 0)
+            err = ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
+    }
+    ob_buf_free(&t);
+    return err;
+}
+
 ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n_seen,
                              const ofl_clog_result *logged, int allow, ob_diag *d)
 {
@@ -1627,9 +1659,18 @@ ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n
             }
         }
     }
-    /* Exactly the descriptors an earlier ceremony used: that request again,
-     * whatever its other fields say.  (A subset is not: a backend that went
-     * away must be removable; min_instances bounds how far.) */
+    /* Exactly the descriptors an earlier ceremony used, for the same
+     * periods: that request again, whatever its other fields say.  (A
+     * subset is not: a backend that went away must be removable;
+     * min_instances bounds how far.  Nor are the same descriptors for a
+     * period not signed before: a new period became signable while the
+     * backends kept theirs, and refusing it would leave the HSDirs with
+     * nothing for that period.) */
+    if (p->n_used > 0 && p->n_same == p->n_used) {
+        ob_err err = add_periods(p, &used, d);
+        if (err != OB_OK)
+            return err;
+    }
     for (i = 0; p->n_used > 0 && p->n_same == p->n_used && logged != NULL && i < logged->n_sets;
          i++) {
         if (ofl_clog_set_equal(&used, &logged->sets[i])) {
@@ -1662,7 +1703,7 @@ ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n
     if (p->same_set != NULL)
         return ob_fail(d, OB_ERR_REFUSED,
                        "this request offers exactly the %zu backend descriptor(s) signed in the "
-                       "ceremony of %s: a replayed request, its other fields (origin, created) "
+                       "ceremony of %s, for the same periods: a replayed request, its other fields (origin, created) "
                        "perhaps changed; collect a fresh one, or use --resign if signing the same "
                        "descriptors again is intended",
                        p->n_used, p->same_set->when);
@@ -1676,10 +1717,7 @@ void ofl_sign_log_services(const ofl_plan *p, const ob_response *resp, ob_buf *o
     for (i = 0; i < p->n_svc; i++) {
         const ofl_plan_service *ps = &p->svc[i];
         ob_buf_printf(out, "service %s v%d periods ", ps->cfg->address, ps->cfg->version);
-        for (j = 0, n = 0; j < ps->req->n_periods; j++)
-            if (!ps->period_over[j])
-                ob_buf_printf(out, "%s%llu", n++ ? "," : "",
-                              (unsigned long long)ps->req->periods[j].tp);
+        periods_text(ps, out);
         for (j = 0, n = 0; j < resp->n_descriptors; j++)
             n += strcmp(resp->descriptors[j].service, ps->cfg->address) == 0;
         ob_buf_printf(out, " descriptors %zu instances %zu ok %zu missing %zu stale\n", n, ps->n_ok,

@@ -150,6 +150,12 @@ grep -q "is older than one signed in the ceremony of 20.* (3 instance(s) in all)
 edit "$R/new.obb" "$tmp/new-origin.obb" "0x0102=text:x" 0x8101=$(($(date +%s) - 60))
 refused replay-same 1 "this request offers exactly the 3 backend descriptor(s) signed in the ceremony of 20" \
     "$tmp/r-same.obb" -- "$B/ob-offline" sign "${SR[@]}" -i "$tmp/new-origin.obb" -o "$tmp/r-same.obb"
+# The same descriptors for other periods are a new set: a period became
+# signable while the backends kept their descriptors (the daemon asks then).
+edit "$R/new.obb" "$tmp/new-period.obb" "0x0102=text:z" "del:0x8303#1"
+signs other-periods "$tmp/new-period.obb"
+grep -q "^service $MASTER v3 periods [0-9]* descriptors" "$R/ceremony.log" ||
+    bad "other-periods: the log has no one-period service line"
 # One backend gone (marked missing): a subset is signed, as a failover must be
 # (min_instances, below, bounds how many may go)...
 edit "$R/new.obb" "$tmp/new-missing.obb" "0x8503#0=1" "del:0x8506#0"
