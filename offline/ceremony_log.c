@@ -48,8 +48,7 @@ int ofl_clog_set_add(ofl_clog_set *s, const char *service, const char *instance,
     return 0;
 }
 
-int ofl_clog_set_add_periods(ofl_clog_set *s, const char *service, const char *periods,
-                             size_t len)
+int ofl_clog_set_add_periods(ofl_clog_set *s, const char *service, const char *periods, size_t len)
 {
     uint8_t h[32];
     size_t i;

@@ -79,8 +79,7 @@ int ofl_clog_set_add(ofl_clog_set *s, const char *service, const char *instance,
  * (a new period that became signable, the backends unchanged) are a new
  * set, not a replay.  -1 if hashing fails.
  */
-int ofl_clog_set_add_periods(ofl_clog_set *s, const char *service, const char *periods,
-                             size_t len);
+int ofl_clog_set_add_periods(ofl_clog_set *s, const char *service, const char *periods, size_t len);
 /* Equal sets (same count, same fingerprint). */
 int ofl_clog_set_equal(const ofl_clog_set *a, const ofl_clog_set *b);
 

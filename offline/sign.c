@@ -1618,8 +1618,8 @@ static ob_err add_periods(const ofl_plan *p, ofl_clog_set *set, ob_diag *d)
         periods_text(&p->svc[i], &t);
         if (!ob_buf_ok(&t))
             err = ob_fail(d, OB_ERR_NOMEM, "out of memory");
-        else if (ofl_clog_set_add_periods(set, p->svc[i].cfg->address, (const char *)t.p,
-                                          t.len) != 0)
+        else if (ofl_clog_set_add_periods(set, p->svc[i].cfg->address, (const char *)t.p, t.len) !=
+                 0)
             err = ob_fail(d, OB_ERR_CRYPTO, "SHA-256 failed");
     }
     ob_buf_free(&t);
@@ -1703,7 +1703,8 @@ ob_err ofl_sign_check_replay(ofl_plan *p, const ofl_clog_backend *seen, size_t n
     if (p->same_set != NULL)
         return ob_fail(d, OB_ERR_REFUSED,
                        "this request offers exactly the %zu backend descriptor(s) signed in the "
-                       "ceremony of %s, for the same periods: a replayed request, its other fields (origin, created) "
+                       "ceremony of %s, for the same periods: a replayed request, its other fields "
+                       "(origin, created) "
                        "perhaps changed; collect a fresh one, or use --resign if signing the same "
                        "descriptors again is intended",
                        p->n_used, p->same_set->when);
