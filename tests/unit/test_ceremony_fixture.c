@@ -705,7 +705,7 @@ static void test_log_backends(void **state)
     assert_int_equal(be[0].version, 2);
     assert_int_equal(be[0].order, 1795300000);
     assert_false(be[1].found);
-    /* Each complete record's set of (service, instance, digest). */
+    /* Each complete record's set of (service, instance, digest) and periods. */
     assert_int_equal(res.n_sets, 5);
     {
         ofl_clog_set s;
@@ -713,6 +713,9 @@ static void test_log_backends(void **state)
         memset(&s, 0, sizeof(s));
         memset(h, 0x44, 32);
         assert_int_equal(ofl_clog_set_add(&s, SVC2, INST2, h), 0);
+        /* The periods signed belong to the set: without them, another one. */
+        assert_false(ofl_clog_set_equal(&s, &res.sets[3]));
+        assert_int_equal(ofl_clog_set_add_periods(&s, SVC2, "1", 1), 0);
         assert_true(ofl_clog_set_equal(&s, &res.sets[3]));
         assert_true(ofl_clog_set_equal(&res.sets[0], &res.sets[1])); /* same digest in both */
         assert_false(ofl_clog_set_equal(&s, &res.sets[0]));
