@@ -1,7 +1,7 @@
 #!/bin/bash
 # The project must build and test from a clone with nothing beside it: no
 # test, script, Makefile rule or CI step may read a folder outside the tree
-# (an earlier version read ../shared/testdata, which only CI had).  The
+# (an earlier version read the test data from a sibling folder only CI had).  The
 # vectors live in tests/data/vectors; this fails on any reference to a
 # sibling folder of the checkout.
 set -u
