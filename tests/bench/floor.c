@@ -86,6 +86,7 @@
 #include "hsv3_sign.h"
 #include "qrimage.h"
 #include "secmem.h"
+#include "../unit/fake_intro.h"
 
 #define SIG_PREFIX "Tor onion service descriptor sig v3"
 #define MAX_UNIT   64 /* bytes of a layer's plaintext, at most, in a unit */
@@ -216,38 +217,6 @@ typedef struct world {
 
 static world W;
 
-static int fake_intro(ob_hsv3_intro *ip, unsigned seq)
-{
-    uint8_t ls[1 + 8 + 22 + 34], sk[32], e[64];
-    size_t k = 0;
-
-    memset(ip, 0, sizeof(*ip));
-    ls[k++] = 3;
-    ls[k++] = 0;
-    ls[k++] = 6;
-    ls[k++] = 127;
-    ls[k++] = 0;
-    ls[k++] = (uint8_t)(seq >> 8);
-    ls[k++] = (uint8_t)seq;
-    ls[k++] = 0x23;
-    ls[k++] = 0x29;
-    ls[k++] = 2;
-    ls[k++] = 20;
-    randombytes_buf(ls + k, 20);
-    k += 20;
-    ls[k++] = 3;
-    ls[k++] = 32;
-    randombytes_buf(ls + k, 32);
-    k += 32;
-    if ((ip->link_spec = malloc(k)) == NULL)
-        return -1;
-    memcpy(ip->link_spec, ls, k);
-    ip->link_spec_len = k;
-    crypto_box_keypair(ip->onion_key, sk);
-    crypto_box_keypair(ip->enc_key, sk);
-    return ob_ed25519_keygen(e, ip->auth_key);
-}
-
 /* Sign a real descriptor with n intro points and read its sizes. */
 static int measure_sizes(size_t n, sized *out)
 {
@@ -269,7 +238,7 @@ static int measure_sizes(size_t n, sized *out)
     if (exp == NULL || ob_ed25519_keygen(exp, pk) != 0)
         goto out;
     for (i = 0; i < n; i++) {
-        if (fake_intro(&ips[i], (unsigned)i) != 0)
+        if (ob_test_fake_intro(&ips[i], (unsigned)i) != 0)
             goto out;
         ptr[i] = &ips[i];
     }

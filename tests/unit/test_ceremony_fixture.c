@@ -58,43 +58,7 @@
 #include "hsv3_sign.h"
 #include "onion.h"
 #include "secmem.h"
-
-static int fake_v3_intro(ob_hsv3_intro *ip, unsigned seq)
-{
-    uint8_t ls[1 + 8 + 22 + 34], sk[32], e[64];
-    size_t k = 0;
-
-    memset(ip, 0, sizeof(*ip));
-    ls[k++] = 3;
-    ls[k++] = 0; /* IPv4 */
-    ls[k++] = 6;
-    ls[k++] = 127;
-    ls[k++] = 0;
-    ls[k++] = (uint8_t)(seq >> 8);
-    ls[k++] = (uint8_t)seq;
-    ls[k++] = 0x23;
-    ls[k++] = 0x29;
-    ls[k++] = 2; /* legacy id */
-    ls[k++] = 20;
-    ob_random(ls + k, 20);
-    k += 20;
-    ls[k++] = 3; /* ed25519 id */
-    ls[k++] = 32;
-    ob_random(ls + k, 32);
-    k += 32;
-    ip->link_spec = malloc(k);
-    if (ip->link_spec == NULL)
-        return -1;
-    memcpy(ip->link_spec, ls, k);
-    ip->link_spec_len = k;
-    crypto_box_keypair(ip->onion_key, sk);
-    crypto_box_keypair(ip->enc_key, sk);
-    if (ob_ed25519_keygen(e, ip->auth_key) != 0)
-        return -1;
-    ob_wipe(e, sizeof(e));
-    ob_wipe(sk, sizeof(sk));
-    return 0;
-}
+#include "fake_intro.h"
 
 static int write_backend(const char *dir, const char *addr, const void *p, size_t n, FILE *list)
 {
@@ -215,7 +179,7 @@ static int gen_v3(const char *dir, unsigned n, unsigned intros, FILE *list)
         if (exp == NULL || backend_key(b, exp, pk) != 0 || intros > OB_HSV3_MAX_INTROS)
             return -1;
         for (i = 0; i < intros; i++) {
-            if (fake_v3_intro(&ips[i], b * 100 + i) != 0)
+            if (ob_test_fake_intro(&ips[i], b * 100 + i) != 0)
                 return -1;
             ptr[i] = &ips[i];
         }

@@ -39,6 +39,7 @@
 #include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "secmem.h"
+#include "fake_intro.h"
 
 /* The start of a period in range (the checked API, hsv3_common.h). */
 static uint64_t tp_start(uint64_t tp, const ob_tp_params *p)
@@ -73,40 +74,6 @@ static void key_free(key *k)
     k->exp = NULL;
 }
 
-static void fake_intro(ob_hsv3_intro *ip, unsigned seq)
-{
-    uint8_t ls[1 + 8 + 22 + 34], sk[32], e[64];
-    size_t k = 0;
-
-    memset(ip, 0, sizeof(*ip));
-    ls[k++] = 3;
-    ls[k++] = 0; /* IPv4 192.0.2.seq:9001 */
-    ls[k++] = 6;
-    ls[k++] = 192;
-    ls[k++] = 0;
-    ls[k++] = 2;
-    ls[k++] = (uint8_t)seq;
-    ls[k++] = 0x23;
-    ls[k++] = 0x29;
-    ls[k++] = 2; /* legacy id */
-    ls[k++] = 20;
-    ob_random(ls + k, 20);
-    k += 20;
-    ls[k++] = 3; /* ed25519 id */
-    ls[k++] = 32;
-    ob_random(ls + k, 32);
-    k += 32;
-    ip->link_spec = malloc(k);
-    assert_non_null(ip->link_spec);
-    memcpy(ip->link_spec, ls, k);
-    ip->link_spec_len = k;
-    crypto_box_keypair(ip->onion_key, sk);
-    crypto_box_keypair(ip->enc_key, sk);
-    assert_int_equal(ob_ed25519_keygen(e, ip->auth_key), 0);
-    ob_wipe(e, sizeof(e));
-    ob_wipe(sk, sizeof(sk));
-}
-
 /* A backend with n intro points, its descriptor for tp (readable only with
  * client_sk's key when client_pk is given). */
 typedef struct backend {
@@ -130,7 +97,7 @@ static void backend_make(backend *b, unsigned n, uint64_t tp, const uint8_t *cli
     key_new(&b->id);
     b->n = n;
     for (i = 0; i < n; i++) {
-        fake_intro(&b->ips[i], i);
+        assert_int_equal(ob_test_fake_intro(&b->ips[i], i), 0);
         ptr[i] = &b->ips[i];
     }
     assert_int_equal(ofl_hsv3_blind_secret(bexp, b->id.exp, b->id.pk, tp, 1440), 0);

@@ -34,6 +34,7 @@
 #include "hsv3_sign_desc.h"
 #include "onion.h"
 #include "secmem.h"
+#include "fake_intro.h"
 
 /* 2026-11-22 12:00:00 UTC is the start of a live time period. */
 #define T0 1795348800ull
@@ -56,45 +57,6 @@ static void key_free(key *k)
     k->exp = NULL;
 }
 
-/* A plausible intro point: IPv4 + legacy id + ed25519 id, fresh keys. */
-static void fake_intro(ob_hsv3_intro *ip, unsigned seq)
-{
-    uint8_t ls[1 + 8 + 22 + 34], sk[32];
-    size_t k = 0;
-
-    memset(ip, 0, sizeof(*ip));
-    ls[k++] = 3;
-    ls[k++] = 0;
-    ls[k++] = 6;
-    ls[k++] = 192;
-    ls[k++] = 0;
-    ls[k++] = 2;
-    ls[k++] = (uint8_t)seq;
-    ls[k++] = 0x23;
-    ls[k++] = 0x29;
-    ls[k++] = 2;
-    ls[k++] = 20;
-    ob_random(ls + k, 20);
-    k += 20;
-    ls[k++] = 3;
-    ls[k++] = 32;
-    ob_random(ls + k, 32);
-    k += 32;
-    ip->link_spec = malloc(k);
-    assert_non_null(ip->link_spec);
-    memcpy(ip->link_spec, ls, k);
-    ip->link_spec_len = k;
-    crypto_box_keypair(ip->onion_key, sk);
-    crypto_box_keypair(ip->enc_key, sk);
-    ob_random(sk, sizeof(sk));
-    {
-        uint8_t e[64];
-        assert_int_equal(ob_ed25519_keygen(e, ip->auth_key), 0);
-        ob_wipe(e, sizeof(e));
-    }
-    ob_wipe(sk, sizeof(sk));
-}
-
 /* A backend: identity key plus a signed descriptor for tp, verified into *desc. */
 typedef struct backend {
     key id;
@@ -114,7 +76,7 @@ static void backend_make(backend *b, unsigned n_intros, uint64_t tp, uint64_t no
 
     key_new(&b->id);
     for (i = 0; i < n_intros; i++) {
-        fake_intro(&ips[i], i);
+        assert_int_equal(ob_test_fake_intro(&ips[i], i), 0);
         ptr[i] = &ips[i];
     }
     memset(&in, 0, sizeof(in));
@@ -587,7 +549,7 @@ static void test_client_auth(void **state)
 
     (void)state;
     key_new(&id);
-    fake_intro(&ip, 1);
+    assert_int_equal(ob_test_fake_intro(&ip, 1), 0);
     for (i = 0; i < 2; i++)
         crypto_box_keypair(cpk[i], csk[i]);
     crypto_box_keypair(other_pk, other_sk);

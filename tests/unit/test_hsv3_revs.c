@@ -30,6 +30,7 @@
 #include "onion.h"
 #include "revisions.h"
 #include "secmem.h"
+#include "fake_intro.h"
 
 /* 2026-11-22 12:00:00 UTC starts live period 20779; its run started at 00:00. */
 #define T0  1795348800ull
@@ -155,41 +156,6 @@ static void test_plan(void **state)
                      (OB_HSV3_REV_T_MAX - 1 - (NOW + 900 - RUN)) / 900 + 1);
 }
 
-/* IPv4 + legacy id + ed25519 id link specifiers, fresh keys. */
-static void fake_intro(ob_hsv3_intro *ip, unsigned seq)
-{
-    uint8_t ls[1 + 8 + 22 + 34], sk[32], e[64];
-    size_t k = 0;
-
-    memset(ip, 0, sizeof(*ip));
-    ls[k++] = 3;
-    ls[k++] = 0;
-    ls[k++] = 6;
-    ls[k++] = 10;
-    ls[k++] = 0;
-    ls[k++] = (uint8_t)(seq >> 8);
-    ls[k++] = (uint8_t)seq;
-    ls[k++] = 0x23;
-    ls[k++] = 0x29;
-    ls[k++] = 2;
-    ls[k++] = 20;
-    ob_random(ls + k, 20);
-    k += 20;
-    ls[k++] = 3;
-    ls[k++] = 32;
-    ob_random(ls + k, 32);
-    k += 32;
-    ip->link_spec = malloc(k);
-    assert_non_null(ip->link_spec);
-    memcpy(ip->link_spec, ls, k);
-    ip->link_spec_len = k;
-    crypto_box_keypair(ip->onion_key, sk);
-    crypto_box_keypair(ip->enc_key, sk);
-    assert_int_equal(ob_ed25519_keygen(e, ip->auth_key), 0);
-    ob_wipe(e, sizeof(e));
-    ob_wipe(sk, sizeof(sk));
-}
-
 #define N_INTROS 5
 #define N_REVS   4
 
@@ -226,7 +192,7 @@ static void sign_one(signed_desc *s)
     ob_onion_v3_encode(s->addr, s->pk);
     s->tp = ob_hsv3_tp_num(T0, &OB_TP_LIVE);
     for (i = 0; i < N_INTROS; i++) {
-        fake_intro(&ips[i], (unsigned)i);
+        assert_int_equal(ob_test_fake_intro(&ips[i], (unsigned)i), 0);
         ptr[i] = &ips[i];
     }
     memset(&in, 0, sizeof(in));

@@ -50,6 +50,7 @@
 #include "revisions.h"
 #include "secmem.h"
 #include "sign.h"
+#include "fake_intro.h"
 
 #define MAX_BACK 16
 #define MAX_SVC  24
@@ -67,38 +68,6 @@ typedef struct world {
     ob_request *req;
 } world;
 
-static int fake_intro(ob_hsv3_intro *ip, unsigned seq)
-{
-    uint8_t ls[1 + 8 + 22 + 34], sk[32], e[64];
-    size_t k = 0;
-
-    memset(ip, 0, sizeof(*ip));
-    ls[k++] = 3;
-    ls[k++] = 0;
-    ls[k++] = 6;
-    ls[k++] = 10;
-    ls[k++] = 0;
-    ls[k++] = (uint8_t)(seq >> 8);
-    ls[k++] = (uint8_t)seq;
-    ls[k++] = 0x23;
-    ls[k++] = 0x29;
-    ls[k++] = 2;
-    ls[k++] = 20;
-    ob_random(ls + k, 20);
-    k += 20;
-    ls[k++] = 3;
-    ls[k++] = 32;
-    ob_random(ls + k, 32);
-    k += 32;
-    if ((ip->link_spec = malloc(k)) == NULL)
-        return -1;
-    memcpy(ip->link_spec, ls, k);
-    ip->link_spec_len = k;
-    crypto_box_keypair(ip->onion_key, sk);
-    crypto_box_keypair(ip->enc_key, sk);
-    return ob_ed25519_keygen(e, ip->auth_key);
-}
-
 /* A backend descriptor for the current period, signed by our own signer. */
 static void make_backend(world *w, size_t b, unsigned intros)
 {
@@ -112,7 +81,7 @@ static void make_backend(world *w, size_t b, unsigned intros)
     assert_non_null(exp);
     assert_int_equal(ob_ed25519_keygen(exp, pk), 0);
     for (i = 0; i < intros; i++) {
-        assert_int_equal(fake_intro(&ips[i], (unsigned)(b * 100 + i)), 0);
+        assert_int_equal(ob_test_fake_intro(&ips[i], (unsigned)(b * 100 + i)), 0);
         ptr[i] = &ips[i];
     }
     memset(&in, 0, sizeof(in));
